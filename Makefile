@@ -1,0 +1,95 @@
+# ticktap - build, test, demo, bench. `make help` lists the targets.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libpcap jansson yaml-0.1 libxxhash
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash) -pthread
+
+ifneq ($(V),1)
+Q := @
+endif
+
+AGENT_SRCS := $(shell find agent -name '*.c' ! -name main.c | sort)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
+
+.PHONY: all deps test unit integration demo bench sanitize fuzz clean help format
+all: $(BUILD)/ticktap $(BUILD)/ttgen
+
+help:
+	@echo "make deps        install the Debian packages ticktap needs (idempotent)"
+	@echo "make             build build/ticktap and the capture generator build/ttgen"
+	@echo "make test        deps + build + unit tests + integration tests (tshark oracle too)"
+	@echo "make demo        analyse a generated trading capture end to end"
+	@echo "make sanitize    the tests under ASan + UBSan"
+	@echo "make fuzz        each libFuzzer harness for FUZZ_SECONDS (default 30)"
+	@echo "make bench       throughput against tcpdump and tshark on 5M generated packets"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC   $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libticktap.a: $(AGENT_OBJS)
+	$(if $(Q),@echo "  AR   $@")
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/ticktap: $(BUILD)/agent/main.o $(BUILD)/libticktap.a
+	$(if $(Q),@echo "  LD   $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ttgen: $(GEN_SRCS:%.c=$(BUILD)/%.o)
+	$(if $(Q),@echo "  LD   $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpcap
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libticktap.a
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD   $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@tests/run_unit.sh $(UNIT_BINS)
+
+integration: $(BUILD)/ticktap $(BUILD)/ttgen
+	@BUILD=$(BUILD) tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/demo.sh
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  all $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
+	@$(MAKE) --no-print-directory BUILD=build-san CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  unit integration
+
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+format:
+	clang-format -i $$(find agent tests -name '*.[ch]')
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,47 @@
+/* capture.h - capture sources: anything that yields bursts of (timestamp, bytes) frames.
+ *
+ * Every source (pcap files, and later libpcap live, AF_XDP, DPDK) implements struct
+ * capture_ops and registers in capture.c; everything after rx_burst is the one shared
+ * pipeline. Frames returned by rx_burst stay valid until the next rx_burst or close on the
+ * same source. A source belongs to one thread.
+ */
+#ifndef TT_CAPTURE_H
+#define TT_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct frame {
+    uint64_t ts_ns;
+    uint64_t ordinal; /* 1-based frame number within the capture */
+    const uint8_t *data;
+    uint32_t caplen;
+    uint32_t wirelen;
+    int linktype;
+};
+
+struct capture;
+
+struct capture_stats {
+    uint64_t frames;
+    uint64_t bytes;
+    uint64_t truncated_files; /* files that ended in the middle of a record */
+};
+
+struct capture_ops {
+    const char *name;
+    /* Opens the source; on failure returns a negative errno and writes a one-line reason
+     * (what, why, how to fix) into err[errlen]. */
+    int (*open)(struct capture **out, const char *const *paths, int npaths, const char *filter,
+                char *err, size_t errlen);
+    /* Fills up to max frames; returns how many, 0 at the end, or a negative errno with a
+     * reason in err (the frames before the fault have been delivered). */
+    int (*rx_burst)(struct capture *c, struct frame *frames, int max, char *err, size_t errlen);
+    void (*stats)(struct capture *c, struct capture_stats *st);
+    void (*close)(struct capture *c);
+};
+
+/* The source called name, or NULL. */
+const struct capture_ops *capture_find(const char *name);
+
+#endif

@@ -1,0 +1,157 @@
+/* cursor.h - bounds-checked reads of packet bytes.
+ *
+ * A cursor is {p, end, err}. Every reader checks that its bytes lie inside [p, end); when they
+ * do not, it sets the sticky err flag, yields 0 and leaves p alone, so a decoder reads several
+ * fields and checks cur.err once. Names carry the byte order. Packet bytes are never cast to
+ * structs. All functions are inline, allocation-free and safe on any input.
+ */
+#ifndef TT_CURSOR_H
+#define TT_CURSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct cursor {
+    const uint8_t *p;
+    const uint8_t *end;
+    int err; /* set once a read ran past end; never cleared */
+};
+
+static inline struct cursor cur_make(const uint8_t *p, size_t len)
+{
+    struct cursor c = {p, p + len, 0};
+    return c;
+}
+
+static inline size_t cur_left(const struct cursor *c)
+{
+    return c->err ? 0 : (size_t)(c->end - c->p);
+}
+
+static inline int cur_has(const struct cursor *c, size_t n)
+{
+    return !c->err && (size_t)(c->end - c->p) >= n;
+}
+
+static inline void cur_skip(struct cursor *c, size_t n)
+{
+    if (cur_has(c, n))
+        c->p += n;
+    else
+        c->err = 1;
+}
+
+static inline uint8_t cur_u8(struct cursor *c)
+{
+    if (!cur_has(c, 1)) {
+        c->err = 1;
+        return 0;
+    }
+    return *c->p++;
+}
+
+static inline uint16_t cur_be16(struct cursor *c)
+{
+    if (!cur_has(c, 2)) {
+        c->err = 1;
+        return 0;
+    }
+    uint16_t v = (uint16_t)((c->p[0] << 8) | c->p[1]);
+    c->p += 2;
+    return v;
+}
+
+static inline uint32_t cur_be24(struct cursor *c)
+{
+    if (!cur_has(c, 3)) {
+        c->err = 1;
+        return 0;
+    }
+    uint32_t v = ((uint32_t)c->p[0] << 16) | ((uint32_t)c->p[1] << 8) | c->p[2];
+    c->p += 3;
+    return v;
+}
+
+static inline uint32_t cur_be32(struct cursor *c)
+{
+    if (!cur_has(c, 4)) {
+        c->err = 1;
+        return 0;
+    }
+    uint32_t v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) |
+                 ((uint32_t)c->p[2] << 8) | c->p[3];
+    c->p += 4;
+    return v;
+}
+
+static inline uint64_t cur_be64(struct cursor *c)
+{
+    uint64_t hi = cur_be32(c);
+    uint64_t lo = cur_be32(c);
+    return c->err ? 0 : (hi << 32) | lo;
+}
+
+static inline uint16_t cur_le16(struct cursor *c)
+{
+    if (!cur_has(c, 2)) {
+        c->err = 1;
+        return 0;
+    }
+    uint16_t v = (uint16_t)(c->p[0] | (c->p[1] << 8));
+    c->p += 2;
+    return v;
+}
+
+static inline uint32_t cur_le32(struct cursor *c)
+{
+    if (!cur_has(c, 4)) {
+        c->err = 1;
+        return 0;
+    }
+    uint32_t v = (uint32_t)c->p[0] | ((uint32_t)c->p[1] << 8) | ((uint32_t)c->p[2] << 16) |
+                 ((uint32_t)c->p[3] << 24);
+    c->p += 4;
+    return v;
+}
+
+static inline uint64_t cur_le64(struct cursor *c)
+{
+    uint64_t lo = cur_le32(c);
+    uint64_t hi = cur_le32(c);
+    return c->err ? 0 : (hi << 32) | lo;
+}
+
+/* Copies n bytes out; on a short read sets err and zero-fills dst. */
+static inline void cur_copy(struct cursor *c, void *dst, size_t n)
+{
+    if (!cur_has(c, n)) {
+        c->err = 1;
+        memset(dst, 0, n);
+        return;
+    }
+    memcpy(dst, c->p, n);
+    c->p += n;
+}
+
+/* A sub-cursor over the next n bytes (clamped to what is left; sets err on the sub-cursor
+ * when fewer than n remain, so a caller can tell "truncated" from "whole"). The parent
+ * cursor advances past the bytes taken. */
+static inline struct cursor cur_sub(struct cursor *c, size_t n)
+{
+    struct cursor s;
+    size_t left = cur_left(c);
+    s.p = c->p;
+    if (n <= left) {
+        s.end = c->p + n;
+        s.err = 0;
+        c->p += n;
+    } else {
+        s.end = c->end;
+        s.err = 0;
+        c->p = c->end;
+    }
+    return s;
+}
+
+#endif

@@ -1,0 +1,158 @@
+/* decode.c - frame entry point: link-layer dispatch (Ethernet, Linux cooked SLL/SLL2, raw IP,
+ * BSD loopback), protocol and tunnel names, decoder set-up. */
+#include "decode_internal.h"
+
+#include <string.h>
+
+static const char *const proto_names[TT_P_MAX] = {
+#define TT_X(id, name) [TT_P_##id] = name,
+    TT_PROTO_LIST(TT_X)
+#undef TT_X
+};
+
+const char *tt_proto_name(enum tt_proto p)
+{
+    return (unsigned)p < TT_P_MAX ? proto_names[p] : "unknown";
+}
+
+const char *tt_tunnel_name(enum tt_tunnel_kind k)
+{
+    switch (k) {
+    case TT_TUN_VXLAN: return "vxlan";
+    case TT_TUN_GENEVE: return "geneve";
+    case TT_TUN_GRE: return "gre";
+    case TT_TUN_GTPU: return "gtpu";
+    case TT_TUN_IPIP: return "ipip";
+    case TT_TUN_ERSPAN: return "erspan";
+    default: return "none";
+    }
+}
+
+void decoder_config_default(struct decoder_config *cfg)
+{
+    cfg->frag_slots = 64;
+    cfg->frag_max_bytes = 65535;
+    cfg->frag_timeout_ns = 30ull * 1000000000ull; /* Linux ipfrag_time default */
+    cfg->vxlan_port = 4789;
+    cfg->geneve_port = 6081;
+    cfg->gtpu_port = 2152;
+}
+
+int decoder_init(struct decoder *d, const struct decoder_config *cfg)
+{
+    memset(d, 0, sizeof(*d));
+    d->vxlan_port = cfg->vxlan_port;
+    d->geneve_port = cfg->geneve_port;
+    d->gtpu_port = cfg->gtpu_port;
+    return ip_reasm_init(&d->reasm, cfg->frag_slots, cfg->frag_max_bytes, cfg->frag_timeout_ns);
+}
+
+void decoder_fini(struct decoder *d)
+{
+    ip_reasm_fini(&d->reasm);
+}
+
+void decoder_expire(struct decoder *d, uint64_t now_ns, uint64_t *counters)
+{
+    counters[TT_C_FRAG_TIMEOUT] += ip_reasm_expire(&d->reasm, now_ns);
+}
+
+int pkt_enter_tunnel(struct packet *pkt, enum tt_tunnel_kind kind, uint32_t id)
+{
+    if (pkt->tunnel_depth >= TT_MAX_TUNNEL_DEPTH) {
+        pkt_set_error(pkt, TT_C_TUNNEL_TOO_DEEP);
+        return -1;
+    }
+    pkt->tunnel_depth++;
+    memcpy(pkt->tunnel_outer_src, pkt->key.src, 16);
+    memcpy(pkt->tunnel_outer_dst, pkt->key.dst, 16);
+    pkt->key.tunnel_kind = (uint8_t)kind;
+    pkt->key.tunnel_id = id;
+    /* The inner packet describes the flow from here on. */
+    pkt->has_l3 = 0;
+    pkt->has_l4 = 0;
+    return 0;
+}
+
+/* Linux cooked capture v1: 16-byte header, protocol in the last 2 bytes. */
+static void decode_sll(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    cur_skip(&c, 14);
+    uint16_t proto = cur_be16(&c);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_SLL_TRUNCATED);
+        return;
+    }
+    decode_ethertype(d, proto, c, pkt);
+}
+
+/* Linux cooked capture v2: 20-byte header, protocol first. */
+static void decode_sll2(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    uint16_t proto = cur_be16(&c);
+    cur_skip(&c, 18);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_SLL_TRUNCATED);
+        return;
+    }
+    decode_ethertype(d, proto, c, pkt);
+}
+
+static void decode_raw_ip(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    if (!cur_has(&c, 1)) {
+        pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
+        return;
+    }
+    if ((c.p[0] >> 4) == 6)
+        decode_ipv6(d, c, pkt);
+    else
+        decode_ipv4(d, c, pkt);
+}
+
+/* BSD loopback: a 4-byte address family in the capturing host's byte order. */
+static void decode_null(struct decoder *d, struct cursor c, struct packet *pkt, int big_endian)
+{
+    uint32_t fam = big_endian ? cur_be32(&c) : cur_le32(&c);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_ETH_TRUNCATED);
+        return;
+    }
+    if (fam > 0xffff) /* written on a host of the other byte order */
+        fam = __builtin_bswap32(fam);
+    if (fam == 2)
+        decode_ipv4(d, c, pkt);
+    else if (fam == 24 || fam == 28 || fam == 30 || fam == 10)
+        decode_ipv6(d, c, pkt);
+    else
+        pkt_proto(pkt, TT_P_OTHER);
+}
+
+void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t caplen,
+                  uint32_t wirelen, uint64_t ts_ns, struct packet *pkt)
+{
+    memset(pkt, 0, offsetof(struct packet, tcp));
+    pkt->error = TT_C_MAX;
+    pkt->ts_ns = ts_ns;
+    pkt->caplen = caplen;
+    pkt->wirelen = wirelen;
+    pkt->tcp.wscale = -1;
+    pkt->payload = NULL;
+    pkt->payload_len = 0;
+    struct cursor c = cur_make(data, caplen);
+    switch (linktype) {
+    case TT_LINK_ETHERNET: decode_ethernet(d, c, pkt); break;
+    case TT_LINK_SLL: decode_sll(d, c, pkt); break;
+    case TT_LINK_SLL2: decode_sll2(d, c, pkt); break;
+    case TT_LINK_RAW:
+    case TT_LINK_RAW_101:
+    case 14: /* DLT_RAW on some BSDs */
+        decode_raw_ip(d, c, pkt);
+        break;
+    case TT_LINK_IPV4: decode_ipv4(d, c, pkt); break;
+    case TT_LINK_IPV6: decode_ipv6(d, c, pkt); break;
+    case TT_LINK_NULL: decode_null(d, c, pkt, 0); break;
+    case TT_LINK_LOOP: decode_null(d, c, pkt, 1); break;
+    default: pkt_set_error(pkt, TT_C_LINKTYPE_UNSUPPORTED); break;
+    }
+}

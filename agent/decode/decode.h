@@ -1,0 +1,166 @@
+/* decode.h - turns one captured frame into a struct packet: layers, addresses, ports, TCP
+ * header fields and the innermost flow key.
+ *
+ * Contract: decode_frame() reads the frame only through cursors (cursor.h), never past
+ * caplen, and never fails hard: a malformed or truncated frame yields pkt->error set to a
+ * counter id (counters.h) and keeps whatever layers were decoded before the fault. Tunnels
+ * (VXLAN, GENEVE, GRE/ERSPAN, GTP-U, IP-in-IP) are followed; the innermost IP packet is the
+ * one the flow key describes and the tunnel is recorded. IPv4/IPv6 fragments go to the
+ * decoder's reassembler: a fragment that does not complete a datagram returns with
+ * pkt->fragment_held set and no L4; the one that completes it carries the whole datagram.
+ *
+ * Threading: a struct decoder belongs to one worker; decode_frame() is not reentrant on one
+ * decoder. No allocation per packet (the reassembler preallocates at decoder_init()).
+ */
+#ifndef TT_DECODE_H
+#define TT_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/counters.h"
+#include "ip_reasm.h"
+
+/* Link types we decode (values are pcap LINKTYPE_/DLT_ numbers as libpcap reports them). */
+enum {
+    TT_LINK_NULL = 0,
+    TT_LINK_ETHERNET = 1,
+    TT_LINK_RAW = 12, /* DLT_RAW on Linux; LINKTYPE_RAW (101) maps to it */
+    TT_LINK_RAW_101 = 101,
+    TT_LINK_LOOP = 108,
+    TT_LINK_SLL = 113,
+    TT_LINK_IPV4 = 228,
+    TT_LINK_IPV6 = 229,
+    TT_LINK_SLL2 = 276,
+};
+
+/* Protocol-mix bits: which layers a packet carried (anywhere, outer or inner). */
+#define TT_PROTO_LIST(X)                                                                           \
+    X(ETH, "ethernet") X(VLAN, "vlan") X(MPLS, "mpls") X(ARP, "arp") X(IPV4, "ipv4")               \
+    X(IPV6, "ipv6") X(ICMP, "icmp") X(ICMPV6, "icmpv6") X(TCP, "tcp") X(UDP, "udp")                \
+    X(GRE, "gre") X(VXLAN, "vxlan") X(GENEVE, "geneve") X(GTPU, "gtpu") X(ERSPAN, "erspan")        \
+    X(IPIP, "ipip") X(FRAGMENT, "ip_fragment") X(OTHER, "other")
+
+enum tt_proto {
+#define TT_X(id, name) TT_P_##id,
+    TT_PROTO_LIST(TT_X)
+#undef TT_X
+        TT_P_MAX
+};
+const char *tt_proto_name(enum tt_proto p);
+
+enum tt_tunnel_kind {
+    TT_TUN_NONE = 0,
+    TT_TUN_VXLAN,
+    TT_TUN_GENEVE,
+    TT_TUN_GRE,
+    TT_TUN_GTPU,
+    TT_TUN_IPIP,
+    TT_TUN_ERSPAN,
+};
+const char *tt_tunnel_name(enum tt_tunnel_kind k);
+
+/* TCP flag bits as in the header's low 9 bits. */
+enum {
+    TH_FIN = 0x01,
+    TH_SYN = 0x02,
+    TH_RST = 0x04,
+    TH_PUSH = 0x08,
+    TH_ACK = 0x10,
+    TH_URG = 0x20,
+    TH_ECE = 0x40,
+    TH_CWR = 0x80,
+    TH_NS = 0x100,
+};
+
+/* Identity of a bidirectional flow. Addresses are 16 bytes (IPv4 as ::ffff:a.b.c.d). Plain
+ * bytes with explicit padding so keys compare and hash with memcmp/xxhash. */
+struct flow_key {
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint16_t sport;
+    uint16_t dport;
+    uint8_t proto;  /* IPPROTO_* */
+    uint8_t family; /* 4 or 6 */
+    uint16_t vlan;  /* first 802.1Q id on the frame, 0 if untagged */
+    uint32_t tunnel_id;
+    uint8_t tunnel_kind; /* enum tt_tunnel_kind of the innermost tunnel */
+    uint8_t pad[3];
+};
+_Static_assert(sizeof(struct flow_key) == 48, "flow_key must stay 48 bytes, no hidden padding");
+
+struct tcp_info {
+    uint32_t seq;
+    uint32_t ack;
+    uint16_t flags;
+    uint16_t window; /* raw, unscaled */
+    uint16_t hlen;   /* header length in bytes */
+    uint32_t seglen; /* payload length from the IP length, not the capture length */
+    int16_t wscale;  /* window scale option, -1 when absent */
+    uint16_t mss;    /* 0 when absent */
+    uint8_t sack_permitted;
+    uint8_t sack_blocks;
+    uint8_t has_ts;
+    uint32_t ts_val;
+    uint32_t ts_ecr;
+};
+
+struct packet {
+    uint64_t ts_ns;
+    uint64_t frame; /* 1-based ordinal in the capture, as tshark numbers frames */
+    uint32_t caplen;
+    uint32_t wirelen;
+    uint32_t protos; /* bit set of enum tt_proto */
+    enum tt_counter error; /* first decode error, TT_C_MAX when none */
+    uint8_t has_l3;        /* an IP header (innermost) was decoded */
+    uint8_t has_l4;        /* the innermost L4 header was decoded whole */
+    uint8_t fragment_held; /* a fragment went to the reassembler and completed nothing */
+    uint8_t reassembled;   /* L4 comes from a reassembled datagram */
+    uint8_t in_icmp_error; /* reserved: L4 quoted inside an ICMP error (not analysed) */
+    uint8_t tunnel_depth;
+    uint8_t nvlan;
+    uint8_t ttl;
+    uint16_t vlans[4];
+    uint32_t ip_len; /* innermost IP datagram length (header + payload) */
+    struct flow_key key;
+    uint8_t tunnel_outer_src[16]; /* innermost tunnel's outer endpoints (when depth > 0) */
+    uint8_t tunnel_outer_dst[16];
+    struct tcp_info tcp;
+    uint16_t udp_len;
+    uint8_t icmp_type;
+    uint8_t icmp_code;
+    const uint8_t *payload; /* L4 payload inside the captured bytes */
+    uint32_t payload_len;   /* captured payload bytes (<= the length the headers announce) */
+};
+
+struct decoder {
+    struct ip_reasm reasm;
+    uint16_t vxlan_port;
+    uint16_t geneve_port;
+    uint16_t gtpu_port;
+};
+
+struct decoder_config {
+    uint32_t frag_slots;     /* datagrams reassembled at once */
+    uint32_t frag_max_bytes; /* largest datagram accepted */
+    uint64_t frag_timeout_ns;
+    uint16_t vxlan_port, geneve_port, gtpu_port;
+};
+
+void decoder_config_default(struct decoder_config *cfg);
+
+/* Preallocates the reassembler. Returns 0 or -ENOMEM. */
+int decoder_init(struct decoder *d, const struct decoder_config *cfg);
+void decoder_fini(struct decoder *d);
+
+/* Decodes data[0..caplen) captured on a link of type linktype into pkt (fully overwritten).
+ * pkt->error is TT_C_MAX when every layer decoded; the counters of errors are the caller's.
+ * Bytes of a reassembled datagram live in the decoder until the next call. */
+void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t caplen,
+                  uint32_t wirelen, uint64_t ts_ns, struct packet *pkt);
+
+/* Expires reassembly state older than the timeout at packet time now_ns; counts timeouts into
+ * counters[]. Bounded: looks at most max_slots slots. */
+void decoder_expire(struct decoder *d, uint64_t now_ns, uint64_t *counters);
+
+#endif

@@ -1,0 +1,101 @@
+/* decode_ipv4.c - IPv4 (RFC 791), fragments handed to the reassembler.
+ *
+ *   0      4      8              16     19              31
+ *   | ver  | ihl  |     tos      |        total length   |
+ *   |      identification        |flags|  fragment off   |
+ *   |    ttl      |   protocol   |     header checksum   |
+ *   |                  source address                    |
+ *   |               destination address                  |
+ *   |            options (ihl*4 - 20 bytes)              |
+ */
+#include "decode_internal.h"
+
+#include <string.h>
+
+static void v4_mapped(uint8_t out[16], const uint8_t in[4])
+{
+    memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    memcpy(out + 12, in, 4);
+}
+
+void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    const uint8_t *start = c.p;
+    size_t avail = cur_left(&c);
+    pkt_proto(pkt, TT_P_IPV4);
+    uint8_t ver_ihl = cur_u8(&c);
+    cur_skip(&c, 1);
+    uint32_t total = cur_be16(&c);
+    uint16_t id = cur_be16(&c);
+    uint16_t frag = cur_be16(&c);
+    uint8_t ttl = cur_u8(&c);
+    uint8_t proto = cur_u8(&c);
+    cur_skip(&c, 2);
+    uint8_t src[4], dst[4];
+    cur_copy(&c, src, 4);
+    cur_copy(&c, dst, 4);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
+        return;
+    }
+    if ((ver_ihl >> 4) != 4) {
+        pkt_set_error(pkt, TT_C_IPV4_BAD_VERSION);
+        return;
+    }
+    uint32_t hlen = (ver_ihl & 0x0f) * 4u;
+    if (hlen < 20) {
+        pkt_set_error(pkt, TT_C_IPV4_BAD_IHL);
+        return;
+    }
+    if (avail < hlen) {
+        pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
+        return;
+    }
+    if (total == 0) /* TSO capture: the NIC fills the length in later */
+        total = (uint32_t)avail;
+    if (total < hlen) {
+        pkt_set_error(pkt, TT_C_IPV4_BAD_TOTAL_LENGTH);
+        return;
+    }
+    memset(&pkt->key, 0, offsetof(struct flow_key, vlan));
+    v4_mapped(pkt->key.src, src);
+    v4_mapped(pkt->key.dst, dst);
+    pkt->key.family = 4;
+    pkt->key.proto = proto;
+    pkt->has_l3 = 1;
+    pkt->ttl = ttl;
+    pkt->ip_len = total;
+
+    /* Payload: what the header announces, clamped to what was captured (the rest of the
+     * frame beyond total is Ethernet padding or a timestamp trailer, never payload). */
+    uint32_t l4_len = total - hlen;
+    struct cursor body = cur_make(start + hlen, avail - hlen < l4_len ? avail - hlen : l4_len);
+
+    uint32_t off = (frag & 0x1fffu) * 8u;
+    int more = (frag & 0x2000) != 0;
+    if (off == 0 && !more) {
+        decode_l4(d, proto, body, l4_len, pkt);
+        return;
+    }
+    pkt_proto(pkt, TT_P_FRAGMENT);
+    if (cur_left(&body) < l4_len) {
+        pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
+        return;
+    }
+    const uint8_t *whole;
+    uint32_t whole_len;
+    int err;
+    enum reasm_result r = ip_reasm_add(&d->reasm, 4, pkt->key.src, pkt->key.dst, proto, id, off,
+                                       more, body.p, l4_len, pkt->ts_ns, &whole, &whole_len, &err);
+    if (err != TT_C_MAX)
+        pkt_set_error(pkt, (enum tt_counter)err);
+    if (r == REASM_COMPLETE) {
+        pkt->reassembled = 1;
+        pkt->ip_len = hlen + whole_len;
+        decode_l4(d, proto, cur_make(whole, whole_len), whole_len, pkt);
+    } else {
+        pkt->fragment_held = 1;
+    }
+}

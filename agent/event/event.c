@@ -1,0 +1,41 @@
+/* event.c - names and severities of event types. */
+#include "event.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    enum severity sev;
+} event_types[EV_MAX] = {
+#define TT_X(id, name, sev) [EV_##id] = {name, sev},
+    TT_EVENT_LIST(TT_X)
+#undef TT_X
+};
+
+const char *severity_name(enum severity s)
+{
+    switch (s) {
+    case SEV_INFO: return "info";
+    case SEV_WARN: return "warn";
+    case SEV_CRITICAL: return "critical";
+    }
+    return "info";
+}
+
+const char *event_type_name(enum event_type t)
+{
+    return (unsigned)t < EV_MAX ? event_types[t].name : "unknown";
+}
+
+enum severity event_type_severity(enum event_type t)
+{
+    return (unsigned)t < EV_MAX ? event_types[t].sev : SEV_INFO;
+}
+
+enum event_type event_type_from_name(const char *name)
+{
+    for (int i = 0; i < EV_MAX; i++)
+        if (!strcmp(event_types[i].name, name))
+            return (enum event_type)i;
+    return EV_MAX;
+}

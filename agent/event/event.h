@@ -1,0 +1,101 @@
+/* event.h - the events and records ticktap emits, as fixed-size structs.
+ *
+ * Workers fill struct event on the hot path (no allocation, no formatting) and hand it to the
+ * sink through a bounded ring (event_ring.h); event_json.c turns it into one JSON line
+ * described by schemas/. Each type has a stable dotted name and a default severity.
+ */
+#ifndef TT_EVENT_H
+#define TT_EVENT_H
+
+#include <stdint.h>
+
+#include "../decode/decode.h"
+
+#define TT_SCHEMA_VERSION "1.0.0"
+
+enum severity { SEV_INFO = 0, SEV_WARN = 1, SEV_CRITICAL = 2 };
+const char *severity_name(enum severity s);
+
+/*   id                          name                            severity */
+#define TT_EVENT_LIST(X)                                                                           \
+    X(TCP_RETRANSMISSION, "tcp.retransmission", SEV_WARN)                                          \
+    X(TCP_FAST_RETRANSMISSION, "tcp.fast_retransmission", SEV_WARN)                                \
+    X(TCP_SPURIOUS_RETRANSMISSION, "tcp.spurious_retransmission", SEV_INFO)                        \
+    X(TCP_OUT_OF_ORDER, "tcp.out_of_order", SEV_WARN)                                              \
+    X(TCP_DUPLICATE_ACK, "tcp.duplicate_ack", SEV_INFO)                                            \
+    X(TCP_LOST_SEGMENT, "tcp.lost_segment", SEV_WARN)                                              \
+    X(TCP_ACK_LOST_SEGMENT, "tcp.ack_lost_segment", SEV_WARN)                                      \
+    X(TCP_ZERO_WINDOW, "tcp.zero_window", SEV_WARN)                                                \
+    X(TCP_ZERO_WINDOW_PROBE, "tcp.zero_window_probe", SEV_INFO)                                    \
+    X(TCP_WINDOW_FULL, "tcp.window_full", SEV_WARN)                                                \
+    X(TCP_WINDOW_UPDATE, "tcp.window_update", SEV_INFO)                                            \
+    X(TCP_KEEP_ALIVE, "tcp.keep_alive", SEV_INFO)                                                  \
+    X(TCP_RESET, "tcp.reset", SEV_WARN)                                                            \
+    X(TCP_HANDSHAKE, "tcp.handshake", SEV_INFO)                                                    \
+    X(TCP_HANDSHAKE_FAILED, "tcp.handshake_failed", SEV_CRITICAL)                                  \
+    X(TCP_RST_STORM, "tcp.rst_storm", SEV_CRITICAL)                                                \
+    X(TCP_FIN_STORM, "tcp.fin_storm", SEV_WARN)                                                    \
+    X(FLOW, "flow", SEV_INFO)                                                                      \
+    X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
+
+enum event_type {
+#define TT_X(id, name, sev) EV_##id,
+    TT_EVENT_LIST(TT_X)
+#undef TT_X
+        EV_MAX
+};
+
+const char *event_type_name(enum event_type t);
+enum severity event_type_severity(enum event_type t);
+/* Looks a type up by its dotted name; returns EV_MAX when unknown. */
+enum event_type event_type_from_name(const char *name);
+
+enum handshake_fail { HS_FAIL_SYN_UNANSWERED = 1, HS_FAIL_SYN_REJECTED = 2 };
+
+/* The record of an ended flow. */
+struct flow_record {
+    uint64_t first_ts_ns;
+    uint64_t last_ts_ns;
+    uint64_t pkts[2]; /* [0]: from key.src, [1]: towards it */
+    uint64_t bytes[2];
+    uint64_t handshake_ns; /* 0: not seen */
+    uint64_t rtt_min_ns[2];
+    uint64_t rtt_max_ns[2];
+    uint32_t rtt_n[2];
+    uint32_t anomalies;
+    uint8_t tcp_state;
+    uint8_t end_reason;
+    uint8_t pad[2];
+};
+
+struct event {
+    uint64_t frame; /* the frame that caused it (1-based), orders the output */
+    uint64_t ts_ns;
+    uint16_t type;
+    uint8_t severity;
+    uint8_t dir; /* 0: key.src is the sender of the frame */
+    uint32_t worker;
+    uint64_t flow_id;
+    struct flow_key key; /* oriented as the flow's first packet */
+    union {
+        struct {
+            uint32_t seq, ack, len;
+            uint16_t window, flags;
+            uint16_t dupack_num;
+        } tcp;
+        struct {
+            uint64_t total_ns, syn_synack_ns;
+        } handshake;
+        struct {
+            uint32_t syn_attempts;
+            uint8_t reason; /* enum handshake_fail */
+        } hs_fail;
+        struct {
+            uint32_t count;
+            uint64_t window_ns;
+        } storm;
+        struct flow_record flow;
+    } u;
+};
+
+#endif

@@ -1,0 +1,178 @@
+/* event_json.c - JSON-lines serialisation of events (schemas/event.schema.json). */
+#include "event_json.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../flow/flow_table.h"
+#include "../tcp/tcp_analysis.h"
+
+struct out {
+    char *p;
+    size_t left;
+    size_t n;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(o->p + o->n, o->left, fmt, ap);
+    va_end(ap);
+    if (k < 0)
+        return;
+    if ((size_t)k >= o->left) { /* cut: keep what fitted */
+        o->n += o->left ? o->left - 1 : 0;
+        o->left = o->left ? 1 : 0;
+        return;
+    }
+    o->n += (size_t)k;
+    o->left -= (size_t)k;
+}
+
+void addr_to_str(const uint8_t addr[16], uint8_t family, char *buf, size_t len)
+{
+    if (family == 4)
+        inet_ntop(AF_INET, addr + 12, buf, (socklen_t)len);
+    else
+        inet_ntop(AF_INET6, addr, buf, (socklen_t)len);
+}
+
+void ts_to_rfc3339(uint64_t ts_ns, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ts_ns / 1000000000ull);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char date[32];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%09" PRIu64 "Z", date, (uint64_t)(ts_ns % 1000000000ull));
+}
+
+const char *ip_proto_name(uint8_t proto)
+{
+    switch (proto) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 47: return "gre";
+    case 58: return "icmpv6";
+    case 132: return "sctp";
+    default: return "other";
+    }
+}
+
+static void tcp_flags_str(uint16_t f, char *buf)
+{
+    static const char letters[] = "FSRPAUECN";
+    int n = 0;
+    for (int i = 0; i < 9; i++)
+        if (f & (1u << i))
+            buf[n++] = letters[i];
+    buf[n] = 0;
+}
+
+static void put_flow(struct out *o, const struct event *e)
+{
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    addr_to_str(e->key.src, e->key.family, src, sizeof(src));
+    addr_to_str(e->key.dst, e->key.family, dst, sizeof(dst));
+    put(o,
+        "\"flow\":{\"id\":\"%016" PRIx64 "\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,"
+        "\"dport\":%u,\"proto\":\"%s\",\"ip_version\":%u,\"vlan\":%u,",
+        e->flow_id, src, dst, e->key.sport, e->key.dport, ip_proto_name(e->key.proto),
+        e->key.family, e->key.vlan);
+    if (e->key.tunnel_kind)
+        put(o, "\"tunnel\":{\"kind\":\"%s\",\"id\":%u}}",
+            tt_tunnel_name((enum tt_tunnel_kind)e->key.tunnel_kind), e->key.tunnel_id);
+    else
+        put(o, "\"tunnel\":null}");
+}
+
+static double us(uint64_t ns)
+{
+    return (double)ns / 1000.0;
+}
+
+static void put_record(struct out *o, const struct flow_record *r, uint8_t proto)
+{
+    uint64_t dur = r->last_ts_ns - r->first_ts_ns;
+    uint64_t pk = r->pkts[0] + r->pkts[1], by = r->bytes[0] + r->bytes[1];
+    char a[48], b[48];
+    ts_to_rfc3339(r->first_ts_ns, a, sizeof(a));
+    ts_to_rfc3339(r->last_ts_ns, b, sizeof(b));
+    put(o,
+        ",\"record\":{\"start\":\"%s\",\"end\":\"%s\",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
+        ",\"duration_ns\":%" PRIu64 ",\"packets\":{\"src_to_dst\":%" PRIu64
+        ",\"dst_to_src\":%" PRIu64 "},\"bytes\":{\"src_to_dst\":%" PRIu64
+        ",\"dst_to_src\":%" PRIu64 "},\"throughput_bps\":%.1f,\"mean_packet_bytes\":%.1f,"
+        "\"end_reason\":\"%s\",\"anomalies\":%u",
+        a, b, r->first_ts_ns, r->last_ts_ns, dur, r->pkts[0], r->pkts[1], r->bytes[0], r->bytes[1],
+        dur ? (double)by * 8e9 / (double)dur : 0.0, pk ? (double)by / (double)pk : 0.0,
+        flow_end_reason_name((enum flow_end_reason)r->end_reason), r->anomalies);
+    if (proto == 6) {
+        put(o, ",\"tcp_state\":\"%s\"", tcp_state_name((enum tcp_state)r->tcp_state));
+        if (r->handshake_ns)
+            put(o, ",\"handshake_rtt_us\":%.3f", us(r->handshake_ns));
+        else
+            put(o, ",\"handshake_rtt_us\":null");
+        put(o, ",\"ack_rtt_us\":{");
+        for (int d = 0; d < 2; d++)
+            put(o, "%s\"%s\":{\"n\":%u,\"min\":%.3f,\"max\":%.3f}", d ? "," : "",
+                d ? "dst_to_src" : "src_to_dst", r->rtt_n[d], us(r->rtt_min_ns[d]),
+                us(r->rtt_max_ns[d]));
+        put(o, "}");
+    }
+    put(o, "}");
+}
+
+size_t event_to_json(const struct event *e, char *buf, size_t len)
+{
+    struct out o = {buf, len, 0};
+    char ts[48];
+    ts_to_rfc3339(e->ts_ns, ts, sizeof(ts));
+    put(&o,
+        "{\"schema_version\":\"" TT_SCHEMA_VERSION "\",\"type\":\"%s\",\"ts\":\"%s\","
+        "\"ts_ns\":%" PRIu64 ",\"severity\":\"%s\",",
+        event_type_name((enum event_type)e->type), ts, e->ts_ns,
+        severity_name((enum severity)e->severity));
+    if (e->frame != UINT64_MAX)
+        put(&o, "\"frame\":%" PRIu64 ",", e->frame);
+    put_flow(&o, e);
+    switch ((enum event_type)e->type) {
+    case EV_FLOW: put_record(&o, &e->u.flow, e->key.proto); break;
+    case EV_TCP_HANDSHAKE:
+        put(&o, ",\"handshake\":{\"rtt_us\":%.3f,\"syn_to_synack_us\":%.3f,\"synack_to_ack_us\":%.3f}",
+            us(e->u.handshake.total_ns), us(e->u.handshake.syn_synack_ns),
+            us(e->u.handshake.total_ns - e->u.handshake.syn_synack_ns));
+        break;
+    case EV_TCP_HANDSHAKE_FAILED:
+        put(&o, ",\"failure\":{\"reason\":\"%s\",\"syn_attempts\":%u}",
+            e->u.hs_fail.reason == HS_FAIL_SYN_REJECTED ? "syn_rejected" : "syn_unanswered",
+            e->u.hs_fail.syn_attempts);
+        break;
+    case EV_TCP_RST_STORM:
+    case EV_TCP_FIN_STORM:
+        put(&o, ",\"storm\":{\"count\":%u,\"window_us\":%.3f}", e->u.storm.count,
+            us(e->u.storm.window_ns));
+        break;
+    default: {
+        char fl[16];
+        tcp_flags_str(e->u.tcp.flags, fl);
+        put(&o,
+            ",\"tcp\":{\"from_src\":%s,\"seq\":%u,\"ack\":%u,\"len\":%u,\"window\":%u,"
+            "\"flags\":\"%s\"",
+            e->dir ? "false" : "true", e->u.tcp.seq, e->u.tcp.ack, e->u.tcp.len,
+            e->u.tcp.window, fl);
+        if (e->type == EV_TCP_DUPLICATE_ACK)
+            put(&o, ",\"dupack_num\":%u", e->u.tcp.dupack_num);
+        put(&o, "}");
+        break;
+    }
+    }
+    put(&o, "}\n");
+    return o.n;
+}

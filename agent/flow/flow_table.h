@@ -1,0 +1,101 @@
+/* flow_table.h - bidirectional flows in preallocated open addressing, expired by packet time.
+ *
+ * A flow is keyed by struct flow_key (5-tuple + VLAN + tunnel); both directions of a
+ * conversation find the same flow, and flow_lookup() says which direction a packet went
+ * (0: as the first packet, 1: reverse). Capacity is fixed at init; when it is reached the
+ * least recently seen flow is evicted (counted by the caller through the end callback).
+ * Flows leave through one path, the end callback, with a reason: idle timeout, closed
+ * (FIN both ways or RST, then a linger time), eviction, port reuse or capture end.
+ *
+ * Time is always packet time, never the wall clock, so results do not depend on how fast a
+ * capture is read. Work per call is O(1) amortised; flow_table_expire() does at most
+ * `budget` removals. One table per worker, no locking.
+ */
+#ifndef TT_FLOW_TABLE_H
+#define TT_FLOW_TABLE_H
+
+#include <stdint.h>
+
+#include "../decode/decode.h"
+#include "../tcp/tcp_analysis.h"
+
+enum flow_end_reason {
+    FLOW_END_IDLE = 0,
+    FLOW_END_CLOSED,
+    FLOW_END_EVICTED,
+    FLOW_END_PORT_REUSE,
+    FLOW_END_CAPTURE_END,
+};
+const char *flow_end_reason_name(enum flow_end_reason r);
+
+struct flow {
+    struct flow_key key; /* oriented as the first packet seen */
+    uint64_t id;         /* stable hash of key and first timestamp */
+    uint64_t first_ts_ns;
+    uint64_t last_ts_ns;
+    uint64_t first_frame;
+    uint64_t pkts[2];
+    uint64_t bytes[2]; /* wire bytes per direction */
+    uint32_t lru_prev;
+    uint32_t lru_next;
+    uint32_t hash;
+    uint8_t list;   /* which expiry list: 0 active, 1 closed */
+    uint8_t in_use;
+    uint16_t anomalies; /* saturating count of TCP analysis findings, ranks "worst flows" */
+    struct tcp_conv tcp;
+};
+
+struct flow_table_config {
+    uint32_t max_flows;
+    uint64_t tcp_idle_ns;
+    uint64_t udp_idle_ns; /* UDP, ICMP and everything else */
+    uint64_t closed_linger_ns;
+};
+
+typedef void (*flow_end_fn)(void *ctx, struct flow *f, enum flow_end_reason why);
+
+struct flow_table {
+    struct flow *flows;
+    uint32_t max_flows;
+    uint32_t nactive;
+    uint32_t free_head;
+    uint32_t *slots; /* open addressing: flow index or FT_EMPTY */
+    uint32_t slot_mask;
+    uint32_t head[2], tail[2]; /* LRU lists by last_ts: active, closed */
+    struct flow_table_config cfg;
+    flow_end_fn on_end;
+    void *ctx;
+    uint64_t created;
+    uint64_t evicted;
+};
+
+void flow_table_config_default(struct flow_table_config *cfg);
+
+/* Allocates everything up front. Returns 0 or -ENOMEM / -EINVAL. */
+int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, flow_end_fn on_end,
+                    void *ctx);
+void flow_table_fini(struct flow_table *ft);
+
+/* Finds the flow of key, creating it (evicting the least recent flow when full) when absent.
+ * *dir receives the packet's direction; *created is set when the flow is new. Never NULL
+ * unless max_flows is 0. */
+struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns,
+                         uint64_t frame, int *dir, int *created);
+
+/* Ends f now with reason why (through the end callback) and frees its slot. */
+void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why);
+
+/* Marks f closed: it then ends after the closed linger time without packets. */
+void flow_mark_closed(struct flow_table *ft, struct flow *f);
+
+/* Ends flows idle past their timeout at packet time now_ns; at most budget of them.
+ * Returns how many ended. */
+uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budget);
+
+/* Ends every flow (reason capture end), oldest first. */
+void flow_table_flush(struct flow_table *ft);
+
+/* Symmetric hash of a key: both directions hash alike. */
+uint32_t flow_key_hash(const struct flow_key *k);
+
+#endif

@@ -1,0 +1,48 @@
+/* main.c - ticktap: trading-network packet capture and analysis agent. Subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/config.h"
+
+#ifndef TT_VERSION
+#define TT_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out, "ticktap %s - trading-network packet capture and analysis\n\n"
+                 "usage: ticktap COMMAND [options]\n\n"
+                 "  analyze CAPTURE...   analyse pcap/pcapng files (ticktap analyze --help)\n"
+                 "  config               list every setting with its default and meaning\n"
+                 "  version              print the version\n",
+            TT_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config")) {
+        struct tt_config cfg;
+        config_defaults(&cfg);
+        config_print(&cfg, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("ticktap %s\n", TT_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "ticktap: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 1;
+}

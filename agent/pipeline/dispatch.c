@@ -1,0 +1,163 @@
+/* dispatch.c - symmetric flow hashing of raw frames for the dispatcher thread. */
+#include "dispatch.h"
+
+#include <string.h>
+#include <xxhash.h>
+
+#include "../decode/cursor.h"
+#include "../decode/decode.h"
+
+void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,
+                   uint16_t gtpu)
+{
+    memset(d, 0, sizeof(*d));
+    d->nworkers = nworkers ? nworkers : 1;
+    d->vxlan_port = vxlan;
+    d->geneve_port = geneve;
+    d->gtpu_port = gtpu;
+}
+
+/* Hash of two endpoints that is the same whichever way round they come. */
+static uint64_t sym_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint16_t pa, uint16_t pb,
+                         uint8_t proto)
+{
+    uint8_t buf[40];
+    int swap = memcmp(a, b, alen);
+    if (swap > 0 || (swap == 0 && pa > pb)) {
+        const uint8_t *t = a;
+        a = b;
+        b = t;
+        uint16_t tp = pa;
+        pa = pb;
+        pb = tp;
+    }
+    memcpy(buf, a, alen);
+    memcpy(buf + alen, b, alen);
+    memcpy(buf + 2 * alen, &pa, 2);
+    memcpy(buf + 2 * alen + 2, &pb, 2);
+    buf[2 * alen + 4] = proto;
+    return XXH3_64bits(buf, 2 * alen + 5);
+}
+
+static int is_tunnel_port(const struct dispatcher *d, uint16_t sport, uint16_t dport)
+{
+    return (d->vxlan_port && dport == d->vxlan_port) ||
+           (d->geneve_port && dport == d->geneve_port) ||
+           (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port));
+}
+
+/* Steering of fragments: a first fragment (with ports) records its worker; the rest look it
+ * up by (addresses, id). */
+static uint32_t frag_pick(struct dispatcher *d, const uint8_t *addrs, size_t alen, uint32_t id,
+                          int first, uint32_t worker_if_first, uint32_t pair_worker)
+{
+    uint8_t key[32] = {0};
+    memcpy(key, addrs, 2 * alen);
+    uint32_t slot = (uint32_t)(XXH3_64bits(key, sizeof(key)) ^ id) % DISPATCH_FRAG_SLOTS;
+    struct frag_steer *s = &d->frags[slot];
+    if (first) {
+        memcpy(s->addrs, key, 32);
+        s->id = id;
+        s->worker = (uint16_t)worker_if_first;
+        s->used = 1;
+        return worker_if_first;
+    }
+    if (s->used && s->id == id && !memcmp(s->addrs, key, 32))
+        return s->worker;
+    d->unsteered++;
+    return pair_worker;
+}
+
+uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
+{
+    if (d->nworkers == 1)
+        return 0;
+    struct cursor c = cur_make(f->data, f->caplen);
+    uint16_t etype = 0;
+    switch (f->linktype) {
+    case TT_LINK_ETHERNET:
+        cur_skip(&c, 12);
+        etype = cur_be16(&c);
+        break;
+    case TT_LINK_SLL:
+        cur_skip(&c, 14);
+        etype = cur_be16(&c);
+        break;
+    case TT_LINK_SLL2:
+        etype = cur_be16(&c);
+        cur_skip(&c, 18);
+        break;
+    default: /* raw IP and the rest: decide by the version nibble */
+        if (f->linktype == TT_LINK_NULL || f->linktype == TT_LINK_LOOP)
+            cur_skip(&c, 4);
+        etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
+        break;
+    }
+    while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !c.err) {
+        cur_skip(&c, 2);
+        etype = cur_be16(&c);
+    }
+    if (etype == 0x8847 && !c.err) { /* MPLS: skip the label stack */
+        for (int i = 0; i < 8 && !c.err; i++)
+            if (cur_be32(&c) & 0x100)
+                break;
+        etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
+    }
+    const uint8_t *addrs;
+    size_t alen;
+    uint8_t proto;
+    uint32_t frag_id = 0;
+    int fragment = 0, first_fragment = 0;
+    if (etype == 0x0800) {
+        if (!cur_has(&c, 20))
+            goto fallback;
+        uint32_t ihl = (c.p[0] & 0x0f) * 4u;
+        uint16_t fo = (uint16_t)((c.p[6] << 8) | c.p[7]);
+        proto = c.p[9];
+        addrs = c.p + 12;
+        alen = 4;
+        frag_id = (uint32_t)((c.p[4] << 8) | c.p[5]);
+        fragment = (fo & 0x3fff) != 0;
+        first_fragment = fragment && (fo & 0x1fff) == 0;
+        if (ihl < 20)
+            goto fallback;
+        cur_skip(&c, ihl);
+    } else if (etype == 0x86dd) {
+        if (!cur_has(&c, 40))
+            goto fallback;
+        proto = c.p[6];
+        addrs = c.p + 8;
+        alen = 16;
+        cur_skip(&c, 40);
+        if (proto == 44 && cur_has(&c, 8)) { /* fragment header right after the base header */
+            uint16_t offm = (uint16_t)((c.p[2] << 8) | c.p[3]);
+            frag_id = (uint32_t)((c.p[4] << 24) | (c.p[5] << 16) | (c.p[6] << 8) | c.p[7]);
+            fragment = (offm & 0xfff9) != 0;
+            first_fragment = fragment && (offm & 0xfff8) == 0;
+            proto = c.p[0];
+            cur_skip(&c, 8);
+        }
+    } else {
+        goto fallback;
+    }
+    uint32_t pair = (uint32_t)(sym_hash(addrs, addrs + alen, alen, 0, 0, 0) % d->nworkers);
+    uint16_t sport = 0, dport = 0;
+    int have_ports = (proto == 6 || proto == 17) && cur_has(&c, 4) && (!fragment || first_fragment);
+    if (have_ports) {
+        sport = (uint16_t)((c.p[0] << 8) | c.p[1]);
+        dport = (uint16_t)((c.p[2] << 8) | c.p[3]);
+    }
+    uint32_t w;
+    if (proto == 47 || proto == 4 || proto == 41 || (proto == 17 && is_tunnel_port(d, sport, dport)))
+        w = pair;
+    else if (have_ports)
+        w = (uint32_t)(sym_hash(addrs, addrs + alen, alen, sport, dport, proto) % d->nworkers);
+    else
+        w = pair;
+    if (fragment)
+        w = frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair);
+    return w;
+fallback:
+    /* Not IP (ARP, unknown, truncated): no flow to keep together; spread by ordinal. */
+    return (uint32_t)(f->ordinal % d->nworkers);
+}

@@ -1,0 +1,35 @@
+/* frame_ring.h - bounded SPSC ring of variable-size frames (dispatcher to one worker).
+ *
+ * The producer copies a frame in once; the consumer reads it in place and releases a whole
+ * burst at once. Records are 8-byte aligned: header then bytes; a record that does not fit
+ * before the end of the buffer leaves a wrap marker and starts again at offset 0.
+ * Exactly one producer thread and one consumer thread.
+ */
+#ifndef TT_FRAME_RING_H
+#define TT_FRAME_RING_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../capture/capture.h"
+
+struct frame_ring {
+    alignas(64) _Atomic uint64_t head; /* bytes written (producer) */
+    alignas(64) _Atomic uint64_t tail; /* bytes released (consumer) */
+    alignas(64) uint8_t *buf;
+    uint64_t size; /* power of two */
+    uint64_t read_pos; /* consumer's private cursor, ahead of tail until release */
+};
+
+int frame_ring_init(struct frame_ring *r, uint64_t bytes);
+void frame_ring_fini(struct frame_ring *r);
+
+/* Producer: copies f in; returns 0, or -ENOSPC when it does not fit now (retry later). */
+int frame_ring_push(struct frame_ring *r, const struct frame *f);
+
+/* Consumer: up to max frames pointing into the ring, valid until frame_ring_release(). */
+int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max);
+void frame_ring_release(struct frame_ring *r);
+
+#endif

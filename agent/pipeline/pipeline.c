@@ -1,0 +1,310 @@
+/* pipeline.c - thread set-up, the dispatcher thread and the sink's ordered merge. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../capture/capture.h"
+#include "../detect/detect_storm.h"
+#include "../event/event_json.h"
+#include "dispatch.h"
+#include "worker.h"
+
+#define MAX_WORKERS 64
+
+struct dispatch_ctx {
+    const struct capture_ops *ops;
+    struct capture *cap;
+    struct worker *workers;
+    struct frame_ring *rings;
+    uint32_t nworkers;
+    struct dispatcher d;
+    _Atomic uint64_t dispatched;
+    _Atomic int done;
+    _Atomic int *stop;
+    uint32_t errors;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void *dispatch_main(void *arg)
+{
+    struct dispatch_ctx *x = arg;
+    struct frame frames[64];
+    char err[512];
+    for (;;) {
+        if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed))
+            break;
+        int n = x->ops->rx_burst(x->cap, frames, 64, err, sizeof(err));
+        if (n < 0) {
+            fprintf(stderr, "ticktap: %s\n", err);
+            x->errors++;
+            continue;
+        }
+        if (n == 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            uint32_t w = dispatch_pick(&x->d, &frames[i]);
+            int rc;
+            while ((rc = frame_ring_push(&x->rings[w], &frames[i])) == -ENOSPC) {
+                /* Offline input waits for the worker. Publish what is already queued first:
+                 * the sink's merge may be waiting on another worker's watermark. */
+                if (i > 0)
+                    atomic_store_explicit(&x->dispatched, frames[i - 1].ordinal,
+                                          memory_order_release);
+                sched_yield();
+            }
+            if (rc == -EMSGSIZE) { /* larger than half a ring: keep its head */
+                struct frame cut = frames[i];
+                cut.caplen = 65536;
+                frame_ring_push(&x->rings[w], &cut);
+            }
+        }
+        atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
+    }
+    atomic_store_explicit(&x->done, 1, memory_order_release);
+    return NULL;
+}
+
+struct sink {
+    FILE *out;
+    struct run_result *res;
+    struct storm_detector rst, fin;
+    char line[8192];
+};
+
+static void sink_emit(struct sink *s, struct event *e)
+{
+    if (e->type == EV_TCP_FIN) {
+        if (storm_feed(&s->fin, e->ts_ns)) {
+            struct event st = *e;
+            st.type = EV_TCP_FIN_STORM;
+            st.severity = (uint8_t)event_type_severity(EV_TCP_FIN_STORM);
+            st.u.storm.count = s->fin.threshold;
+            st.u.storm.window_ns = s->fin.window_ns;
+            sink_emit(s, &st);
+        }
+        return; /* internal only */
+    }
+    s->res->events[e->type]++;
+    if (s->out) {
+        size_t n = event_to_json(e, s->line, sizeof(s->line));
+        fwrite(s->line, 1, n, s->out);
+        s->res->events_written++;
+    }
+    if (e->type == EV_TCP_RESET && storm_feed(&s->rst, e->ts_ns)) {
+        struct event st = *e;
+        st.type = EV_TCP_RST_STORM;
+        st.severity = (uint8_t)event_type_severity(EV_TCP_RST_STORM);
+        st.u.storm.count = s->rst.threshold;
+        st.u.storm.window_ns = s->rst.window_ns;
+        sink_emit(s, &st);
+    }
+}
+
+/* Pops, in frame order, every event that can no longer be overtaken by an earlier one.
+ * Returns how many were taken. An event at order k from worker i can go out when every other
+ * worker either holds an event that sorts after it, or has an empty ring and a watermark at
+ * or past k (anything it emits later sorts after k). */
+static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
+{
+    int taken = 0;
+    for (;;) {
+        uint64_t wm[MAX_WORKERS];
+        struct event *head[MAX_WORKERS];
+        for (uint32_t i = 0; i < n; i++) {
+            wm[i] = atomic_load_explicit(&ws[i].watermark, memory_order_acquire);
+            head[i] = spsc_ring_peek(&ws[i].events);
+        }
+        int best = -1;
+        for (uint32_t i = 0; i < n; i++)
+            if (head[i] && (best < 0 || head[i]->frame < head[best]->frame))
+                best = (int)i;
+        if (best < 0)
+            return taken;
+        uint64_t k = head[best]->frame;
+        for (uint32_t i = 0; i < n; i++) {
+            if ((int)i == best || head[i])
+                continue;
+            if (wm[i] < k || (k == EVENT_ORDER_END && wm[i] != EVENT_ORDER_END))
+                return taken; /* worker i may still emit something earlier */
+        }
+        sink_emit(s, head[best]);
+        spsc_ring_pop(&ws[best].events);
+        taken++;
+    }
+}
+
+static void show_progress(struct worker *ws, uint32_t n, double t0)
+{
+    uint64_t frame = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w = atomic_load_explicit(&ws[i].watermark, memory_order_relaxed);
+        if (w != EVENT_ORDER_END && w > frame)
+            frame = w;
+    }
+    double dt = now_s() - t0;
+    fprintf(stderr, "\r  %.2f M frames  %.1f s  %.2f Mpps ", (double)frame / 1e6, dt,
+            dt > 0 ? (double)frame / dt / 1e6 : 0.0);
+}
+
+int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
+                 struct run_result *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    uint32_t nw = cfg->workers ? cfg->workers : 1;
+    if (nw > MAX_WORKERS) {
+        snprintf(err, errlen, "--workers %u: at most %d", nw, MAX_WORKERS);
+        return -EINVAL;
+    }
+    const struct capture_ops *ops = capture_find("pcap-file");
+    struct capture *cap = NULL;
+    int rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen);
+    if (rc)
+        return rc;
+
+    struct worker *ws = aligned_alloc(64, sizeof(struct worker) * nw);
+    struct frame_ring *rings = nw > 1 ? calloc(nw, sizeof(*rings)) : NULL;
+    struct dispatch_ctx *dx = nw > 1 ? calloc(1, sizeof(*dx)) : NULL;
+    if (!ws || (nw > 1 && (!rings || !dx))) {
+        snprintf(err, errlen, "out of memory for %u workers", nw);
+        ops->close(cap);
+        free(ws);
+        free(rings);
+        free(dx);
+        return -ENOMEM;
+    }
+    uint32_t inited = 0;
+    for (; inited < nw; inited++) {
+        rc = worker_init(&ws[inited], (int)inited, cfg);
+        if (!rc && nw > 1)
+            rc = frame_ring_init(&rings[inited], cfg->frame_ring_bytes);
+        if (rc) {
+            snprintf(err, errlen,
+                     "cannot allocate worker %u: %s (lower flow.max_flows or tcp.rtt_segments)",
+                     inited, strerror(-rc));
+            goto out;
+        }
+        ws[inited].stop = opt->stop;
+    }
+    if (nw == 1) {
+        ws[0].src_ops = ops;
+        ws[0].src = cap;
+    } else {
+        dx->ops = ops;
+        dx->cap = cap;
+        dx->workers = ws;
+        dx->rings = rings;
+        dx->nworkers = nw;
+        dx->stop = opt->stop;
+        dispatch_init(&dx->d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
+                      cfg->decode.gtpu_port);
+        atomic_init(&dx->dispatched, 0);
+        atomic_init(&dx->done, 0);
+        for (uint32_t i = 0; i < nw; i++) {
+            ws[i].in_ring = &rings[i];
+            ws[i].dispatched = &dx->dispatched;
+            ws[i].dispatch_done = &dx->done;
+        }
+    }
+
+    struct sink s;
+    memset(&s, 0, sizeof(s));
+    s.out = opt->events_out;
+    s.res = res;
+    if (storm_init(&s.rst, cfg->rst_storm_threshold, cfg->storm_window_ns, cfg->storm_cooldown_ns) ||
+        storm_init(&s.fin, cfg->fin_storm_threshold, cfg->storm_window_ns, cfg->storm_cooldown_ns)) {
+        snprintf(err, errlen, "out of memory for storm detectors");
+        rc = -ENOMEM;
+        goto out;
+    }
+
+    double t0 = now_s(), next_progress = t0 + 2.0;
+    pthread_t tids[MAX_WORKERS], dtid;
+    for (uint32_t i = 0; i < nw; i++)
+        pthread_create(&tids[i], NULL, worker_main, &ws[i]);
+    if (nw > 1)
+        pthread_create(&dtid, NULL, dispatch_main, dx);
+
+    int progress_shown = 0;
+    for (;;) {
+        int all_done = 1;
+        for (uint32_t i = 0; i < nw; i++)
+            if (!atomic_load_explicit(&ws[i].done, memory_order_acquire))
+                all_done = 0;
+        int taken = sink_drain(&s, ws, nw);
+        if (all_done) {
+            int left = 0;
+            for (uint32_t i = 0; i < nw; i++)
+                if (spsc_ring_peek(&ws[i].events))
+                    left = 1;
+            if (!left)
+                break;
+            continue;
+        }
+        if (opt->progress && now_s() >= next_progress) {
+            show_progress(ws, nw, t0);
+            progress_shown = 1;
+            next_progress = now_s() + 0.5;
+        }
+        if (!taken) {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (progress_shown)
+        fprintf(stderr, "\r%60s\r", "");
+    if (nw > 1)
+        pthread_join(dtid, NULL);
+    for (uint32_t i = 0; i < nw; i++)
+        pthread_join(tids[i], NULL);
+    if (s.out)
+        fflush(s.out);
+    res->wall_seconds = now_s() - t0;
+
+    stats_init(&res->st, cfg->talkers_max * (nw > 4 ? 4 : nw), cfg->top_n);
+    for (uint32_t i = 0; i < nw; i++) {
+        stats_merge(&res->st, &ws[i].st);
+        res->st.counters[TT_C_TCP_UNACKED_POOL_FULL] += ws[i].segs.exhausted;
+        res->capture_errors += ws[i].src_errors;
+    }
+    if (dx) {
+        res->capture_errors += dx->errors;
+        res->frag_unsteered = dx->d.unsteered;
+        res->st.counters[TT_C_DISPATCH_FRAG_UNSTEERED] += dx->d.unsteered;
+    }
+    struct capture_stats cs;
+    ops->stats(cap, &cs);
+    res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
+    res->interrupted = opt->stop && atomic_load(opt->stop);
+    rc = 0;
+    storm_fini(&s.rst);
+    storm_fini(&s.fin);
+out:
+    for (uint32_t i = 0; i < inited; i++) {
+        worker_fini(&ws[i]);
+        if (rings)
+            frame_ring_fini(&rings[i]);
+    }
+    if (rings && inited < nw && rings[inited].buf)
+        frame_ring_fini(&rings[inited]);
+    ops->close(cap);
+    free(ws);
+    free(rings);
+    free(dx);
+    return rc;
+}
+
+void run_result_fini(struct run_result *res)
+{
+    stats_fini(&res->st);
+}

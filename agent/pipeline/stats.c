@@ -1,0 +1,125 @@
+/* stats.c - merging worker statistics, top talkers and worst flows. */
+#include "stats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
+{
+    memset(s, 0, sizeof(*s));
+    hist_init(&s->rtt);
+    hist_init(&s->handshake);
+    s->top_n = top_n > TT_TOP_MAX ? TT_TOP_MAX : top_n;
+    uint32_t cap = 16;
+    while (cap < 2 * talkers_max)
+        cap <<= 1;
+    s->talkers.slots = calloc(cap, sizeof(struct talker));
+    if (!s->talkers.slots)
+        return -ENOMEM;
+    s->talkers.cap = cap;
+    s->talkers.max = talkers_max;
+    return 0;
+}
+
+void stats_fini(struct tt_stats *s)
+{
+    free(s->talkers.slots);
+    s->talkers.slots = NULL;
+}
+
+void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts)
+{
+    uint32_t i = (uint32_t)XXH3_64bits(addr, 16) & (t->cap - 1);
+    for (;;) {
+        struct talker *e = &t->slots[i];
+        if (!e->used) {
+            if (t->n >= t->max) {
+                t->untracked_bytes += bytes;
+                return;
+            }
+            e->used = 1;
+            memcpy(e->addr, addr, 16);
+            t->n++;
+        }
+        if (!memcmp(e->addr, addr, 16)) {
+            e->bytes += bytes;
+            e->pkts += pkts;
+            return;
+        }
+        i = (i + 1) & (t->cap - 1);
+    }
+}
+
+void stats_offer_worst(struct tt_stats *s, const struct event *rec)
+{
+    uint32_t a = rec->u.flow.anomalies;
+    if (a == 0 || s->top_n == 0)
+        return;
+    if (s->nworst < s->top_n) {
+        s->worst[s->nworst++] = *rec;
+        return;
+    }
+    uint32_t min_i = 0;
+    for (uint32_t i = 1; i < s->nworst; i++)
+        if (s->worst[i].u.flow.anomalies < s->worst[min_i].u.flow.anomalies)
+            min_i = i;
+    if (a > s->worst[min_i].u.flow.anomalies)
+        s->worst[min_i] = *rec;
+}
+
+void stats_merge(struct tt_stats *into, const struct tt_stats *from)
+{
+    if (from->packets) {
+        if (!into->packets || from->first_ts_ns < into->first_ts_ns)
+            into->first_ts_ns = from->first_ts_ns;
+        if (from->last_ts_ns > into->last_ts_ns)
+            into->last_ts_ns = from->last_ts_ns;
+    }
+    into->packets += from->packets;
+    into->bytes += from->bytes;
+    for (int i = 0; i < TT_C_MAX; i++)
+        into->counters[i] += from->counters[i];
+    for (int i = 0; i < 32; i++)
+        into->protos[i] += from->protos[i];
+    for (int i = 0; i < TA_BIT_MAX; i++)
+        into->tcp_flags[i] += from->tcp_flags[i];
+    into->resets += from->resets;
+    into->flows_created += from->flows_created;
+    into->flows_ended += from->flows_ended;
+    into->flows_evicted += from->flows_evicted;
+    into->events_produced += from->events_produced;
+    hist_merge(&into->rtt, &from->rtt);
+    hist_merge(&into->handshake, &from->handshake);
+    for (uint32_t i = 0; i < from->talkers.cap; i++)
+        if (from->talkers.slots[i].used)
+            talker_add(&into->talkers, from->talkers.slots[i].addr, from->talkers.slots[i].bytes,
+                       from->talkers.slots[i].pkts);
+    into->talkers.untracked_bytes += from->talkers.untracked_bytes;
+    for (uint32_t i = 0; i < from->nworst; i++)
+        stats_offer_worst(into, &from->worst[i]);
+}
+
+uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_t n)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->talkers.cap; i++) {
+        const struct talker *e = &s->talkers.slots[i];
+        if (!e->used)
+            continue;
+        /* insertion into a sorted top-n array; ties broken by address for stable output */
+        uint32_t pos = k < n ? k : n;
+        while (pos > 0 && (out[pos - 1].bytes < e->bytes ||
+                           (out[pos - 1].bytes == e->bytes && memcmp(out[pos - 1].addr, e->addr, 16) > 0))) {
+            if (pos < n)
+                out[pos] = out[pos - 1];
+            pos--;
+        }
+        if (pos < n)
+            out[pos] = *e;
+        if (k < n)
+            k++;
+    }
+    return k;
+}

@@ -1,0 +1,64 @@
+/* stats.h - what a worker counts, merged into one struct for the summary.
+ *
+ * Each worker owns one struct tt_stats and is its only writer; the reader merges them with
+ * stats_merge() after the workers have stopped. Top talkers and worst flows are bounded:
+ * hosts beyond talkers_max are counted in talkers.untracked_bytes.
+ */
+#ifndef TT_STATS_H
+#define TT_STATS_H
+
+#include <stdint.h>
+
+#include "../event/event.h"
+#include "../tcp/tcp_analysis.h"
+#include "../util/counters.h"
+#include "../util/hist.h"
+
+#define TT_TOP_MAX 32
+
+struct talker {
+    uint8_t addr[16];
+    uint64_t bytes; /* sent + received */
+    uint64_t pkts;
+    uint8_t used;
+};
+
+struct talker_table {
+    struct talker *slots;
+    uint32_t cap; /* power of two */
+    uint32_t n;
+    uint32_t max; /* at most this many hosts */
+    uint64_t untracked_bytes;
+};
+
+struct tt_stats {
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t first_ts_ns;
+    uint64_t last_ts_ns;
+    uint64_t counters[TT_C_MAX];
+    uint64_t protos[32];
+    uint64_t tcp_flags[TA_BIT_MAX];
+    uint64_t resets;
+    uint64_t flows_created;
+    uint64_t flows_ended;
+    uint64_t flows_evicted;
+    uint64_t events_produced;
+    struct hist rtt;       /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
+    struct hist handshake; /* SYN to handshake-completing ACK */
+    struct talker_table talkers;
+    uint32_t top_n;
+    uint32_t nworst;
+    struct event worst[TT_TOP_MAX]; /* flow records with the most anomalies */
+};
+
+int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n);
+void stats_fini(struct tt_stats *s);
+void stats_merge(struct tt_stats *into, const struct tt_stats *from);
+void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts);
+/* Keeps rec (a flow record event) if it is among the top_n by anomalies. */
+void stats_offer_worst(struct tt_stats *s, const struct event *rec);
+/* Fills out[] with the top n talkers by bytes; returns how many. */
+uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_t n);
+
+#endif

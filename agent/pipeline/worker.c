@@ -1,0 +1,329 @@
+/* worker.c - the per-worker analysis loop (DPDK l3fwd style: burst in, process, release). */
+#include "worker.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HOUSEKEEP_INTERVAL_NS 1000000000ull
+
+/* Event types raised by each TCP analysis flag (tcp_analysis.h order); EV_MAX: not an
+ * event of its own (the *_ack flags qualify other segments, reused ports starts a flow). */
+static const enum event_type flag_event[TA_BIT_MAX] = {
+    [TA_BIT_RETRANSMISSION] = EV_TCP_RETRANSMISSION,
+    [TA_BIT_FAST_RETRANSMISSION] = EV_TCP_FAST_RETRANSMISSION,
+    [TA_BIT_SPURIOUS_RETRANSMISSION] = EV_TCP_SPURIOUS_RETRANSMISSION,
+    [TA_BIT_OUT_OF_ORDER] = EV_TCP_OUT_OF_ORDER,
+    [TA_BIT_DUPLICATE_ACK] = EV_TCP_DUPLICATE_ACK,
+    [TA_BIT_LOST_SEGMENT] = EV_TCP_LOST_SEGMENT,
+    [TA_BIT_ACK_LOST_SEGMENT] = EV_TCP_ACK_LOST_SEGMENT,
+    [TA_BIT_ZERO_WINDOW] = EV_TCP_ZERO_WINDOW,
+    [TA_BIT_ZERO_WINDOW_PROBE] = EV_TCP_ZERO_WINDOW_PROBE,
+    [TA_BIT_ZERO_WINDOW_PROBE_ACK] = EV_MAX,
+    [TA_BIT_WINDOW_FULL] = EV_TCP_WINDOW_FULL,
+    [TA_BIT_WINDOW_UPDATE] = EV_TCP_WINDOW_UPDATE,
+    [TA_BIT_KEEP_ALIVE] = EV_TCP_KEEP_ALIVE,
+    [TA_BIT_KEEP_ALIVE_ACK] = EV_MAX,
+    [TA_BIT_REUSED_PORTS] = EV_MAX,
+};
+
+/* Anomalies that rank a flow among the "worst flows". */
+#define WORST_FLAGS                                                                                \
+    (TA(RETRANSMISSION) | TA(FAST_RETRANSMISSION) | TA(SPURIOUS_RETRANSMISSION) |                  \
+     TA(OUT_OF_ORDER) | TA(DUPLICATE_ACK) | TA(LOST_SEGMENT) | TA(ACK_LOST_SEGMENT) |              \
+     TA(ZERO_WINDOW) | TA(WINDOW_FULL))
+
+/* Reserves an event slot; waits when the policy says so, else counts the drop. */
+static struct event *event_new(struct worker *w, enum event_type type, uint64_t order)
+{
+    struct event *e;
+    while (!(e = spsc_ring_reserve(&w->events))) {
+        if (!w->cfg->overflow_block) {
+            w->st.counters[TT_C_EVENT_RING_FULL]++;
+            return NULL;
+        }
+        /* Backpressure: offline input can wait for the sink. Publish progress first so the
+         * sink's merge can move on. */
+        atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0,
+                              memory_order_release);
+        sched_yield();
+    }
+    memset(e, 0, offsetof(struct event, u));
+    e->frame = order;
+    e->type = (uint16_t)type;
+    e->severity = (uint8_t)event_type_severity(type);
+    e->worker = (uint32_t)w->id;
+    w->st.events_produced++;
+    return e;
+}
+
+static void fill_flow(struct event *e, const struct flow *f, int dir, uint64_t ts)
+{
+    e->ts_ns = ts;
+    e->dir = (uint8_t)dir;
+    e->flow_id = f->id;
+    e->key = f->key;
+}
+
+static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_reason why,
+                             uint64_t order)
+{
+    const struct tcp_conv *c = &f->tcp;
+    if (f->key.proto == 6 && c->state == TCP_ST_SYN_SENT && c->dir[0].syn_count > 0 &&
+        !c->rejected) {
+        struct event *e = event_new(w, EV_TCP_HANDSHAKE_FAILED, order);
+        if (e) {
+            fill_flow(e, f, 0, f->last_ts_ns);
+            e->u.hs_fail.reason = HS_FAIL_SYN_UNANSWERED;
+            e->u.hs_fail.syn_attempts = c->dir[0].syn_count;
+            spsc_ring_commit(&w->events);
+        }
+    }
+    struct event rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.frame = order;
+    rec.type = EV_FLOW;
+    rec.severity = SEV_INFO;
+    rec.worker = (uint32_t)w->id;
+    fill_flow(&rec, f, 0, f->last_ts_ns);
+    struct flow_record *r = &rec.u.flow;
+    r->first_ts_ns = f->first_ts_ns;
+    r->last_ts_ns = f->last_ts_ns;
+    for (int d = 0; d < 2; d++) {
+        r->pkts[d] = f->pkts[d];
+        r->bytes[d] = f->bytes[d];
+        r->rtt_min_ns[d] = c->dir[d].rtt_min_ns;
+        r->rtt_max_ns[d] = c->dir[d].rtt_max_ns;
+        r->rtt_n[d] = c->dir[d].rtt_n;
+    }
+    r->handshake_ns = c->handshake_done ? c->ts_first_rtt : 0;
+    r->anomalies = f->anomalies;
+    r->tcp_state = c->state;
+    r->end_reason = (uint8_t)why;
+    stats_offer_worst(&w->st, &rec);
+    talker_add(&w->st.talkers, f->key.src, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
+    talker_add(&w->st.talkers, f->key.dst, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
+    struct event *e = event_new(w, EV_FLOW, order);
+    if (e) {
+        memcpy(e, &rec, sizeof(rec));
+        spsc_ring_commit(&w->events);
+    }
+}
+
+/* Flow-table end callback: every flow leaves through here. */
+static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
+{
+    struct worker *w = ctx;
+    w->st.flows_ended++;
+    if (why == FLOW_END_EVICTED) {
+        w->st.flows_evicted++;
+        w->st.counters[TT_C_FLOW_EVICTED]++;
+    }
+    emit_flow_record(w, f, why, why == FLOW_END_CAPTURE_END ? EVENT_ORDER_END : w->cur_frame);
+    tcp_conv_release(&f->tcp, &w->segs);
+}
+
+int worker_init(struct worker *w, int id, const struct tt_config *cfg)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->cfg = cfg;
+    int rc;
+    if ((rc = decoder_init(&w->dec, &cfg->decode)) ||
+        (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
+        (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
+        (rc = stats_init(&w->st, cfg->talkers_max, cfg->top_n)) ||
+        (rc = spsc_ring_init(&w->events, cfg->event_ring, sizeof(struct event)))) {
+        worker_fini(w);
+        return rc;
+    }
+    atomic_init(&w->watermark, 0);
+    atomic_init(&w->done, 0);
+    return 0;
+}
+
+void worker_fini(struct worker *w)
+{
+    decoder_fini(&w->dec);
+    flow_table_fini(&w->flows);
+    tcp_seg_pool_fini(&w->segs);
+    stats_fini(&w->st);
+    spsc_ring_fini(&w->events);
+}
+
+static void emit_tcp(struct worker *w, enum event_type type, const struct flow *f, int dir,
+                     const struct packet *pkt, const struct tcp_result *res)
+{
+    struct event *e = event_new(w, type, pkt->frame);
+    if (!e)
+        return;
+    fill_flow(e, f, dir, pkt->ts_ns);
+    e->u.tcp.seq = pkt->tcp.seq;
+    e->u.tcp.ack = pkt->tcp.ack;
+    e->u.tcp.len = pkt->tcp.seglen;
+    e->u.tcp.window = pkt->tcp.window;
+    e->u.tcp.flags = pkt->tcp.flags;
+    e->u.tcp.dupack_num = res->dupack_num;
+    spsc_ring_commit(&w->events);
+}
+
+static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct packet *pkt,
+                        uint32_t extra_flags)
+{
+    struct tcp_result res;
+    tcp_analyze(&f->tcp, &w->segs, dir, pkt, &res);
+    res.flags |= extra_flags;
+    for (uint32_t bits = res.flags; bits; bits &= bits - 1) {
+        int b = __builtin_ctz(bits);
+        w->st.tcp_flags[b]++;
+        if (flag_event[b] != EV_MAX)
+            emit_tcp(w, flag_event[b], f, dir, pkt, &res);
+    }
+    if (res.flags & WORST_FLAGS && f->anomalies < UINT16_MAX)
+        f->anomalies++;
+    if (pkt->tcp.flags & TH_RST)
+        emit_tcp(w, EV_TCP_RESET, f, dir, pkt, &res);
+    else if (pkt->tcp.flags & TH_FIN)
+        emit_tcp(w, EV_TCP_FIN, f, dir, pkt, &res); /* internal: feeds the FIN-storm detector */
+    if (res.ack_rtt_ns)
+        hist_add(&w->st.rtt, res.ack_rtt_ns);
+    if (res.handshake_ns) {
+        hist_add(&w->st.handshake, res.handshake_ns);
+        struct event *e = event_new(w, EV_TCP_HANDSHAKE, pkt->frame);
+        if (e) {
+            fill_flow(e, f, dir, pkt->ts_ns);
+            e->u.handshake.total_ns = res.handshake_ns;
+            e->u.handshake.syn_synack_ns = res.syn_synack_ns;
+            spsc_ring_commit(&w->events);
+        }
+    }
+    if (res.syn_rejected) {
+        struct event *e = event_new(w, EV_TCP_HANDSHAKE_FAILED, pkt->frame);
+        if (e) {
+            fill_flow(e, f, dir, pkt->ts_ns);
+            e->u.hs_fail.reason = HS_FAIL_SYN_REJECTED;
+            e->u.hs_fail.syn_attempts = f->tcp.dir[!dir].syn_count;
+            spsc_ring_commit(&w->events);
+        }
+    }
+    if (res.closed)
+        flow_mark_closed(&w->flows, f);
+}
+
+static void housekeep(struct worker *w, uint64_t now)
+{
+    flow_table_expire(&w->flows, now, w->cfg->expire_budget);
+    decoder_expire(&w->dec, now, w->st.counters);
+    w->next_housekeep_ns = now + HOUSEKEEP_INTERVAL_NS;
+}
+
+void worker_process_frame(struct worker *w, const struct frame *fr)
+{
+    struct packet pkt;
+    w->cur_frame = fr->ordinal;
+    w->cur_ts = fr->ts_ns;
+    if (fr->ts_ns >= w->next_housekeep_ns)
+        housekeep(w, fr->ts_ns);
+
+    decode_frame(&w->dec, fr->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns, &pkt);
+    pkt.frame = fr->ordinal;
+    struct tt_stats *st = &w->st;
+    if (!st->packets || fr->ts_ns < st->first_ts_ns)
+        st->first_ts_ns = fr->ts_ns;
+    if (fr->ts_ns > st->last_ts_ns)
+        st->last_ts_ns = fr->ts_ns;
+    st->packets++;
+    st->bytes += fr->wirelen;
+    for (uint32_t bits = pkt.protos; bits; bits &= bits - 1)
+        st->protos[__builtin_ctz(bits)]++;
+    if (pkt.error != TT_C_MAX)
+        st->counters[pkt.error]++;
+    if (pkt.key.proto == 6 && pkt.has_l4 && (pkt.tcp.flags & TH_RST))
+        st->resets++;
+    if (!pkt.has_l3 || pkt.fragment_held)
+        return;
+
+    int dir, created;
+    struct flow *f = flow_lookup(&w->flows, &pkt.key, pkt.ts_ns, pkt.frame, &dir, &created);
+    if (!f) {
+        st->counters[TT_C_FLOW_TABLE_FULL]++;
+        return;
+    }
+    uint32_t extra = 0;
+    if (pkt.key.proto == 6 && pkt.has_l4 && !created && tcp_is_port_reuse(&f->tcp, dir, &pkt)) {
+        /* A SYN with a new ISN: the old connection is over, a new one starts (Wireshark's
+         * "TCP port numbers reused"). */
+        flow_end(&w->flows, f, FLOW_END_PORT_REUSE);
+        f = flow_lookup(&w->flows, &pkt.key, pkt.ts_ns, pkt.frame, &dir, &created);
+        if (!f)
+            return;
+        extra = TA(REUSED_PORTS);
+    }
+    if (created)
+        st->flows_created++;
+    f->pkts[dir]++;
+    f->bytes[dir] += fr->wirelen;
+    if (pkt.key.proto == 6 && pkt.has_l4)
+        analyse_tcp(w, f, dir, &pkt, extra);
+}
+
+void worker_flush(struct worker *w)
+{
+    w->cur_frame = EVENT_ORDER_END;
+    flow_table_flush(&w->flows);
+}
+
+static int input_burst(struct worker *w, struct frame *frames)
+{
+    if (w->in_ring)
+        return frame_ring_burst(w->in_ring, frames, WORKER_BURST);
+    int n = w->src_ops->rx_burst(w->src, frames, WORKER_BURST, w->src_err, sizeof(w->src_err));
+    if (n < 0) {
+        /* Rare and off the per-packet path: say it now, count it for the exit code. */
+        fprintf(stderr, "ticktap: %s\n", w->src_err);
+        w->src_failed = 1;
+        w->src_errors++;
+        return 0;
+    }
+    return n;
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct frame frames[WORKER_BURST];
+    for (;;) {
+        if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed))
+            break;
+        /* Read what the dispatcher has published before looking at the ring: if the ring
+         * then turns out empty, every frame up to that point has been processed. */
+        uint64_t published = w->dispatched ? atomic_load_explicit(w->dispatched, memory_order_acquire) : 0;
+        int ddone = w->dispatch_done ? atomic_load_explicit(w->dispatch_done, memory_order_acquire) : 0;
+        int n = input_burst(w, frames);
+        if (n == 0) {
+            if (w->in_ring) {
+                if (ddone)
+                    break;
+                if (published > atomic_load_explicit(&w->watermark, memory_order_relaxed))
+                    atomic_store_explicit(&w->watermark, published, memory_order_release);
+                sched_yield();
+                continue;
+            }
+            if (w->src_failed) {
+                w->src_failed = 0;
+                continue; /* the source reported one broken file; read the rest */
+            }
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            worker_process_frame(w, &frames[i]);
+        if (w->in_ring)
+            frame_ring_release(w->in_ring);
+        atomic_store_explicit(&w->watermark, frames[n - 1].ordinal, memory_order_release);
+    }
+    worker_flush(w);
+    atomic_store_explicit(&w->watermark, EVENT_ORDER_END, memory_order_release);
+    atomic_store_explicit(&w->done, 1, memory_order_release);
+    return NULL;
+}

@@ -1,0 +1,67 @@
+/* worker.h - one analysis worker: decode -> flow table -> TCP analysis -> events.
+ *
+ * A worker owns its input (a capture source or the frame ring the dispatcher fills), its
+ * decoder, flow-table shard, segment pool, statistics and the event ring it hands to the
+ * sink. Nothing is shared with other workers; the only cross-thread state is the event ring
+ * and the watermark (see pipeline.c). Per packet: no locks, no allocation, no syscalls.
+ * Housekeeping (expiry) runs once per second of packet time, bounded by expire_budget.
+ */
+#ifndef TT_WORKER_H
+#define TT_WORKER_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../capture/capture.h"
+#include "../decode/decode.h"
+#include "../flow/flow_table.h"
+#include "../tcp/tcp_analysis.h"
+#include "../util/config.h"
+#include "../util/spsc_ring.h"
+#include "frame_ring.h"
+#include "stats.h"
+
+#define WORKER_BURST 32
+
+/* Merge key of events emitted when the capture ends (after every frame). */
+#define EVENT_ORDER_END UINT64_MAX
+
+struct worker {
+    alignas(64) int id;
+    const struct tt_config *cfg;
+    struct decoder dec;
+    struct flow_table flows;
+    struct tcp_seg_pool segs;
+    struct tt_stats st;
+    struct spsc_ring events;          /* to the sink */
+    alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
+    _Atomic int done;
+    alignas(64) uint64_t cur_frame;
+    uint64_t cur_ts;
+    uint64_t next_housekeep_ns;
+    /* input: a frame ring fed by the dispatcher, or a capture source of its own */
+    struct frame_ring *in_ring;
+    _Atomic uint64_t *dispatched; /* the dispatcher's last published ordinal */
+    _Atomic int *dispatch_done;
+    const struct capture_ops *src_ops;
+    struct capture *src;
+    char src_err[512];
+    int src_failed;
+    uint32_t src_errors; /* capture files that broke mid-way */
+    _Atomic int *stop; /* set by a signal: finish the burst, then flush */
+};
+
+int worker_init(struct worker *w, int id, const struct tt_config *cfg);
+void worker_fini(struct worker *w);
+
+/* Analyses one decoded-to-be frame. Exposed for tests; the thread loop calls it per frame. */
+void worker_process_frame(struct worker *w, const struct frame *f);
+
+/* Ends every flow (records go out as events) at the end of the capture. */
+void worker_flush(struct worker *w);
+
+/* Thread entry: runs until the input ends, then flushes and sets done. */
+void *worker_main(void *arg);
+
+#endif

@@ -1,0 +1,298 @@
+/* config.c - the option table and the YAML loader (libyaml's event parser). */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+enum opt_type { OPT_U32, OPT_U16, OPT_U64, OPT_DURATION, OPT_BOOL };
+
+struct opt {
+    const char *key;
+    enum opt_type type;
+    size_t offset;
+    const char *help;
+};
+
+#define O(field) offsetof(struct tt_config, field)
+static const struct opt options[] = {
+    {"pipeline.workers", OPT_U32, O(workers), "analysis threads (flows are split among them)"},
+    {"pipeline.event_ring", OPT_U32, O(event_ring), "events buffered per worker"},
+    {"pipeline.frame_ring_bytes", OPT_U64, O(frame_ring_bytes), "frame bytes per worker queue"},
+    {"pipeline.overflow_block", OPT_BOOL, O(overflow_block),
+     "full event ring: wait (true, offline) or drop and count (false)"},
+    {"pipeline.expire_budget", OPT_U32, O(expire_budget), "flows ended per housekeeping pass"},
+    {"flow.max_flows", OPT_U32, O(flow.max_flows), "flows tracked per worker (then eviction)"},
+    {"flow.tcp_idle_timeout", OPT_DURATION, O(flow.tcp_idle_ns), "TCP flow idle timeout"},
+    {"flow.udp_idle_timeout", OPT_DURATION, O(flow.udp_idle_ns), "UDP/other flow idle timeout"},
+    {"flow.closed_linger", OPT_DURATION, O(flow.closed_linger_ns),
+     "time a FIN/RST-closed flow lingers for its last packets"},
+    {"tcp.rtt_segments", OPT_U32, O(tcp_seg_pool), "unACKed segments tracked per worker (RTT)"},
+    {"tcp.rtt_segments_per_direction", OPT_U32, O(tcp_seg_per_dir),
+     "unACKed segments tracked per flow direction"},
+    {"ip.frag_slots", OPT_U32, O(decode.frag_slots), "datagrams reassembled at once per worker"},
+    {"ip.frag_max_bytes", OPT_U32, O(decode.frag_max_bytes), "largest reassembled datagram"},
+    {"ip.frag_timeout", OPT_DURATION, O(decode.frag_timeout_ns), "fragment reassembly timeout"},
+    {"tunnel.vxlan_port", OPT_U16, O(decode.vxlan_port), "UDP port decoded as VXLAN (0: off)"},
+    {"tunnel.geneve_port", OPT_U16, O(decode.geneve_port), "UDP port decoded as GENEVE"},
+    {"tunnel.gtpu_port", OPT_U16, O(decode.gtpu_port), "UDP port decoded as GTP-U"},
+    {"detect.storm_window", OPT_DURATION, O(storm_window_ns), "RST/FIN storm sliding window"},
+    {"detect.rst_storm_threshold", OPT_U32, O(rst_storm_threshold),
+     "RSTs within the window that make a storm"},
+    {"detect.fin_storm_threshold", OPT_U32, O(fin_storm_threshold),
+     "FINs within the window that make a storm"},
+    {"detect.storm_cooldown", OPT_DURATION, O(storm_cooldown_ns),
+     "quiet time before another storm event"},
+    {"report.top_n", OPT_U32, O(top_n), "rows in top talkers and worst flows"},
+    {"report.talkers_max", OPT_U32, O(talkers_max), "hosts tracked per worker for top talkers"},
+};
+#undef O
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+
+void config_defaults(struct tt_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    decoder_config_default(&cfg->decode);
+    flow_table_config_default(&cfg->flow);
+    cfg->flow.max_flows = 1u << 18;
+    cfg->workers = 1;
+    cfg->tcp_seg_pool = 1u << 18;
+    cfg->tcp_seg_per_dir = 1024;
+    cfg->event_ring = 1u << 14;
+    cfg->frame_ring_bytes = 8u << 20;
+    cfg->overflow_block = 1;
+    cfg->expire_budget = 1024;
+    cfg->storm_window_ns = 1000000000ull;
+    cfg->rst_storm_threshold = 50;
+    cfg->fin_storm_threshold = 200;
+    cfg->storm_cooldown_ns = 10ull * 1000000000ull;
+    cfg->top_n = 5;
+    cfg->talkers_max = 1u << 16;
+}
+
+int parse_duration_ns(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    double mult;
+    if (!*end || !strcmp(end, "s"))
+        mult = 1e9;
+    else if (!strcmp(end, "ns"))
+        mult = 1;
+    else if (!strcmp(end, "us"))
+        mult = 1e3;
+    else if (!strcmp(end, "ms"))
+        mult = 1e6;
+    else if (!strcmp(end, "m"))
+        mult = 60e9;
+    else if (!strcmp(end, "h"))
+        mult = 3600e9;
+    else
+        return -1;
+    *out = (uint64_t)(v * mult);
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *s == '-')
+        return -1;
+    if (*end == 'k' || *end == 'K')
+        v <<= 10, end++;
+    else if (*end == 'M')
+        v <<= 20, end++;
+    else if (*end == 'G')
+        v <<= 30, end++;
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const struct opt *opt_find(const char *key)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (!strcmp(options[i].key, key))
+            return &options[i];
+    return NULL;
+}
+
+static int opt_apply(struct tt_config *cfg, const struct opt *o, const char *val, char *err,
+                     size_t errlen)
+{
+    uint8_t *base = (uint8_t *)cfg + o->offset;
+    uint64_t v;
+    switch (o->type) {
+    case OPT_BOOL:
+        if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+            *(uint32_t *)base = 1;
+        else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0"))
+            *(uint32_t *)base = 0;
+        else
+            goto bad;
+        return 0;
+    case OPT_DURATION:
+        if (parse_duration_ns(val, &v))
+            goto bad;
+        *(uint64_t *)base = v;
+        return 0;
+    case OPT_U64:
+        if (parse_u64(val, &v))
+            goto bad;
+        *(uint64_t *)base = v;
+        return 0;
+    case OPT_U32:
+        if (parse_u64(val, &v) || v > UINT32_MAX)
+            goto bad;
+        *(uint32_t *)base = (uint32_t)v;
+        return 0;
+    case OPT_U16:
+        if (parse_u64(val, &v) || v > UINT16_MAX)
+            goto bad;
+        *(uint16_t *)base = (uint16_t)v;
+        return 0;
+    }
+bad:
+    snprintf(err, errlen, "%s: invalid value '%s' (expected %s)", o->key, val,
+             o->type == OPT_DURATION ? "a duration such as 30s or 250ms"
+             : o->type == OPT_BOOL   ? "true or false"
+                                     : "a non-negative number");
+    return -1;
+}
+
+int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq) {
+        snprintf(err, errlen, "--set '%s': expected key=value (see 'ticktap config')", assignment);
+        return -1;
+    }
+    char key[128];
+    size_t klen = (size_t)(eq - assignment);
+    if (klen >= sizeof(key))
+        klen = sizeof(key) - 1;
+    memcpy(key, assignment, klen);
+    key[klen] = 0;
+    const struct opt *o = opt_find(key);
+    if (!o) {
+        snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
+        return -1;
+    }
+    return opt_apply(cfg, o, eq + 1, err, errlen);
+}
+
+void config_print(const struct tt_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt *o = &options[i];
+        const uint8_t *base = (const uint8_t *)cfg + o->offset;
+        char val[64];
+        switch (o->type) {
+        case OPT_BOOL: snprintf(val, sizeof(val), "%s", *(const uint32_t *)base ? "true" : "false"); break;
+        case OPT_U16: snprintf(val, sizeof(val), "%u", *(const uint16_t *)base); break;
+        case OPT_U32: snprintf(val, sizeof(val), "%u", *(const uint32_t *)base); break;
+        case OPT_U64: snprintf(val, sizeof(val), "%" PRIu64, *(const uint64_t *)base); break;
+        case OPT_DURATION: {
+            uint64_t ns = *(const uint64_t *)base;
+            if (ns % 1000000000ull == 0)
+                snprintf(val, sizeof(val), "%" PRIu64 "s", (uint64_t)(ns / 1000000000ull));
+            else if (ns % 1000000ull == 0)
+                snprintf(val, sizeof(val), "%" PRIu64 "ms", (uint64_t)(ns / 1000000ull));
+            else
+                snprintf(val, sizeof(val), "%" PRIu64 "ns", ns);
+            break;
+        }
+        }
+        fprintf(out, "%-34s %-12s %s\n", o->key, val, o->help);
+    }
+}
+
+/* Walks the YAML document: nested mappings give dotted keys, scalars are values. */
+int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config: %s", path, strerror(errno));
+        return -1;
+    }
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    char stack[8][64];
+    int depth = 0, expecting_key[9] = {0}, rc = 0;
+    char pending_key[64] = "";
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            snprintf(err, errlen, "%s:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
+                     parser.problem ? parser.problem : "unknown");
+            rc = -1;
+            break;
+        }
+        int line = (int)ev.start_mark.line + 1;
+        if (ev.type == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (ev.type == YAML_MAPPING_START_EVENT) {
+            if (depth > 0 || pending_key[0]) {
+                if (depth >= 7) {
+                    snprintf(err, errlen, "%s:%d: nested too deep", path, line);
+                    rc = -1;
+                }
+                snprintf(stack[depth], sizeof(stack[0]), "%s", pending_key);
+            }
+            if (pending_key[0] || depth == 0)
+                depth++;
+            expecting_key[depth] = 1;
+            pending_key[0] = 0;
+        } else if (ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+            if (depth >= 0)
+                expecting_key[depth] = 1;
+        } else if (ev.type == YAML_SCALAR_EVENT) {
+            const char *val = (const char *)ev.data.scalar.value;
+            if (expecting_key[depth]) {
+                snprintf(pending_key, sizeof(pending_key), "%s", val);
+                expecting_key[depth] = 0;
+            } else {
+                char key[256] = "";
+                for (int i = 1; i < depth; i++) {
+                    strncat(key, stack[i], sizeof(key) - strlen(key) - 2);
+                    strcat(key, ".");
+                }
+                strncat(key, pending_key, sizeof(key) - strlen(key) - 1);
+                const struct opt *o = opt_find(key);
+                char why[256];
+                if (!o) {
+                    snprintf(err, errlen, "%s:%d: unknown setting '%s' (see 'ticktap config')",
+                             path, line, key);
+                    rc = -1;
+                } else if (opt_apply(cfg, o, val, why, sizeof(why))) {
+                    snprintf(err, errlen, "%s:%d: %s", path, line, why);
+                    rc = -1;
+                }
+                pending_key[0] = 0;
+                expecting_key[depth] = 1;
+            }
+        } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
+            snprintf(err, errlen, "%s:%d: lists are not settings here (key '%s')", path, line,
+                     pending_key);
+            rc = -1;
+        }
+        yaml_event_delete(&ev);
+        if (rc)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}

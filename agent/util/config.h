@@ -1,0 +1,50 @@
+/* config.h - ticktap's settings: defaults, the YAML config file, and --set overrides.
+ *
+ * One option table (config.c) names every setting by its dotted key ("flow.max_flows"),
+ * its type, its default and a one-line help; the YAML loader, the --set option and
+ * `ticktap config` (which prints the table) all read it, so a key has one spelling.
+ * Durations accept ns, us, ms, s, m, h suffixes; sizes accept k, M, G.
+ */
+#ifndef TT_CONFIG_H
+#define TT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../decode/decode.h"
+#include "../flow/flow_table.h"
+
+struct tt_config {
+    struct decoder_config decode;
+    struct flow_table_config flow;
+    uint32_t workers;
+    uint32_t tcp_seg_pool;      /* unACKed segments tracked per worker, for RTT */
+    uint32_t tcp_seg_per_dir;   /* ... at most this many per direction */
+    uint32_t event_ring;        /* events buffered per worker before the sink */
+    uint64_t frame_ring_bytes;  /* bytes buffered per worker behind the dispatcher */
+    uint32_t overflow_block;    /* 1: a full event ring waits (offline); 0: drops, counted */
+    uint32_t expire_budget;     /* flows ended per housekeeping pass at most */
+    uint64_t storm_window_ns;
+    uint32_t rst_storm_threshold;
+    uint32_t fin_storm_threshold;
+    uint64_t storm_cooldown_ns;
+    uint32_t top_n;         /* rows in "top talkers" and "worst flows" */
+    uint32_t talkers_max;   /* hosts tracked per worker for top talkers */
+};
+
+void config_defaults(struct tt_config *cfg);
+
+/* Loads a YAML file over cfg. On error returns -1 with "FILE:LINE: what (hint)" in err. */
+int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Applies one "key=value". Returns 0, or -1 with a reason in err. */
+int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t errlen);
+
+/* Prints every key with its current value and help. */
+void config_print(const struct tt_config *cfg, FILE *out);
+
+/* Parses "250ms" style durations into ns; returns 0 or -1. */
+int parse_duration_ns(const char *s, uint64_t *out);
+
+#endif

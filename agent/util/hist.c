@@ -1,0 +1,82 @@
+/* hist.c - log-linear histogram (see hist.h). */
+#include "hist.h"
+
+#include <string.h>
+
+void hist_init(struct hist *h)
+{
+    memset(h, 0, sizeof(*h));
+}
+
+static uint32_t bucket_of(uint64_t v)
+{
+    if (v < 2 * HIST_SUB)
+        return (uint32_t)v;
+    int msb = 63 - __builtin_clzll(v);
+    uint32_t shift = (uint32_t)msb - HIST_SUB_BITS;
+    uint32_t sub = (uint32_t)(v >> shift) & (HIST_SUB - 1);
+    return (shift + 1) * HIST_SUB + sub + HIST_SUB;
+}
+
+static uint64_t bucket_low(uint32_t b)
+{
+    if (b < 2 * HIST_SUB)
+        return b;
+    uint32_t shift = b / HIST_SUB - 2;
+    uint32_t sub = b % HIST_SUB;
+    return ((uint64_t)(HIST_SUB + sub)) << shift;
+}
+
+void hist_add(struct hist *h, uint64_t v)
+{
+    uint32_t b = bucket_of(v);
+    if (b >= HIST_BUCKETS)
+        b = HIST_BUCKETS - 1;
+    h->buckets[b]++;
+    if (h->n == 0 || v < h->min)
+        h->min = v;
+    if (v > h->max)
+        h->max = v;
+    h->n++;
+}
+
+void hist_merge(struct hist *into, const struct hist *from)
+{
+    if (!from->n)
+        return;
+    for (uint32_t i = 0; i < HIST_BUCKETS; i++)
+        into->buckets[i] += from->buckets[i];
+    if (into->n == 0 || from->min < into->min)
+        into->min = from->min;
+    if (from->max > into->max)
+        into->max = from->max;
+    into->n += from->n;
+}
+
+uint64_t hist_quantile(const struct hist *h, double q)
+{
+    if (!h->n)
+        return 0;
+    if (q <= 0)
+        return h->min;
+    if (q >= 1)
+        return h->max;
+    uint64_t rank = (uint64_t)(q * (double)h->n + 0.999999999);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
+        seen += h->buckets[b];
+        if (seen >= rank) {
+            uint64_t lo = bucket_low(b);
+            uint64_t hi = b + 1 < HIST_BUCKETS ? bucket_low(b + 1) : lo;
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (mid < h->min)
+                mid = h->min;
+            if (mid > h->max)
+                mid = h->max;
+            return mid;
+        }
+    }
+    return h->max;
+}

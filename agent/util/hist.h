@@ -1,0 +1,31 @@
+/* hist.h - fixed-memory latency histogram with bounded relative error (log-linear buckets).
+ *
+ * Values are nanoseconds. Below 128 every value has its own bucket; above, each power of two
+ * is split into 64 sub-buckets, so a reported percentile is within 1/64 (1.6%) of the true
+ * value. Histograms merge by adding buckets, which is how per-worker results combine.
+ * No allocation; 32 KiB each.
+ */
+#ifndef TT_HIST_H
+#define TT_HIST_H
+
+#include <stdint.h>
+
+#define HIST_SUB_BITS 6
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_BUCKETS (64u * HIST_SUB)
+
+struct hist {
+    uint64_t n;
+    uint64_t max;
+    uint64_t min;
+    uint64_t buckets[HIST_BUCKETS];
+};
+
+void hist_init(struct hist *h);
+void hist_add(struct hist *h, uint64_t v);
+void hist_merge(struct hist *into, const struct hist *from);
+/* Value at quantile q in [0,1] (nearest rank), 0 when empty. The result is the midpoint of
+ * its bucket, clamped to [min, max]. */
+uint64_t hist_quantile(const struct hist *h, double q);
+
+#endif

@@ -1,0 +1,28 @@
+/* spsc_ring.c - allocation of the SPSC ring (the operations are inline in the header). */
+#include "spsc_ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int spsc_ring_init(struct spsc_ring *r, uint64_t capacity, size_t elem_size)
+{
+    uint64_t cap = 1;
+    while (cap < capacity)
+        cap <<= 1;
+    memset(r, 0, sizeof(*r));
+    r->buf = aligned_alloc(64, ((cap * elem_size + 63) / 64) * 64);
+    if (!r->buf)
+        return -ENOMEM;
+    r->mask = cap - 1;
+    r->elem_size = elem_size;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    return 0;
+}
+
+void spsc_ring_fini(struct spsc_ring *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+}

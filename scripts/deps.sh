@@ -1,0 +1,17 @@
+#!/bin/sh
+# deps.sh - installs the Debian packages ticktap builds and tests with. Idempotent and quiet
+# when everything is there; needs root (or sudo) only when something is missing.
+set -e
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libjansson-dev libyaml-dev
+libxxhash-dev libcmocka-dev tshark tcpdump python3-jsonschema"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

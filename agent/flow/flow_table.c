@@ -36,10 +36,13 @@ void flow_table_config_default(struct flow_table_config *cfg)
     cfg->closed_linger_ns = 30ull * 1000000000ull;
 }
 
-/* Orders the two endpoints so both directions give the same bytes to hash. */
+/* Orders the two endpoints so both directions give the same bytes to hash. The VLAN is left
+ * out of the hash so that a conversation tagged one way and untagged the other (a tag
+ * stripped at the capture point) still meets in one probe chain; key_match() decides. */
 uint32_t flow_key_hash(const struct flow_key *k)
 {
     struct flow_key c = *k;
+    c.vlan = 0;
     int swap = memcmp(k->src, k->dst, 16);
     if (swap > 0 || (swap == 0 && k->sport > k->dport)) {
         memcpy(c.src, k->dst, 16);
@@ -53,7 +56,10 @@ uint32_t flow_key_hash(const struct flow_key *k)
 /* 0: same direction as f's key, 1: reverse, -1: different flow. */
 static int key_match(const struct flow_key *fk, const struct flow_key *k)
 {
-    if (fk->proto != k->proto || fk->vlan != k->vlan || fk->tunnel_id != k->tunnel_id ||
+    /* Different VLANs are different flows; an untagged side matches a tagged one. */
+    if (fk->vlan != k->vlan && fk->vlan && k->vlan)
+        return -1;
+    if (fk->proto != k->proto || fk->tunnel_id != k->tunnel_id ||
         fk->tunnel_kind != k->tunnel_kind || fk->family != k->family)
         return -1;
     if (fk->sport == k->sport && fk->dport == k->dport && !memcmp(fk->src, k->src, 16) &&
@@ -199,6 +205,8 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
             }
             if (d >= 0) {
                 *dir = d;
+                if (!f->key.vlan)
+                    f->key.vlan = key->vlan;
                 if (ts_ns > f->last_ts_ns)
                     f->last_ts_ns = ts_ns;
                 if (ft->tail[f->list] != j) { /* move to the tail: most recent */

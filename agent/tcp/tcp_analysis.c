@@ -266,8 +266,11 @@ void tcp_analyze(struct tcp_conv *c, struct tcp_seg_pool *pool, int dir, const s
     if (window == 0 && no_syn_fin_rst)
         ta |= TA(ZERO_WINDOW);
     /* Lost segment: beyond the highest sequence number seen, so something was not captured. */
-    if (fwd->nextseq && GT_SEQ(seq, fwd->nextseq) && !(flags & TH_RST))
+    if (fwd->nextseq && GT_SEQ(seq, fwd->nextseq) && !(flags & TH_RST)) {
         ta |= TA(LOST_SEGMENT);
+        if (fwd->dupacknum == -1) /* a new gap: its ACK may be reported again */
+            fwd->dupacknum = 0;
+    }
     /* Keep-alive: 0 or 1 byte starting one byte before the next expected sequence number. */
     if ((seglen == 0 || seglen == 1) && seq == fwd->nextseq - 1 && no_syn_fin_rst)
         ta |= TA(KEEP_ALIVE);
@@ -313,6 +316,7 @@ finished_fwd:
             if (rev->dupacknum == 0)
                 ta |= TA(ACK_LOST_SEGMENT);
             rev->dupacknum = -1;
+            rev->maxseqtobeacked = rev->nextseq;
         }
     }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "capture.h"
 
@@ -79,6 +80,52 @@ static void advance(struct capture *c, struct pcap_input *in)
     }
 }
 
+/* gzip-compressed captures (.pcap.gz, as dumpcap and tshark read them): libpcap reads from a
+ * stdio stream whose reads go through zlib. */
+static ssize_t gz_read(void *cookie, char *buf, size_t len)
+{
+    int n = gzread((gzFile)cookie, buf, (unsigned)(len > (1u << 30) ? (1u << 30) : len));
+    return n < 0 ? -1 : n;
+}
+
+static int gz_close(void *cookie)
+{
+    return gzclose((gzFile)cookie) == Z_OK ? 0 : -1;
+}
+
+static int is_gzip(const char *path)
+{
+    unsigned char m[2] = {0, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(m, 1, 2, f);
+    fclose(f);
+    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+static pcap_t *open_any(const char *path, char *ebuf)
+{
+    if (!is_gzip(path))
+        return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) {
+        snprintf(ebuf, PCAP_ERRBUF_SIZE, "cannot open gzip stream");
+        return NULL;
+    }
+    cookie_io_functions_t io = {.read = gz_read, .close = gz_close};
+    FILE *f = fopencookie(gz, "rb", io);
+    if (!f) {
+        gzclose(gz);
+        snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+        return NULL;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (!p)
+        fclose(f);
+    return p;
+}
+
 static int pcap_file_open(struct capture **out, const char *const *paths, int npaths,
                           const char *filter, char *err, size_t errlen)
 {
@@ -96,7 +143,7 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
         struct pcap_input *in = &c->in[i];
         c->nin = i + 1;
         in->path = paths[i];
-        in->p = pcap_open_offline_with_tstamp_precision(paths[i], PCAP_TSTAMP_PRECISION_NANO, ebuf);
+        in->p = open_any(paths[i], ebuf);
         if (!in->p) {
             snprintf(err, errlen, "%s: cannot read capture: %s (give a pcap or pcapng file)",
                      paths[i], ebuf);

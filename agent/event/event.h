@@ -70,6 +70,7 @@ struct flow_record {
 
 struct event {
     uint64_t frame; /* the frame that caused it (1-based), orders the output */
+    uint64_t sub;   /* orders events of one frame across workers (end of capture: start time) */
     uint64_t ts_ns;
     uint16_t type;
     uint8_t severity;

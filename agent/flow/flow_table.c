@@ -280,9 +280,31 @@ uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budg
     return n;
 }
 
+static int cmp_flow_start(const void *a, const void *b, void *ctx)
+{
+    const struct flow *flows = ctx;
+    const struct flow *x = &flows[*(const uint32_t *)a], *y = &flows[*(const uint32_t *)b];
+    if (x->first_ts_ns != y->first_ts_ns)
+        return x->first_ts_ns < y->first_ts_ns ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 void flow_table_flush(struct flow_table *ft)
 {
-    for (int list = 0; list < 2; list++)
+    /* In start order, so that the records of every worker merge into one deterministic
+     * sequence whatever the number of workers. */
+    uint32_t *order = malloc((size_t)ft->nactive * sizeof(*order) + 1);
+    if (order) {
+        uint32_t n = 0;
+        for (int list = 0; list < 2; list++)
+            for (uint32_t i = ft->head[list]; i != FT_NIL; i = ft->flows[i].lru_next)
+                order[n++] = i;
+        qsort_r(order, n, sizeof(*order), cmp_flow_start, ft->flows);
+        for (uint32_t i = 0; i < n; i++)
+            flow_end(ft, &ft->flows[order[i]], FLOW_END_CAPTURE_END);
+        free(order);
+    }
+    for (int list = 0; list < 2; list++) /* without memory for sorting: list order */
         while (ft->head[list] != FT_NIL)
             flow_end(ft, &ft->flows[ft->head[list]], FLOW_END_CAPTURE_END);
 }

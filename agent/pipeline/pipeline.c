@@ -127,7 +127,8 @@ static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
         }
         int best = -1;
         for (uint32_t i = 0; i < n; i++)
-            if (head[i] && (best < 0 || head[i]->frame < head[best]->frame))
+            if (head[i] && (best < 0 || head[i]->frame < head[best]->frame ||
+                            (head[i]->frame == head[best]->frame && head[i]->sub < head[best]->sub)))
                 best = (int)i;
         if (best < 0)
             return taken;

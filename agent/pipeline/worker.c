@@ -51,6 +51,7 @@ static struct event *event_new(struct worker *w, enum event_type type, uint64_t 
     }
     memset(e, 0, offsetof(struct event, u));
     e->frame = order;
+    e->sub = w->cur_sub;
     e->type = (uint16_t)type;
     e->severity = (uint8_t)event_type_severity(type);
     e->worker = (uint32_t)w->id;
@@ -83,6 +84,7 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
     struct event rec;
     memset(&rec, 0, sizeof(rec));
     rec.frame = order;
+    rec.sub = w->cur_sub;
     rec.type = EV_FLOW;
     rec.severity = SEV_INFO;
     rec.worker = (uint32_t)w->id;
@@ -120,6 +122,8 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
         w->st.flows_evicted++;
         w->st.counters[TT_C_FLOW_EVICTED]++;
     }
+    if (why == FLOW_END_CAPTURE_END)
+        w->cur_sub = f->first_ts_ns;
     emit_flow_record(w, f, why, why == FLOW_END_CAPTURE_END ? EVENT_ORDER_END : w->cur_frame);
     tcp_conv_release(&f->tcp, &w->segs);
 }
@@ -222,6 +226,7 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
 {
     struct packet pkt;
     w->cur_frame = fr->ordinal;
+    w->cur_sub = 0;
     w->cur_ts = fr->ts_ns;
     if (fr->ts_ns >= w->next_housekeep_ns)
         housekeep(w, fr->ts_ns);

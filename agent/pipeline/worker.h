@@ -38,6 +38,7 @@ struct worker {
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;
     alignas(64) uint64_t cur_frame;
+    uint64_t cur_sub; /* secondary merge key of the events being emitted */
     uint64_t cur_ts;
     uint64_t next_housekeep_ns;
     /* input: a frame ring fed by the dispatcher, or a capture source of its own */

@@ -129,9 +129,13 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     if (!strcmp(path, "-")) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
         fputc('\n', stdout);
-    } else if (json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))) {
-        snprintf(err, errlen, "%s: cannot write summary: %s", path, strerror(errno));
-        rc = -1;
+    } else {
+        FILE *f = fopen(path, "w");
+        if (!f || json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) ||
+            fputc('\n', f) == EOF || fclose(f)) {
+            snprintf(err, errlen, "%s: cannot write summary: %s", path, strerror(errno));
+            rc = -1;
+        }
     }
     json_decref(root);
     return rc;

@@ -1,1 +1,576 @@
-int main(void){return 0;}
+/* ttgen.c - deterministic capture generator with known ground truth.
+ *
+ *   ttgen SCENARIO OUT.pcap        writes the capture and OUT.pcap.expect.json
+ *   ttgen list                     names the scenarios
+ *   ttgen trading OUT.pcap [N]     N packets of mixed trading traffic (demo, bench)
+ *
+ * Each scenario builds its packets by hand, so what it contains is known by construction:
+ * the .expect.json holds the counts ticktap (and, where it has an opinion, tshark) must
+ * report: tcp_analysis counts, event counts, flows and packets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcapw.h"
+
+#define MS 1000000ull
+#define US 1000ull
+#define T0 1700000000000000000ull /* 2023-11-14T22:13:20Z */
+
+enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_GTPU, E_MPLS };
+
+struct gen {
+    struct pcapw w;
+    uint64_t t;
+    uint16_t ipid;
+};
+
+struct conn {
+    struct ipaddrs a; /* client -> server */
+    uint16_t port[2]; /* client, server */
+    uint32_t seq[2];  /* next sequence number per side */
+    uint16_t win[2];
+    uint16_t vlans[2];
+    int nvlan;
+    enum encap encap;
+    uint32_t tun_id;
+};
+
+/* --- framing ------------------------------------------------------------------------- */
+
+/* Wraps an inner IP packet (ip[0..n)) in the connection's encapsulation and writes it. */
+static void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, int v6)
+{
+    struct buf f = {.n = 0};
+    uint16_t et = v6 ? 0x86dd : 0x0800;
+    struct ipaddrs outer;
+    switch (c->encap) {
+    case E_NONE:
+        build_eth(&f, c->vlans, c->nvlan, et);
+        break;
+    case E_MPLS:
+        build_eth(&f, c->vlans, c->nvlan, 0x8847);
+        put32(&f, (100u << 12) | 0x000);       /* label 100 */
+        put32(&f, (200u << 12) | 0x100 | 64); /* label 200, bottom of stack */
+        break;
+    case E_VXLAN:
+    case E_GENEVE:
+    case E_GTPU: {
+        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
+        size_t inner_l2 = c->encap == E_GTPU ? 0 : 14;
+        size_t hdr = c->encap == E_GTPU ? 8 : 8;
+        build_eth(&f, NULL, 0, 0x0800);
+        build_ip(&f, &outer, 17, 8 + hdr + inner_l2 + n, g->ipid++, 0, 0);
+        uint16_t dport = c->encap == E_VXLAN ? 4789 : c->encap == E_GENEVE ? 6081 : 2152;
+        build_udp(&f, 49152, dport, hdr + inner_l2 + n);
+        if (c->encap == E_VXLAN) {
+            put32(&f, 0x08000000);
+            put32(&f, c->tun_id << 8);
+        } else if (c->encap == E_GENEVE) {
+            put16(&f, 0x0000);
+            put16(&f, 0x6558);
+            put32(&f, c->tun_id << 8);
+        } else {
+            put8(&f, 0x30);
+            put8(&f, 255);
+            put16(&f, (uint16_t)n);
+            put32(&f, c->tun_id);
+        }
+        if (inner_l2)
+            build_eth(&f, NULL, 0, et);
+        break;
+    }
+    case E_GRE:
+        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
+        build_eth(&f, NULL, 0, 0x0800);
+        build_ip(&f, &outer, 47, 8 + n, g->ipid++, 0, 0);
+        put16(&f, 0x2000); /* key present */
+        put16(&f, et);
+        put32(&f, c->tun_id);
+        break;
+    }
+    putbytes(&f, ip, n);
+    pcapw_write(&g->w, g->t, f.b, f.n);
+}
+
+/* Sends one TCP segment with explicit numbers in direction dir (0: client to server). */
+static void tcp_raw(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t seq,
+                    uint32_t ack, uint32_t len, uint16_t win, const struct tcp_opts *o)
+{
+    struct ipaddrs a = c->a;
+    if (dir)
+        ipaddrs_swap(&a);
+    struct buf ip = {.n = 0};
+    struct buf tcp = {.n = 0};
+    build_tcp(&tcp, c->port[dir], c->port[!dir], seq, ack, flags, win, o);
+    for (uint32_t i = 0; i < len; i++)
+        put8(&tcp, (uint8_t)('a' + i % 26));
+    build_ip(&ip, &a, 6, tcp.n, g->ipid++, 0, 0);
+    putbytes(&ip, tcp.b, tcp.n);
+    emit_ip(g, c, ip.b, ip.n, a.v6);
+}
+
+enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };
+
+/* Sends the next segment of side dir: its current seq, ACKing everything of the other side;
+ * advances seq (SYN and FIN count one). */
+static void seg(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t len)
+{
+    tcp_raw(g, c, dir, flags, c->seq[dir], (flags & A) ? c->seq[!dir] : 0, len, c->win[dir], NULL);
+    c->seq[dir] += len + ((flags & (S | F)) ? 1 : 0);
+}
+
+static void conn_init(struct conn *c, const char *cli, const char *srv, uint16_t cport,
+                      uint16_t sport, uint32_t isn_c, uint32_t isn_s)
+{
+    memset(c, 0, sizeof(*c));
+    ipaddrs_set(&c->a, cli, srv);
+    c->port[0] = cport;
+    c->port[1] = sport;
+    c->seq[0] = isn_c;
+    c->seq[1] = isn_s;
+    c->win[0] = c->win[1] = 65535;
+}
+
+/* SYN, SYN/ACK, ACK with rtt between SYN and SYN/ACK and a small gap to the ACK. */
+static void handshake(struct gen *g, struct conn *c, uint64_t rtt)
+{
+    struct tcp_opts o = {.mss = 1460, .wscale = -1};
+    tcp_raw(g, c, 0, S, c->seq[0], 0, 0, c->win[0], &o);
+    c->seq[0]++;
+    g->t += rtt;
+    tcp_raw(g, c, 1, S | A, c->seq[1], c->seq[0], 0, c->win[1], &o);
+    c->seq[1]++;
+    g->t += 50 * US;
+    seg(g, c, 0, A, 0);
+}
+
+static void close_fin(struct gen *g, struct conn *c)
+{
+    g->t += 100 * US;
+    seg(g, c, 0, F | A, 0);
+    g->t += 100 * US;
+    seg(g, c, 1, F | A, 0);
+    g->t += 100 * US;
+    seg(g, c, 0, A, 0);
+}
+
+/* --- expectations -------------------------------------------------------------------- */
+
+struct expect {
+    unsigned retransmission, fast_retransmission, spurious_retransmission, out_of_order,
+        duplicate_ack, lost_segment, ack_lost_segment, zero_window, zero_window_probe,
+        window_full, window_update, keep_alive, reset;
+    unsigned flows;
+    /* events beyond the tcp_analysis ones */
+    unsigned handshake, handshake_failed, rst_storm;
+    int tshark; /* 1: tshark must agree on every tcp_analysis count */
+    int unasserted; /* 1: the counts are for show (demo), not a test */
+};
+
+static int write_expect(const char *pcap, const struct expect *e, uint64_t packets)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s.expect.json", pcap);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "{\"asserted\": %s, \"packets\": %llu, \"flows\": %u, \"tshark_agrees\": %s,\n"
+            " \"tcp_analysis\": {\"retransmission\": %u, \"fast_retransmission\": %u, "
+            "\"spurious_retransmission\": %u, \"out_of_order\": %u, \"duplicate_ack\": %u, "
+            "\"lost_segment\": %u, \"ack_lost_segment\": %u, \"zero_window\": %u, "
+            "\"zero_window_probe\": %u, \"window_full\": %u, \"window_update\": %u, "
+            "\"keep_alive\": %u, \"reset\": %u},\n"
+            " \"events\": {\"tcp.handshake\": %u, \"tcp.handshake_failed\": %u, "
+            "\"tcp.rst_storm\": %u}}\n",
+            e->unasserted ? "false" : "true", (unsigned long long)packets, e->flows, e->tshark ? "true" : "false",
+            e->retransmission, e->fast_retransmission, e->spurious_retransmission,
+            e->out_of_order, e->duplicate_ack, e->lost_segment, e->ack_lost_segment,
+            e->zero_window, e->zero_window_probe, e->window_full, e->window_update,
+            e->keep_alive, e->reset, e->handshake, e->handshake_failed, e->rst_storm);
+    return fclose(f);
+}
+
+/* --- scenarios ----------------------------------------------------------------------- */
+
+/* A clean session: handshake, request/response data, orderly close. */
+static void sc_clean(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.0.1", "10.0.0.2", 40000, 9001, 1000, 5000);
+    handshake(g, &c, 2 * MS);
+    for (int i = 0; i < 10; i++) {
+        g->t += 1 * MS;
+        seg(g, &c, 0, A | P, 200);
+        g->t += 100 * US;
+        seg(g, &c, 1, A | P, 100);
+    }
+    g->t += 1 * MS;
+    seg(g, &c, 0, A, 0);
+    close_fin(g, &c);
+    e->flows = 1;
+    e->handshake = 1;
+}
+
+/* One segment lost before the capture point, three duplicate ACKs, a fast retransmission. */
+static void sc_loss(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.1.1", "10.0.1.2", 40001, 9001, 70000, 90000);
+    handshake(g, &c, 1 * MS);
+    g->t += 1 * MS;
+    seg(g, &c, 0, A | P, 1000); /* #1 */
+    uint32_t lost_seq = c.seq[0];
+    c.seq[0] += 1000; /* #2 never reaches the capture */
+    g->t += 100 * US;
+    tcp_raw(g, &c, 1, A, c.seq[1], lost_seq, 0, c.win[1], NULL); /* ACK of #1 */
+    for (int i = 0; i < 3; i++) {
+        g->t += 100 * US;
+        seg(g, &c, 0, A | P, 1000); /* #3..#5: the first is beyond a hole */
+        g->t += 100 * US;
+        tcp_raw(g, &c, 1, A, c.seq[1], lost_seq, 0, c.win[1], NULL); /* dup ACK */
+    }
+    g->t += 2 * MS;
+    tcp_raw(g, &c, 0, A | P, lost_seq, c.seq[1], 1000, c.win[0], NULL); /* fast retransmission */
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);
+    close_fin(g, &c);
+    e->flows = 1;
+    e->handshake = 1;
+    e->lost_segment = 1;
+    e->duplicate_ack = 3;
+    e->fast_retransmission = 1;
+    e->retransmission = 1; /* Wireshark counts fast ones as retransmissions too */
+}
+
+/* A segment overtaken by the next one (reordering), and a timeout retransmission. */
+static void sc_reorder(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.2.1", "10.0.2.2", 40002, 9001, 1, 2);
+    handshake(g, &c, 10 * MS); /* RTT 10 ms: the out-of-order threshold */
+    g->t += 1 * MS;
+    seg(g, &c, 0, A | P, 500);
+    uint32_t b_seq = c.seq[0];
+    c.seq[0] += 500;
+    g->t += 100 * US;
+    seg(g, &c, 0, A | P, 500); /* C before B: lost segment (a hole) */
+    g->t += 500 * US;
+    tcp_raw(g, &c, 0, A | P, b_seq, c.seq[1], 500, c.win[0], NULL); /* B: out of order */
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);
+    /* RTO: a segment sent, not ACKed, sent again 200 ms later */
+    g->t += 1 * MS;
+    uint32_t s = c.seq[0];
+    seg(g, &c, 0, A | P, 300);
+    g->t += 200 * MS;
+    tcp_raw(g, &c, 0, A | P, s, c.seq[1], 300, c.win[0], NULL);
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);
+    /* spurious: the data was ACKed already and is sent again */
+    g->t += 300 * MS;
+    tcp_raw(g, &c, 0, A | P, s, c.seq[1], 300, c.win[0], NULL);
+    close_fin(g, &c);
+    e->flows = 1;
+    e->handshake = 1;
+    e->lost_segment = 1;
+    e->out_of_order = 1;
+    e->retransmission = 2; /* the RTO one and the spurious one */
+    e->spurious_retransmission = 1;
+}
+
+/* Receiver closes its window, a zero-window probe and its ACK, then a window update. */
+static void sc_zero_window(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.3.1", "10.0.3.2", 40003, 9001, 100, 200);
+    handshake(g, &c, 1 * MS);
+    g->t += 1 * MS;
+    seg(g, &c, 0, A | P, 1000);
+    g->t += 100 * US;
+    c.win[1] = 0;
+    seg(g, &c, 1, A, 0); /* zero window */
+    g->t += 200 * MS;
+    tcp_raw(g, &c, 0, A, c.seq[0], c.seq[1], 1, c.win[0], NULL); /* probe: 1 byte */
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0); /* probe ACK, window still 0 */
+    g->t += 50 * MS;
+    c.win[1] = 8192;
+    seg(g, &c, 1, A, 0); /* window update */
+    g->t += 100 * US;
+    seg(g, &c, 0, A | P, 1000);
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);
+    close_fin(g, &c);
+    e->flows = 1;
+    e->handshake = 1;
+    e->zero_window = 2;
+    e->zero_window_probe = 1;
+    e->window_update = 1;
+}
+
+/* Keep-alives on an idle session, and a sender filling the receiver's window exactly. */
+static void sc_keepalive_window_full(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.4.1", "10.0.4.2", 40004, 9001, 300, 400);
+    c.win[1] = 3000;
+    handshake(g, &c, 1 * MS);
+    g->t += 1 * MS;
+    for (int i = 0; i < 3; i++) {
+        g->t += 10 * US;
+        seg(g, &c, 0, A | P, 1000); /* the third reaches the window's edge */
+    }
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);
+    for (int i = 0; i < 2; i++) {
+        g->t += 60000 * MS;
+        tcp_raw(g, &c, 0, A, c.seq[0] - 1, c.seq[1], 0, c.win[0], NULL); /* keep-alive */
+        g->t += 200 * US;
+        seg(g, &c, 1, A, 0); /* its ACK */
+    }
+    close_fin(g, &c);
+    e->flows = 1;
+    e->handshake = 1;
+    e->window_full = 1;
+    e->keep_alive = 2;
+}
+
+/* 60 sessions reset by the server within a second: an RST storm. */
+static void sc_rst_storm(struct gen *g, struct expect *e)
+{
+    for (int i = 0; i < 60; i++) {
+        struct conn c;
+        conn_init(&c, "10.0.5.1", "10.0.5.2", (uint16_t)(41000 + i), 9001, 10u + i, 20u + i);
+        handshake(g, &c, 1 * MS);
+        g->t += 1 * MS;
+        seg(g, &c, 1, R | A, 0);
+        g->t += 10 * MS;
+    }
+    e->flows = 60;
+    e->handshake = 60;
+    e->reset = 60;
+    e->rst_storm = 1;
+}
+
+/* A SYN retried twice with no answer, and a SYN refused with RST. */
+static void sc_handshake_failures(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.6.1", "10.0.6.2", 40006, 9001, 777, 0);
+    struct tcp_opts o = {.mss = 1460, .wscale = -1};
+    for (int i = 0; i < 3; i++) {
+        tcp_raw(g, &c, 0, S, c.seq[0], 0, 0, c.win[0], &o);
+        g->t += (1000u << i) * MS;
+    }
+    struct conn d;
+    conn_init(&d, "10.0.6.1", "10.0.6.3", 40007, 9002, 888, 0);
+    tcp_raw(g, &d, 0, S, d.seq[0], 0, 0, d.win[0], &o);
+    g->t += 1 * MS;
+    tcp_raw(g, &d, 1, R | A, 0, d.seq[0] + 1, 0, 0, NULL);
+    e->flows = 2;
+    e->retransmission = 2; /* the SYN retries */
+    e->reset = 1;
+    e->handshake_failed = 2;
+}
+
+/* Clean sessions carried in tunnels, QinQ, MPLS and over IPv6. */
+static void sc_tunnels(struct gen *g, struct expect *e)
+{
+    const enum encap kinds[] = {E_VXLAN, E_GENEVE, E_GRE, E_GTPU, E_MPLS};
+    for (int k = 0; k < 5; k++) {
+        struct conn c;
+        conn_init(&c, "172.16.0.1", "172.16.0.2", (uint16_t)(42000 + k), 9001, 1, 1);
+        c.encap = kinds[k];
+        c.tun_id = 100u + (uint32_t)k;
+        handshake(g, &c, 1 * MS);
+        g->t += 1 * MS;
+        seg(g, &c, 0, A | P, 100);
+        g->t += 100 * US;
+        seg(g, &c, 1, A, 0);
+        close_fin(g, &c);
+    }
+    struct conn q;
+    conn_init(&q, "10.9.0.1", "10.9.0.2", 42100, 9001, 5, 6);
+    q.vlans[0] = 100;
+    q.vlans[1] = 200;
+    q.nvlan = 2;
+    handshake(g, &q, 1 * MS);
+    close_fin(g, &q);
+    struct conn v6;
+    conn_init(&v6, "2001:db8::1", "2001:db8::2", 42200, 9001, 7, 8);
+    handshake(g, &v6, 1 * MS);
+    g->t += 1 * MS;
+    seg(g, &v6, 0, A | P, 100);
+    close_fin(g, &v6);
+    e->flows = 7;
+    e->handshake = 7;
+}
+
+/* Fragmented datagrams: a UDP message over IPv4 in 3 fragments (the last one first) and one
+ * over IPv6 in 2; they must each become one datagram of one UDP flow. */
+static void sc_fragments(struct gen *g, struct expect *e)
+{
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct ipaddrs a;
+        ipaddrs_set(&a, v6 ? "2001:db8::10" : "10.0.7.1", v6 ? "2001:db8::11" : "10.0.7.2");
+        struct buf payload = {.n = 0};
+        build_udp(&payload, 30000, 30001, 2392);
+        for (int i = 0; i < 2392; i++)
+            put8(&payload, (uint8_t)i);
+        size_t total = payload.n; /* 2400 */
+        size_t chunk = v6 ? 1200 : 800;
+        int nfrag = (int)(total / chunk);
+        uint16_t id = (uint16_t)(0x4000 + v6);
+        for (int k = 0; k < nfrag; k++) {
+            int i = v6 ? k : (k == 0 ? nfrag - 1 : k - 1); /* IPv4: last fragment first */
+            struct buf ip = {.n = 0};
+            build_ip(&ip, &a, 17, chunk, id, (uint32_t)(i * chunk), i < nfrag - 1);
+            putbytes(&ip, payload.b + i * chunk, chunk);
+            struct conn c;
+            memset(&c, 0, sizeof(c));
+            emit_ip(g, &c, ip.b, ip.n, a.v6);
+            g->t += 10 * US;
+        }
+    }
+    e->flows = 2;
+    e->tshark = 1;
+}
+
+/* --- trading traffic for the demo and the bench ---------------------------------------- */
+
+/* Order-entry sessions (FIX-like TCP: small requests, acks, executions) between 16 trading
+ * gateways and 4 exchange hosts, plus multicast market data (UDP, MoldUDP64-like) on two
+ * feeds. A few losses and a retransmission are mixed in so the analysis has something to
+ * say. Deterministic in n. */
+static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
+{
+    enum { NSESS = 64 };
+    struct conn sess[NSESS];
+    for (int i = 0; i < NSESS; i++) {
+        char cli[32], srv[32];
+        snprintf(cli, sizeof(cli), "10.1.%d.%d", i / 16, 10 + i % 16);
+        snprintf(srv, sizeof(srv), "10.2.0.%d", 1 + i % 4);
+        conn_init(&sess[i], cli, srv, (uint16_t)(50000 + i), 9878, 1000u * (uint32_t)i + 1,
+                  7000u * (uint32_t)i + 1);
+        handshake(g, &sess[i], 150 * US + (uint64_t)(i % 7) * 20 * US);
+        g->t += 10 * US;
+    }
+    struct ipaddrs feed[2];
+    ipaddrs_set(&feed[0], "10.3.0.1", "233.54.12.1");
+    ipaddrs_set(&feed[1], "10.3.0.2", "233.54.12.2");
+    uint64_t mdseq = 1;
+    uint64_t sent = g->w.frames;
+    uint32_t rnd = 12345;
+    while (sent < n) {
+        rnd = rnd * 1103515245u + 12345u;
+        g->t += 200 + (rnd >> 20) % 2000; /* 0.2 to 2.2 us apart: a busy link */
+        if ((rnd >> 8) % 4 != 0) {
+            /* market data: A and B feeds carry the same message */
+            for (int f = 0; f < 2 && sent < n; f++) {
+                struct buf ip = {.n = 0}, udp = {.n = 0};
+                build_udp(&udp, 26400, (uint16_t)(26400 + f), 20 + 36);
+                putbytes(&udp, "NASDAQTV01", 10);
+                put32(&udp, (uint32_t)(mdseq >> 32));
+                put32(&udp, (uint32_t)mdseq);
+                put16(&udp, 1);
+                put16(&udp, 34);
+                putzero(&udp, 34);
+                build_ip(&ip, &feed[f], 17, udp.n, g->ipid++, 0, 0);
+                putbytes(&ip, udp.b, udp.n);
+                struct conn c;
+                memset(&c, 0, sizeof(c));
+                emit_ip(g, &c, ip.b, ip.n, 0);
+                sent++;
+            }
+            mdseq++;
+            continue;
+        }
+        struct conn *c = &sess[(rnd >> 12) % NSESS];
+        seg(g, c, 0, A | P, 120); /* order */
+        sent++;
+        if (sent < n) {
+            g->t += 30 * US;
+            seg(g, c, 1, A | P, 180); /* execution report, ACKs the order */
+            sent++;
+        }
+        if (sent < n && (rnd >> 16) % 16 == 0) {
+            g->t += 40 * US;
+            seg(g, c, 0, A, 0); /* plain ACK of the report */
+            sent++;
+        }
+    }
+    (void)e;
+}
+
+static void sc_trading_demo(struct gen *g, struct expect *e)
+{
+    sc_trading_n(g, e, 20000);
+    /* a session with loss and a fast retransmission, and one refused connection */
+    sc_loss(g, e);
+    struct conn d;
+    conn_init(&d, "10.1.9.9", "10.2.0.9", 40999, 9878, 42, 0);
+    tcp_raw(g, &d, 0, S, d.seq[0], 0, 0, d.win[0], NULL);
+    g->t += 300 * US;
+    tcp_raw(g, &d, 1, R | A, 0, d.seq[0] + 1, 0, 0, NULL);
+    memset(e, 0, sizeof(*e));
+    e->unasserted = 1; /* the demo's counts are shown, not asserted */
+}
+
+struct scenario {
+    const char *name;
+    void (*fn)(struct gen *g, struct expect *e);
+    int tshark;
+};
+
+static const struct scenario scenarios[] = {
+    {"clean", sc_clean, 1},
+    {"loss", sc_loss, 1},
+    {"reorder", sc_reorder, 1},
+    {"zero_window", sc_zero_window, 1},
+    {"keepalive_window_full", sc_keepalive_window_full, 1},
+    {"rst_storm", sc_rst_storm, 1},
+    {"handshake_failures", sc_handshake_failures, 1},
+    {"tunnels", sc_tunnels, 1},
+    {"fragments", sc_fragments, 1},
+    {"trading_demo", sc_trading_demo, 0},
+};
+#define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "list")) {
+        for (size_t i = 0; i < NSCEN; i++)
+            printf("%s\n", scenarios[i].name);
+        return 0;
+    }
+    if (argc < 3) {
+        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading OUT.pcap [PACKETS] | ttgen list\n");
+        return 1;
+    }
+    struct gen g = {.t = T0, .ipid = 1};
+    if (pcapw_open(&g.w, argv[2], 1)) {
+        perror(argv[2]);
+        return 1;
+    }
+    struct expect e;
+    memset(&e, 0, sizeof(e));
+    if (!strcmp(argv[1], "trading")) {
+        uint64_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000;
+        sc_trading_n(&g, &e, n);
+        return pcapw_close(&g.w) ? 1 : 0;
+    }
+    for (size_t i = 0; i < NSCEN; i++) {
+        if (strcmp(argv[1], scenarios[i].name))
+            continue;
+        scenarios[i].fn(&g, &e);
+        e.tshark = scenarios[i].tshark;
+        if (pcapw_close(&g.w) || write_expect(argv[2], &e, g.w.frames))
+            return 1;
+        return 0;
+    }
+    fprintf(stderr, "ttgen: unknown scenario '%s' (ttgen list)\n", argv[1]);
+    return 1;
+}

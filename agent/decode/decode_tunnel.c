@@ -5,6 +5,7 @@
  *   GTP-U  (3GPP 29.281, 2152):   flags(8) type(8) len(16) TEID(32) [seq npdu next-ext] ext*
  *   GRE    (RFC 2784/2890):       C.K.S flags, ver(3), proto(16) [csum res][key][seq]
  *   ERSPAN (type II 0x88BE, III 0x22EB) over GRE, then Ethernet
+ *   PPTP enhanced GRE (RFC 2637, version 1): PPP then IP;  WCCP (0x883E);  GRE-in-UDP (4754)
  */
 #include "decode_internal.h"
 
@@ -18,6 +19,28 @@ static void decode_inner_ip(struct decoder *d, struct cursor c, struct packet *p
         decode_ipv6(d, c, pkt);
     else
         decode_ipv4(d, c, pkt);
+}
+
+/* PPP inside enhanced GRE: [ff 03] protocol (1 byte when compressed, else 2), then IP. */
+static void decode_ppp(struct decoder *d, struct cursor c, struct packet *pkt, uint32_t call_id)
+{
+    if (cur_has(&c, 2) && c.p[0] == 0xff && c.p[1] == 0x03)
+        cur_skip(&c, 2);
+    uint16_t proto = cur_has(&c, 1) && (c.p[0] & 1) ? cur_u8(&c) : cur_be16(&c);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
+        return;
+    }
+    if (proto != 0x21 && proto != 0x57) { /* not IPv4/IPv6: PPP control traffic */
+        pkt_proto(pkt, TT_P_OTHER);
+        return;
+    }
+    if (pkt_enter_tunnel(pkt, TT_TUN_GRE, call_id) == 0) {
+        if (proto == 0x21)
+            decode_ipv4(d, c, pkt);
+        else
+            decode_ipv6(d, c, pkt);
+    }
 }
 
 static void decode_vxlan(struct decoder *d, struct cursor c, struct packet *pkt)
@@ -97,6 +120,10 @@ int decode_udp_tunnel(struct decoder *d, uint16_t sport, uint16_t dport, struct 
         decode_gtpu(d, c, pkt);
         return 1;
     }
+    if (dport == 4754) { /* GRE-in-UDP (RFC 8086) */
+        decode_gre(d, c, pkt);
+        return 1;
+    }
     return 0;
 }
 
@@ -117,11 +144,25 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
         pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
         return;
     }
-    if ((fv & 0x7) != 0) { /* version 1 is PPTP's enhanced GRE: PPP inside, not decoded */
+    if ((fv & 0x7) == 1) { /* PPTP's enhanced GRE (RFC 2637): PPP inside */
+        if (fv & 0x0080) /* acknowledgment number present */
+            cur_skip(&c, 4);
+        decode_ppp(d, c, pkt, key & 0xffff);
+        return;
+    }
+    if ((fv & 0x7) != 0) {
         pkt_proto(pkt, TT_P_OTHER);
         return;
     }
     switch (proto) {
+    case 0x880b: /* PPP over plain GRE */
+        decode_ppp(d, c, pkt, key);
+        return;
+    case 0x883e: /* WCCP: a 4-byte redirect header, then the redirected IPv4 packet */
+        cur_skip(&c, 4);
+        if (pkt_enter_tunnel(pkt, TT_TUN_GRE, key) == 0)
+            decode_inner_ip(d, c, pkt);
+        return;
     case 0x0800:
     case 0x86dd:
     case 0x6558:

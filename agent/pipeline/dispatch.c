@@ -46,26 +46,26 @@ static int is_tunnel_port(const struct dispatcher *d, uint16_t sport, uint16_t d
            (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port));
 }
 
-/* Steering of fragments: a first fragment (with ports) records its worker; the rest look it
- * up by (addresses, id). */
+/* Steering of fragments: the first fragment of a datagram to arrive decides its worker (the
+ * flow's, when it carries the ports; else the address pair's) and the others follow it,
+ * whatever order they come in, so reassembly always happens in one place. */
 static uint32_t frag_pick(struct dispatcher *d, const uint8_t *addrs, size_t alen, uint32_t id,
-                          int first, uint32_t worker_if_first, uint32_t pair_worker)
+                          int first, uint32_t flow_worker, uint32_t pair_worker)
 {
     uint8_t key[32] = {0};
     memcpy(key, addrs, 2 * alen);
     uint32_t slot = (uint32_t)(XXH3_64bits(key, sizeof(key)) ^ id) % DISPATCH_FRAG_SLOTS;
     struct frag_steer *s = &d->frags[slot];
-    if (first) {
-        memcpy(s->addrs, key, 32);
-        s->id = id;
-        s->worker = (uint16_t)worker_if_first;
-        s->used = 1;
-        return worker_if_first;
-    }
     if (s->used && s->id == id && !memcmp(s->addrs, key, 32))
         return s->worker;
-    d->unsteered++;
-    return pair_worker;
+    uint32_t w = first ? flow_worker : pair_worker;
+    if (!first)
+        d->unsteered++;
+    memcpy(s->addrs, key, 32);
+    s->id = id;
+    s->worker = (uint16_t)w;
+    s->used = 1;
+    return w;
 }
 
 uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)

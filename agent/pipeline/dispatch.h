@@ -5,8 +5,9 @@
  * the 5-tuple. Tunnels (UDP to the VXLAN/GENEVE/GTP-U ports, GRE, IP-in-IP) hash on the outer
  * address pair only, so an inner flow's two directions (whose outer ports differ) stay
  * together. A first fragment records where its datagram went; later fragments follow it
- * through a small table (bounded; a fragment arriving before its first one is steered by the
- * address pair and counted). Bytes are read through the cursor helpers only.
+ * through a small table: the first fragment to arrive decides. When that is not the one with
+ * the ports, the datagram goes by the address pair (counted in unsteered): its flow may then
+ * meet two workers. Bytes are read through the cursor helpers only.
  */
 #ifndef TT_DISPATCH_H
 #define TT_DISPATCH_H

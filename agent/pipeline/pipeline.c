@@ -281,7 +281,6 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     if (dx) {
         res->capture_errors += dx->errors;
         res->frag_unsteered = dx->d.unsteered;
-        res->st.counters[TT_C_DISPATCH_FRAG_UNSTEERED] += dx->d.unsteered;
     }
     struct capture_stats cs;
     ops->stats(cap, &cs);

@@ -48,7 +48,6 @@
     X(FLOW_EVICTED, "flow.evicted")                  /* live flow evicted to make room */         \
     X(TCP_UNACKED_POOL_FULL, "tcp.unacked_pool_full") /* RTT sample tracking slot unavailable */  \
     X(EVENT_RING_FULL, "event.ring_full")            /* event dropped: sink ring full (drop) */   \
-    X(DISPATCH_FRAG_UNSTEERED, "dispatch.frag_unsteered") /* fragment before its first one */     \
     X(CAPTURE_TRUNCATED_FILE, "capture.truncated_file") /* capture file ended mid-record */
 
 enum tt_counter {

@@ -1,0 +1,120 @@
+#!/bin/bash
+# run.sh - integration tests: drive the real binaries on generated and real captures.
+# Ends with "N passed, N failed"; exits non-zero on any failure.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+TT="$BUILD/ticktap"
+GEN="$BUILD/ttgen"
+SHARED=${SHARED:-$ROOT/../shared}
+CAPS="$SHARED/captures"
+PY=/usr/bin/python3
+WORK=$(mktemp -d /tmp/ticktap-it.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+pass=0; fail=0
+ok()   { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "  ok   $*"; return 0; }
+bad()  { fail=$((fail + 1)); echo "  FAIL $*"; }
+check() { local name=$1; shift; if "$@" > "$WORK/out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/       /' "$WORK/out" | head -20; fi; }
+section() { echo "== $*"; }
+
+section "generated scenarios: ground truth, schemas, tshark, 1 vs 2 workers"
+for s in $("$GEN" list); do
+    p="$WORK/$s.pcap"
+    "$GEN" "$s" "$p" || { bad "$s: generate"; continue; }
+    "$TT" analyze -q -s "$WORK/$s.s1.json" -e "$WORK/$s.e1.json" "$p"
+    check "$s: exit status 0" test $? -eq 0
+    check "$s: counts equal the ground truth" "$ROOT/tests/integration/check_expect.py" "$WORK/$s.s1.json" "$p.expect.json"
+    check "$s: summary matches its schema" "$ROOT/tests/integration/validate.py" "$ROOT/schemas/summary.schema.json" "$WORK/$s.s1.json"
+    check "$s: every event matches its schema" "$ROOT/tests/integration/validate.py" "$ROOT/schemas/event.schema.json" "$WORK/$s.e1.json" --lines
+    "$TT" analyze -q -w 2 -s "$WORK/$s.s2.json" -e "$WORK/$s.e2.json" "$p"
+    check "$s: 2 workers give the same summary" cmp "$WORK/$s.s1.json" "$WORK/$s.s2.json"
+    check "$s: 2 workers give the same events, in the same order" cmp "$WORK/$s.e1.json" "$WORK/$s.e2.json"
+    if grep -q '"tshark_agrees": true' "$p.expect.json"; then
+        check "$s: tshark agrees on every tcp_analysis count" "$ROOT/tests/oracle/compare.sh" "$p"
+    fi
+done
+
+section "command line: errors are one clear line and a documented exit status"
+expect_exit() { # name status pattern -- command...
+    local name=$1 want=$2 pat=$3; shift 4
+    "$@" > "$WORK/o" 2> "$WORK/e"; local got=$?
+    if [ $got -eq "$want" ] && grep -q -- "$pat" "$WORK/e"; then ok "$name"; else
+        bad "$name (exit $got, want $want; stderr: $(head -c 300 "$WORK/e"))"; fi
+}
+expect_exit "missing file -> 2" 2 "cannot read capture" -- "$TT" analyze /nonexistent.pcap
+head -c 4096 /dev/urandom > "$WORK/garbage.pcap"
+expect_exit "not a capture -> 2" 2 "cannot read capture" -- "$TT" analyze "$WORK/garbage.pcap"
+expect_exit "bad filter -> 1" 1 "filter" -- "$TT" analyze --filter "tcp port banana" "$WORK/clean.pcap"
+expect_exit "bad --workers -> 1" 1 "workers" -- "$TT" analyze -w 0 "$WORK/clean.pcap"
+printf 'flow:\n  max_flowz: 10\n' > "$WORK/bad.yaml"
+expect_exit "unknown config key -> 1" 1 "unknown setting 'flow.max_flowz'" -- "$TT" analyze -c "$WORK/bad.yaml" "$WORK/clean.pcap"
+printf 'flow:\n  tcp_idle_timeout: soon\n' > "$WORK/bad2.yaml"
+expect_exit "bad config value -> 1" 1 "tcp_idle_timeout" -- "$TT" analyze -c "$WORK/bad2.yaml" "$WORK/clean.pcap"
+expect_exit "no capture given -> 1" 1 "no capture" -- "$TT" analyze
+expect_exit "unwritable events -> 4" 4 "cannot write events" -- "$TT" analyze -e /nonexistent/dir/x.json "$WORK/clean.pcap"
+check "example config loads" "$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" "$WORK/clean.pcap"
+
+section "filters, several files, truncation"
+"$TT" analyze -q --filter udp -s "$WORK/f.json" "$WORK/trading_demo.pcap"
+check "--filter udp keeps only UDP" $PY -c "
+import json; s=json.load(open('$WORK/f.json'))
+assert s['protocols'].get('tcp',0)==0 and s['protocols']['udp']==s['packets']>0, s['protocols']"
+"$TT" analyze -q -s "$WORK/m.json" "$WORK/clean.pcap" "$WORK/loss.pcap"
+check "two files are analysed as one stream" $PY -c "
+import json; s=json.load(open('$WORK/m.json'))
+assert s['flows']==2 and s['tcp_analysis']['fast_retransmission']==1, s"
+size=$(stat -c %s "$WORK/trading_demo.pcap")
+head -c $((size / 2 + 7)) "$WORK/trading_demo.pcap" > "$WORK/cut.pcap"
+expect_exit "capture cut mid-record -> 3 with a message" 3 "damaged" -- "$TT" analyze -q -s "$WORK/cut.json" "$WORK/cut.pcap"
+check "cut capture still reports what it read" $PY -c "
+import json; s=json.load(open('$WORK/cut.json')); assert s['packets']>1000 and s['capture_errors']==1, s"
+
+section "real TCP captures against tshark (../shared/captures/tcp)"
+if [ -d "$CAPS/tcp" ]; then
+    "$ROOT/tests/oracle/compare.sh" --out "$WORK/diffs.tsv" "$CAPS"/tcp/* > "$WORK/cmp.txt" 2>&1
+    sed -n '/per-flag agreement/,$p' "$WORK/cmp.txt"
+    # Every file must agree on every flag, except the known differences listed (with reasons).
+    unexpected=$(awk -F'\t' 'NR>1{print $1}' "$WORK/diffs.tsv" | xargs -rn1 basename | sort -u |
+                 grep -vxF -f <(grep -v '^#' "$ROOT/tests/oracle/known_differences.txt" | cut -f1) || true)
+    check "no disagreement outside tests/oracle/known_differences.txt" test -z "$unexpected"
+    [ -n "$unexpected" ] && echo "       unexpected: $unexpected"
+else
+    bad "missing $CAPS/tcp (run from a checkout with ../shared beside it)"
+fi
+
+section "tunnel captures: inner flows decoded (../shared/captures/tunnel)"
+# a packet of a decodable encapsulation with a second IP header inside
+TUNNEL_FILTER='(vxlan || geneve || gtp.message == 255 || gre) && (count(ip.version) >= 2 || count(ipv6.version) >= 2 || (ip && ipv6))'
+tun_ok=0; tun_total=0; tun_missed=""
+for f in "$CAPS"/tunnel/*; do
+    grep -qxF "$(basename "$f")" <(grep -v '^#' "$ROOT/tests/oracle/unsupported_tunnels.txt" | cut -f1) && continue
+    timeout 60 "$TT" analyze -q -e "$WORK/t.json" -s "$WORK/ts.json" "$f" 2> /dev/null; rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then bad "tunnel $(basename "$f"): exit $rc"; continue; fi
+    # where tshark sees a decodable encapsulation carrying IP, we must show tunnelled flows
+    if tshark -r "$f" -Y "$TUNNEL_FILTER" -c 1 2> /dev/null | grep -q .; then
+        tun_total=$((tun_total + 1))
+        if grep -q '"tunnel":{"kind"' "$WORK/t.json"; then tun_ok=$((tun_ok + 1)); else tun_missed+=" $(basename "$f")"; fi
+    fi
+done
+echo "  tunnelled captures with inner flows found: $tun_ok/$tun_total"
+check "every tunnel capture with IP inside yields tunnelled flows" test "$tun_ok" -eq "$tun_total"
+[ -n "$tun_missed" ] && echo "       missed:$tun_missed"
+
+section "hostile and malformed captures (../shared/captures/malformed): no crash, no hang"
+mal_bad=""; n=0
+for f in "$CAPS"/malformed/*; do
+    n=$((n + 1))
+    timeout 20 "$TT" analyze -q -s "$WORK/x.json" "$f" > /dev/null 2> "$WORK/x.err"; rc=$?
+    case $rc in
+        0) ;;
+        2|3) grep -q . "$WORK/x.err" || mal_bad+=" $(basename "$f")(rc=$rc,silent)";;
+        *) mal_bad+=" $(basename "$f")(rc=$rc)";;
+    esac
+done
+check "all $n malformed captures end in a result or a clear error" test -z "$mal_bad"
+[ -n "$mal_bad" ] && echo "       bad:$mal_bad"
+
+echo
+echo "integration: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -51,7 +51,7 @@ $(BUILD)/ttgen: $(GEN_SRCS:%.c=$(BUILD)/%.o)
 	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpcap
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libticktap.a
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/tests/gen/pcapw.o $(BUILD)/libticktap.a
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -1,0 +1,207 @@
+/* test_decode.c - the decoders on hand-built frames: layers, keys, TCP options, tunnels,
+ * fragments, and a classified error for every kind of truncation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../agent/decode/decode.h"
+#include "../gen/pcapw.h"
+
+static struct decoder dec;
+
+static int setup(void **state)
+{
+    (void)state;
+    struct decoder_config cfg;
+    decoder_config_default(&cfg);
+    cfg.frag_slots = 4;
+    return decoder_init(&dec, &cfg);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    decoder_fini(&dec);
+    return 0;
+}
+
+/* Ethernet/[VLAN]/IPv4|6/TCP with options and payload. */
+static void tcp_frame(struct buf *f, const char *src, const char *dst, const uint16_t *vlans,
+                      int nvlan, size_t payload)
+{
+    struct ipaddrs a;
+    ipaddrs_set(&a, src, dst);
+    struct tcp_opts o = {.mss = 1460, .wscale = 7, .sack_ok = 1, .ts = 1, .tsval = 5, .tsecr = 6};
+    struct buf t = {.n = 0};
+    build_tcp(&t, 1234, 80, 1000, 2000, 0x012, 512, &o);
+    putzero(&t, payload);
+    f->n = 0;
+    build_eth(f, vlans, nvlan, a.v6 ? 0x86dd : 0x0800);
+    build_ip(f, &a, 6, t.n, 1, 0, 0);
+    putbytes(f, t.b, t.n);
+}
+
+static void ipv4_tcp_with_options(void **state)
+{
+    (void)state;
+    struct buf f;
+    uint16_t vl[2] = {100, 200};
+    tcp_frame(&f, "10.0.0.1", "10.0.0.2", vl, 2, 10);
+    struct packet p;
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_MAX);
+    assert_true(p.has_l4);
+    assert_int_equal(p.key.family, 4);
+    assert_int_equal(p.key.proto, 6);
+    assert_int_equal(p.key.sport, 1234);
+    assert_int_equal(p.key.dport, 80);
+    assert_int_equal(p.key.vlan, 100);
+    assert_int_equal(p.nvlan, 2);
+    assert_int_equal(p.key.src[15], 1);
+    assert_int_equal(p.key.src[10], 0xff);
+    assert_int_equal(p.tcp.seq, 1000);
+    assert_int_equal(p.tcp.ack, 2000);
+    assert_int_equal(p.tcp.flags, 0x012);
+    assert_int_equal(p.tcp.window, 512);
+    assert_int_equal(p.tcp.mss, 1460);
+    assert_int_equal(p.tcp.wscale, 7);
+    assert_true(p.tcp.sack_permitted);
+    assert_true(p.tcp.has_ts);
+    assert_int_equal(p.tcp.ts_val, 5);
+    assert_int_equal(p.tcp.seglen, 10);
+    assert_int_equal(p.payload_len, 10);
+    assert_true(p.protos & (1u << TT_P_VLAN));
+}
+
+static void ipv6_tcp(void **state)
+{
+    (void)state;
+    struct buf f;
+    tcp_frame(&f, "2001:db8::1", "2001:db8::2", NULL, 0, 0);
+    struct packet p;
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_MAX);
+    assert_int_equal(p.key.family, 6);
+    assert_int_equal(p.key.src[0], 0x20);
+    assert_int_equal(p.tcp.seglen, 0);
+}
+
+static void every_truncation_is_a_counted_error(void **state)
+{
+    (void)state;
+    struct buf f;
+    tcp_frame(&f, "10.0.0.1", "10.0.0.2", NULL, 0, 0);
+    /* cut the frame at every length: never a crash, always a classified error */
+    for (size_t cut = 0; cut < f.n; cut++) {
+        struct packet p;
+        decode_frame(&dec, 1, f.b, (uint32_t)cut, (uint32_t)f.n, 7, &p);
+        if (cut < 14)
+            assert_int_equal(p.error, TT_C_ETH_TRUNCATED);
+        else if (cut < 34)
+            assert_int_equal(p.error, TT_C_IPV4_TRUNCATED);
+        else
+            assert_int_equal(p.error, TT_C_TCP_TRUNCATED);
+    }
+}
+
+static void bad_headers_are_invalid_not_truncated(void **state)
+{
+    (void)state;
+    struct buf f;
+    tcp_frame(&f, "10.0.0.1", "10.0.0.2", NULL, 0, 0);
+    struct packet p;
+    f.b[14] = 0x43; /* IHL 3 */
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_IPV4_BAD_IHL);
+    f.b[14] = 0x45;
+    f.b[16] = 0;
+    f.b[17] = 10; /* total length below the header */
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_IPV4_BAD_TOTAL_LENGTH);
+    decode_frame(&dec, 999, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_LINKTYPE_UNSUPPORTED);
+}
+
+static void ethernet_trailer_is_not_payload(void **state)
+{
+    (void)state;
+    struct buf f;
+    tcp_frame(&f, "10.0.0.1", "10.0.0.2", NULL, 0, 4);
+    putzero(&f, 16); /* a 16-byte timestamp trailer after the IP packet */
+    struct packet p;
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.tcp.seglen, 4);
+    assert_int_equal(p.payload_len, 4);
+}
+
+static void vxlan_inner_flow_and_tunnel_recorded(void **state)
+{
+    (void)state;
+    struct buf inner;
+    tcp_frame(&inner, "172.16.0.1", "172.16.0.2", NULL, 0, 0);
+    struct ipaddrs outer;
+    ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
+    struct buf f = {.n = 0};
+    build_eth(&f, NULL, 0, 0x0800);
+    build_ip(&f, &outer, 17, 8 + 8 + inner.n, 9, 0, 0);
+    build_udp(&f, 5555, 4789, 8 + inner.n);
+    put32(&f, 0x08000000);
+    put32(&f, 4242u << 8);
+    putbytes(&f, inner.b, inner.n);
+    struct packet p;
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_MAX);
+    assert_int_equal(p.key.tunnel_kind, TT_TUN_VXLAN);
+    assert_int_equal(p.key.tunnel_id, 4242);
+    assert_int_equal(p.key.src[12], 172);
+    assert_int_equal(p.tunnel_outer_src[12], 192);
+    assert_int_equal(p.key.proto, 6);
+    assert_true(p.protos & (1u << TT_P_VXLAN));
+}
+
+static void ipv4_fragments_reassemble_in_any_order(void **state)
+{
+    (void)state;
+    struct ipaddrs a;
+    ipaddrs_set(&a, "10.0.0.1", "10.0.0.2");
+    struct buf udp = {.n = 0};
+    build_udp(&udp, 7, 9, 1592);
+    for (int i = 0; i < 1592; i++)
+        put8(&udp, (uint8_t)i);
+    const int order[] = {1, 0};
+    struct packet p;
+    for (int k = 0; k < 2; k++) {
+        int i = order[k];
+        struct buf f = {.n = 0};
+        build_eth(&f, NULL, 0, 0x0800);
+        build_ip(&f, &a, 17, 800, 77, (uint32_t)(i * 800), i == 0);
+        putbytes(&f, udp.b + i * 800, 800);
+        decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 100 + (uint64_t)k, &p);
+        if (k == 0) {
+            assert_true(p.fragment_held);
+            assert_false(p.has_l4);
+        }
+    }
+    assert_true(p.reassembled);
+    assert_true(p.has_l4);
+    assert_int_equal(p.key.sport, 7);
+    assert_int_equal(p.udp_len, 1600);
+    assert_int_equal(p.payload_len, 1592);
+    assert_int_equal(p.payload[1591], (uint8_t)1591);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ipv4_tcp_with_options),
+        cmocka_unit_test(ipv6_tcp),
+        cmocka_unit_test(every_truncation_is_a_counted_error),
+        cmocka_unit_test(bad_headers_are_invalid_not_truncated),
+        cmocka_unit_test(ethernet_trailer_is_not_payload),
+        cmocka_unit_test(vxlan_inner_flow_and_tunnel_recorded),
+        cmocka_unit_test(ipv4_fragments_reassemble_in_any_order),
+    };
+    return cmocka_run_group_tests_name("decode", tests, setup, teardown);
+}

@@ -1,0 +1,158 @@
+/* test_util.c - histogram accuracy and merging, config parsing, SPSC rings, storm detector. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../agent/detect/detect_storm.h"
+#include "../../agent/pipeline/frame_ring.h"
+#include "../../agent/util/config.h"
+#include "../../agent/util/hist.h"
+#include "../../agent/util/spsc_ring.h"
+
+static void hist_percentiles_within_1_6_percent(void **state)
+{
+    (void)state;
+    static struct hist h, a, b;
+    hist_init(&h);
+    hist_init(&a);
+    hist_init(&b);
+    for (uint64_t v = 1; v <= 100000; v++) {
+        hist_add(&h, v * 1000);
+        hist_add(v % 2 ? &a : &b, v * 1000);
+    }
+    const double qs[] = {0.5, 0.9, 0.99, 0.999};
+    for (int i = 0; i < 4; i++) {
+        double truth = qs[i] * 100000 * 1000;
+        double got = (double)hist_quantile(&h, qs[i]);
+        assert_true(got > truth * 0.984 && got < truth * 1.016);
+    }
+    assert_int_equal(hist_quantile(&h, 1.0), 100000000);
+    assert_int_equal(hist_quantile(&h, 0.0), 1000);
+    hist_merge(&a, &b);
+    assert_int_equal(a.n, h.n);
+    assert_int_equal(hist_quantile(&a, 0.99), hist_quantile(&h, 0.99));
+    for (uint64_t v = 0; v < 300; v++) { /* small values are exact */
+        struct hist one;
+        hist_init(&one);
+        hist_add(&one, v);
+        assert_int_equal(hist_quantile(&one, 0.5), v);
+    }
+}
+
+static void config_keys_values_and_errors(void **state)
+{
+    (void)state;
+    struct tt_config c;
+    char err[256];
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "flow.max_flows=1000", err, sizeof(err)), 0);
+    assert_int_equal(c.flow.max_flows, 1000);
+    assert_int_equal(config_set(&c, "flow.tcp_idle_timeout=250ms", err, sizeof(err)), 0);
+    assert_int_equal(c.flow.tcp_idle_ns, 250000000ull);
+    assert_int_equal(config_set(&c, "pipeline.frame_ring_bytes=4M", err, sizeof(err)), 0);
+    assert_int_equal(c.frame_ring_bytes, 4u << 20);
+    assert_int_equal(config_set(&c, "flow.max_flowz=1", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown setting"));
+    assert_int_equal(config_set(&c, "flow.max_flows=-5", err, sizeof(err)), -1);
+    char path[] = "/tmp/ticktap-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs("flow:\n  max_flows: 77\n  udp_idle_timeout: 2m\ndetect:\n  rst_storm_threshold: 9\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(c.flow.max_flows, 77);
+    assert_int_equal(c.flow.udp_idle_ns, 120000000000ull);
+    assert_int_equal(c.rst_storm_threshold, 9);
+    f = fopen(path, "w");
+    fputs("flow:\n  max_flows: [1, 2]\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":2:"));
+    unlink(path);
+    assert_int_equal(config_load_file(&c, "/nonexistent.yaml", err, sizeof(err)), -1);
+}
+
+static void spsc_ring_fills_and_drains_in_order(void **state)
+{
+    (void)state;
+    struct spsc_ring r;
+    assert_int_equal(spsc_ring_init(&r, 5, sizeof(int)), 0); /* rounds to 8 */
+    int i = 0;
+    int *slot;
+    while ((slot = spsc_ring_reserve(&r))) {
+        *slot = i++;
+        spsc_ring_commit(&r);
+    }
+    assert_int_equal(i, 8);
+    for (int k = 0; k < 8; k++) {
+        int *v = spsc_ring_peek(&r);
+        assert_non_null(v);
+        assert_int_equal(*v, k);
+        spsc_ring_pop(&r);
+    }
+    assert_null(spsc_ring_peek(&r));
+    spsc_ring_fini(&r);
+}
+
+static void frame_ring_wraps_without_tearing(void **state)
+{
+    (void)state;
+    struct frame_ring r;
+    assert_int_equal(frame_ring_init(&r, 1 << 16), 0);
+    uint8_t data[1500];
+    uint64_t pushed = 0, popped = 0;
+    for (int round = 0; round < 200; round++) {
+        for (int k = 0; k < 7; k++) {
+            struct frame f = {.ts_ns = pushed, .ordinal = pushed + 1, .data = data,
+                              .caplen = (uint32_t)(60 + (pushed * 37) % 1400), .linktype = 1};
+            memset(data, (int)(pushed & 0xff), f.caplen);
+            if (frame_ring_push(&r, &f) == 0)
+                pushed++;
+        }
+        struct frame out[16];
+        int n = frame_ring_burst(&r, out, 16);
+        for (int j = 0; j < n; j++, popped++) {
+            assert_int_equal(out[j].ordinal, popped + 1);
+            assert_int_equal(out[j].caplen, 60 + (popped * 37) % 1400);
+            assert_int_equal(out[j].data[out[j].caplen - 1], (uint8_t)(popped & 0xff));
+        }
+        frame_ring_release(&r);
+    }
+    assert_true(popped > 1000);
+    frame_ring_fini(&r);
+}
+
+static void storm_fires_once_per_cooldown(void **state)
+{
+    (void)state;
+    struct storm_detector s;
+    assert_int_equal(storm_init(&s, 5, 1000, 10000), 0);
+    int fired = 0;
+    for (uint64_t t = 0; t < 4; t++)
+        fired += storm_feed(&s, t * 500); /* spread out: no storm */
+    assert_int_equal(fired, 0);
+    for (uint64_t t = 0; t < 20; t++)
+        fired += storm_feed(&s, 5000 + t * 10);
+    assert_int_equal(fired, 1);
+    for (uint64_t t = 0; t < 5; t++)
+        fired += storm_feed(&s, 20000 + t);
+    assert_int_equal(fired, 2);
+    storm_fini(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hist_percentiles_within_1_6_percent),
+        cmocka_unit_test(config_keys_values_and_errors),
+        cmocka_unit_test(spsc_ring_fills_and_drains_in_order),
+        cmocka_unit_test(frame_ring_wraps_without_tearing),
+        cmocka_unit_test(storm_fires_once_per_cooldown),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}

@@ -6,7 +6,7 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := libpcap jansson yaml-0.1 libxxhash zlib
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz) -pthread
 
 ifneq ($(V),1)

@@ -1,0 +1,53 @@
+#!/bin/bash
+# run.sh - builds each libFuzzer harness (clang, ASan+UBSan) and runs it for FUZZ_SECONDS on
+# a seed corpus of generated and real captures. Any crash, leak or sanitizer report fails.
+# A crash input is kept in $BUILD/fuzz-crashes/: add it to tests/fuzz/regressions/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build-fuzz}
+SECS=${FUZZ_SECONDS:-30}
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+cd "$ROOT"
+make --no-print-directory BUILD="$BUILD" CC=clang CFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link" \
+    "$BUILD/libticktap.a" "$BUILD/ttgen" > /dev/null
+LIBS=$(pkg-config --libs libpcap jansson yaml-0.1 libxxhash zlib)
+corpus="$BUILD/corpus"
+mkdir -p "$corpus/capture" "$corpus/decode" "$BUILD/fuzz-crashes"
+for s in $("$BUILD/ttgen" list); do
+    "$BUILD/ttgen" "$s" "$corpus/capture/$s.pcap" > /dev/null
+    rm -f "$corpus/capture/$s.pcap.expect.json"
+done
+for f in ../shared/captures/malformed/* ../shared/captures/trading/*.pcap; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 200000 ] && cp "$f" "$corpus/capture/" || true
+done
+# decode seeds: frames of the generated captures, Ethernet link type (first byte 0)
+python3 - "$corpus" <<'PY'
+import glob, os, struct, sys
+out = sys.argv[1] + "/decode"
+for path in glob.glob(sys.argv[1] + "/capture/*.pcap")[:40]:
+    data = open(path, "rb").read()
+    if data[:4] not in (b"\x4d\x3c\xb2\xa1", b"\xd4\xc3\xb2\xa1"): continue
+    off, frames = 24, []
+    while off + 16 <= len(data) and len(frames) < 12:
+        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + incl]); off += 16 + incl
+    open(os.path.join(out, os.path.basename(path)), "wb").write(b"\x00" + b"\xfe\xed".join(frames))
+PY
+status=0
+for h in decode capture; do
+    bin="$BUILD/fuzz_$h"
+    clang -O1 -g $SAN -fsanitize=fuzzer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "tests/fuzz/fuzz_$h.c" \
+        "$BUILD/libticktap.a" $LIBS -lpthread -o "$bin"
+    regress=$(ls tests/fuzz/regressions/"$h"-* 2> /dev/null || true)
+    [ -n "$regress" ] && "$bin" $regress > /dev/null 2>&1 || { [ -z "$regress" ] || { echo "fuzz_$h: a regression input fails"; status=1; }; }
+    echo "fuzz_$h: ${SECS}s"
+    if ! "$bin" -max_total_time="$SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$BUILD/fuzz-crashes/$h-" "$corpus/$h" > "$BUILD/fuzz_$h.log" 2>&1; then
+        echo "fuzz_$h: FAILED (see $BUILD/fuzz_$h.log and $BUILD/fuzz-crashes)"
+        tail -30 "$BUILD/fuzz_$h.log"
+        status=1
+    else
+        grep -E "^#[0-9]+.*(DONE|pulse)" "$BUILD/fuzz_$h.log" | tail -1 || true
+    fi
+done
+exit $status

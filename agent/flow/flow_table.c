@@ -92,9 +92,10 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
         return -ENOMEM;
     }
     memset(ft->slots, 0xff, (size_t)nslots * sizeof(*ft->slots));
-    for (uint32_t i = 0; i < cfg->max_flows; i++)
-        ft->flows[i].lru_next = i + 1 < cfg->max_flows ? i + 1 : FT_NIL;
-    ft->free_head = 0;
+    /* Flows are handed out from never_used upwards before the free list is needed, so the
+     * pages of the (calloc'd) flow array are only touched as flows are tracked. */
+    ft->free_head = FT_NIL;
+    ft->never_used = 0;
     ft->head[0] = ft->head[1] = ft->tail[0] = ft->tail[1] = FT_NIL;
     return 0;
 }
@@ -219,6 +220,10 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
         s = (s + 1) & ft->slot_mask;
     }
     /* New flow: evict the least recently seen one when full (closed flows go first). */
+    if (ft->free_head == FT_NIL && ft->never_used < ft->max_flows) {
+        ft->flows[ft->never_used].lru_next = FT_NIL;
+        ft->free_head = ft->never_used++;
+    }
     if (ft->free_head == FT_NIL) {
         uint32_t victim = ft->head[1] != FT_NIL ? ft->head[1] : ft->head[0];
         if (victim == FT_NIL)

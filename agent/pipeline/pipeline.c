@@ -257,8 +257,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             progress_shown = 1;
             next_progress = now_s() + 0.5;
         }
-        if (!taken) {
-            struct timespec ts = {0, 200000};
+        if (!taken) { /* nothing to merge: let the workers have the cores */
+            struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
     }

@@ -57,9 +57,7 @@ int tcp_seg_pool_init(struct tcp_seg_pool *p, uint32_t cap, uint32_t per_dir_max
     if (!p->segs)
         return -ENOMEM;
     p->cap = cap;
-    for (uint32_t i = 0; i < cap; i++)
-        p->segs[i].next = i + 1 < cap ? i + 1 : TCP_NIL;
-    p->free_head = 0;
+    p->never_used = 0; /* handed out upwards first: pages are touched only when used */
     return 0;
 }
 
@@ -111,11 +109,14 @@ static void seg_push(struct tcp_seg_pool *pool, struct tcp_dir *fwd, uint32_t se
     if (fwd->unacked_count >= pool->per_dir_max)
         return; /* Wireshark also stops listing past its cap */
     uint32_t i = pool->free_head;
-    if (i == TCP_NIL) {
+    if (i != TCP_NIL) {
+        pool->free_head = pool->segs[i].next;
+    } else if (pool->never_used < pool->cap) {
+        i = pool->never_used++;
+    } else {
         pool->exhausted++;
         return;
     }
-    pool->free_head = pool->segs[i].next;
     pool->segs[i].seq = seq;
     pool->segs[i].nextseq = nextseq;
     pool->segs[i].ts_ns = ts;

@@ -112,6 +112,7 @@ struct tcp_seg_pool {
     struct tcp_seg *segs;
     uint32_t cap;
     uint32_t free_head;
+    uint32_t never_used;
     uint32_t per_dir_max;
     uint64_t exhausted; /* samples lost for want of a slot */
 };

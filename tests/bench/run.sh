@@ -1,0 +1,49 @@
+#!/bin/bash
+# run.sh - throughput and memory against peers, measured side by side in one run.
+#   BENCH_PACKETS (default 5000000) packets of generated trading traffic (small packets:
+#   order entry TCP and A/B multicast market data); ticktap with 1 and 2 workers,
+#   `tcpdump -r FILE -w /dev/null` and `tshark -r FILE -q -z expert` on the same file.
+# Prints packets per second, ratios and peak RSS. Timing lives here, never in the tests.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+N=${BENCH_PACKETS:-5000000}
+DIR=${BENCH_DIR:-$BUILD/bench}
+mkdir -p "$DIR"
+CAP="$DIR/trading-$N.pcap"
+[ -f "$CAP" ] || "$BUILD/ttgen" trading "$CAP" "$N"
+SMALL="$DIR/trading-$((N / 5)).pcap"
+[ -f "$SMALL" ] || "$BUILD/ttgen" trading "$SMALL" $((N / 5))
+echo "capture: $CAP ($(du -h "$CAP" | cut -f1), $N packets); $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+cat "$CAP" > /dev/null # warm the page cache for everyone alike
+
+declare -A secs rss
+run() { # name command...
+    local name=$1; shift
+    local best=""
+    for i in 1 2 3; do
+        /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$@" > /dev/null 2> "$DIR/err.txt" || true
+        read -r s m < <(tail -1 "$DIR/time.txt")
+        if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; rss[$name]=$m; fi
+        [ "${BENCH_QUICK:-}" ] && break
+        [ "$name" = tshark ] && break # minutes per run: once is enough
+    done
+    secs[$name]=$best
+    printf '  %-22s %8.2f s  %8.2f Mpps  peak RSS %7.1f MB\n' "$name" "$best" \
+        "$(awk -v n="$N" -v s="$best" 'BEGIN{print (s > 0 ? n / s / 1e6 : 0)}')" "$(awk -v m="${rss[$name]}" 'BEGIN{print m/1024}')"
+}
+echo "best of 3 runs (tshark: 1):"
+run "ticktap 1 worker" "$BUILD/ticktap" analyze -q -w 1 -s "$DIR/s1.json" "$CAP"
+run "ticktap 2 workers" "$BUILD/ticktap" analyze -q -w 2 -s "$DIR/s2.json" "$CAP"
+run "tcpdump -w /dev/null" tcpdump -r "$CAP" -w /dev/null
+[ "${BENCH_NO_TSHARK:-}" ] || run "tshark -z expert" tshark -r "$CAP" -q -z expert
+echo
+ratio() { awk -v a="${secs[$1]}" -v b="${secs[$2]}" 'BEGIN{printf "%.2f", a/b}'; }
+echo "ratios (higher is better for ticktap):"
+echo "  1 worker vs tcpdump copy:       $(ratio "tcpdump -w /dev/null" "ticktap 1 worker")x   (goal >= 1)"
+[ "${BENCH_NO_TSHARK:-}" ] || echo "  1 worker vs tshark expert:      $(ratio "tshark -z expert" "ticktap 1 worker")x   (goal >= 50)"
+echo "  2 workers vs 1 worker:          $(ratio "ticktap 1 worker" "ticktap 2 workers")x   (goal >= 1.7)"
+cmp -s "$DIR/s1.json" "$DIR/s2.json" && echo "  1 and 2 workers: identical summaries"
+/usr/bin/time -f "%M" -o "$DIR/time.txt" "$BUILD/ticktap" analyze -q -s /dev/null "$SMALL" > /dev/null
+echo "memory: peak RSS $(awk '{print $1/1024}' "$DIR/time.txt") MB on $((N / 5)) packets vs $(awk -v m="${rss["ticktap 1 worker"]}" 'BEGIN{print m/1024}') MB on $N (same flows: memory follows flows, not capture size)"

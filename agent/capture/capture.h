@@ -26,6 +26,7 @@ struct capture_stats {
     uint64_t frames;
     uint64_t bytes;
     uint64_t truncated_files; /* files that ended in the middle of a record */
+    int frames_stable;        /* frames stay valid until close (not only until the next burst) */
 };
 
 struct capture_ops {
@@ -38,6 +39,9 @@ struct capture_ops {
      * reason in err (the frames before the fault have been delivered). */
     int (*rx_burst)(struct capture *c, struct frame *frames, int max, char *err, size_t errlen);
     void (*stats)(struct capture *c, struct capture_stats *st);
+    /* Optional: a second reader of the same input from its start, sharing what can be shared
+     * (mappings); closed before the original. NULL when the source cannot do it. */
+    struct capture *(*clone)(struct capture *c);
     void (*close)(struct capture *c);
 };
 

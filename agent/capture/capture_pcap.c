@@ -1,80 +1,170 @@
-/* capture_pcap.c - offline capture files (pcap, pcap-ns, pcapng) through libpcap.
+/* capture_pcap.c - offline capture files: classic pcap (µs and ns) read in place from a
+ * memory mapping; pcapng, gzip and anything else through libpcap.
  *
- * Several files are merged into one stream in timestamp order (ties keep the order of the
- * files on the command line). Timestamps are read at nanosecond precision whatever the file
- * holds (pcap-ns magic, pcapng if_tsresol). A --filter expression is compiled once per file
- * and applied with pcap_offline_filter() so that frame ordinals stay the file's own frame
- * numbers, as tshark shows them. A file that breaks mid-way (truncated record, bad header)
- * is reported once through rx_burst's error and dropped; the others go on.
+ *   classic pcap: file header (24 bytes: magic, version, thiszone, sigfigs, snaplen, linktype)
+ *                 then records: ts_sec(4) ts_frac(4) incl_len(4) orig_len(4) data[incl_len]
+ *
+ * Several files are merged into one stream in timestamp order (ties keep command-line order).
+ * Timestamps are nanoseconds whatever the file holds (pcap-ns magic, pcapng if_tsresol).
+ * A --filter expression is compiled by libpcap and applied with pcap_offline_filter(), so
+ * frame ordinals stay the file's own frame numbers, as tshark shows them. A file that breaks
+ * part-way (a record running past the end, an impossible length) is reported once through
+ * rx_burst's error and dropped; the others go on. Mapped files give frames that stay valid
+ * until close (capture_frames_stable); libpcap's are copied into an arena per burst.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "../decode/cursor.h"
 #include "capture.h"
 
 #define ARENA_BYTES (4u << 20)
+#define PCAP_MAX_RECORD 262144u /* libpcap's largest snapshot length for a file record */
 
 struct pcap_input {
-    pcap_t *p;
     const char *path;
-    struct bpf_program prog;
-    int has_prog;
     int linktype;
     int done;
-    struct pcap_pkthdr *hdr; /* pending record, valid until the next pcap_next_ex */
+    /* libpcap path */
+    pcap_t *p;
+    struct pcap_pkthdr *hdr;
+    /* mapped path */
+    const uint8_t *map;
+    size_t map_len;
+    size_t off;
+    int swapped;
+    int nsec;
+    uint32_t snaplen;
+    pcap_t *dead; /* for the filter when mapped */
+    /* filter */
+    struct bpf_program prog;
+    int has_prog;
+    /* pending record */
     const uint8_t *data;
+    uint32_t caplen;
+    uint32_t wirelen;
     uint64_t ts_ns;
-    uint64_t file_frame; /* frame number of the pending record within its file */
+    uint64_t file_frame;
 };
 
 struct capture {
     struct pcap_input *in;
     int nin;
-    uint64_t ordinal;
+    int is_clone; /* shares the original's mappings: does not unmap */
+    int all_mapped;
     uint8_t *arena;
     struct capture_stats st;
-    char pending_err[512]; /* an error to report on the next rx_burst */
+    char pending_err[512];
 };
 
 static void pcap_close_all(struct capture *c)
 {
     for (int i = 0; i < c->nin; i++) {
-        if (c->in[i].has_prog)
-            pcap_freecode(&c->in[i].prog);
-        if (c->in[i].p)
-            pcap_close(c->in[i].p);
+        struct pcap_input *in = &c->in[i];
+        if (in->has_prog)
+            pcap_freecode(&in->prog);
+        if (in->p)
+            pcap_close(in->p);
+        if (in->dead)
+            pcap_close(in->dead);
+        if (in->map && !c->is_clone)
+            munmap((void *)in->map, in->map_len);
     }
     free(c->in);
     free(c->arena);
     free(c);
 }
 
-/* Loads the next record of input i into its pending slot; marks the input done at the end or
- * on an error (the error is kept for the next rx_burst). */
+static void input_fail(struct capture *c, struct pcap_input *in, const char *why)
+{
+    in->done = 1;
+    snprintf(c->pending_err, sizeof(c->pending_err),
+             "%s: capture file is damaged after frame %llu: %s (results up to that point are kept)",
+             in->path, (unsigned long long)in->file_frame, why);
+    c->st.truncated_files++;
+}
+
+/* Next record of a mapped file, checked against the mapping's end. */
+static int mapped_next(struct capture *c, struct pcap_input *in)
+{
+    if (in->off == in->map_len)
+        return 0;
+    /* Records are read in order: ask for the lines a few records ahead now (hardware
+     * prefetchers stop at page boundaries, and every line here is a first touch). */
+    if (in->off + 1024 + 128 < in->map_len) {
+        __builtin_prefetch(in->map + in->off + 1024);
+        __builtin_prefetch(in->map + in->off + 1024 + 64);
+    }
+    struct cursor h = cur_make(in->map + in->off, in->map_len - in->off);
+    uint32_t sec, frac, incl, orig;
+    if (in->swapped) {
+        sec = cur_be32(&h), frac = cur_be32(&h), incl = cur_be32(&h), orig = cur_be32(&h);
+    } else {
+        sec = cur_le32(&h), frac = cur_le32(&h), incl = cur_le32(&h), orig = cur_le32(&h);
+    }
+    char why[160];
+    if (h.err) {
+        snprintf(why, sizeof(why), "truncated record header (%zu bytes left)", in->map_len - in->off);
+        input_fail(c, in, why);
+        return 0;
+    }
+    if (incl > PCAP_MAX_RECORD) {
+        snprintf(why, sizeof(why), "record length %u is bigger than the maximum of %u", incl,
+                 PCAP_MAX_RECORD);
+        input_fail(c, in, why);
+        return 0;
+    }
+    if (!cur_has(&h, incl)) {
+        snprintf(why, sizeof(why), "record of %u bytes cut short by the end of the file (%zu left)",
+                 incl, cur_left(&h));
+        input_fail(c, in, why);
+        return 0;
+    }
+    in->data = h.p;
+    in->caplen = in->snaplen && incl > in->snaplen ? in->snaplen : incl; /* as libpcap does */
+    in->wirelen = orig;
+    in->ts_ns = (uint64_t)sec * 1000000000ull + (in->nsec ? frac : (uint64_t)frac * 1000ull);
+    in->off += 16 + (size_t)incl;
+    return 1;
+}
+
+/* Loads the next record of input in (skipping what the filter rejects) into its pending
+ * slot; marks the input done at the end or on an error (kept for the next rx_burst). */
 static void advance(struct capture *c, struct pcap_input *in)
 {
     for (;;) {
-        int rc = pcap_next_ex(in->p, &in->hdr, &in->data);
-        if (rc == 1) {
-            c->ordinal++;
-            in->file_frame++;
+        if (in->map) {
+            if (!mapped_next(c, in)) {
+                in->done = 1;
+                return;
+            }
+        } else {
+            const u_char *data;
+            int rc = pcap_next_ex(in->p, &in->hdr, &data);
+            if (rc != 1) {
+                if (rc == PCAP_ERROR)
+                    input_fail(c, in, pcap_geterr(in->p));
+                in->done = 1;
+                return;
+            }
+            in->data = data;
+            in->caplen = in->hdr->caplen;
+            in->wirelen = in->hdr->len;
             in->ts_ns = (uint64_t)in->hdr->ts.tv_sec * 1000000000ull + (uint64_t)in->hdr->ts.tv_usec;
-            if (in->has_prog && !pcap_offline_filter(&in->prog, in->hdr, in->data))
-                continue;
-            return;
         }
-        in->done = 1;
-        if (rc == PCAP_ERROR) {
-            const char *why = pcap_geterr(in->p);
-            snprintf(c->pending_err, sizeof(c->pending_err),
-                     "%s: capture file is damaged after frame %llu: %s (results up to that "
-                     "point are kept)",
-                     in->path, (unsigned long long)in->file_frame, why);
-            c->st.truncated_files++;
+        in->file_frame++;
+        if (in->has_prog) {
+            struct pcap_pkthdr ph = {.caplen = in->caplen, .len = in->wirelen};
+            if (!pcap_offline_filter(&in->prog, &ph, in->data))
+                continue;
         }
         return;
     }
@@ -93,49 +183,86 @@ static int gz_close(void *cookie)
     return gzclose((gzFile)cookie) == Z_OK ? 0 : -1;
 }
 
-static int is_gzip(const char *path)
+static pcap_t *open_libpcap(const char *path, int gzip, char *ebuf)
 {
-    unsigned char m[2] = {0, 0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(m, 1, 2, f);
-    fclose(f);
-    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
-}
-
-static pcap_t *open_any(const char *path, char *ebuf)
-{
-    if (!is_gzip(path)) {
-        /* Our own stream with a 1 MiB buffer: libpcap's two freads per record then rarely
-         * reach the kernel (stdio's default 4 KiB buffer means a read() every few frames). */
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+    FILE *f;
+    if (gzip) {
+        gzFile gz = gzopen(path, "rb");
+        if (!gz) {
+            snprintf(ebuf, PCAP_ERRBUF_SIZE, "cannot open gzip stream");
             return NULL;
         }
-        setvbuf(f, NULL, _IOFBF, 1u << 20);
-        pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
-        if (!p)
-            fclose(f);
-        return p;
+        cookie_io_functions_t io = {.read = gz_read, .close = gz_close};
+        f = fopencookie(gz, "rb", io);
+        if (!f)
+            gzclose(gz);
+    } else {
+        f = fopen(path, "rb");
     }
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) {
-        snprintf(ebuf, PCAP_ERRBUF_SIZE, "cannot open gzip stream");
-        return NULL;
-    }
-    cookie_io_functions_t io = {.read = gz_read, .close = gz_close};
-    FILE *f = fopencookie(gz, "rb", io);
     if (!f) {
-        gzclose(gz);
         snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
         return NULL;
     }
+    setvbuf(f, NULL, _IOFBF, 1u << 20); /* libpcap's two freads per record rarely reach read() */
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     if (!p)
         fclose(f);
     return p;
+}
+
+/* Maps a classic pcap file; returns 1 when mapped, 0 to use libpcap instead, -1 on error. */
+static int try_map(struct pcap_input *in, int *gzip, char *ebuf)
+{
+    *gzip = 0;
+    int fd = open(in->path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    uint8_t hdr[24];
+    ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+    if (fstat(fd, &st) || n < 4) {
+        close(fd);
+        return 0; /* too short or odd: libpcap will say what is wrong */
+    }
+    if (hdr[0] == 0x1f && hdr[1] == 0x8b) {
+        *gzip = 1;
+        close(fd);
+        return 0;
+    }
+    struct cursor c = cur_make(hdr, (size_t)n);
+    uint32_t magic = cur_le32(&c);
+    int swapped, nsec;
+    switch (magic) {
+    case 0xa1b2c3d4: swapped = 0, nsec = 0; break;
+    case 0xa1b23c4d: swapped = 0, nsec = 1; break;
+    case 0xd4c3b2a1: swapped = 1, nsec = 0; break;
+    case 0x4d3cb2a1: swapped = 1, nsec = 1; break;
+    default: close(fd); return 0; /* pcapng and the rest: libpcap */
+    }
+    if (n < 24 || st.st_size < 24) {
+        close(fd);
+        return 0;
+    }
+    cur_skip(&c, 4 + 4 + 4);
+    uint32_t snaplen = swapped ? cur_be32(&c) : cur_le32(&c);
+    uint32_t lt = swapped ? cur_be32(&c) : cur_le32(&c);
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return 0;
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    in->map = m;
+    in->map_len = (size_t)st.st_size;
+    in->off = 24;
+    in->swapped = swapped;
+    in->nsec = nsec;
+    in->snaplen = snaplen;
+    in->linktype = (int)(lt & 0x0fffffff);
+    if (in->linktype == 101) /* LINKTYPE_RAW is DLT_RAW to libpcap and to the decoder */
+        in->linktype = 12;
+    return 1;
 }
 
 static int pcap_file_open(struct capture **out, const char *const *paths, int npaths,
@@ -150,31 +277,39 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
         pcap_close_all(c);
         return -ENOMEM;
     }
+    c->all_mapped = 1;
     for (int i = 0; i < npaths; i++) {
         char ebuf[PCAP_ERRBUF_SIZE] = "";
         struct pcap_input *in = &c->in[i];
         c->nin = i + 1;
         in->path = paths[i];
-        in->p = open_any(paths[i], ebuf);
-        if (!in->p) {
+        int gzip, mapped = try_map(in, &gzip, ebuf);
+        if (mapped == 0) {
+            c->all_mapped = 0;
+            in->p = open_libpcap(paths[i], gzip, ebuf);
+            if (in->p)
+                in->linktype = pcap_datalink(in->p);
+        }
+        if (mapped < 0 || (!mapped && !in->p)) {
             snprintf(err, errlen, "%s: cannot read capture: %s (give a pcap or pcapng file)",
                      paths[i], ebuf);
             pcap_close_all(c);
             return -EINVAL;
         }
-        in->linktype = pcap_datalink(in->p);
         if (filter && *filter) {
-            if (pcap_compile(in->p, &in->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+            pcap_t *cp = in->p;
+            if (!cp)
+                cp = in->dead = pcap_open_dead_with_tstamp_precision(
+                    in->linktype, PCAP_MAX_RECORD, PCAP_TSTAMP_PRECISION_NANO);
+            if (!cp || pcap_compile(cp, &in->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
                 snprintf(err, errlen, "--filter '%s': %s (use tcpdump filter syntax)", filter,
-                         pcap_geterr(in->p));
+                         cp ? pcap_geterr(cp) : "out of memory");
                 pcap_close_all(c);
                 return -EINVAL;
             }
             in->has_prog = 1;
         }
     }
-    /* Ordinals count records in merged order; load every file's first record. With one file
-     * (the usual case) the ordinal is exactly the file's frame number. */
     for (int i = 0; i < c->nin; i++)
         advance(c, &c->in[i]);
     *out = c;
@@ -193,29 +328,38 @@ static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, 
     int n = 0;
     while (n < max) {
         struct pcap_input *best = NULL;
-        for (int i = 0; i < c->nin; i++) {
-            struct pcap_input *in = &c->in[i];
-            if (!in->done && (!best || in->ts_ns < best->ts_ns))
-                best = in;
+        if (c->nin == 1) {
+            best = c->in[0].done ? NULL : &c->in[0];
+        } else {
+            for (int i = 0; i < c->nin; i++) {
+                struct pcap_input *in = &c->in[i];
+                if (!in->done && (!best || in->ts_ns < best->ts_ns))
+                    best = in;
+            }
         }
         if (!best)
             break;
-        uint32_t len = best->hdr->caplen;
-        if (len > ARENA_BYTES - used) {
-            if (n > 0)
-                break;
-            len = ARENA_BYTES; /* a record larger than the arena: keep its head */
+        struct frame *f = &frames[n];
+        uint32_t len = best->caplen;
+        if (best->map) {
+            f->data = best->data; /* in place: valid until close */
+        } else {
+            if (len > ARENA_BYTES - used) {
+                if (n > 0)
+                    break;
+                len = ARENA_BYTES;
+            }
+            memcpy(c->arena + used, best->data, len);
+            f->data = c->arena + used;
+            used += (len + 7u) & ~7u;
         }
-        struct frame *f = &frames[n++];
-        memcpy(c->arena + used, best->data, len);
-        f->data = c->arena + used;
+        n++;
         f->caplen = len;
-        f->wirelen = best->hdr->len;
+        f->wirelen = best->wirelen;
         f->ts_ns = best->ts_ns;
         f->linktype = best->linktype;
-        used += (len + 7u) & ~7u;
         c->st.frames++;
-        c->st.bytes += best->hdr->len;
+        c->st.bytes += best->wirelen;
         /* One file: the file's own frame number (what tshark shows, filter or not). Several
          * files: the position in the merged stream. */
         f->ordinal = c->nin == 1 ? best->file_frame : c->st.frames;
@@ -229,6 +373,49 @@ static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, 
 static void pcap_file_stats(struct capture *c, struct capture_stats *st)
 {
     *st = c->st;
+    st->frames_stable = c->all_mapped;
+}
+
+/* Only for fully mapped inputs: a clone walks the same mappings with cursors of its own. */
+static struct capture *pcap_file_clone(struct capture *orig)
+{
+    if (!orig->all_mapped)
+        return NULL;
+    struct capture *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->in = calloc((size_t)orig->nin, sizeof(*c->in));
+    c->arena = malloc(8);
+    if (!c->in || !c->arena) {
+        free(c->in);
+        free(c->arena);
+        free(c);
+        return NULL;
+    }
+    c->is_clone = 1;
+    c->all_mapped = 1;
+    c->nin = orig->nin;
+    for (int i = 0; i < orig->nin; i++) {
+        struct pcap_input *in = &c->in[i], *o = &orig->in[i];
+        in->path = o->path;
+        in->linktype = o->linktype;
+        in->map = o->map;
+        in->map_len = o->map_len;
+        in->off = 24;
+        in->swapped = o->swapped;
+        in->nsec = o->nsec;
+        in->snaplen = o->snaplen;
+        if (o->has_prog) { /* the compiled filter is read-only: copy the program */
+            in->prog.bf_len = o->prog.bf_len;
+            in->prog.bf_insns = malloc(o->prog.bf_len * sizeof(*o->prog.bf_insns));
+            if (in->prog.bf_insns) {
+                memcpy(in->prog.bf_insns, o->prog.bf_insns, o->prog.bf_len * sizeof(*o->prog.bf_insns));
+                in->has_prog = 1;
+            }
+        }
+        advance(c, in);
+    }
+    return c;
 }
 
 const struct capture_ops capture_pcap_file = {
@@ -236,5 +423,6 @@ const struct capture_ops capture_pcap_file = {
     .open = pcap_file_open,
     .rx_burst = pcap_file_rx_burst,
     .stats = pcap_file_stats,
+    .clone = pcap_file_clone,
     .close = pcap_close_all,
 };

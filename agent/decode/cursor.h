@@ -134,6 +134,30 @@ static inline void cur_copy(struct cursor *c, void *dst, size_t n)
     c->p += n;
 }
 
+/* Takes a fixed-size header in one check: returns a pointer to the next n bytes and advances
+ * past them, or NULL (err set) when fewer remain. Read the header with the ld_* helpers at
+ * offsets below n only; that is what keeps those loads in bounds. */
+static inline const uint8_t *cur_take(struct cursor *c, size_t n)
+{
+    if (!cur_has(c, n)) {
+        c->err = 1;
+        return NULL;
+    }
+    const uint8_t *h = c->p;
+    c->p += n;
+    return h;
+}
+
+static inline uint16_t ld_be16(const uint8_t *h)
+{
+    return (uint16_t)((h[0] << 8) | h[1]);
+}
+
+static inline uint32_t ld_be32(const uint8_t *h)
+{
+    return ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
+}
+
 /* A sub-cursor over the next n bytes (clamped to what is left; sets err on the sub-cursor
  * when fewer than n remain, so a caller can tell "truncated" from "whole"). The parent
  * cursor advances past the bytes taken. */

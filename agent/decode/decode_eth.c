@@ -21,12 +21,12 @@ enum {
 void decode_ethernet(struct decoder *d, struct cursor c, struct packet *pkt)
 {
     pkt_proto(pkt, TT_P_ETH);
-    cur_skip(&c, 12);
-    uint16_t etype = cur_be16(&c);
-    if (c.err) {
+    const uint8_t *h = cur_take(&c, 14);
+    if (!h) {
         pkt_set_error(pkt, TT_C_ETH_TRUNCATED);
         return;
     }
+    uint16_t etype = ld_be16(h + 12);
     if (etype < 0x0600) { /* 802.3 length field: LLC/SNAP, not decoded */
         pkt_proto(pkt, TT_P_OTHER);
         return;

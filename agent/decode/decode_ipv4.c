@@ -25,21 +25,18 @@ void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
     const uint8_t *start = c.p;
     size_t avail = cur_left(&c);
     pkt_proto(pkt, TT_P_IPV4);
-    uint8_t ver_ihl = cur_u8(&c);
-    cur_skip(&c, 1);
-    uint32_t total = cur_be16(&c);
-    uint16_t id = cur_be16(&c);
-    uint16_t frag = cur_be16(&c);
-    uint8_t ttl = cur_u8(&c);
-    uint8_t proto = cur_u8(&c);
-    cur_skip(&c, 2);
-    uint8_t src[4], dst[4];
-    cur_copy(&c, src, 4);
-    cur_copy(&c, dst, 4);
-    if (c.err) {
+    const uint8_t *h = cur_take(&c, 20);
+    if (!h) {
         pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
         return;
     }
+    uint8_t ver_ihl = h[0];
+    uint32_t total = ld_be16(h + 2);
+    uint16_t id = ld_be16(h + 4);
+    uint16_t frag = ld_be16(h + 6);
+    uint8_t ttl = h[8];
+    uint8_t proto = h[9];
+    const uint8_t *src = h + 12, *dst = h + 16;
     if ((ver_ihl >> 4) != 4) {
         pkt_set_error(pkt, TT_C_IPV4_BAD_VERSION);
         return;

@@ -8,14 +8,12 @@ enum { IPPROTO_ICMP_ = 1, IPPROTO_IPIP_ = 4, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17
 void decode_udp(struct decoder *d, struct cursor c, uint32_t l4_len, struct packet *pkt)
 {
     pkt_proto(pkt, TT_P_UDP);
-    uint16_t sport = cur_be16(&c);
-    uint16_t dport = cur_be16(&c);
-    uint16_t ulen = cur_be16(&c);
-    cur_skip(&c, 2);
-    if (c.err) {
+    const uint8_t *h = cur_take(&c, 8);
+    if (!h) {
         pkt_set_error(pkt, TT_C_UDP_TRUNCATED);
         return;
     }
+    uint16_t sport = ld_be16(h), dport = ld_be16(h + 2), ulen = ld_be16(h + 4);
     pkt->key.sport = sport;
     pkt->key.dport = dport;
     pkt->has_l4 = 1;

@@ -57,17 +57,17 @@ void decode_tcp(struct cursor c, uint32_t l4_len, struct packet *pkt)
     const uint8_t *start = c.p;
     size_t avail = cur_left(&c);
     pkt_proto(pkt, TT_P_TCP);
-    pkt->key.sport = cur_be16(&c);
-    pkt->key.dport = cur_be16(&c);
-    t->seq = cur_be32(&c);
-    t->ack = cur_be32(&c);
-    uint16_t off_flags = cur_be16(&c);
-    t->window = cur_be16(&c);
-    cur_skip(&c, 4);
-    if (c.err) {
+    const uint8_t *h = cur_take(&c, 20);
+    if (!h) {
         pkt_set_error(pkt, TT_C_TCP_TRUNCATED);
         return;
     }
+    pkt->key.sport = ld_be16(h);
+    pkt->key.dport = ld_be16(h + 2);
+    t->seq = ld_be32(h + 4);
+    t->ack = ld_be32(h + 8);
+    uint16_t off_flags = ld_be16(h + 12);
+    t->window = ld_be16(h + 14);
     t->flags = off_flags & 0x01ff;
     t->hlen = (uint16_t)((off_flags >> 12) * 4u);
     if (t->hlen < 20 || t->hlen > l4_len) {

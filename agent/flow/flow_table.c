@@ -13,6 +13,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "../util/symhash.h"
+
 #define FT_EMPTY UINT32_MAX
 #define FT_NIL UINT32_MAX
 
@@ -36,21 +38,20 @@ void flow_table_config_default(struct flow_table_config *cfg)
     cfg->closed_linger_ns = 30ull * 1000000000ull;
 }
 
-/* Orders the two endpoints so both directions give the same bytes to hash. The VLAN is left
- * out of the hash so that a conversation tagged one way and untagged the other (a tag
- * stripped at the capture point) still meets in one probe chain; key_match() decides. */
+/* Both directions hash alike (symhash.h). The VLAN is left out so that a conversation tagged
+ * one way and untagged the other (a tag stripped at the capture point) still meets in one
+ * probe chain; key_match() decides. */
 uint32_t flow_key_hash(const struct flow_key *k)
 {
-    struct flow_key c = *k;
-    c.vlan = 0;
-    int swap = memcmp(k->src, k->dst, 16);
-    if (swap > 0 || (swap == 0 && k->sport > k->dport)) {
-        memcpy(c.src, k->dst, 16);
-        memcpy(c.dst, k->src, 16);
-        c.sport = k->dport;
-        c.dport = k->sport;
-    }
-    return (uint32_t)XXH3_64bits(&c, sizeof(c));
+    uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
+    return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
+}
+
+static inline int addr_eq(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* 0: same direction as f's key, 1: reverse, -1: different flow. */
@@ -62,11 +63,11 @@ static int key_match(const struct flow_key *fk, const struct flow_key *k)
     if (fk->proto != k->proto || fk->tunnel_id != k->tunnel_id ||
         fk->tunnel_kind != k->tunnel_kind || fk->family != k->family)
         return -1;
-    if (fk->sport == k->sport && fk->dport == k->dport && !memcmp(fk->src, k->src, 16) &&
-        !memcmp(fk->dst, k->dst, 16))
+    if (fk->sport == k->sport && fk->dport == k->dport && addr_eq(fk->src, k->src) &&
+        addr_eq(fk->dst, k->dst))
         return 0;
-    if (fk->sport == k->dport && fk->dport == k->sport && !memcmp(fk->src, k->dst, 16) &&
-        !memcmp(fk->dst, k->src, 16))
+    if (fk->sport == k->dport && fk->dport == k->sport && addr_eq(fk->src, k->dst) &&
+        addr_eq(fk->dst, k->src))
         return 1;
     return -1;
 }

@@ -6,6 +6,7 @@
 
 #include "../decode/cursor.h"
 #include "../decode/decode.h"
+#include "../util/symhash.h"
 
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,
                    uint16_t gtpu)
@@ -17,26 +18,14 @@ void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint
     d->gtpu_port = gtpu;
 }
 
-/* Hash of two endpoints that is the same whichever way round they come. */
-static uint64_t sym_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint16_t pa, uint16_t pb,
-                         uint8_t proto)
+/* Hash of two endpoints that is the same whichever way round they come (symhash.h). */
+static uint64_t pair_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint16_t pa, uint16_t pb,
+                          uint8_t proto)
 {
-    uint8_t buf[40];
-    int swap = memcmp(a, b, alen);
-    if (swap > 0 || (swap == 0 && pa > pb)) {
-        const uint8_t *t = a;
-        a = b;
-        b = t;
-        uint16_t tp = pa;
-        pa = pb;
-        pb = tp;
-    }
-    memcpy(buf, a, alen);
-    memcpy(buf + alen, b, alen);
-    memcpy(buf + 2 * alen, &pa, 2);
-    memcpy(buf + 2 * alen + 2, &pb, 2);
-    buf[2 * alen + 4] = proto;
-    return XXH3_64bits(buf, 2 * alen + 5);
+    uint8_t x[16] = {0}, y[16] = {0};
+    memcpy(x + 16 - alen, a, alen);
+    memcpy(y + 16 - alen, b, alen);
+    return sym_hash(x, pa, y, pb, proto);
 }
 
 static int is_tunnel_port(const struct dispatcher *d, uint16_t sport, uint16_t dport)
@@ -140,7 +129,7 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
     } else {
         goto fallback;
     }
-    uint32_t pair = (uint32_t)(sym_hash(addrs, addrs + alen, alen, 0, 0, 0) % d->nworkers);
+    uint32_t pair = (uint32_t)(pair_hash(addrs, addrs + alen, alen, 0, 0, 0) % d->nworkers);
     uint16_t sport = 0, dport = 0;
     int have_ports = (proto == 6 || proto == 17) && cur_has(&c, 4) && (!fragment || first_fragment);
     if (have_ports) {
@@ -151,7 +140,7 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
     if (proto == 47 || proto == 4 || proto == 41 || (proto == 17 && is_tunnel_port(d, sport, dport)))
         w = pair;
     else if (have_ports)
-        w = (uint32_t)(sym_hash(addrs, addrs + alen, alen, sport, dport, proto) % d->nworkers);
+        w = (uint32_t)(pair_hash(addrs, addrs + alen, alen, sport, dport, proto) % d->nworkers);
     else
         w = pair;
     if (fragment)

@@ -8,6 +8,7 @@
 struct rec_hdr {
     uint64_t ts_ns;
     uint64_t ordinal;
+    const uint8_t *ref; /* by reference: the bytes stay where the source keeps them */
     uint32_t caplen;
     uint32_t wirelen;
     int32_t linktype; /* -1: wrap marker */
@@ -38,11 +39,11 @@ static uint64_t rec_size(uint32_t caplen)
     return sizeof(struct rec_hdr) + (((uint64_t)caplen + 7) & ~7ull);
 }
 
-int frame_ring_push(struct frame_ring *r, const struct frame *f)
+int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    uint64_t need = rec_size(f->caplen);
+    uint64_t need = by_ref ? sizeof(struct rec_hdr) : rec_size(f->caplen);
     uint64_t off = head & (r->size - 1);
     uint64_t to_end = r->size - off;
     /* A record never straddles the end: the rest becomes a wrap marker. */
@@ -63,7 +64,9 @@ int frame_ring_push(struct frame_ring *r, const struct frame *f)
     h->caplen = f->caplen;
     h->wirelen = f->wirelen;
     h->linktype = f->linktype;
-    memcpy(h + 1, f->data, f->caplen);
+    h->ref = by_ref ? f->data : NULL;
+    if (!by_ref)
+        memcpy(h + 1, f->data, f->caplen);
     atomic_store_explicit(&r->head, head + total, memory_order_release);
     return 0;
 }
@@ -87,8 +90,8 @@ int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max)
         f->caplen = h->caplen;
         f->wirelen = h->wirelen;
         f->linktype = h->linktype;
-        f->data = (const uint8_t *)(h + 1);
-        pos += rec_size(h->caplen);
+        f->data = h->ref ? h->ref : (const uint8_t *)(h + 1);
+        pos += h->ref ? sizeof(*h) : rec_size(h->caplen);
     }
     r->read_pos = pos;
     return n;

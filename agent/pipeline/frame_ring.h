@@ -25,8 +25,9 @@ struct frame_ring {
 int frame_ring_init(struct frame_ring *r, uint64_t bytes);
 void frame_ring_fini(struct frame_ring *r);
 
-/* Producer: copies f in; returns 0, or -ENOSPC when it does not fit now (retry later). */
-int frame_ring_push(struct frame_ring *r, const struct frame *f);
+/* Producer: copies f in (by_ref: only its descriptor, when the source keeps the bytes valid
+ * for the whole run); returns 0, or -ENOSPC when it does not fit now (retry later). */
+int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref);
 
 /* Consumer: up to max frames pointing into the ring, valid until frame_ring_release(). */
 int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max);

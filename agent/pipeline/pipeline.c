@@ -27,6 +27,7 @@ struct dispatch_ctx {
     _Atomic int done;
     _Atomic int *stop;
     uint32_t errors;
+    int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
 };
 
 static double now_s(void)
@@ -55,7 +56,7 @@ static void *dispatch_main(void *arg)
         for (int i = 0; i < n; i++) {
             uint32_t w = dispatch_pick(&x->d, &frames[i]);
             int rc;
-            while ((rc = frame_ring_push(&x->rings[w], &frames[i])) == -ENOSPC) {
+            while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
                 /* Offline input waits for the worker. Publish what is already queued first:
                  * the sink's merge may be waiting on another worker's watermark. */
                 if (i > 0)
@@ -66,7 +67,7 @@ static void *dispatch_main(void *arg)
             if (rc == -EMSGSIZE) { /* larger than half a ring: keep its head */
                 struct frame cut = frames[i];
                 cut.caplen = 65536;
-                frame_ring_push(&x->rings[w], &cut);
+                frame_ring_push(&x->rings[w], &cut, x->by_ref);
             }
         }
         atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
@@ -173,21 +174,29 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     if (rc)
         return rc;
 
+    /* Mapped files are read by every worker (replicated); other sources need a dispatcher. */
+    struct capture_stats cs0;
+    ops->stats(cap, &cs0);
+    int replicated = nw > 1 && cs0.frames_stable && ops->clone;
+    int dispatched = nw > 1 && !replicated;
+    struct capture *extra_caps[MAX_WORKERS] = {NULL};
+    struct dispatcher *shards = replicated ? calloc(nw, sizeof(*shards)) : NULL;
     struct worker *ws = aligned_alloc(64, sizeof(struct worker) * nw);
-    struct frame_ring *rings = nw > 1 ? calloc(nw, sizeof(*rings)) : NULL;
-    struct dispatch_ctx *dx = nw > 1 ? calloc(1, sizeof(*dx)) : NULL;
-    if (!ws || (nw > 1 && (!rings || !dx))) {
+    struct frame_ring *rings = dispatched ? calloc(nw, sizeof(*rings)) : NULL;
+    struct dispatch_ctx *dx = dispatched ? calloc(1, sizeof(*dx)) : NULL;
+    if (!ws || (dispatched && (!rings || !dx)) || (replicated && !shards)) {
         snprintf(err, errlen, "out of memory for %u workers", nw);
         ops->close(cap);
         free(ws);
         free(rings);
         free(dx);
+        free(shards);
         return -ENOMEM;
     }
     uint32_t inited = 0;
     for (; inited < nw; inited++) {
         rc = worker_init(&ws[inited], (int)inited, cfg);
-        if (!rc && nw > 1)
+        if (!rc && dispatched)
             rc = frame_ring_init(&rings[inited], cfg->frame_ring_bytes);
         if (rc) {
             snprintf(err, errlen,
@@ -200,6 +209,21 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     if (nw == 1) {
         ws[0].src_ops = ops;
         ws[0].src = cap;
+    } else if (replicated) {
+        /* Each worker reads the whole mapping (no copy) and keeps its share: no thread hands
+         * frames to another. */
+        for (uint32_t i = 0; i < nw; i++) {
+            if (i > 0 && !(extra_caps[i] = ops->clone(cap))) {
+                snprintf(err, errlen, "out of memory for worker %u's reader", i);
+                rc = -ENOMEM;
+                goto out;
+            }
+            dispatch_init(&shards[i], nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
+                          cfg->decode.gtpu_port);
+            ws[i].src_ops = ops;
+            ws[i].src = i == 0 ? cap : extra_caps[i];
+            ws[i].shard = &shards[i];
+        }
     } else {
         dx->ops = ops;
         dx->cap = cap;
@@ -207,6 +231,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         dx->rings = rings;
         dx->nworkers = nw;
         dx->stop = opt->stop;
+        dx->by_ref = cs0.frames_stable;
         dispatch_init(&dx->d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                       cfg->decode.gtpu_port);
         atomic_init(&dx->dispatched, 0);
@@ -233,7 +258,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     pthread_t tids[MAX_WORKERS], dtid;
     for (uint32_t i = 0; i < nw; i++)
         pthread_create(&tids[i], NULL, worker_main, &ws[i]);
-    if (nw > 1)
+    if (dx)
         pthread_create(&dtid, NULL, dispatch_main, dx);
 
     int progress_shown = 0;
@@ -264,7 +289,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     }
     if (progress_shown)
         fprintf(stderr, "\r%60s\r", "");
-    if (nw > 1)
+    if (dx)
         pthread_join(dtid, NULL);
     for (uint32_t i = 0; i < nw; i++)
         pthread_join(tids[i], NULL);
@@ -297,7 +322,11 @@ out:
     }
     if (rings && inited < nw && rings[inited].buf)
         frame_ring_fini(&rings[inited]);
+    for (uint32_t i = 0; i < MAX_WORKERS; i++)
+        if (extra_caps[i])
+            ops->close(extra_caps[i]);
     ops->close(cap);
+    free(shards);
     free(ws);
     free(rings);
     free(dx);

@@ -285,10 +285,13 @@ static int input_burst(struct worker *w, struct frame *frames)
         return frame_ring_burst(w->in_ring, frames, WORKER_BURST);
     int n = w->src_ops->rx_burst(w->src, frames, WORKER_BURST, w->src_err, sizeof(w->src_err));
     if (n < 0) {
-        /* Rare and off the per-packet path: say it now, count it for the exit code. */
-        fprintf(stderr, "ticktap: %s\n", w->src_err);
+        /* Rare and off the per-packet path: say it now, count it for the exit code (once:
+         * with replicated reading every worker meets the same damage). */
+        if (w->id == 0) {
+            fprintf(stderr, "ticktap: %s\n", w->src_err);
+            w->src_errors++;
+        }
         w->src_failed = 1;
-        w->src_errors++;
         return 0;
     }
     return n;
@@ -322,7 +325,8 @@ void *worker_main(void *arg)
             break;
         }
         for (int i = 0; i < n; i++)
-            worker_process_frame(w, &frames[i]);
+            if (!w->shard || dispatch_pick(w->shard, &frames[i]) == (uint32_t)w->id)
+                worker_process_frame(w, &frames[i]);
         if (w->in_ring)
             frame_ring_release(w->in_ring);
         atomic_store_explicit(&w->watermark, frames[n - 1].ordinal, memory_order_release);

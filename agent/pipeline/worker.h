@@ -19,6 +19,7 @@
 #include "../tcp/tcp_analysis.h"
 #include "../util/config.h"
 #include "../util/spsc_ring.h"
+#include "dispatch.h"
 #include "frame_ring.h"
 #include "stats.h"
 
@@ -47,6 +48,9 @@ struct worker {
     _Atomic int *dispatch_done;
     const struct capture_ops *src_ops;
     struct capture *src;
+    /* Replicated reading: every worker reads the whole (mapped) capture and keeps the
+     * frames its copy of the dispatcher assigns to it. NULL: every frame is this worker's. */
+    struct dispatcher *shard;
     char src_err[512];
     int src_failed;
     uint32_t src_errors; /* capture files that broke mid-way */

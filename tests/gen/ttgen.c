@@ -442,8 +442,8 @@ static void sc_fragments(struct gen *g, struct expect *e)
 /* --- trading traffic for the demo and the bench ---------------------------------------- */
 
 /* Order-entry sessions (FIX-like TCP: small requests, acks, executions) between 16 trading
- * gateways and 4 exchange hosts, plus multicast market data (UDP, MoldUDP64-like) on two
- * feeds. A few losses and a retransmission are mixed in so the analysis has something to
+ * gateways and 4 exchange hosts, plus multicast market data (UDP, MoldUDP64-like) on 8
+ * channels, each with an A and a B feed. A few losses and a retransmission are mixed in so the analysis has something to
  * say. Deterministic in n. */
 static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
 {
@@ -458,9 +458,17 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
         handshake(g, &sess[i], 150 * US + (uint64_t)(i % 7) * 20 * US);
         g->t += 10 * US;
     }
-    struct ipaddrs feed[2];
-    ipaddrs_set(&feed[0], "10.3.0.1", "233.54.12.1");
-    ipaddrs_set(&feed[1], "10.3.0.2", "233.54.12.2");
+    /* 8 market-data channels, each on an A and a B multicast group (as CME and most
+     * exchanges split their feeds), so heavy flows are many, not two. */
+    enum { NCHAN = 8 };
+    struct ipaddrs feed[NCHAN][2];
+    for (int ch = 0; ch < NCHAN; ch++)
+        for (int f = 0; f < 2; f++) {
+            char src[32], grp[32];
+            snprintf(src, sizeof(src), "10.3.0.%d", 1 + f);
+            snprintf(grp, sizeof(grp), "233.54.%d.%d", 12 + f, 1 + ch);
+            ipaddrs_set(&feed[ch][f], src, grp);
+        }
     uint64_t mdseq = 1;
     uint64_t sent = g->w.frames;
     uint32_t rnd = 12345;
@@ -469,16 +477,17 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
         g->t += 200 + (rnd >> 20) % 2000; /* 0.2 to 2.2 us apart: a busy link */
         if ((rnd >> 8) % 4 != 0) {
             /* market data: A and B feeds carry the same message */
+            int ch = (int)(mdseq % NCHAN);
             for (int f = 0; f < 2 && sent < n; f++) {
                 struct buf ip = {.n = 0}, udp = {.n = 0};
-                build_udp(&udp, 26400, (uint16_t)(26400 + f), 20 + 36);
+                build_udp(&udp, 26400, (uint16_t)(26400 + ch), 20 + 36);
                 putbytes(&udp, "NASDAQTV01", 10);
                 put32(&udp, (uint32_t)(mdseq >> 32));
                 put32(&udp, (uint32_t)mdseq);
                 put16(&udp, 1);
                 put16(&udp, 34);
                 putzero(&udp, 34);
-                build_ip(&ip, &feed[f], 17, udp.n, g->ipid++, 0, 0);
+                build_ip(&ip, &feed[ch][f], 17, udp.n, g->ipid++, 0, 0);
                 putbytes(&ip, udp.b, udp.n);
                 struct conn c;
                 memset(&c, 0, sizeof(c));

@@ -112,6 +112,17 @@ static void sink_emit(struct sink *s, struct event *e)
     }
 }
 
+/* Merge order: frame, then the secondary key, then the flow id (the order in which a worker
+ * flushes its flows at the end), so the output never depends on the number of workers. */
+static int event_before(const struct event *a, const struct event *b)
+{
+    if (a->frame != b->frame)
+        return a->frame < b->frame;
+    if (a->sub != b->sub)
+        return a->sub < b->sub;
+    return a->flow_id < b->flow_id;
+}
+
 /* Pops, in frame order, every event that can no longer be overtaken by an earlier one.
  * Returns how many were taken. An event at order k from worker i can go out when every other
  * worker either holds an event that sorts after it, or has an empty ring and a watermark at
@@ -128,8 +139,7 @@ static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
         }
         int best = -1;
         for (uint32_t i = 0; i < n; i++)
-            if (head[i] && (best < 0 || head[i]->frame < head[best]->frame ||
-                            (head[i]->frame == head[best]->frame && head[i]->sub < head[best]->sub)))
+            if (head[i] && (best < 0 || event_before(head[i], head[best])))
                 best = (int)i;
         if (best < 0)
             return taken;

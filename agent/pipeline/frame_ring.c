@@ -41,7 +41,7 @@ static uint64_t rec_size(uint32_t caplen)
 
 int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
 {
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t head = r->prod_head;
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     uint64_t need = by_ref ? sizeof(struct rec_hdr) : rec_size(f->caplen);
     uint64_t off = head & (r->size - 1);
@@ -67,8 +67,13 @@ int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
     h->ref = by_ref ? f->data : NULL;
     if (!by_ref)
         memcpy(h + 1, f->data, f->caplen);
-    atomic_store_explicit(&r->head, head + total, memory_order_release);
+    r->prod_head = head + total;
     return 0;
+}
+
+void frame_ring_publish(struct frame_ring *r)
+{
+    atomic_store_explicit(&r->head, r->prod_head, memory_order_release);
 }
 
 int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max)

@@ -19,15 +19,19 @@ struct frame_ring {
     alignas(64) _Atomic uint64_t tail; /* bytes released (consumer) */
     alignas(64) uint8_t *buf;
     uint64_t size; /* power of two */
-    uint64_t read_pos; /* consumer's private cursor, ahead of tail until release */
+    uint64_t read_pos;  /* consumer's private cursor, ahead of tail until release */
+    alignas(64) uint64_t prod_head; /* producer's private cursor, ahead of head until publish */
 };
 
 int frame_ring_init(struct frame_ring *r, uint64_t bytes);
 void frame_ring_fini(struct frame_ring *r);
 
 /* Producer: copies f in (by_ref: only its descriptor, when the source keeps the bytes valid
- * for the whole run); returns 0, or -ENOSPC when it does not fit now (retry later). */
+ * for the whole run); returns 0, or -ENOSPC when it does not fit now (publish, retry later).
+ * Nothing pushed is visible to the consumer before frame_ring_publish(): publish once per
+ * burst, so the line holding head crosses cores once per burst, not once per frame. */
 int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref);
+void frame_ring_publish(struct frame_ring *r);
 
 /* Consumer: up to max frames pointing into the ring, valid until frame_ring_release(). */
 int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max);

@@ -57,8 +57,10 @@ static void *dispatch_main(void *arg)
             uint32_t w = dispatch_pick(&x->d, &frames[i]);
             int rc;
             while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
-                /* Offline input waits for the worker. Publish what is already queued first:
-                 * the sink's merge may be waiting on another worker's watermark. */
+                /* Offline input waits for the worker. Publish what is queued first: the
+                 * worker needs it, and the sink's merge may wait on a watermark. */
+                for (uint32_t k = 0; k < x->nworkers; k++)
+                    frame_ring_publish(&x->rings[k]);
                 if (i > 0)
                     atomic_store_explicit(&x->dispatched, frames[i - 1].ordinal,
                                           memory_order_release);
@@ -70,6 +72,8 @@ static void *dispatch_main(void *arg)
                 frame_ring_push(&x->rings[w], &cut, x->by_ref);
             }
         }
+        for (uint32_t k = 0; k < x->nworkers; k++)
+            frame_ring_publish(&x->rings[k]);
         atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
     }
     atomic_store_explicit(&x->done, 1, memory_order_release);
@@ -187,7 +191,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     /* Mapped files are read by every worker (replicated); other sources need a dispatcher. */
     struct capture_stats cs0;
     ops->stats(cap, &cs0);
-    int replicated = nw > 1 && cs0.frames_stable && ops->clone;
+    int replicated = nw > 1 && cs0.frames_stable && ops->clone && !cfg->dispatch_thread;
     int dispatched = nw > 1 && !replicated;
     struct capture *extra_caps[MAX_WORKERS] = {NULL};
     struct dispatcher *shards = replicated ? calloc(nw, sizeof(*shards)) : NULL;

@@ -23,6 +23,9 @@ static const struct opt options[] = {
     {"pipeline.frame_ring_bytes", OPT_U64, O(frame_ring_bytes), "frame bytes per worker queue"},
     {"pipeline.overflow_block", OPT_BOOL, O(overflow_block),
      "full event ring: wait (true, offline) or drop and count (false)"},
+    {"pipeline.dispatch_thread", OPT_BOOL, O(dispatch_thread),
+     "several workers on a pcap file: one reader thread hands out frames (true) or every "
+     "worker reads the mapped file and keeps its share (false)"},
     {"pipeline.expire_budget", OPT_U32, O(expire_budget), "flows ended per housekeeping pass"},
     {"flow.max_flows", OPT_U32, O(flow.max_flows), "flows tracked per worker (then eviction)"},
     {"flow.tcp_idle_timeout", OPT_DURATION, O(flow.tcp_idle_ns), "TCP flow idle timeout"},

@@ -114,6 +114,7 @@ static void frame_ring_wraps_without_tearing(void **state)
             if (frame_ring_push(&r, &f, round % 3 == 0 && 0) == 0)
                 pushed++;
         }
+        frame_ring_publish(&r);
         struct frame out[16];
         int n = frame_ring_burst(&r, out, 16);
         for (int j = 0; j < n; j++, popped++) {

@@ -13,6 +13,7 @@
  * until close (capture_frames_stable); libpcap's are copied into an arena per burst.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@
 #include "capture.h"
 
 #define ARENA_BYTES (4u << 20)
+/* The mapping is released behind the reader in chunks of this size (two chunks behind, so the
+ * frames of the burst in flight stay resident): memory follows the flows, not the file size.
+ * Released pages are still mapped: touching one again re-reads it from the page cache. */
+#define RELEASE_CHUNK (16u << 20)
 #define PCAP_MAX_RECORD 262144u /* libpcap's largest snapshot length for a file record */
 
 struct pcap_input {
@@ -40,6 +45,7 @@ struct pcap_input {
     const uint8_t *map;
     size_t map_len;
     size_t off;
+    size_t released; /* the mapping below this offset has been released */
     int swapped;
     int nsec;
     uint32_t snaplen;
@@ -55,10 +61,21 @@ struct pcap_input {
     uint64_t file_frame;
 };
 
+/* Readers of one mapping (an original and its clones) publish how far they have read, so that
+ * the original can release what all of them have passed. Single-file captures only. */
+#define MAX_READERS 64
+struct reader_group {
+    _Atomic size_t pos[MAX_READERS];
+    _Atomic int n;
+};
+
 struct capture {
     struct pcap_input *in;
+    struct reader_group *group; /* owned by the original */
+    int reader;                 /* index in group */
     int nin;
-    int is_clone; /* shares the original's mappings: does not unmap */
+    int is_clone;   /* shares the original's mappings: does not unmap */
+    int has_clones; /* others read the same mappings: do not release pages behind */
     int all_mapped;
     uint8_t *arena;
     struct capture_stats st;
@@ -78,6 +95,8 @@ static void pcap_close_all(struct capture *c)
         if (in->map && !c->is_clone)
             munmap((void *)in->map, in->map_len);
     }
+    if (!c->is_clone)
+        free(c->group);
     free(c->in);
     free(c->arena);
     free(c);
@@ -97,6 +116,23 @@ static int mapped_next(struct capture *c, struct pcap_input *in)
 {
     if (in->off == in->map_len)
         return 0;
+    if (in->off >= in->released + 3 * (size_t)RELEASE_CHUNK) {
+        size_t low = in->off;
+        if (c->group && c->nin == 1) {
+            atomic_store_explicit(&c->group->pos[c->reader], in->off, memory_order_relaxed);
+            int n = atomic_load_explicit(&c->group->n, memory_order_relaxed);
+            for (int r = 0; r < n; r++) {
+                size_t p = atomic_load_explicit(&c->group->pos[r], memory_order_relaxed);
+                if (p < low)
+                    low = p;
+            }
+        }
+        if (!c->is_clone && (!c->has_clones || c->nin == 1) &&
+            low >= in->released + 3 * (size_t)RELEASE_CHUNK) {
+            madvise((void *)(in->map + in->released), RELEASE_CHUNK, MADV_DONTNEED);
+            in->released += RELEASE_CHUNK;
+        }
+    }
     /* Records are read in order: ask for the lines a few records ahead now (hardware
      * prefetchers stop at page boundaries, and every line here is a first touch). */
     if (in->off + 1024 + 128 < in->map_len) {
@@ -393,6 +429,17 @@ static struct capture *pcap_file_clone(struct capture *orig)
         return NULL;
     }
     c->is_clone = 1;
+    orig->has_clones = 1;
+    if (!orig->group && (orig->group = calloc(1, sizeof(*orig->group))))
+        atomic_store(&orig->group->n, 1); /* the original is reader 0 */
+    if (orig->group) {
+        int r = atomic_load(&orig->group->n);
+        if (r < MAX_READERS) {
+            c->group = orig->group;
+            c->reader = r;
+            atomic_store(&orig->group->n, r + 1);
+        }
+    }
     c->all_mapped = 1;
     c->nin = orig->nin;
     for (int i = 0; i < orig->nin; i++) {

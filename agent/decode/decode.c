@@ -98,7 +98,9 @@ static void decode_sll2(struct decoder *d, struct cursor c, struct packet *pkt)
     decode_ethertype(d, proto, c, pkt);
 }
 
-static void decode_raw_ip(struct decoder *d, struct cursor c, struct packet *pkt)
+/* Raw IP (no link header), also the payload of GTP-U, WCCP and MPLS: the version nibble says
+ * which IP it is. */
+void decode_ip_by_version(struct decoder *d, struct cursor c, struct packet *pkt)
 {
     if (!cur_has(&c, 1)) {
         pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
@@ -147,7 +149,7 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
     case TT_LINK_RAW:
     case TT_LINK_RAW_101:
     case 14: /* DLT_RAW on some BSDs */
-        decode_raw_ip(d, c, pkt);
+        decode_ip_by_version(d, c, pkt);
         break;
     case TT_LINK_IPV4: decode_ipv4(d, c, pkt); break;
     case TT_LINK_IPV6: decode_ipv6(d, c, pkt); break;

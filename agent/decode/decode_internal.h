@@ -23,6 +23,7 @@ void decode_ethernet(struct decoder *d, struct cursor c, struct packet *pkt);
 void decode_ethertype(struct decoder *d, uint16_t ethertype, struct cursor c, struct packet *pkt);
 void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt);
 void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt);
+void decode_ip_by_version(struct decoder *d, struct cursor c, struct packet *pkt);
 /* Decodes the L4 header of protocol proto. c covers the captured part of the IP payload;
  * l4_len is the payload length the IP header announces (c may hold fewer bytes). */
 void decode_l4(struct decoder *d, uint8_t proto, struct cursor c, uint32_t l4_len,

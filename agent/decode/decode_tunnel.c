@@ -9,18 +9,6 @@
  */
 #include "decode_internal.h"
 
-static void decode_inner_ip(struct decoder *d, struct cursor c, struct packet *pkt)
-{
-    if (!cur_has(&c, 1)) {
-        pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
-        return;
-    }
-    if ((c.p[0] >> 4) == 6)
-        decode_ipv6(d, c, pkt);
-    else
-        decode_ipv4(d, c, pkt);
-}
-
 /* PPP inside enhanced GRE: [ff 03] protocol (1 byte when compressed, else 2), then IP. */
 static void decode_ppp(struct decoder *d, struct cursor c, struct packet *pkt, uint32_t call_id)
 {
@@ -101,7 +89,7 @@ static void decode_gtpu(struct decoder *d, struct cursor c, struct packet *pkt)
     if (type != 255) /* only G-PDU carries user packets */
         return;
     if (pkt_enter_tunnel(pkt, TT_TUN_GTPU, teid) == 0)
-        decode_inner_ip(d, c, pkt);
+        decode_ip_by_version(d, c, pkt);
 }
 
 int decode_udp_tunnel(struct decoder *d, uint16_t sport, uint16_t dport, struct cursor c,
@@ -161,7 +149,7 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
     case 0x883e: /* WCCP: a 4-byte redirect header, then the redirected IPv4 packet */
         cur_skip(&c, 4);
         if (pkt_enter_tunnel(pkt, TT_TUN_GRE, key) == 0)
-            decode_inner_ip(d, c, pkt);
+            decode_ip_by_version(d, c, pkt);
         return;
     case 0x0800:
     case 0x86dd:

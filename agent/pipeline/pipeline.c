@@ -87,18 +87,28 @@ struct sink {
     char line[8192];
 };
 
+static void sink_emit(struct sink *s, struct event *e);
+
+/* Feeds one occurrence to a storm detector; when it fires, emits the storm event, carrying the
+ * flow of the occurrence that tipped it over. */
+static void storm_check(struct sink *s, struct storm_detector *det, const struct event *e,
+                        enum event_type storm)
+{
+    if (!storm_feed(det, e->ts_ns))
+        return;
+    struct event st = *e;
+    st.type = (uint16_t)storm;
+    st.severity = (uint8_t)event_type_severity(storm);
+    st.u.storm.count = det->threshold;
+    st.u.storm.window_ns = det->window_ns;
+    sink_emit(s, &st);
+}
+
 static void sink_emit(struct sink *s, struct event *e)
 {
-    if (e->type == EV_TCP_FIN) {
-        if (storm_feed(&s->fin, e->ts_ns)) {
-            struct event st = *e;
-            st.type = EV_TCP_FIN_STORM;
-            st.severity = (uint8_t)event_type_severity(EV_TCP_FIN_STORM);
-            st.u.storm.count = s->fin.threshold;
-            st.u.storm.window_ns = s->fin.window_ns;
-            sink_emit(s, &st);
-        }
-        return; /* internal only */
+    if (e->type == EV_TCP_FIN) { /* internal only: feeds the FIN-storm detector */
+        storm_check(s, &s->fin, e, EV_TCP_FIN_STORM);
+        return;
     }
     s->res->events[e->type]++;
     if (s->out) {
@@ -106,14 +116,8 @@ static void sink_emit(struct sink *s, struct event *e)
         fwrite(s->line, 1, n, s->out);
         s->res->events_written++;
     }
-    if (e->type == EV_TCP_RESET && storm_feed(&s->rst, e->ts_ns)) {
-        struct event st = *e;
-        st.type = EV_TCP_RST_STORM;
-        st.severity = (uint8_t)event_type_severity(EV_TCP_RST_STORM);
-        st.u.storm.count = s->rst.threshold;
-        st.u.storm.window_ns = s->rst.window_ns;
-        sink_emit(s, &st);
-    }
+    if (e->type == EV_TCP_RESET)
+        storm_check(s, &s->rst, e, EV_TCP_RST_STORM);
 }
 
 /* Merge order: frame, then the secondary key, then the flow id (the order in which a worker

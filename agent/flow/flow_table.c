@@ -33,7 +33,9 @@ const char *flow_end_reason_name(enum flow_end_reason r)
 void flow_table_config_default(struct flow_table_config *cfg)
 {
     cfg->max_flows = 1u << 20;
-    cfg->tcp_idle_ns = 300ull * 1000000000ull;
+    /* Past the standard 2-hour keep-alive interval (tcp_keepalive_time): a connection that only
+     * sends keep-alives is alive, and must not restart its analysis between them. */
+    cfg->tcp_idle_ns = 7300ull * 1000000000ull;
     cfg->udp_idle_ns = 120ull * 1000000000ull;
     cfg->closed_linger_ns = 30ull * 1000000000ull;
 }

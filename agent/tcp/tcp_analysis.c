@@ -355,7 +355,9 @@ finished_retrans:;
             nextseq += 1;
         seg_push(pool, fwd, seq, nextseq, ts);
     }
-    if (GT_SEQ(nextseq, fwd->nextseq) || !fwd->nextseq) {
+    /* A RST does not move the expected sequence number (its sequence number may be anything:
+     * tshark 4.0 then still sees the data that follows as new). */
+    if ((GT_SEQ(nextseq, fwd->nextseq) || !fwd->nextseq) && !(flags & TH_RST)) {
         if (!(ta & TA(ZERO_WINDOW_PROBE))) {
             fwd->nextseq = nextseq;
             fwd->nextseq_ts = ts;

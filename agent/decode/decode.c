@@ -141,6 +141,7 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
     pkt->tcp.wscale = -1;
     pkt->payload = NULL;
     pkt->payload_len = 0;
+    pkt->frame_data = data;
     struct cursor c = cur_make(data, caplen);
     switch (linktype) {
     case TT_LINK_ETHERNET: decode_ethernet(d, c, pkt); break;

@@ -129,6 +129,7 @@ struct packet {
     uint16_t udp_len;
     uint8_t icmp_type;
     uint8_t icmp_code;
+    const uint8_t *frame_data; /* the captured frame (bounds "reported" lengths, see below) */
     const uint8_t *payload; /* L4 payload inside the captured bytes */
     uint32_t payload_len;   /* captured payload bytes (<= the length the headers announce) */
 };

@@ -18,6 +18,17 @@ static inline void pkt_proto(struct packet *pkt, enum tt_proto p)
     pkt->protos |= 1u << p;
 }
 
+/* Bytes the frame had on the wire from position p onwards (its original length, not the
+ * captured one), or UINT32_MAX when p is not inside the frame (a reassembled datagram). A
+ * frame shorter on the wire than its IP header announces bounds the payload, as in Wireshark. */
+static inline uint32_t pkt_wire_left(const struct packet *pkt, const uint8_t *p)
+{
+    if (p < pkt->frame_data || p > pkt->frame_data + pkt->caplen)
+        return UINT32_MAX;
+    uint32_t off = (uint32_t)(p - pkt->frame_data);
+    return pkt->wirelen > off ? pkt->wirelen - off : 0;
+}
+
 /* Each decodes the layer at c and continues inward. */
 void decode_ethernet(struct decoder *d, struct cursor c, struct packet *pkt);
 void decode_ethertype(struct decoder *d, uint16_t ethertype, struct cursor c, struct packet *pkt);

@@ -68,6 +68,9 @@ void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
     /* Payload: what the header announces, clamped to what was captured (the rest of the
      * frame beyond total is Ethernet padding or a timestamp trailer, never payload). */
     uint32_t l4_len = total - hlen;
+    uint32_t wire = pkt_wire_left(pkt, start);
+    if (wire != UINT32_MAX && wire >= hlen && wire - hlen < l4_len)
+        l4_len = wire - hlen;
     struct cursor body = cur_make(start + hlen, avail - hlen < l4_len ? avail - hlen : l4_len);
 
     uint32_t off = (frag & 0x1fffu) * 8u;

@@ -94,6 +94,9 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
     pkt->ttl = hop;
     pkt->ip_len = 40 + plen;
 
+    uint32_t wire = pkt_wire_left(pkt, c.p);
+    if (wire != UINT32_MAX && wire < plen)
+        plen = wire;
     struct cursor body = cur_make(c.p, avail - 40 < plen ? avail - 40 : plen);
     uint32_t consumed = 0;
     const uint8_t *frag;

@@ -355,9 +355,10 @@ finished_retrans:;
             nextseq += 1;
         seg_push(pool, fwd, seq, nextseq, ts);
     }
-    /* A RST does not move the expected sequence number (its sequence number may be anything:
-     * tshark 4.0 then still sees the data that follows as new). */
-    if ((GT_SEQ(nextseq, fwd->nextseq) || !fwd->nextseq) && !(flags & TH_RST)) {
+    /* A bare RST (no data, no FIN) does not move the expected sequence number: its sequence
+     * number may be anything, and tshark 4.0 still sees the data that follows as new. */
+    int bare_rst = (flags & (TH_RST | TH_FIN)) == TH_RST && seglen == 0;
+    if ((GT_SEQ(nextseq, fwd->nextseq) || !fwd->nextseq) && !bare_rst) {
         if (!(ta & TA(ZERO_WINDOW_PROBE))) {
             fwd->nextseq = nextseq;
             fwd->nextseq_ts = ts;

@@ -18,14 +18,19 @@ void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint
     d->gtpu_port = gtpu;
 }
 
-/* Hash of two endpoints that is the same whichever way round they come (symhash.h). */
+/* Worker selection only needs balance, not a table-quality hash: XOR-combining the two
+ * endpoints makes it symmetric, and one 64-bit mix spreads it. */
 static uint64_t pair_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint16_t pa, uint16_t pb,
                           uint8_t proto)
 {
-    uint8_t x[16] = {0}, y[16] = {0};
-    memcpy(x + 16 - alen, a, alen);
-    memcpy(y + 16 - alen, b, alen);
-    return sym_hash(x, pa, y, pb, proto);
+    uint64_t x = (uint64_t)(pa ^ pb) << 48 ^ (uint64_t)proto << 40;
+    for (size_t i = 0; i < alen; i += 4) {
+        uint32_t wa, wb;
+        memcpy(&wa, a + i, 4);
+        memcpy(&wb, b + i, 4);
+        x ^= (uint64_t)(wa ^ wb) << (i % 8 ? 0 : 8);
+    }
+    return mix64(x);
 }
 
 static int is_tunnel_port(const struct dispatcher *d, uint16_t sport, uint16_t dport)

@@ -33,10 +33,15 @@ static void usage(FILE *out)
             "  -c, --config FILE     YAML settings (see 'ticktap config' for the keys)\n"
             "      --set KEY=VALUE   override one setting, e.g. --set flow.max_flows=100000\n"
             "  -q, --quiet           no human summary\n"
+            "  -k, --kafka BROKERS   also stream events and flow records to Kafka; 'mock' starts\n"
+            "                        a mock Kafka cluster inside ticktap and prints its address\n"
+            "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
+            "                        Ctrl-C) so consumers can read it\n"
             "\n"
             "exit status: 0 analysed; 1 bad usage or config; 2 a capture could not be opened;\n"
             "             3 a capture was damaged part-way (results cover the frames before it);\n"
-            "             4 an output could not be written; 130 interrupted (partial results)\n");
+            "             4 an output could not be written; 5 Kafka did not take every message\n"
+            "             (counts in the summary); 130 interrupted (partial results)\n");
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -46,6 +51,7 @@ int cmd_analyze(int argc, char **argv)
         {"summary", required_argument, NULL, 's'}, {"workers", required_argument, NULL, 'w'},
         {"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'S'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"kafka", required_argument, NULL, 'k'},   {"kafka-hold", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     struct tt_config cfg;
@@ -53,10 +59,12 @@ int cmd_analyze(int argc, char **argv)
     const char *filter = NULL, *events_path = NULL, *summary_path = NULL;
     const char *sets[64];
     int nsets = 0, quiet = 0, workers = -1;
+    const char *kafka_brokers = NULL;
+    double kafka_hold = 0;
     char err[1024];
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': filter = optarg; break;
         case 'e': events_path = optarg; break;
@@ -82,6 +90,16 @@ int cmd_analyze(int argc, char **argv)
                 sets[nsets++] = optarg;
             break;
         case 'q': quiet = 1; break;
+        case 'k': kafka_brokers = optarg; break;
+        case 'H': {
+            char *end;
+            kafka_hold = strtod(optarg, &end);
+            if (*end || kafka_hold < 0) {
+                fprintf(stderr, "ticktap: --kafka-hold '%s': give seconds\n", optarg);
+                return 1;
+            }
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -96,6 +114,18 @@ int cmd_analyze(int argc, char **argv)
     if (optind >= argc) {
         fprintf(stderr, "ticktap analyze: no capture file given (try: ticktap analyze FILE.pcap)\n");
         return 1;
+    }
+
+    if (kafka_brokers)
+        snprintf(cfg.kafka.brokers, sizeof(cfg.kafka.brokers), "%s", kafka_brokers);
+    struct kafka_sink *kafka = NULL;
+    if (cfg.kafka.brokers[0]) {
+        if (kafka_sink_open(&kafka, &cfg.kafka, err, sizeof(err))) {
+            fprintf(stderr, "ticktap: %s\n", err);
+            return 1;
+        }
+        fprintf(stderr, "kafka: streaming to %s (topics %s, %s)\n", kafka_sink_bootstrap(kafka),
+                cfg.kafka.topic_events, cfg.kafka.topic_flows);
     }
 
     FILE *events_out = NULL;
@@ -120,11 +150,13 @@ int cmd_analyze(int argc, char **argv)
         .events_out = events_out,
         .progress = isatty(STDERR_FILENO) && !quiet,
         .stop = &stop_flag,
+        .kafka = kafka,
     };
     struct run_result res;
     int rc = pipeline_run(&cfg, &opt, &res, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
+        kafka_sink_close(kafka);
         if (events_out && events_out != stdout)
             fclose(events_out);
         return rc == -EINVAL && strstr(err, "--filter") ? 1 : 2;
@@ -150,9 +182,38 @@ int cmd_analyze(int argc, char **argv)
                          ? stderr
                          : stdout;
         report_print_human(&res, inputs, hout);
+        fflush(hout); /* before any --kafka-hold: the summary must not wait in a buffer */
     }
     if (!status && res.capture_errors)
         status = 3;
+    if (kafka) {
+        const struct kafka_stats *k = &res.kafka;
+        fprintf(stderr,
+                "kafka: %llu delivered, %llu failed, %llu dropped (queue full), %llu undelivered "
+                "of %llu%s%s\n",
+                (unsigned long long)k->delivered, (unsigned long long)k->failed,
+                (unsigned long long)k->dropped_queue_full, (unsigned long long)k->undelivered,
+                (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
+                k->last_error);
+        if (k->delivered != k->offered) {
+            fprintf(stderr, "kafka: %llu message(s) not delivered: check that %s is reachable "
+                            "(or raise kafka.flush_timeout)\n",
+                    (unsigned long long)(k->offered - k->delivered), cfg.kafka.brokers);
+            if (!status)
+                status = 5;
+        }
+        if (kafka_hold > 0 && !atomic_load(&stop_flag)) {
+            fprintf(stderr, "kafka: holding %s for %.0f s (read it: kcat -C -b %s -t %s -e); "
+                            "Ctrl-C to stop\n",
+                    kafka_sink_bootstrap(kafka), kafka_hold, kafka_sink_bootstrap(kafka),
+                    cfg.kafka.topic_events);
+            for (double t = 0; t < kafka_hold && !atomic_load(&stop_flag); t += 0.1) {
+                kafka_sink_poll(kafka);
+                usleep(100000);
+            }
+        }
+        kafka_sink_close(kafka);
+    }
     if (res.interrupted)
         status = 130;
     run_result_fini(&res);

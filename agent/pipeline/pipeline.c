@@ -82,6 +82,7 @@ static void *dispatch_main(void *arg)
 
 struct sink {
     FILE *out;
+    struct kafka_sink *kafka;
     struct run_result *res;
     struct storm_detector rst, fin;
     char line[8192];
@@ -111,10 +112,14 @@ static void sink_emit(struct sink *s, struct event *e)
         return;
     }
     s->res->events[e->type]++;
-    if (s->out) {
+    if (s->out || s->kafka) {
         size_t n = event_to_json(e, s->line, sizeof(s->line));
-        fwrite(s->line, 1, n, s->out);
-        s->res->events_written++;
+        if (s->out) {
+            fwrite(s->line, 1, n, s->out);
+            s->res->events_written++;
+        }
+        if (s->kafka)
+            kafka_sink_send(s->kafka, e, s->line, n);
     }
     if (e->type == EV_TCP_RESET)
         storm_check(s, &s->rst, e, EV_TCP_RST_STORM);
@@ -264,6 +269,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     struct sink s;
     memset(&s, 0, sizeof(s));
     s.out = opt->events_out;
+    s.kafka = opt->kafka;
     s.res = res;
     if (storm_init(&s.rst, cfg->rst_storm_threshold, cfg->storm_window_ns, cfg->storm_cooldown_ns) ||
         storm_init(&s.fin, cfg->fin_storm_threshold, cfg->storm_window_ns, cfg->storm_cooldown_ns)) {
@@ -286,6 +292,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             if (!atomic_load_explicit(&ws[i].done, memory_order_acquire))
                 all_done = 0;
         int taken = sink_drain(&s, ws, nw);
+        if (s.kafka)
+            kafka_sink_poll(s.kafka);
         if (all_done) {
             int left = 0;
             for (uint32_t i = 0; i < nw; i++)
@@ -313,6 +321,10 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         pthread_join(tids[i], NULL);
     if (s.out)
         fflush(s.out);
+    if (s.kafka) {
+        kafka_sink_flush(s.kafka, &res->kafka);
+        res->kafka_used = 1;
+    }
     res->wall_seconds = now_s() - t0;
 
     stats_init(&res->st, cfg->talkers_max * (nw > 4 ? 4 : nw), cfg->top_n);

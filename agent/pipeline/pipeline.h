@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "../event/event.h"
+#include "../sink/sink_kafka.h"
 #include "../util/config.h"
 #include "stats.h"
 
@@ -25,6 +26,7 @@ struct run_options {
     int npaths;
     const char *filter;
     FILE *events_out; /* NULL: events are counted, not written */
+    struct kafka_sink *kafka; /* NULL: no Kafka; owned by the caller, flushed by the run */
     int progress;     /* print progress on stderr */
     _Atomic int *stop;
 };
@@ -35,6 +37,8 @@ struct run_result {
     uint64_t events_written;
     uint32_t capture_errors; /* files that broke mid-way */
     uint64_t frag_unsteered;
+    struct kafka_stats kafka; /* when opt->kafka was given */
+    int kafka_used;
     double wall_seconds;
     int interrupted;
 };

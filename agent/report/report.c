@@ -122,6 +122,14 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     for (uint32_t i = 0; i < st->nworst; i++)
         json_array_append_new(wf, flow_json(&worst[i]));
     json_object_set_new(root, "worst_flows", wf);
+    if (res->kafka_used)
+        json_object_set_new(root, "kafka",
+                            json_pack("{s:I, s:I, s:I, s:I, s:I}", "offered",
+                                      (json_int_t)res->kafka.offered, "delivered",
+                                      (json_int_t)res->kafka.delivered, "failed",
+                                      (json_int_t)res->kafka.failed, "dropped_queue_full",
+                                      (json_int_t)res->kafka.dropped_queue_full, "undelivered",
+                                      (json_int_t)res->kafka.undelivered));
     json_object_set_new(root, "capture_errors", json_integer(res->capture_errors));
     json_object_set_new(root, "interrupted", json_boolean(res->interrupted));
 

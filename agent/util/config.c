@@ -7,7 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 
-enum opt_type { OPT_U32, OPT_U16, OPT_U64, OPT_DURATION, OPT_BOOL };
+enum opt_type { OPT_U32, OPT_U16, OPT_U64, OPT_DURATION, OPT_BOOL, OPT_STR128, OPT_STR256 };
 
 struct opt {
     const char *key;
@@ -50,6 +50,13 @@ static const struct opt options[] = {
      "quiet time before another storm event"},
     {"report.top_n", OPT_U32, O(top_n), "rows in top talkers and worst flows"},
     {"report.talkers_max", OPT_U32, O(talkers_max), "hosts tracked per worker for top talkers"},
+    {"kafka.brokers", OPT_STR256, O(kafka.brokers),
+     "Kafka bootstrap servers, or mock (a mock cluster inside ticktap); empty: no Kafka"},
+    {"kafka.mock_brokers", OPT_U32, O(kafka.mock_brokers), "brokers in the mock cluster"},
+    {"kafka.topic_events", OPT_STR128, O(kafka.topic_events), "topic of anomaly events"},
+    {"kafka.topic_flows", OPT_STR128, O(kafka.topic_flows), "topic of flow records"},
+    {"kafka.flush_timeout", OPT_DURATION, O(kafka.flush_timeout_ns),
+     "at the end, time allowed for outstanding deliveries"},
 };
 #undef O
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -73,6 +80,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->storm_cooldown_ns = 10ull * 1000000000ull;
     cfg->top_n = 5;
     cfg->talkers_max = 1u << 16;
+    kafka_config_default(&cfg->kafka);
 }
 
 int parse_duration_ns(const char *s, uint64_t *out)
@@ -162,6 +170,16 @@ static int opt_apply(struct tt_config *cfg, const struct opt *o, const char *val
             goto bad;
         *(uint16_t *)base = (uint16_t)v;
         return 0;
+    case OPT_STR128:
+    case OPT_STR256: {
+        size_t cap = o->type == OPT_STR128 ? 128 : 256;
+        if (strlen(val) >= cap) {
+            snprintf(err, errlen, "%s: value longer than %zu characters", o->key, cap - 1);
+            return -1;
+        }
+        snprintf((char *)base, cap, "%s", val);
+        return 0;
+    }
     }
 bad:
     snprintf(err, errlen, "%s: invalid value '%s' (expected %s)", o->key, val,
@@ -169,6 +187,15 @@ bad:
              : o->type == OPT_BOOL   ? "true or false"
                                      : "a non-negative number");
     return -1;
+}
+
+/* kafka.properties.<name>: passed to librdkafka as it is (TLS, SASL, batching...). */
+static int kafka_property(struct tt_config *cfg, const char *name, const char *val, char *err,
+                          size_t errlen)
+{
+    char a[600];
+    snprintf(a, sizeof(a), "%s=%s", name, val);
+    return kafka_config_add_property(&cfg->kafka, a, err, errlen);
 }
 
 int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t errlen)
@@ -184,6 +211,8 @@ int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t 
         klen = sizeof(key) - 1;
     memcpy(key, assignment, klen);
     key[klen] = 0;
+    if (!strncmp(key, "kafka.properties.", 17))
+        return kafka_property(cfg, key + 17, eq + 1, err, errlen);
     const struct opt *o = opt_find(key);
     if (!o) {
         snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
@@ -203,6 +232,8 @@ void config_print(const struct tt_config *cfg, FILE *out)
         case OPT_U16: snprintf(val, sizeof(val), "%u", *(const uint16_t *)base); break;
         case OPT_U32: snprintf(val, sizeof(val), "%u", *(const uint32_t *)base); break;
         case OPT_U64: snprintf(val, sizeof(val), "%" PRIu64, *(const uint64_t *)base); break;
+        case OPT_STR128:
+        case OPT_STR256: snprintf(val, sizeof(val), "%s", (const char *)base); break;
         case OPT_DURATION: {
             uint64_t ns = *(const uint64_t *)base;
             if (ns % 1000000000ull == 0)
@@ -275,7 +306,12 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
                 strncat(key, pending_key, sizeof(key) - strlen(key) - 1);
                 const struct opt *o = opt_find(key);
                 char why[256];
-                if (!o) {
+                if (!strncmp(key, "kafka.properties.", 17)) {
+                    if (kafka_property(cfg, key + 17, val, why, sizeof(why))) {
+                        snprintf(err, errlen, "%s:%d: %s", path, line, why);
+                        rc = -1;
+                    }
+                } else if (!o) {
                     snprintf(err, errlen, "%s:%d: unknown setting '%s' (see 'ticktap config')",
                              path, line, key);
                     rc = -1;

@@ -14,6 +14,7 @@
 
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
+#include "../sink/sink_kafka.h"
 
 struct tt_config {
     struct decoder_config decode;
@@ -32,6 +33,7 @@ struct tt_config {
     uint64_t storm_cooldown_ns;
     uint32_t top_n;         /* rows in "top talkers" and "worst flows" */
     uint32_t talkers_max;   /* hosts tracked per worker for top talkers */
+    struct kafka_config kafka;
 };
 
 void config_defaults(struct tt_config *cfg);

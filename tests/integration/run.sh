@@ -70,6 +70,27 @@ expect_exit "capture cut mid-record -> 3 with a message" 3 "damaged" -- "$TT" an
 check "cut capture still reports what it read" $PY -c "
 import json; s=json.load(open('$WORK/cut.json')); assert s['packets']>1000 and s['capture_errors']==1, s"
 
+section "Kafka: events through librdkafka's mock cluster (3 brokers), read back with kcat"
+"$TT" analyze -q -w 2 --kafka mock --kafka-hold 120 -e "$WORK/k.json" -s "$WORK/ks.json" \
+    "$WORK/trading_demo.pcap" 2> "$WORK/k.err" &
+kpid=$!
+for _ in $(seq 600); do grep -q "^kafka: .* delivered" "$WORK/k.err" && break; sleep 0.1; done
+BOOT=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$WORK/k.err")
+check "mock cluster has 3 brokers" test "$(echo "$BOOT" | tr ',' '\n' | grep -c 127.0.0.1)" -eq 3
+timeout 60 kcat -C -b "$BOOT" -t ticktap.events -o beginning -e -q -J > "$WORK/kev.jsonl" 2> /dev/null
+timeout 60 kcat -C -b "$BOOT" -t ticktap.flows -o beginning -e -q -J > "$WORK/kfl.jsonl" 2> /dev/null
+kill -TERM $kpid 2> /dev/null; wait $kpid; krc=$?
+check "kafka run exits 0 after the hold is cut short" test $krc -eq 0
+check "kcat reads back every event and flow record, keyed and in order" \
+    "$ROOT/tests/integration/check_kafka.py" "$WORK/k.json" "$WORK/kev.jsonl" "$WORK/kfl.jsonl" "$WORK/ks.json"
+expect_exit "unreachable broker -> 5, nothing lost silently" 5 "undelivered of" -- \
+    "$TT" analyze -q --kafka 127.0.0.1:9 --set kafka.flush_timeout=2s -s "$WORK/ku.json" "$WORK/clean.pcap"
+check "unreachable broker: every message accounted" $PY -c "
+import json; k=json.load(open('$WORK/ku.json'))['kafka']
+assert k['offered'] > 0 and k['delivered'] == 0 and k['failed'] + k['undelivered'] + k['dropped_queue_full'] == k['offered'], k"
+expect_exit "bad kafka property -> 1" 1 "kafka property 'no.such.property'" -- \
+    "$TT" analyze -q --kafka mock --set kafka.properties.no.such.property=1 "$WORK/clean.pcap"
+
 section "real TCP captures against tshark (../shared/captures/tcp)"
 if [ -d "$CAPS/tcp" ]; then
     "$ROOT/tests/oracle/compare.sh" --out "$WORK/diffs.tsv" "$CAPS"/tcp/* > "$WORK/cmp.txt" 2>&1

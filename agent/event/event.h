@@ -36,6 +36,7 @@ const char *severity_name(enum severity s);
     X(TCP_RST_STORM, "tcp.rst_storm", SEV_CRITICAL)                                                \
     X(TCP_FIN_STORM, "tcp.fin_storm", SEV_WARN)                                                    \
     X(FLOW, "flow", SEV_INFO)                                                                      \
+    X(ALERT, "alert", SEV_WARN)                                                                    \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
 
 enum event_type {
@@ -95,6 +96,14 @@ struct event {
             uint32_t count;
             uint64_t window_ns;
         } storm;
+        struct {
+            uint64_t window_ns;
+            uint32_t count;     /* events in the window when it fired (resolved: when it cleared) */
+            uint32_t threshold; /* the level's threshold */
+            uint16_t rule_type; /* enum event_type the rule counts */
+            uint8_t level;      /* enum alert_level: 0 resolved, 1 warn, 2 critical */
+            uint8_t scope;      /* enum alert_scope */
+        } alert;
         struct flow_record flow;
     } u;
 };

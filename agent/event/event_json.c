@@ -154,6 +154,17 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
             e->u.hs_fail.reason == HS_FAIL_SYN_REJECTED ? "syn_rejected" : "syn_unanswered",
             e->u.hs_fail.syn_attempts);
         break;
+    case EV_ALERT: {
+        static const char *const levels[] = {"resolved", "warn", "critical"};
+        static const char *const scopes[] = {"all", "flow", "host"};
+        put(&o,
+            ",\"alert\":{\"rule\":\"%s\",\"level\":\"%s\",\"scope\":\"%s\",\"count\":%u,"
+            "\"threshold\":%u,\"window_us\":%.3f}",
+            event_type_name((enum event_type)e->u.alert.rule_type), levels[e->u.alert.level % 3],
+            scopes[e->u.alert.scope % 3], e->u.alert.count, e->u.alert.threshold,
+            us(e->u.alert.window_ns));
+        break;
+    }
     case EV_TCP_RST_STORM:
     case EV_TCP_FIN_STORM:
         put(&o, ",\"storm\":{\"count\":%u,\"window_us\":%.3f}", e->u.storm.count,

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../capture/capture.h"
+#include "../detect/detect_alert.h"
 #include "../detect/detect_storm.h"
 #include "../event/event_json.h"
 #include "dispatch.h"
@@ -85,6 +86,8 @@ struct sink {
     struct kafka_sink *kafka;
     struct run_result *res;
     struct storm_detector rst, fin;
+    struct alert_detector alerts;
+    struct event alert_buf[ALERT_MAX_RULES];
     char line[8192];
 };
 
@@ -123,6 +126,12 @@ static void sink_emit(struct sink *s, struct event *e)
     }
     if (e->type == EV_TCP_RESET)
         storm_check(s, &s->rst, e, EV_TCP_RST_STORM);
+    if (s->alerts.rules.n && e->type != EV_ALERT) {
+        struct event fired[ALERT_MAX_RULES];
+        int n = alert_feed(&s->alerts, e, fired, ALERT_MAX_RULES);
+        for (int i = 0; i < n; i++)
+            sink_emit(s, &fired[i]);
+    }
 }
 
 /* Merge order: frame, then the secondary key, then the flow id (the order in which a worker
@@ -277,6 +286,11 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         rc = -ENOMEM;
         goto out;
     }
+    if (alert_init(&s.alerts, &cfg->alerts, cfg->alert_keys)) {
+        snprintf(err, errlen, "out of memory for alert rules (lower alert.keys)");
+        rc = -ENOMEM;
+        goto out;
+    }
 
     double t0 = now_s(), next_progress = t0 + 2.0;
     pthread_t tids[MAX_WORKERS], dtid;
@@ -313,6 +327,14 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             nanosleep(&ts, NULL);
         }
     }
+    { /* alerts still firing when the run ends are resolved, so every alert is closed */
+        int n = alert_finish(&s.alerts, s.alert_buf, ALERT_MAX_RULES);
+        while (n > 0) {
+            for (int i = 0; i < n; i++)
+                sink_emit(&s, &s.alert_buf[i]);
+            n = alert_finish(&s.alerts, s.alert_buf, ALERT_MAX_RULES);
+        }
+    }
     if (progress_shown)
         fprintf(stderr, "\r%60s\r", "");
     if (dx)
@@ -344,6 +366,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     rc = 0;
     storm_fini(&s.rst);
     storm_fini(&s.fin);
+    alert_fini(&s.alerts);
 out:
     for (uint32_t i = 0; i < inited; i++) {
         worker_fini(&ws[i]);

@@ -50,6 +50,9 @@ static const struct opt options[] = {
      "quiet time before another storm event"},
     {"report.top_n", OPT_U32, O(top_n), "rows in top talkers and worst flows"},
     {"report.talkers_max", OPT_U32, O(talkers_max), "hosts tracked per worker for top talkers"},
+    {"alert.keys", OPT_U32, O(alert_keys),
+     "flows or hosts the alert rules track at once (alert.<event type>.warn|critical|window|"
+     "cooldown|per define the rules)"},
     {"kafka.brokers", OPT_STR256, O(kafka.brokers),
      "Kafka bootstrap servers, or mock (a mock cluster inside ticktap); empty: no Kafka"},
     {"kafka.mock_brokers", OPT_U32, O(kafka.mock_brokers), "brokers in the mock cluster"},
@@ -81,6 +84,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->top_n = 5;
     cfg->talkers_max = 1u << 16;
     kafka_config_default(&cfg->kafka);
+    cfg->alert_keys = 4096;
 }
 
 int parse_duration_ns(const char *s, uint64_t *out)
@@ -213,6 +217,8 @@ int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t 
     key[klen] = 0;
     if (!strncmp(key, "kafka.properties.", 17))
         return kafka_property(cfg, key + 17, eq + 1, err, errlen);
+    if (!strncmp(key, "alert.", 6) && strcmp(key, "alert.keys"))
+        return alert_rules_set(&cfg->alerts, key + 6, eq + 1, err, errlen);
     const struct opt *o = opt_find(key);
     if (!o) {
         snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
@@ -306,8 +312,12 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
                 strncat(key, pending_key, sizeof(key) - strlen(key) - 1);
                 const struct opt *o = opt_find(key);
                 char why[256];
-                if (!strncmp(key, "kafka.properties.", 17)) {
-                    if (kafka_property(cfg, key + 17, val, why, sizeof(why))) {
+                if (!strncmp(key, "kafka.properties.", 17) ||
+                    (!strncmp(key, "alert.", 6) && strcmp(key, "alert.keys"))) {
+                    int bad = key[0] == 'k' ? kafka_property(cfg, key + 17, val, why, sizeof(why))
+                                            : alert_rules_set(&cfg->alerts, key + 6, val, why,
+                                                              sizeof(why));
+                    if (bad) {
                         snprintf(err, errlen, "%s:%d: %s", path, line, why);
                         rc = -1;
                     }

@@ -14,6 +14,7 @@
 
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
+#include "../detect/detect_alert.h"
 #include "../sink/sink_kafka.h"
 
 struct tt_config {
@@ -34,6 +35,8 @@ struct tt_config {
     uint32_t top_n;         /* rows in "top talkers" and "worst flows" */
     uint32_t talkers_max;   /* hosts tracked per worker for top talkers */
     struct kafka_config kafka;
+    struct alert_rules alerts;
+    uint32_t alert_keys; /* flows/hosts tracked by the alert rules at once */
 };
 
 void config_defaults(struct tt_config *cfg);

@@ -70,6 +70,21 @@ expect_exit "capture cut mid-record -> 3 with a message" 3 "damaged" -- "$TT" an
 check "cut capture still reports what it read" $PY -c "
 import json; s=json.load(open('$WORK/cut.json')); assert s['packets']>1000 and s['capture_errors']==1, s"
 
+section "alerting: sliding-window thresholds fire and clear as configured"
+"$TT" analyze -q -w 2 -e "$WORK/al.json" -s "$WORK/als.json" --set alert.tcp.reset.warn=10 \
+    --set alert.tcp.reset.critical=40 --set alert.tcp.reset.window=1s --set alert.tcp.reset.per=all \
+    --set alert.tcp.retransmission.warn=1 --set alert.tcp.retransmission.per=flow "$WORK/rst_storm.pcap"
+check "60 RSTs in 0.7 s: warn at 10, critical at 40, resolved at the end; per-flow rule silent" $PY -c "
+import json
+al=[json.loads(l)['alert'] for l in open('$WORK/al.json') if '\"type\":\"alert\"' in l]
+got=[(a['rule'],a['level'],a['count'],a['threshold']) for a in al]
+assert got==[('tcp.reset','warn',10,10),('tcp.reset','critical',40,40),('tcp.reset','resolved',0,10)], got"
+check "alert events match the schema" "$ROOT/tests/integration/validate.py" "$ROOT/schemas/event.schema.json" "$WORK/al.json" --lines
+"$TT" analyze -q -s "$WORK/al2.json" --set alert.tcp.reset.warn=10 --set alert.tcp.reset.per=flow "$WORK/rst_storm.pcap"
+check "per-flow scope: one RST per flow never reaches 10" $PY -c "
+import json; assert 'alert' not in json.load(open('$WORK/al2.json'))['events']"
+expect_exit "unknown alert field -> 1" 1 "fields are warn, critical" -- "$TT" analyze -q --set alert.tcp.reset.often=3 "$WORK/clean.pcap"
+
 section "Kafka: events through librdkafka's mock cluster (3 brokers), read back with kcat"
 "$TT" analyze -q -w 2 --kafka mock --kafka-hold 120 -e "$WORK/k.json" -s "$WORK/ks.json" \
     "$WORK/trading_demo.pcap" 2> "$WORK/k.err" &

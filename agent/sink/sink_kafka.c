@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct kafka_sink {
@@ -17,7 +18,40 @@ struct kafka_sink {
     struct kafka_stats st;
     char bootstrap[512];
     char host[256];
+    rd_kafka_mock_cluster_t *mock;
+    int outage; /* 0: none planned, 1: planned, 2: brokers down, 3: over */
+    uint64_t outage_end_ns;
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void mock_brokers(struct kafka_sink *k, int up)
+{
+    for (uint32_t b = 1; b <= (k->cfg.mock_brokers ? k->cfg.mock_brokers : 1); b++) {
+        if (up)
+            rd_kafka_mock_broker_set_up(k->mock, (int32_t)b);
+        else
+            rd_kafka_mock_broker_set_down(k->mock, (int32_t)b);
+    }
+}
+
+/* The planned outage: down at the first message, up again when its time is over. */
+static void outage_step(struct kafka_sink *k)
+{
+    if (k->outage == 1) {
+        mock_brokers(k, 0);
+        k->outage = 2;
+        k->outage_end_ns = mono_ns() + k->cfg.mock_outage_ns;
+    } else if (k->outage == 2 && mono_ns() >= k->outage_end_ns) {
+        mock_brokers(k, 1);
+        k->outage = 3;
+    }
+}
 
 void kafka_config_default(struct kafka_config *cfg)
 {
@@ -126,7 +160,11 @@ int kafka_sink_open(struct kafka_sink **out, const struct kafka_config *cfg, cha
         set(conf, "enable.idempotence", "true", err, errlen) ||
         set(conf, "compression.codec", "lz4", err, errlen) ||
         set(conf, "linger.ms", "5", err, errlen) ||
-        set(conf, "queue.buffering.max.messages", "1000000", err, errlen)) {
+        set(conf, "queue.buffering.max.messages", "1000000", err, errlen) ||
+        /* Come back quickly after an outage: librdkafka's default backoff grows to 10 s,
+         * which outlasts a short broker restart by far. */
+        set(conf, "reconnect.backoff.max.ms", "1000", err, errlen) ||
+        set(conf, "retry.backoff.ms", "100", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         free(k);
         return -EINVAL;
@@ -152,6 +190,8 @@ int kafka_sink_open(struct kafka_sink **out, const struct kafka_config *cfg, cha
         rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(k->rk);
         snprintf(k->bootstrap, sizeof(k->bootstrap), "%s",
                  mc ? rd_kafka_mock_cluster_bootstraps(mc) : "?");
+        k->mock = mc;
+        k->outage = mc && cfg->mock_outage_ns ? 1 : 0;
     } else {
         snprintf(k->bootstrap, sizeof(k->bootstrap), "%s", cfg->brokers);
     }
@@ -173,6 +213,8 @@ void kafka_sink_send(struct kafka_sink *k, const struct event *e, const char *js
     const char *type = event_type_name((enum event_type)e->type);
     if (len && json[len - 1] == '\n')
         len--;
+    if (k->outage == 1)
+        outage_step(k);
     k->st.offered++;
     rd_kafka_topic_t *topic = e->type == EV_FLOW ? k->t_flows : k->t_events;
     rd_kafka_resp_err_t rc = rd_kafka_producev(
@@ -192,11 +234,17 @@ void kafka_sink_send(struct kafka_sink *k, const struct event *e, const char *js
 
 void kafka_sink_poll(struct kafka_sink *k)
 {
+    if (k->outage == 2)
+        outage_step(k);
     rd_kafka_poll(k->rk, 0);
 }
 
 void kafka_sink_flush(struct kafka_sink *k, struct kafka_stats *st)
 {
+    while (k->outage == 2) { /* the planned outage must end before the flush timer starts */
+        outage_step(k);
+        rd_kafka_poll(k->rk, 10);
+    }
     rd_kafka_flush(k->rk, (int)(k->cfg.flush_timeout_ns / 1000000ull));
     rd_kafka_poll(k->rk, 0);
     k->st.undelivered = (uint64_t)rd_kafka_outq_len(k->rk);

@@ -27,6 +27,8 @@ struct kafka_config {
     char topic_events[128];
     char topic_flows[128];
     uint64_t flush_timeout_ns; /* at close: wait this long for outstanding deliveries */
+    uint64_t mock_outage_ns;   /* mock only: all brokers down from the first message for this
+                                * long, to show an outage shorter than the buffer loses nothing */
     uint32_t nprops;
     char props[KAFKA_MAX_PROPS][2][256]; /* librdkafka properties, name and value */
 };

@@ -60,6 +60,8 @@ static const struct opt options[] = {
     {"kafka.topic_flows", OPT_STR128, O(kafka.topic_flows), "topic of flow records"},
     {"kafka.flush_timeout", OPT_DURATION, O(kafka.flush_timeout_ns),
      "at the end, time allowed for outstanding deliveries"},
+    {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
+     "mock cluster only: every broker down from the first message for this long (0: none)"},
 };
 #undef O
 #define NOPTS (sizeof(options) / sizeof(options[0]))

@@ -98,6 +98,11 @@ kill -TERM $kpid 2> /dev/null; wait $kpid; krc=$?
 check "kafka run exits 0 after the hold is cut short" test $krc -eq 0
 check "kcat reads back every event and flow record, keyed and in order" \
     "$ROOT/tests/integration/check_kafka.py" "$WORK/k.json" "$WORK/kev.jsonl" "$WORK/kfl.jsonl" "$WORK/ks.json"
+"$TT" analyze -q --kafka mock --set kafka.mock_outage=3s -e "$WORK/ko.json" -s "$WORK/kos.json" \
+    "$WORK/trading_demo.pcap" 2> "$WORK/ko.err"
+check "all mock brokers down for 3 s during the run: nothing lost" $PY -c "
+import json; k=json.load(open('$WORK/kos.json'))['kafka']; n=sum(1 for _ in open('$WORK/ko.json'))
+assert k['offered']==k['delivered']==n and k['failed']==k['undelivered']==k['dropped_queue_full']==0, (k, n)"
 expect_exit "unreachable broker -> 5, nothing lost silently" 5 "undelivered of" -- \
     "$TT" analyze -q --kafka 127.0.0.1:9 --set kafka.flush_timeout=2s -s "$WORK/ku.json" "$WORK/clean.pcap"
 check "unreachable broker: every message accounted" $PY -c "

@@ -196,9 +196,12 @@ int cmd_analyze(int argc, char **argv)
                 (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
                 k->last_error);
         if (k->delivered != k->offered) {
-            fprintf(stderr, "kafka: %llu message(s) not delivered: check that %s is reachable "
-                            "(or raise kafka.flush_timeout)\n",
-                    (unsigned long long)(k->offered - k->delivered), cfg.kafka.brokers);
+            fprintf(stderr, "kafka: %llu message(s) not delivered: %s\n",
+                    (unsigned long long)(k->offered - k->delivered),
+                    k->dropped_queue_full
+                        ? "the producer queue was full (raise "
+                          "kafka.properties.queue.buffering.max.messages)"
+                        : "check that the brokers are reachable (or raise kafka.flush_timeout)");
             if (!status)
                 status = 5;
         }

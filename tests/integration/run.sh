@@ -103,6 +103,19 @@ check "kcat reads back every event and flow record, keyed and in order" \
 check "all mock brokers down for 3 s during the run: nothing lost" $PY -c "
 import json; k=json.load(open('$WORK/kos.json'))['kafka']; n=sum(1 for _ in open('$WORK/ko.json'))
 assert k['offered']==k['delivered']==n and k['failed']==k['undelivered']==k['dropped_queue_full']==0, (k, n)"
+"$TT" analyze -q --kafka mock --kafka-hold 120 --set kafka.mock_outage=2s \
+    --set kafka.properties.queue.buffering.max.messages=20 -s "$WORK/kq.json" \
+    "$WORK/trading_demo.pcap" 2> "$WORK/kq.err" &
+kpid=$!
+for _ in $(seq 600); do grep -q "^kafka: .* delivered" "$WORK/kq.err" && break; sleep 0.1; done
+BOOT=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$WORK/kq.err")
+nread=$( (timeout 60 kcat -C -b "$BOOT" -t ticktap.events -o beginning -e -q; \
+          timeout 60 kcat -C -b "$BOOT" -t ticktap.flows -o beginning -e -q) 2> /dev/null | wc -l)
+kill -TERM $kpid 2> /dev/null; wait $kpid
+check "full producer queue: what arrives is exactly offered - dropped, and the drop is counted" $PY -c "
+import json; k=json.load(open('$WORK/kq.json'))['kafka']
+assert k['dropped_queue_full'] > 0 and k['delivered'] == $nread == k['offered'] - k['dropped_queue_full'], (k, $nread)"
+check "full producer queue: the message says what to raise" grep -q "queue.buffering.max.messages" "$WORK/kq.err"
 expect_exit "unreachable broker -> 5, nothing lost silently" 5 "undelivered of" -- \
     "$TT" analyze -q --kafka 127.0.0.1:9 --set kafka.flush_timeout=2s -s "$WORK/ku.json" "$WORK/clean.pcap"
 check "unreachable broker: every message accounted" $PY -c "

@@ -116,7 +116,6 @@ struct packet {
     uint8_t has_l4;        /* the innermost L4 header was decoded whole */
     uint8_t fragment_held; /* a fragment went to the reassembler and completed nothing */
     uint8_t reassembled;   /* L4 comes from a reassembled datagram */
-    uint8_t in_icmp_error; /* reserved: L4 quoted inside an ICMP error (not analysed) */
     uint8_t tunnel_depth;
     uint8_t nvlan;
     uint8_t ttl;

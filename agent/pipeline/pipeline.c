@@ -119,7 +119,6 @@ static void sink_emit(struct sink *s, struct event *e)
         size_t n = event_to_json(e, s->line, sizeof(s->line));
         if (s->out) {
             fwrite(s->line, 1, n, s->out);
-            s->res->events_written++;
         }
         if (s->kafka)
             kafka_sink_send(s->kafka, e, s->line, n);
@@ -357,8 +356,9 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     }
     if (dx) {
         res->capture_errors += dx->errors;
-        res->frag_unsteered = dx->d.unsteered;
     }
+    res->st.counters[TT_C_TALKERS_FULL] += res->st.talkers.untracked;
+    res->st.counters[TT_C_ALERT_KEYS_EVICTED] += s.alerts.evicted;
     struct capture_stats cs;
     ops->stats(cap, &cs);
     res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;

@@ -34,9 +34,7 @@ struct run_options {
 struct run_result {
     struct tt_stats st;
     uint64_t events[EV_MAX]; /* counted by the sink, storms included */
-    uint64_t events_written;
     uint32_t capture_errors; /* files that broke mid-way */
-    uint64_t frag_unsteered;
     struct kafka_stats kafka; /* when opt->kafka was given */
     int kafka_used;
     double wall_seconds;

@@ -36,7 +36,7 @@ void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, 
         struct talker *e = &t->slots[i];
         if (!e->used) {
             if (t->n >= t->max) {
-                t->untracked_bytes += bytes;
+                t->untracked++;
                 return;
             }
             e->used = 1;
@@ -89,14 +89,13 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     into->flows_created += from->flows_created;
     into->flows_ended += from->flows_ended;
     into->flows_evicted += from->flows_evicted;
-    into->events_produced += from->events_produced;
     hist_merge(&into->rtt, &from->rtt);
     hist_merge(&into->handshake, &from->handshake);
     for (uint32_t i = 0; i < from->talkers.cap; i++)
         if (from->talkers.slots[i].used)
             talker_add(&into->talkers, from->talkers.slots[i].addr, from->talkers.slots[i].bytes,
                        from->talkers.slots[i].pkts);
-    into->talkers.untracked_bytes += from->talkers.untracked_bytes;
+    into->talkers.untracked += from->talkers.untracked;
     for (uint32_t i = 0; i < from->nworst; i++)
         stats_offer_worst(into, &from->worst[i]);
 }

@@ -28,7 +28,7 @@ struct talker_table {
     uint32_t cap; /* power of two */
     uint32_t n;
     uint32_t max; /* at most this many hosts */
-    uint64_t untracked_bytes;
+    uint64_t untracked; /* additions refused because max hosts were tracked already */
 };
 
 struct tt_stats {
@@ -43,7 +43,6 @@ struct tt_stats {
     uint64_t flows_created;
     uint64_t flows_ended;
     uint64_t flows_evicted;
-    uint64_t events_produced;
     struct hist rtt;       /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
     struct hist handshake; /* SYN to handshake-completing ACK */
     struct talker_table talkers;

@@ -55,7 +55,6 @@ static struct event *event_new(struct worker *w, enum event_type type, uint64_t 
     e->type = (uint16_t)type;
     e->severity = (uint8_t)event_type_severity(type);
     e->worker = (uint32_t)w->id;
-    w->st.events_produced++;
     return e;
 }
 

@@ -19,6 +19,8 @@ int tt_counter_is_decode_error(enum tt_counter id)
     case TT_C_FLOW_EVICTED:
     case TT_C_TCP_UNACKED_POOL_FULL:
     case TT_C_EVENT_RING_FULL:
+    case TT_C_TALKERS_FULL:
+    case TT_C_ALERT_KEYS_EVICTED:
     case TT_C_FRAG_TABLE_FULL:
     case TT_C_FRAG_BUFFER_FULL:
     case TT_C_FRAG_TIMEOUT:

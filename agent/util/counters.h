@@ -48,6 +48,8 @@
     X(FLOW_EVICTED, "flow.evicted")                  /* live flow evicted to make room */         \
     X(TCP_UNACKED_POOL_FULL, "tcp.unacked_pool_full") /* RTT sample tracking slot unavailable */  \
     X(EVENT_RING_FULL, "event.ring_full")            /* event dropped: sink ring full (drop) */   \
+    X(TALKERS_FULL, "report.talkers_full")          /* a host's bytes not ranked: table full */  \
+    X(ALERT_KEYS_EVICTED, "alert.keys_evicted")     /* alert state of a key replaced: full */    \
     X(CAPTURE_TRUNCATED_FILE, "capture.truncated_file") /* capture file ended mid-record */
 
 enum tt_counter {

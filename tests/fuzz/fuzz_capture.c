@@ -9,21 +9,11 @@
 
 #include "../../agent/capture/capture.h"
 #include "../../agent/pipeline/worker.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct tt_config cfg;
-    static int ready;
-    if (!ready) {
-        config_defaults(&cfg);
-        cfg.flow.max_flows = 64;
-        cfg.tcp_seg_pool = 256;
-        cfg.decode.frag_slots = 4;
-        cfg.overflow_block = 0;
-        cfg.talkers_max = 64;
-        ready = 1;
-    }
     int fd = memfd_create("fuzz-capture", 0);
     if (fd < 0)
         return 0;
@@ -38,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct capture *cap;
     char err[512];
     struct worker *w = malloc(sizeof(*w));
-    if (w && worker_init(w, 0, &cfg) == 0) {
+    if (w && worker_init(w, 0, fuzz_config()) == 0) {
         if (ops->open(&cap, paths, 1, NULL, err, sizeof(err)) == 0) {
             struct frame frames[32];
             int n, rounds = 0;

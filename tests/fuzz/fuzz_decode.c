@@ -7,28 +7,17 @@
 #include <string.h>
 
 #include "../../agent/pipeline/worker.h"
+#include "fuzz_common.h"
 
 static const int linktypes[] = {1, 12, 101, 113, 276, 228, 229, 0, 108, 147};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct tt_config cfg;
-    static int ready;
-    if (!ready) {
-        config_defaults(&cfg);
-        cfg.flow.max_flows = 64;
-        cfg.tcp_seg_pool = 256;
-        cfg.decode.frag_slots = 4;
-        cfg.event_ring = 1 << 12;
-        cfg.overflow_block = 0;
-        cfg.talkers_max = 64;
-        ready = 1;
-    }
     if (size < 1)
         return 0;
     struct worker *w = malloc(sizeof(*w));
-    if (!w || worker_init(w, 0, &cfg)) {
+    if (!w || worker_init(w, 0, fuzz_config())) {
         free(w);
         return 0;
     }

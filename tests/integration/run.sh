@@ -35,6 +35,27 @@ for s in $("$GEN" list); do
     fi
 done
 
+section "other read paths: a reader thread, libpcap inputs with several workers"
+"$TT" analyze -q -w 2 --set pipeline.dispatch_thread=true -s "$WORK/dt.s.json" -e "$WORK/dt.e.json" \
+    "$WORK/trading_demo.pcap"
+check "reader thread + 2 workers: same summary as 1 worker" cmp "$WORK/trading_demo.s1.json" "$WORK/dt.s.json"
+check "reader thread + 2 workers: same events as 1 worker" cmp "$WORK/trading_demo.e1.json" "$WORK/dt.e.json"
+NG="$CAPS/tcp/cooper-grill-dvwa.pcapng"
+"$TT" analyze -q -s "$WORK/ng1.json" -e "$WORK/ng1.e" "$NG"
+"$TT" analyze -q -w 2 -s "$WORK/ng2.json" -e "$WORK/ng2.e" "$NG"
+check "pcapng through libpcap, 2 workers (copying dispatcher): same output as 1" \
+    cmp "$WORK/ng1.e" "$WORK/ng2.e"
+
+section "limits reached are counted in the summary"
+"$TT" analyze -q -s "$WORK/lim.json" --set report.talkers_max=2 --set flow.max_flows=16 "$WORK/trading_demo.pcap"
+check "full talker table and flow table are counted under drops" $PY -c "
+import json; d=json.load(open('$WORK/lim.json'))['drops']
+assert d.get('report.talkers_full',0) > 0 and d.get('flow.evicted',0) > 0, d"
+"$TT" analyze -q -s "$WORK/lim2.json" --set alert.keys=1 --set alert.tcp.handshake.warn=100 \
+    --set alert.tcp.handshake.per=flow "$WORK/rst_storm.pcap"
+check "alert keys replaced in a full table are counted" $PY -c "
+import json; d=json.load(open('$WORK/lim2.json'))['drops']; assert d.get('alert.keys_evicted',0) > 0, d"
+
 section "command line: errors are one clear line and a documented exit status"
 expect_exit() { # name status pattern -- command...
     local name=$1 want=$2 pat=$3; shift 4

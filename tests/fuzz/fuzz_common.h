@@ -1,0 +1,24 @@
+/* fuzz_common.h - the small, bounded settings both libFuzzer harnesses run a worker with. */
+#ifndef TT_FUZZ_COMMON_H
+#define TT_FUZZ_COMMON_H
+
+#include "../../agent/util/config.h"
+
+static const struct tt_config *fuzz_config(void)
+{
+    static struct tt_config cfg;
+    static int ready;
+    if (!ready) {
+        config_defaults(&cfg);
+        cfg.flow.max_flows = 64;
+        cfg.tcp_seg_pool = 256;
+        cfg.decode.frag_slots = 4;
+        cfg.event_ring = 1 << 12;
+        cfg.overflow_block = 0; /* the harness drains the ring itself */
+        cfg.talkers_max = 64;
+        ready = 1;
+    }
+    return &cfg;
+}
+
+#endif

@@ -4,11 +4,11 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libpcap jansson yaml-0.1 libxxhash zlib rdkafka
+PKGS    := libpcap jansson yaml-0.1 libxxhash zlib rdkafka libbpf libxdp
 # -flto: the per-protocol decoders live in separate files; LTO inlines the chain per packet.
 CFLAGS  ?= -O2 -g -flto=auto
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz -lrdkafka) -pthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz -lrdkafka -lbpf -lxdp -lelf) -pthread
 
 ifneq ($(V),1)
 Q := @
@@ -34,6 +34,22 @@ help:
 
 deps:
 	@scripts/deps.sh
+
+# The XDP/TC programs: clang -target bpf, then a bpftool skeleton the agent compiles in.
+# -mcpu=v3: 32-bit subregisters keep clamped lengths visible to the verifier.
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine) -Ibpf
+$(BUILD)/bpf/ticktap.bpf.o: bpf/ticktap.bpf.c bpf/ticktap_bpf.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  BPF  $<")
+	$(Q)clang $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/ticktap.skel.h: $(BUILD)/bpf/ticktap.bpf.o
+	$(if $(Q),@echo "  SKEL $@")
+	$(Q)bpftool gen skeleton $< name ticktap_bpf > $@
+
+# Only the loader includes the skeleton.
+$(BUILD)/agent/capture/xdp_iface.o: $(BUILD)/bpf/ticktap.skel.h
+$(BUILD)/agent/capture/xdp_iface.o: override CFLAGS += -I$(BUILD)/bpf
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@ static void usage(FILE *out)
     fprintf(out, "ticktap %s - trading-network packet capture and analysis\n\n"
                  "usage: ticktap COMMAND [options]\n\n"
                  "  analyze CAPTURE...   analyse pcap/pcapng files (ticktap analyze --help)\n"
+                 "  run --config FILE    capture live: XDP host/tap mode or pcap (ticktap run --help)\n"
                  "  config               list every setting with its default and meaning\n"
                  "  version              print the version\n",
             TT_VERSION);
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "config")) {
         struct tt_config cfg;
         config_defaults(&cfg);

@@ -3,7 +3,8 @@
  * Every source (pcap files, and later libpcap live, AF_XDP, DPDK) implements struct
  * capture_ops and registers in capture.c; everything after rx_burst is the one shared
  * pipeline. Frames returned by rx_burst stay valid until the next rx_burst or close on the
- * same source. A source belongs to one thread.
+ * same source. A source belongs to one thread. Live sources (capture_live.h) are opened by
+ * their own constructors and have no open op.
  */
 #ifndef TT_CAPTURE_H
 #define TT_CAPTURE_H
@@ -36,7 +37,8 @@ struct capture_ops {
     int (*open)(struct capture **out, const char *const *paths, int npaths, const char *filter,
                 char *err, size_t errlen);
     /* Fills up to max frames; returns how many, 0 at the end, or a negative errno with a
-     * reason in err (the frames before the fault have been delivered). */
+     * reason in err (the frames before the fault have been delivered). A live source returns
+     * -EAGAIN when nothing arrived within a short wait (at most ~10 ms): call again. */
     int (*rx_burst)(struct capture *c, struct frame *frames, int max, char *err, size_t errlen);
     void (*stats)(struct capture *c, struct capture_stats *st);
     /* Optional: a second reader of the same input from its start, sharing what can be shared

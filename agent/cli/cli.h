@@ -3,5 +3,6 @@
 #define TT_CLI_H
 
 int cmd_analyze(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -39,3 +39,10 @@ enum event_type event_type_from_name(const char *name)
             return (enum event_type)i;
     return EV_MAX;
 }
+
+const char *saturation_reason_name(enum saturation_reason r)
+{
+    static const char *const names[] = {"ring_full", "redirect_failed", "socket_dropped",
+                                        "kernel_dropped", "queue_full"};
+    return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}

@@ -37,6 +37,7 @@ const char *severity_name(enum severity s);
     X(TCP_FIN_STORM, "tcp.fin_storm", SEV_WARN)                                                    \
     X(FLOW, "flow", SEV_INFO)                                                                      \
     X(ALERT, "alert", SEV_WARN)                                                                    \
+    X(CAPTURE_SATURATED, "capture.saturated", SEV_CRITICAL)                                        \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
 
 enum event_type {
@@ -68,6 +69,16 @@ struct flow_record {
     uint8_t end_reason;
     uint8_t pad[2];
 };
+
+/* Where a live capture lost frames (capture.saturated). */
+enum saturation_reason {
+    SAT_RING_FULL,       /* host mode: the BPF ring buffer was full */
+    SAT_REDIRECT_FAILED, /* tap mode: the XDP redirect to the socket failed */
+    SAT_SOCKET_DROPPED,  /* tap mode: the AF_XDP socket had no room (rx ring or fill ring) */
+    SAT_KERNEL_DROPPED,  /* pcap mode: the kernel's capture buffer overflowed */
+    SAT_QUEUE_FULL,      /* the agent's own queue to a worker was full */
+};
+const char *saturation_reason_name(enum saturation_reason r);
 
 struct event {
     uint64_t frame; /* the frame that caused it (1-based), orders the output */
@@ -104,6 +115,13 @@ struct event {
             uint8_t level;      /* enum alert_level: 0 resolved, 1 warn, 2 critical */
             uint8_t scope;      /* enum alert_scope */
         } alert;
+        struct {
+            char ifname[16];
+            int32_t queue;  /* -1: the interface as a whole */
+            uint64_t lost;  /* frames lost since the previous check */
+            uint64_t total; /* ... since the start */
+            uint8_t reason; /* enum saturation_reason */
+        } saturated;
         struct flow_record flow;
     } u;
 };

@@ -141,6 +141,17 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
         severity_name((enum severity)e->severity));
     if (e->frame != UINT64_MAX)
         put(&o, "\"frame\":%" PRIu64 ",", e->frame);
+    if (e->type == EV_CAPTURE_SATURATED) {
+        put(&o, "\"capture\":{\"interface\":\"%s\",", e->u.saturated.ifname);
+        if (e->u.saturated.queue >= 0)
+            put(&o, "\"queue\":%d,", e->u.saturated.queue);
+        else
+            put(&o, "\"queue\":null,");
+        put(&o, "\"reason\":\"%s\",\"lost\":%" PRIu64 ",\"lost_total\":%" PRIu64 "}}\n",
+            saturation_reason_name((enum saturation_reason)e->u.saturated.reason),
+            e->u.saturated.lost, e->u.saturated.total);
+        return o.n;
+    }
     put_flow(&o, e);
     switch ((enum event_type)e->type) {
     case EV_FLOW: put_record(&o, &e->u.flow, e->key.proto); break;

@@ -29,6 +29,8 @@ struct dispatch_ctx {
     _Atomic int *stop;
     uint32_t errors;
     int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
+    int live;   /* a full worker queue drops the frame (counted) instead of waiting */
+    uint64_t ring_full;
 };
 
 static double now_s(void)
@@ -47,6 +49,8 @@ static void *dispatch_main(void *arg)
         if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed))
             break;
         int n = x->ops->rx_burst(x->cap, frames, 64, err, sizeof(err));
+        if (n == -EAGAIN)
+            continue;
         if (n < 0) {
             fprintf(stderr, "ticktap: %s\n", err);
             x->errors++;
@@ -58,6 +62,10 @@ static void *dispatch_main(void *arg)
             uint32_t w = dispatch_pick(&x->d, &frames[i]);
             int rc;
             while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
+                if (x->live) { /* live frames cannot wait: the kernel would drop them instead */
+                    x->ring_full++;
+                    break;
+                }
                 /* Offline input waits for the worker. Publish what is queued first: the
                  * worker needs it, and the sink's merge may wait on a watermark. */
                 for (uint32_t k = 0; k < x->nworkers; k++)
@@ -82,6 +90,7 @@ static void *dispatch_main(void *arg)
 }
 
 struct sink {
+    int live; /* emit as events come: no frame order to restore across live sources */
     FILE *out;
     struct kafka_sink *kafka;
     struct run_result *res;
@@ -160,12 +169,13 @@ static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
         }
         int best = -1;
         for (uint32_t i = 0; i < n; i++)
-            if (head[i] && (best < 0 || event_before(head[i], head[best])))
+            if (head[i] && (best < 0 || (s->live ? head[i]->ts_ns < head[best]->ts_ns
+                                                 : event_before(head[i], head[best]))))
                 best = (int)i;
         if (best < 0)
             return taken;
         uint64_t k = head[best]->frame;
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < n && !s->live; i++) {
             if ((int)i == best || head[i])
                 continue;
             if (wm[i] < k || (k == EVENT_ORDER_END && wm[i] != EVENT_ORDER_END))
@@ -199,17 +209,31 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         snprintf(err, errlen, "--workers %u: at most %d", nw, MAX_WORKERS);
         return -EINVAL;
     }
-    const struct capture_ops *ops = capture_find("pcap-file");
+    int live = opt->nlive > 0, rc;
+    const struct capture_ops *ops;
     struct capture *cap = NULL;
-    int rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen);
-    if (rc)
-        return rc;
+    if (live) {
+        if (opt->nlive > MAX_WORKERS) {
+            snprintf(err, errlen, "%d capture queues: at most %d", opt->nlive, MAX_WORKERS);
+            return -EINVAL;
+        }
+        ops = opt->live[0].ops;
+        cap = opt->live[0].cap;
+        if (opt->nlive > 1) /* one worker per source: it owns its queue */
+            nw = (uint32_t)opt->nlive;
+    } else {
+        ops = capture_find("pcap-file");
+        if ((rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen)))
+            return rc;
+    }
 
-    /* Mapped files are read by every worker (replicated); other sources need a dispatcher. */
+    /* Mapped files are read by every worker (replicated); other sources need a dispatcher,
+     * except several live sources, each read by its own worker. */
     struct capture_stats cs0;
     ops->stats(cap, &cs0);
-    int replicated = nw > 1 && cs0.frames_stable && ops->clone && !cfg->dispatch_thread;
-    int dispatched = nw > 1 && !replicated;
+    int replicated = !live && nw > 1 && cs0.frames_stable && ops->clone && !cfg->dispatch_thread;
+    int per_source = live && opt->nlive > 1;
+    int dispatched = nw > 1 && !replicated && !per_source;
     struct capture *extra_caps[MAX_WORKERS] = {NULL};
     struct dispatcher *shards = replicated ? calloc(nw, sizeof(*shards)) : NULL;
     struct worker *ws = aligned_alloc(64, sizeof(struct worker) * nw);
@@ -217,7 +241,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     struct dispatch_ctx *dx = dispatched ? calloc(1, sizeof(*dx)) : NULL;
     if (!ws || (dispatched && (!rings || !dx)) || (replicated && !shards)) {
         snprintf(err, errlen, "out of memory for %u workers", nw);
-        ops->close(cap);
+        if (!live)
+            ops->close(cap);
         free(ws);
         free(rings);
         free(dx);
@@ -236,10 +261,16 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             goto out;
         }
         ws[inited].stop = opt->stop;
+        ws[inited].live = live;
     }
     if (nw == 1) {
         ws[0].src_ops = ops;
         ws[0].src = cap;
+    } else if (per_source) {
+        for (uint32_t i = 0; i < nw; i++) {
+            ws[i].src_ops = opt->live[i].ops;
+            ws[i].src = opt->live[i].cap;
+        }
     } else if (replicated) {
         /* Each worker reads the whole mapping (no copy) and keeps its share: no thread hands
          * frames to another. */
@@ -263,6 +294,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         dx->nworkers = nw;
         dx->stop = opt->stop;
         dx->by_ref = cs0.frames_stable;
+        dx->live = live;
         dispatch_init(&dx->d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                       cfg->decode.gtpu_port);
         atomic_init(&dx->dispatched, 0);
@@ -276,6 +308,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
 
     struct sink s;
     memset(&s, 0, sizeof(s));
+    s.live = live;
     s.out = opt->events_out;
     s.kafka = opt->kafka;
     s.res = res;
@@ -292,6 +325,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     }
 
     double t0 = now_s(), next_progress = t0 + 2.0;
+    double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
+    double next_tick = t0 + tick_every;
     pthread_t tids[MAX_WORKERS], dtid;
     for (uint32_t i = 0; i < nw; i++)
         pthread_create(&tids[i], NULL, worker_main, &ws[i]);
@@ -315,6 +350,13 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             if (!left)
                 break;
             continue;
+        }
+        if (opt->tick && now_s() >= next_tick) {
+            struct event ticked[16];
+            int n = opt->tick(opt->tick_arg, ticked, 16);
+            for (int i = 0; i < n; i++)
+                sink_emit(&s, &ticked[i]);
+            next_tick = now_s() + tick_every;
         }
         if (opt->progress && now_s() >= next_progress) {
             show_progress(ws, nw, t0);
@@ -356,12 +398,14 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     }
     if (dx) {
         res->capture_errors += dx->errors;
+        res->st.counters[TT_C_DISPATCH_RING_FULL] += dx->ring_full;
     }
     res->st.counters[TT_C_TALKERS_FULL] += res->st.talkers.untracked;
     res->st.counters[TT_C_ALERT_KEYS_EVICTED] += s.alerts.evicted;
     struct capture_stats cs;
     ops->stats(cap, &cs);
-    res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
+    if (!live)
+        res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
     res->interrupted = opt->stop && atomic_load(opt->stop);
     rc = 0;
     storm_fini(&s.rst);
@@ -378,7 +422,8 @@ out:
     for (uint32_t i = 0; i < MAX_WORKERS; i++)
         if (extra_caps[i])
             ops->close(extra_caps[i]);
-    ops->close(cap);
+    if (!live)
+        ops->close(cap);
     free(shards);
     free(ws);
     free(rings);

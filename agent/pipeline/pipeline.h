@@ -21,9 +21,27 @@
 #include "../util/config.h"
 #include "stats.h"
 
+/* A live capture source the caller opened (and closes after the run). */
+struct live_source {
+    const struct capture_ops *ops;
+    struct capture *cap;
+};
+
+/* Called by the sink thread every tick_interval_ns of wall-clock time: may hand back events
+ * (capture.saturated) to emit, returns how many (at most max). */
+typedef int (*run_tick_fn)(void *arg, struct event *out, int max);
+
 struct run_options {
     const char *const *paths;
     int npaths;
+    /* Live capture instead of files: one source per worker, or one source and a dispatcher
+     * when there are more workers. Events then leave as they come (no frame-order merge),
+     * and the run ends only when *stop is set. */
+    const struct live_source *live;
+    int nlive;
+    run_tick_fn tick;
+    void *tick_arg;
+    uint64_t tick_interval_ns;
     const char *filter;
     FILE *events_out; /* NULL: events are counted, not written */
     struct kafka_sink *kafka; /* NULL: no Kafka; owned by the caller, flushed by the run */
@@ -39,6 +57,7 @@ struct run_result {
     int kafka_used;
     double wall_seconds;
     int interrupted;
+    void *capture_json; /* json_t *, the summary's "capture" object (ticktap run) */
 };
 
 int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,

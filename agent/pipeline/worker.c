@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define HOUSEKEEP_INTERVAL_NS 1000000000ull
 
@@ -278,11 +279,26 @@ void worker_flush(struct worker *w)
     flow_table_flush(&w->flows);
 }
 
+/* A live worker with nothing to do: flows still time out while the link is quiet. Packet
+ * times are wall-clock times there, so the two clocks agree. */
+static void idle_live(struct worker *w)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    if (now >= w->next_housekeep_ns && now > w->cur_ts)
+        housekeep(w, now);
+}
+
 static int input_burst(struct worker *w, struct frame *frames)
 {
     if (w->in_ring)
         return frame_ring_burst(w->in_ring, frames, WORKER_BURST);
     int n = w->src_ops->rx_burst(w->src, frames, WORKER_BURST, w->src_err, sizeof(w->src_err));
+    if (n == -EAGAIN) {
+        idle_live(w);
+        return -EAGAIN;
+    }
     if (n < 0) {
         /* Rare and off the per-packet path: say it now, count it for the exit code (once:
          * with replicated reading every worker meets the same damage). */
@@ -308,13 +324,21 @@ void *worker_main(void *arg)
         uint64_t published = w->dispatched ? atomic_load_explicit(w->dispatched, memory_order_acquire) : 0;
         int ddone = w->dispatch_done ? atomic_load_explicit(w->dispatch_done, memory_order_acquire) : 0;
         int n = input_burst(w, frames);
+        if (n == -EAGAIN)
+            continue;
         if (n == 0) {
             if (w->in_ring) {
                 if (ddone)
                     break;
                 if (published > atomic_load_explicit(&w->watermark, memory_order_relaxed))
                     atomic_store_explicit(&w->watermark, published, memory_order_release);
-                sched_yield();
+                if (w->live) { /* frames arrive at line pace: sleep rather than spin */
+                    struct timespec ts = {0, 200000};
+                    nanosleep(&ts, NULL);
+                    idle_live(w);
+                } else {
+                    sched_yield();
+                }
                 continue;
             }
             if (w->src_failed) {

@@ -55,6 +55,7 @@ struct worker {
     int src_failed;
     uint32_t src_errors; /* capture files that broke mid-way */
     _Atomic int *stop; /* set by a signal: finish the burst, then flush */
+    int live;          /* live source: idle time still expires flows (by the wall clock) */
 };
 
 int worker_init(struct worker *w, int id, const struct tt_config *cfg);

@@ -131,6 +131,8 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
                                       (json_int_t)res->kafka.dropped_queue_full, "undelivered",
                                       (json_int_t)res->kafka.undelivered));
     json_object_set_new(root, "capture_errors", json_integer(res->capture_errors));
+    if (res->capture_json)
+        json_object_set(root, "capture", (json_t *)res->capture_json);
     json_object_set_new(root, "interrupted", json_boolean(res->interrupted));
 
     int rc = 0;

@@ -62,6 +62,15 @@ static const struct opt options[] = {
      "at the end, time allowed for outstanding deliveries"},
     {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
      "mock cluster only: every broker down from the first message for this long (0: none)"},
+    {"capture.snaplen", OPT_U32, O(snaplen), "live: bytes of each frame kept (64-4096)"},
+    {"capture.ring_size", OPT_U64, O(ring_bytes),
+     "host mode: BPF ring buffer per interface (power of 2; frames beyond it are counted lost)"},
+    {"capture.xsk_frames", OPT_U32, O(xsk_frames), "tap mode: UMEM frames per AF_XDP queue"},
+    {"capture.xsk_ring", OPT_U32, O(xsk_ring), "tap mode: descriptors per AF_XDP ring"},
+    {"capture.stats_interval", OPT_DURATION, O(stats_interval_ns),
+     "live: capture counters read and saturation checked this often"},
+    {"capture.pcap_filter", OPT_STR256, O(pcap_filter),
+     "pcap mode: a libpcap filter applied with the rules (tcpdump syntax)"},
 };
 #undef O
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -87,6 +96,11 @@ void config_defaults(struct tt_config *cfg)
     cfg->talkers_max = 1u << 16;
     kafka_config_default(&cfg->kafka);
     cfg->alert_keys = 4096;
+    cfg->snaplen = 2048;
+    cfg->ring_bytes = 8u << 20;
+    cfg->xsk_frames = 4096;
+    cfg->xsk_ring = 2048;
+    cfg->stats_interval_ns = 1000000000ull;
 }
 
 int parse_duration_ns(const char *s, uint64_t *out)
@@ -204,6 +218,24 @@ static int kafka_property(struct tt_config *cfg, const char *name, const char *v
     return kafka_config_add_property(&cfg->kafka, a, err, errlen);
 }
 
+/* One key = one value, from any front end (YAML, --set). */
+static int config_apply(struct tt_config *cfg, const char *key, const char *val, char *err,
+                        size_t errlen)
+{
+    if (!strncmp(key, "kafka.properties.", 17))
+        return kafka_property(cfg, key + 17, val, err, errlen);
+    if (!strncmp(key, "alert.", 6) && strcmp(key, "alert.keys"))
+        return alert_rules_set(&cfg->alerts, key + 6, val, err, errlen);
+    if (!strncmp(key, "capture.interfaces.", 19) || !strncmp(key, "rules.", 6))
+        return live_config_set(&cfg->live, key, val, err, errlen);
+    const struct opt *o = opt_find(key);
+    if (!o) {
+        snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
+        return -1;
+    }
+    return opt_apply(cfg, o, val, err, errlen);
+}
+
 int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t errlen)
 {
     const char *eq = strchr(assignment, '=');
@@ -217,16 +249,26 @@ int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t 
         klen = sizeof(key) - 1;
     memcpy(key, assignment, klen);
     key[klen] = 0;
-    if (!strncmp(key, "kafka.properties.", 17))
-        return kafka_property(cfg, key + 17, eq + 1, err, errlen);
-    if (!strncmp(key, "alert.", 6) && strcmp(key, "alert.keys"))
-        return alert_rules_set(&cfg->alerts, key + 6, eq + 1, err, errlen);
-    const struct opt *o = opt_find(key);
-    if (!o) {
-        snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
+    return config_apply(cfg, key, eq + 1, err, errlen);
+}
+
+int config_finish(struct tt_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->snaplen < 64 || cfg->snaplen > 4096) {
+        snprintf(err, errlen, "capture.snaplen %u: give 64 to 4096", cfg->snaplen);
         return -1;
     }
-    return opt_apply(cfg, o, eq + 1, err, errlen);
+    if (cfg->xsk_frames < 64 || (cfg->xsk_frames & (cfg->xsk_frames - 1)) || cfg->xsk_ring < 64 ||
+        (cfg->xsk_ring & (cfg->xsk_ring - 1))) {
+        snprintf(err, errlen, "capture.xsk_frames and capture.xsk_ring: powers of 2, at least 64");
+        return -1;
+    }
+    if (cfg->ring_bytes < 4096 || (cfg->ring_bytes & (cfg->ring_bytes - 1)) ||
+        cfg->ring_bytes > (1ull << 30)) {
+        snprintf(err, errlen, "capture.ring_size: a power of 2 from 4k to 1G");
+        return -1;
+    }
+    return live_config_finish(&cfg->live, err, errlen);
 }
 
 void config_print(const struct tt_config *cfg, FILE *out)
@@ -257,7 +299,31 @@ void config_print(const struct tt_config *cfg, FILE *out)
     }
 }
 
-/* Walks the YAML document: nested mappings give dotted keys, scalars are values. */
+/* Walks the YAML document. Nested mappings give dotted keys ("flow.max_flows"); a list of
+ * mappings numbers its items ("rules.0.ports"); a list of scalars gives its key once per item
+ * (list settings append). */
+struct yaml_frame {
+    int is_list;
+    int expecting_key; /* mapping: the next scalar is a key */
+    int next_index;    /* list: number of the next item */
+    char name[64];     /* this node's part of the dotted key */
+    char key[64];      /* mapping: the key whose value comes next */
+};
+
+static void yaml_path(const struct yaml_frame *st, int top, const char *last, char *out,
+                      size_t outlen)
+{
+    out[0] = 0;
+    for (int i = 1; i <= top; i++) {
+        strncat(out, st[i].name, outlen - strlen(out) - 1);
+        strncat(out, ".", outlen - strlen(out) - 1);
+    }
+    strncat(out, last, outlen - strlen(out) - 1);
+    size_t n = strlen(out);
+    if (n && out[n - 1] == '.')
+        out[n - 1] = 0;
+}
+
 int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -269,9 +335,8 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
     yaml_event_t ev;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
-    char stack[8][64];
-    int depth = 0, expecting_key[9] = {0}, rc = 0;
-    char pending_key[64] = "";
+    struct yaml_frame st[8];
+    int top = -1, rc = 0;
     for (;;) {
         if (!yaml_parser_parse(&parser, &ev)) {
             snprintf(err, errlen, "%s:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
@@ -284,60 +349,51 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
             yaml_event_delete(&ev);
             break;
         }
-        if (ev.type == YAML_MAPPING_START_EVENT) {
-            if (depth > 0 || pending_key[0]) {
-                if (depth >= 7) {
-                    snprintf(err, errlen, "%s:%d: nested too deep", path, line);
-                    rc = -1;
-                }
-                snprintf(stack[depth], sizeof(stack[0]), "%s", pending_key);
-            }
-            if (pending_key[0] || depth == 0)
-                depth++;
-            expecting_key[depth] = 1;
-            pending_key[0] = 0;
-        } else if (ev.type == YAML_MAPPING_END_EVENT) {
-            depth--;
-            if (depth >= 0)
-                expecting_key[depth] = 1;
-        } else if (ev.type == YAML_SCALAR_EVENT) {
-            const char *val = (const char *)ev.data.scalar.value;
-            if (expecting_key[depth]) {
-                snprintf(pending_key, sizeof(pending_key), "%s", val);
-                expecting_key[depth] = 0;
+        if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) {
+            if (top >= 7) {
+                snprintf(err, errlen, "%s:%d: nested too deep", path, line);
+                rc = -1;
+            } else if (top >= 0 && !st[top].is_list && st[top].expecting_key) {
+                snprintf(err, errlen, "%s:%d: a key must be a plain word", path, line);
+                rc = -1;
+            } else if (top >= 0 && st[top].is_list && ev.type == YAML_SEQUENCE_START_EVENT) {
+                snprintf(err, errlen, "%s:%d: lists of lists are not settings", path, line);
+                rc = -1;
             } else {
-                char key[256] = "";
-                for (int i = 1; i < depth; i++) {
-                    strncat(key, stack[i], sizeof(key) - strlen(key) - 2);
-                    strcat(key, ".");
-                }
-                strncat(key, pending_key, sizeof(key) - strlen(key) - 1);
-                const struct opt *o = opt_find(key);
-                char why[256];
-                if (!strncmp(key, "kafka.properties.", 17) ||
-                    (!strncmp(key, "alert.", 6) && strcmp(key, "alert.keys"))) {
-                    int bad = key[0] == 'k' ? kafka_property(cfg, key + 17, val, why, sizeof(why))
-                                            : alert_rules_set(&cfg->alerts, key + 6, val, why,
-                                                              sizeof(why));
-                    if (bad) {
-                        snprintf(err, errlen, "%s:%d: %s", path, line, why);
-                        rc = -1;
-                    }
-                } else if (!o) {
-                    snprintf(err, errlen, "%s:%d: unknown setting '%s' (see 'ticktap config')",
-                             path, line, key);
+                struct yaml_frame *fr = &st[++top];
+                memset(fr, 0, sizeof(*fr));
+                fr->is_list = ev.type == YAML_SEQUENCE_START_EVENT;
+                fr->expecting_key = !fr->is_list;
+                if (top > 0 && st[top - 1].is_list)
+                    snprintf(fr->name, sizeof(fr->name), "%d", st[top - 1].next_index++);
+                else if (top > 0)
+                    snprintf(fr->name, sizeof(fr->name), "%s", st[top - 1].key);
+            }
+        } else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
+            top--;
+            if (top >= 0 && !st[top].is_list)
+                st[top].expecting_key = 1;
+        } else if (ev.type == YAML_SCALAR_EVENT && top >= 0) {
+            const char *val = (const char *)ev.data.scalar.value;
+            struct yaml_frame *fr = &st[top];
+            if (!fr->is_list && fr->expecting_key) {
+                snprintf(fr->key, sizeof(fr->key), "%s", val);
+                fr->expecting_key = 0;
+            } else {
+                char key[256], why[512];
+                yaml_path(st, top, fr->is_list ? "" : fr->key, key, sizeof(key));
+                if (fr->is_list && strncmp(key, "rules.", 6) &&
+                    strncmp(key, "capture.interfaces.", 19)) {
+                    snprintf(err, errlen, "%s:%d: lists are not settings here (key '%s')", path,
+                             line, key);
                     rc = -1;
-                } else if (opt_apply(cfg, o, val, why, sizeof(why))) {
+                } else if (config_apply(cfg, key, val, why, sizeof(why))) {
                     snprintf(err, errlen, "%s:%d: %s", path, line, why);
                     rc = -1;
                 }
-                pending_key[0] = 0;
-                expecting_key[depth] = 1;
+                if (!fr->is_list)
+                    fr->expecting_key = 1;
             }
-        } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-            snprintf(err, errlen, "%s:%d: lists are not settings here (key '%s')", path, line,
-                     pending_key);
-            rc = -1;
         }
         yaml_event_delete(&ev);
         if (rc)

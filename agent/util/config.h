@@ -16,6 +16,7 @@
 #include "../flow/flow_table.h"
 #include "../detect/detect_alert.h"
 #include "../sink/sink_kafka.h"
+#include "../capture/live_config.h"
 
 struct tt_config {
     struct decoder_config decode;
@@ -37,12 +38,24 @@ struct tt_config {
     struct kafka_config kafka;
     struct alert_rules alerts;
     uint32_t alert_keys; /* flows/hosts tracked by the alert rules at once */
+    /* live capture (ticktap run) */
+    struct live_config live;
+    uint32_t snaplen;            /* bytes of each frame handed to the agent */
+    uint64_t ring_bytes;         /* host mode: BPF ring buffer per interface */
+    uint32_t xsk_frames;         /* tap mode: UMEM frames per queue */
+    uint32_t xsk_ring;           /* tap mode: descriptors in each AF_XDP ring */
+    uint64_t stats_interval_ns;  /* capture counters read (and saturation checked) this often */
+    char pcap_filter[256];       /* pcap mode: libpcap filter besides the rules */
 };
 
 void config_defaults(struct tt_config *cfg);
 
 /* Loads a YAML file over cfg. On error returns -1 with "FILE:LINE: what (hint)" in err. */
 int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Checks what only makes sense as a whole (rule ids, interface list) once every source of
+ * settings is applied. Returns 0, or -1 with a reason in err. */
+int config_finish(struct tt_config *cfg, char *err, size_t errlen);
 
 /* Applies one "key=value". Returns 0, or -1 with a reason in err. */
 int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t errlen);

@@ -50,7 +50,8 @@
     X(EVENT_RING_FULL, "event.ring_full")            /* event dropped: sink ring full (drop) */   \
     X(TALKERS_FULL, "report.talkers_full")          /* a host's bytes not ranked: table full */  \
     X(ALERT_KEYS_EVICTED, "alert.keys_evicted")     /* alert state of a key replaced: full */    \
-    X(CAPTURE_TRUNCATED_FILE, "capture.truncated_file") /* capture file ended mid-record */
+    X(CAPTURE_TRUNCATED_FILE, "capture.truncated_file") /* capture file ended mid-record */     \
+    X(DISPATCH_RING_FULL, "dispatch.ring_full")     /* live: frame dropped, worker queue full */
 
 enum tt_counter {
 #define TT_X(id, name) TT_C_##id,

@@ -21,7 +21,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
 .PHONY: all deps test unit integration demo bench sanitize fuzz clean help format
-all: $(BUILD)/ticktap $(BUILD)/ttgen
+all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 
 help:
 	@echo "make deps        install the Debian packages ticktap needs (idempotent)"
@@ -65,6 +65,10 @@ $(BUILD)/ticktap: $(BUILD)/agent/main.o $(BUILD)/libticktap.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/ttgen: $(GEN_SRCS:%.c=$(BUILD)/%.o)
+	$(if $(Q),@echo "  LD   $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpcap
+
+$(BUILD)/ttsend: $(BUILD)/tests/live/ttsend.o
 	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpcap
 

@@ -3,6 +3,7 @@
  *   ttgen SCENARIO OUT.pcap        writes the capture and OUT.pcap.expect.json
  *   ttgen list                     names the scenarios
  *   ttgen trading OUT.pcap [N]     N packets of mixed trading traffic (demo, bench)
+ *   ttgen live_mix OUT.pcap [PER]  frames for the live tests' rules (+ OUT.pcap.rules.json)
  *
  * Each scenario builds its packets by hand, so what it contains is known by construction:
  * the .expect.json holds the counts ticktap (and, where it has an opinion, tshark) must
@@ -528,6 +529,77 @@ static void sc_trading_demo(struct gen *g, struct expect *e)
     e->unasserted = 1; /* the demo's counts are shown, not asserted */
 }
 
+/* --- live capture: frames for the rules of tests/live (tap mode) ----------------------- */
+
+/* Frames that each match exactly one rule of tests/live/rules.yaml, and frames that match
+ * none, per kind `per` of them with varying source ports (so a NIC or veth spreads them
+ * over its queues), interleaved. Writes OUT.rules.json: the frames each rule must match. */
+static int live_mix(struct gen *g, const char *out, unsigned per)
+{
+    static const struct {
+        int rule; /* 0: no rule matches */
+        const char *src, *dst;
+        uint8_t proto;
+        uint16_t dport, vlan;
+    } kinds[] = {
+        {1, "10.3.0.1", "233.54.12.7", 17, 26405, 0},         /* itch-a: group/24, port range */
+        {2, "10.1.0.10", "10.2.0.1", 6, 9878, 0},             /* fix: tcp port 9878 */
+        {3, "2001:db8:9::1", "ff15::1:7", 17, 31000, 0},       /* md-v6: IPv6 group */
+        {4, "10.9.0.1", "10.9.9.9", 17, 5000, 100},            /* vlan100 */
+        {5, "2001:db8:1::5", "2001:db8:3::1", 6, 443, 0},      /* src-v6: source /48 + port */
+        {0, "10.3.3.3", "10.4.4.4", 17, 53, 0},                /* DNS */
+        {0, "10.1.0.10", "10.2.0.1", 6, 80, 0},                /* web */
+        {0, "2001:db8:2::5", "2001:db8:3::1", 6, 443, 0},      /* other source /48 */
+        {0, "10.9.0.1", "10.9.9.9", 17, 5000, 200},            /* other VLAN */
+        {0, "10.3.0.1", "233.54.13.7", 17, 26405, 0},          /* group outside the /24 */
+        {0, "10.3.0.1", "233.54.12.7", 17, 30000, 0},          /* port outside the range */
+    };
+    enum { NK = sizeof(kinds) / sizeof(kinds[0]) };
+    unsigned matched[6] = {0}, total = 0;
+    for (unsigned i = 0; i < per; i++)
+        for (unsigned k = 0; k < NK; k++) {
+            struct conn c;
+            memset(&c, 0, sizeof(c));
+            ipaddrs_set(&c.a, kinds[k].src, kinds[k].dst);
+            if (kinds[k].vlan) {
+                c.vlans[0] = kinds[k].vlan;
+                c.nvlan = 1;
+            }
+            struct buf ip = {.n = 0}, l4 = {.n = 0};
+            uint16_t sport = (uint16_t)(40000 + i * 7 + k);
+            if (kinds[k].proto == 17) {
+                build_udp(&l4, sport, kinds[k].dport, 32);
+                putzero(&l4, 32);
+            } else {
+                build_tcp(&l4, sport, kinds[k].dport, 1000 + i, 0, S, 65535, NULL);
+            }
+            build_ip(&ip, &c.a, kinds[k].proto, l4.n, g->ipid++, 0, 0);
+            putbytes(&ip, l4.b, l4.n);
+            emit_ip(g, &c, ip.b, ip.n, c.a.v6);
+            g->t += 10 * US;
+            matched[kinds[k].rule]++;
+            total++;
+        }
+    { /* and ARP, which no IP rule takes */
+        struct buf f = {.n = 0};
+        build_eth(&f, NULL, 0, 0x0806);
+        putzero(&f, 28);
+        pcapw_write(&g->w, g->t, f.b, f.n);
+        total++;
+        matched[0]++;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s.rules.json", out);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "{\"frames\": %u, \"unmatched\": %u, \"rules\": {", total, matched[0]);
+    for (int r = 1; r <= 5; r++)
+        fprintf(f, "%s\"%d\": %u", r > 1 ? ", " : "", r, matched[r]);
+    fprintf(f, "}}\n");
+    return fclose(f);
+}
+
 struct scenario {
     const char *name;
     void (*fn)(struct gen *g, struct expect *e);
@@ -566,6 +638,10 @@ int main(int argc, char **argv)
     }
     struct expect e;
     memset(&e, 0, sizeof(e));
+    if (!strcmp(argv[1], "live_mix")) {
+        unsigned per = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 50;
+        return live_mix(&g, argv[2], per) || pcapw_close(&g.w) ? 1 : 0;
+    }
     if (!strcmp(argv[1], "trading")) {
         uint64_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000;
         sc_trading_n(&g, &e, n);

@@ -20,13 +20,13 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps test unit integration demo bench sanitize fuzz clean help format
+.PHONY: all deps test unit integration live demo bench sanitize fuzz clean help format
 all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 
 help:
 	@echo "make deps        install the Debian packages ticktap needs (idempotent)"
 	@echo "make             build build/ticktap and the capture generator build/ttgen"
-	@echo "make test        deps + build + unit tests + integration tests (tshark oracle too)"
+	@echo "make test        deps + build + unit, integration (tshark oracle too) and live tests"
 	@echo "make demo        analyse a generated trading capture end to end"
 	@echo "make sanitize    the tests under ASan + UBSan"
 	@echo "make fuzz        each libFuzzer harness for FUZZ_SECONDS (default 30)"
@@ -83,9 +83,13 @@ unit: $(UNIT_BINS)
 integration: $(BUILD)/ticktap $(BUILD)/ttgen
 	@BUILD=$(BUILD) tests/integration/run.sh
 
+# Live capture on veth pairs in network namespaces the test creates (root; skipped otherwise).
+live: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
+	@BUILD=$(BUILD) tests/live/run.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration live
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -97,7 +101,7 @@ sanitize: deps
 	  all $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
 	@$(MAKE) --no-print-directory BUILD=build-san CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  unit integration
+	  unit integration live
 
 FUZZ_SECONDS ?= 30
 fuzz: deps

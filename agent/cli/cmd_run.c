@@ -56,6 +56,7 @@ struct run_state {
     struct live_source src[MAX_SOURCES];
     uint32_t nsrc;
     uint64_t reloads, reload_failures;
+    uint64_t next_stats_ns; /* counters are read every capture.stats_interval */
 };
 
 static const char *mode_name(int m)
@@ -283,6 +284,12 @@ static int run_tick(void *arg, struct event *out, int max)
     struct run_state *rs = arg;
     if (atomic_exchange(&reload_flag, 0))
         reload_rules(rs);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    if (now < rs->next_stats_ns)
+        return 0;
+    rs->next_stats_ns = now + rs->cfg.stats_interval_ns;
     int n = 0;
     for (uint32_t i = 0; i < rs->nifs; i++) {
         struct run_iface *ri = &rs->ifs[i];
@@ -560,7 +567,7 @@ int cmd_run(int argc, char **argv)
         .nlive = (int)rs.nsrc,
         .tick = run_tick,
         .tick_arg = &rs,
-        .tick_interval_ns = cfg->stats_interval_ns,
+        .tick_interval_ns = 50000000, /* SIGHUP is acted on within 50 ms */
         .events_out = events_out,
         .kafka = kafka,
         .stop = &stop_flag,

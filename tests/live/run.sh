@@ -1,0 +1,232 @@
+#!/bin/bash
+# run.sh - live capture tests: `ticktap run` on veth pairs between network namespaces made
+# here (and removed at the end). Needs root. Ends with "live: N passed, N failed".
+#
+#   host mode   a TCP session and pings keep working; both directions of the trading port
+#               and nothing else reach the agent; its summary equals `ticktap analyze` on a
+#               tcpdump capture of the same traffic
+#   tap mode    known frames (rules.yaml) over two AF_XDP queues: exactly the matched ones,
+#               timestamps within the test's wall-clock window
+#   reload      SIGHUP while frames flow: none lost or counted twice
+#   pcap mode   the same rules as a libpcap filter
+#   errors      bad config, bad rule, no interface, no XDP mode, no privilege; nothing left
+#               attached after a crash
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+TT="$BUILD/ticktap"
+SEND="$BUILD/ttsend"
+GEN="$BUILD/ttgen"
+PY=/usr/bin/python3
+PP="$PY $ROOT/tests/live/pingpong.py"
+VALIDATE="$ROOT/tests/integration/validate.py"
+A=tta$$ B=ttb$$
+WORK=$(mktemp -d /tmp/ticktap-live.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    ip netns del $A 2>/dev/null
+    ip netns del $B 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+pass=0; fail=0
+ok()   { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "  ok   $*"; return 0; }
+bad()  { fail=$((fail + 1)); echo "  FAIL $*"; }
+check() { local name=$1; shift; if "$@" > "$WORK/out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/       /' "$WORK/out" | head -20; fi; }
+section() { echo "== $*"; }
+inA() { ip netns exec $A "$@"; }
+inB() { ip netns exec $B "$@"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "live: skipped (needs root for namespaces and XDP)"; exit 0
+fi
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+
+# Two namespaces joined by a veth pair with two queues each way; vb (in B) is watched.
+ip netns add $A && ip netns add $B || { echo "live: cannot create namespaces"; exit 1; }
+ip link add va netns $A numtxqueues 2 numrxqueues 2 type veth peer name vb netns $B \
+    numtxqueues 2 numrxqueues 2
+inA ip addr add 10.77.0.1/24 dev va; inB ip addr add 10.77.0.2/24 dev vb
+inA ip link set va up; inB ip link set vb up; inA ip link set lo up; inB ip link set lo up
+
+# Starts the agent in B: start_agent NAME ARGS...; waits until it captures.
+start_agent() {
+    local name=$1; shift
+    ip netns exec $B "$TT" run "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
+    agent=$!; pids+=($agent)
+    for _ in $(seq 100); do
+        grep -q "capturing with" "$WORK/$name.err" && return 0
+        kill -0 $agent 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "agent $name did not start:"; sed 's/^/       /' "$WORK/$name.err"; return 1
+}
+stop_agent() { kill -INT $agent; wait $agent; }
+attached() { # what of ours is still attached to vb
+    inB ip link show vb | grep -o "xdp[a-z]*"
+    inB bpftool net show dev vb 2>/dev/null | grep -o "tt_[a-z_]*"
+}
+
+section "host mode: the node's own traffic, both directions, nothing broken"
+cat > "$WORK/host.yaml" <<EOF
+capture:
+  interfaces:
+    - name: vb
+      mode: host
+rules:
+  - name: fix
+    id: 9
+    proto: tcp
+    ports: 9878
+EOF
+ip netns exec $B tcpdump -i vb -w "$WORK/host.pcap" --time-stamp-precision=nano -U 'tcp port 9878' \
+    2> "$WORK/tcpdump.err" & tcpd=$!; pids+=($tcpd)
+start_agent host -c "$WORK/host.yaml" -s "$WORK/host.s.json" -e "$WORK/host.e.jsonl" -q
+for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
+ip netns exec $B $PP server 10.77.0.2 9878 > "$WORK/srv.out" & srv=$!; pids+=($srv)
+for _ in $(seq 50); do grep -q listening "$WORK/srv.out" && break; sleep 0.1; done
+inA $PP client 10.77.0.2 9878 25 > "$WORK/cli.out" 2>&1
+check "host: the TCP session works while the agent runs" grep -q "ok 25" "$WORK/cli.out"
+inA ping -c 5 -i 0.2 -W 2 10.77.0.2 > "$WORK/ping.out" 2>&1
+check "host: pings are answered while the agent runs" grep -q " 0% packet loss" "$WORK/ping.out"
+wait $srv
+sleep 0.3
+stop_agent; rc=$?
+kill -INT $tcpd; wait $tcpd
+check "host: SIGINT ends the run with status 0" test $rc -eq 0
+check "host: the agent is detached after it exits" test -z "$(attached)"
+check "host: summary and events match their schemas" bash -c "$VALIDATE $ROOT/schemas/summary.schema.json $WORK/host.s.json && $VALIDATE $ROOT/schemas/event.schema.json $WORK/host.e.jsonl --lines"
+check "host: both directions of the trading port, and nothing else (no ICMP)" $PY -c "
+import json
+s = json.load(open('$WORK/host.s.json'))
+assert s['flows'] == 1 and 'icmp' not in s['protocols'], s['protocols']
+cap = s['capture']['interfaces'][0]
+assert cap['egress_hook'] and cap['xdp']['egress_seen'] > 0, cap
+assert sum(r['matched'] for r in cap['rules']) == s['packets'] == cap['frames'], cap
+flows = [json.loads(l) for l in open('$WORK/host.e.jsonl') if '\"type\":\"flow\"' in l]
+assert len(flows) == 1, flows
+p = flows[0]['record']['packets']
+assert p['src_to_dst'] > 25 and p['dst_to_src'] > 25, p
+"
+"$TT" analyze -q -s "$WORK/host.a.json" "$WORK/host.pcap"
+check "host: summary equals 'ticktap analyze' of a tcpdump capture of the same traffic" $PY -c "
+import json
+live, off = json.load(open('$WORK/host.s.json')), json.load(open('$WORK/host.a.json'))
+for k in ('packets', 'bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
+    assert live[k] == off[k], (k, live[k], off[k])
+assert live['packets'] > 50, live['packets']
+"
+
+section "tap mode: known frames over two AF_XDP queues"
+"$GEN" live_mix "$WORK/mix.pcap" 40
+{ printf 'capture:\n  interfaces:\n    - name: vb\n      mode: tap\n      queues: 2\n      unmatched: drop\n'
+  cat "$ROOT/tests/live/rules.yaml"; } > "$WORK/tap.yaml"
+start_agent tap -c "$WORK/tap.yaml" -s "$WORK/tap.s.json" -e "$WORK/tap.e.jsonl" -q
+t0=$(date +%s%N)
+inA "$SEND" va "$WORK/mix.pcap" > "$WORK/send.out"
+sleep 0.5
+t1=$(date +%s%N)
+stop_agent; rc=$?
+check "tap: status 0, detached" bash -c "test $rc -eq 0 && test -z \"$(attached)\""
+check "tap: the agent received exactly the matched frames, per rule" $PY -c "
+import json
+s, want = json.load(open('$WORK/tap.s.json')), json.load(open('$WORK/mix.pcap.rules.json'))
+cap = s['capture']['interfaces'][0]
+got = {str(r['id']): r['matched'] for r in cap['rules']}
+assert got == want['rules'], (got, want['rules'])
+total = sum(want['rules'].values())
+assert s['packets'] == total == cap['frames'] == cap['xdp']['redirected'], (s['packets'], cap)
+assert cap['xdp']['dropped'] >= want['unmatched'], cap['xdp']
+"
+check "tap: both queues carried frames, and they add up" $PY -c "
+import json
+cap = json.load(open('$WORK/tap.s.json'))['capture']['interfaces'][0]
+q = [x['frames'] for x in cap['queues']]
+assert len(q) == 2 and min(q) > 0 and sum(q) == cap['frames'], cap['queues']
+"
+check "tap: timestamps lie within the test's wall-clock window and increase per flow" $PY -c "
+import json
+s = json.load(open('$WORK/tap.s.json'))
+t0, t1 = $t0, $t1
+assert t0 <= s['first_ts_ns'] <= s['last_ts_ns'] <= t1, (t0, s['first_ts_ns'], s['last_ts_ns'], t1)
+for l in open('$WORK/tap.e.jsonl'):
+    e = json.loads(l)
+    assert t0 <= e['ts_ns'] <= t1, e
+    if e['type'] == 'flow':
+        r = e['record']
+        assert t0 <= r['start_ns'] <= r['end_ns'] <= t1, r
+"
+check "tap: events match their schema" "$VALIDATE" "$ROOT/schemas/event.schema.json" "$WORK/tap.e.jsonl" --lines
+
+section "rule reload (SIGHUP) while frames flow"
+cp "$WORK/tap.yaml" "$WORK/reload.yaml"
+start_agent reload -c "$WORK/reload.yaml" -s "$WORK/reload.s.json" -q
+ip netns exec $A "$SEND" va "$WORK/mix.pcap" 2000 8 > "$WORK/send2.out" & sender=$!
+sleep 0.6
+printf '  - name: dns\n    id: 6\n    proto: udp\n    ports: 53\n' >> "$WORK/reload.yaml"
+kill -HUP $agent
+wait $sender
+sleep 0.5
+stop_agent
+check "reload: applied once, no frame lost or counted twice across it" $PY -c "
+import json
+s, want = json.load(open('$WORK/reload.s.json')), json.load(open('$WORK/mix.pcap.rules.json'))
+cap = s['capture']
+assert cap['reloads'] == 1 and cap['reload_failures'] == 0, cap
+got = {str(r['id']): r['matched'] for r in cap['interfaces'][0]['rules']}
+for rule, n in want['rules'].items():
+    assert got[rule] == 8 * n, (rule, got[rule], 8 * n)
+per = want['rules']['1']
+assert 0 < got['6'] < 8 * per, ('the new rule took effect part-way', got['6'])
+assert s['packets'] == sum(got.values()) == cap['interfaces'][0]['frames'], (s['packets'], got)
+"
+check "reload: the agent said so" grep -q "reloaded .*6 rule" "$WORK/reload.err"
+
+section "pcap mode: the rules as a libpcap filter"
+{ printf 'capture:\n  interfaces:\n    - name: vb\n      mode: pcap\n'
+  sed '/name: vlan100/,/vlan: 100/d' "$ROOT/tests/live/rules.yaml"; } > "$WORK/pcap.yaml"
+start_agent pcap -c "$WORK/pcap.yaml" -s "$WORK/pcap.s.json" -q
+inA "$SEND" va "$WORK/mix.pcap" > /dev/null
+sleep 0.5
+stop_agent; rc=$?
+check "pcap: the frames of the rules (IPv4, IPv6, multicast, ports), nothing else" $PY -c "
+import json
+s, want = json.load(open('$WORK/pcap.s.json')), json.load(open('$WORK/mix.pcap.rules.json'))
+n = sum(v for k, v in want['rules'].items() if k != '4')
+assert $rc == 0 and s['packets'] == n, (s['packets'], n)
+"
+
+section "errors: one clear line, non-zero status, nothing left attached"
+expect_exit() { # name status pattern -- command...
+    local name=$1 want=$2 pat=$3; shift 4
+    "$@" > "$WORK/o" 2> "$WORK/e"; local got=$?
+    if [ $got -eq "$want" ] && grep -q -- "$pat" "$WORK/e"; then ok "$name"; else
+        bad "$name (exit $got, want $want; stderr: $(head -c 300 "$WORK/e"))"; fi
+}
+expect_exit "unreadable config -> 1" 1 "cannot open config" -- "$TT" run -c /nonexistent.yaml
+printf 'capture:\n  interfaces:\n    - name: vb\nrules:\n  - name: x\n    ports: 70000\n' > "$WORK/bad.yaml"
+expect_exit "bad rule -> 1" 1 "rule 'x': port '70000'" -- "$TT" run -c "$WORK/bad.yaml"
+printf 'rules:\n  - ports: 1\n' > "$WORK/noif.yaml"
+expect_exit "no interface configured -> 1" 1 "no capture.interfaces" -- "$TT" run -c "$WORK/noif.yaml"
+expect_exit "no such interface -> 2" 2 "no such interface 'nosuch0'" -- \
+    inB "$TT" run --set capture.interfaces.0.name=nosuch0
+expect_exit "native XDP where the device has none -> 2" 2 "native mode is not supported" -- \
+    inB "$TT" run --set capture.interfaces.0.name=lo --set capture.interfaces.0.xdp_mode=native
+expect_exit "VLAN rule in pcap mode -> 1" 1 "VLAN rules need host or tap mode" -- \
+    "$TT" run --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=pcap --set rules.0.vlan=5
+expect_exit "no privilege -> 2" 2 "needs root" -- \
+    ip netns exec $B setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    "$TT" run --set capture.interfaces.0.name=vb -d 1
+check "nothing attached after the failed starts" test -z "$(attached)"
+start_agent crash -c "$WORK/host.yaml" -q
+before=$(attached | sort | tr '\n' ' ')
+kill -9 $agent; wait $agent 2>/dev/null
+sleep 0.3
+check "a crashed agent leaves nothing attached (BPF links)" bash -c "test -n '$before' && test -z \"$(attached)\""
+
+echo
+echo "live: $pass passed, $fail failed"
+[ $fail -eq 0 ]

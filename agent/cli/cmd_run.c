@@ -287,7 +287,7 @@ static int run_tick(void *arg, struct event *out, int max)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-    if (now < rs->next_stats_ns)
+    if (now < rs->next_stats_ns && !atomic_load(&stop_flag)) /* stopping: a last read */
         return 0;
     rs->next_stats_ns = now + rs->cfg.stats_interval_ns;
     int n = 0;

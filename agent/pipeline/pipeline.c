@@ -368,6 +368,12 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             nanosleep(&ts, NULL);
         }
     }
+    if (opt->tick) { /* a last look, so what happened since the previous tick is reported */
+        struct event ticked[16];
+        int n = opt->tick(opt->tick_arg, ticked, 16);
+        for (int i = 0; i < n; i++)
+            sink_emit(&s, &ticked[i]);
+    }
     { /* alerts still firing when the run ends are resolved, so every alert is closed */
         int n = alert_finish(&s.alerts, s.alert_buf, ALERT_MAX_RULES);
         while (n > 0) {

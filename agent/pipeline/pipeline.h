@@ -28,7 +28,8 @@ struct live_source {
 };
 
 /* Called by the sink thread every tick_interval_ns of wall-clock time: may hand back events
- * (capture.saturated) to emit, returns how many (at most max). */
+ * (capture.saturated) to emit, returns how many (at most max). Called once more when the run
+ * stops, before the workers' final flush is merged. */
 typedef int (*run_tick_fn)(void *arg, struct event *out, int max);
 
 struct run_options {

@@ -8,6 +8,7 @@
 #   tap mode    known frames (rules.yaml) over two AF_XDP queues: exactly the matched ones,
 #               timestamps within the test's wall-clock window
 #   reload      SIGHUP while frames flow: none lost or counted twice
+#   saturation  a ring too small: capture.saturated events count exactly what was lost
 #   pcap mode   the same rules as a libpcap filter
 #   errors      bad config, bad rule, no interface, no XDP mode, no privilege; nothing left
 #               attached after a crash
@@ -84,7 +85,8 @@ rules:
 EOF
 ip netns exec $B tcpdump -i vb -w "$WORK/host.pcap" --time-stamp-precision=nano -U 'tcp port 9878' \
     2> "$WORK/tcpdump.err" & tcpd=$!; pids+=($tcpd)
-start_agent host -c "$WORK/host.yaml" -s "$WORK/host.s.json" -e "$WORK/host.e.jsonl" -q
+start_agent host -c "$WORK/host.yaml" -s "$WORK/host.s.json" -e "$WORK/host.e.jsonl" -q \
+    --set pipeline.workers=2
 for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
 ip netns exec $B $PP server 10.77.0.2 9878 > "$WORK/srv.out" & srv=$!; pids+=($srv)
 for _ in $(seq 50); do grep -q listening "$WORK/srv.out" && break; sleep 0.1; done
@@ -184,6 +186,28 @@ assert 0 < got['6'] < 8 * per, ('the new rule took effect part-way', got['6'])
 assert s['packets'] == sum(got.values()) == cap['interfaces'][0]['frames'], (s['packets'], got)
 "
 check "reload: the agent said so" grep -q "reloaded .*6 rule" "$WORK/reload.err"
+
+section "saturation: a ring too small for the burst loses frames, and says how many"
+{ printf 'capture:\n  interfaces:\n    - name: vb\n      mode: host\n  ring_size: 4096\n  stats_interval: 200ms\n'
+  cat "$ROOT/tests/live/rules.yaml"; } > "$WORK/sat.yaml"
+start_agent sat -c "$WORK/sat.yaml" -s "$WORK/sat.s.json" -e "$WORK/sat.e.jsonl" -q
+inA "$SEND" va "$WORK/mix.pcap" 0 20 > /dev/null
+sleep 0.6
+stop_agent
+check "saturation: capture.saturated events count every frame the ring refused" $PY -c "
+import json
+s = json.load(open('$WORK/sat.s.json'))
+cap = s['capture']['interfaces'][0]
+x = cap['xdp']
+sat = [json.loads(l) for l in open('$WORK/sat.e.jsonl') if 'capture.saturated' in l]
+assert x['copy_fail'] > 0 and sat, ('no loss provoked', x)
+assert x['copied'] + x['copy_fail'] == x['matched'], x
+assert cap['frames'] == x['copied'] == s['packets'], (cap['frames'], x)
+assert sum(e['capture']['lost'] for e in sat) == x['copy_fail'] == cap['lost'], (sat, x)
+assert all(e['capture']['interface'] == 'vb' and e['capture']['reason'] == 'ring_full' for e in sat)
+assert s['events']['capture.saturated'] == len(sat)
+"
+check "saturation: events match their schema" "$VALIDATE" "$ROOT/schemas/event.schema.json" "$WORK/sat.e.jsonl" --lines
 
 section "pcap mode: the rules as a libpcap filter"
 { printf 'capture:\n  interfaces:\n    - name: vb\n      mode: pcap\n'

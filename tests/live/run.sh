@@ -10,6 +10,7 @@
 #   reload      SIGHUP while frames flow: none lost or counted twice
 #   saturation  a ring too small: capture.saturated events count exactly what was lost
 #   pcap mode   the same rules as a libpcap filter
+#   example     examples/ticktap.yaml in host and tap mode: the same analysis as offline
 #   errors      bad config, bad rule, no interface, no XDP mode, no privilege; nothing left
 #               attached after a crash
 set -u
@@ -222,6 +223,24 @@ s, want = json.load(open('$WORK/pcap.s.json')), json.load(open('$WORK/mix.pcap.r
 n = sum(v for k, v in want['rules'].items() if k != '4')
 assert $rc == 0 and s['packets'] == n, (s['packets'], n)
 "
+
+section "the example config, both modes: live analysis equals offline analysis"
+"$GEN" trading "$WORK/trading.pcap" 3000
+"$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" -s "$WORK/ex.off.json" "$WORK/trading.pcap"
+for mode in host tap; do
+    start_agent ex-$mode -c "$ROOT/examples/ticktap.yaml" -s "$WORK/ex.$mode.json" -q \
+        --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=$mode
+    inA "$SEND" va "$WORK/trading.pcap" > /dev/null
+    sleep 0.5
+    stop_agent
+    check "example config, $mode mode: same packets, flows and findings as offline" $PY -c "
+import json
+live, off = json.load(open('$WORK/ex.$mode.json')), json.load(open('$WORK/ex.off.json'))
+assert live['packets'] == off['packets'] == 3000, (live['packets'], off['packets'])
+for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
+    assert live[k] == off[k], (k, live[k], off[k])
+"
+done
 
 section "errors: one clear line, non-zero status, nothing left attached"
 expect_exit() { # name status pattern -- command...

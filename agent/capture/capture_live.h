@@ -46,6 +46,12 @@ int capture_pcap_live_set_filter(struct capture *c, const char *filter, char *er
 /* Frames the kernel dropped before libpcap read them (ps_drop + ps_ifdrop). */
 uint64_t capture_pcap_live_dropped(struct capture *c);
 
+/* Follows a growing classic pcap file (tcpdump -w, dumpcap -P) until stopped; filter is a
+ * tcpdump expression or NULL. */
+extern const struct capture_ops capture_follow_ops;
+struct capture *capture_follow_open(const char *path, const char *filter, char *err,
+                                    size_t errlen);
+
 /* CLOCK_REALTIME - CLOCK_TAI in ns: turns the programs' bpf_ktime_get_tai_ns() stamps into
  * wall-clock time. */
 int64_t live_tai_to_realtime(void);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../capture/capture_live.h"
 #include "../pipeline/pipeline.h"
 #include "../report/report.h"
 #include "cli.h"
@@ -35,6 +36,9 @@ static void usage(FILE *out)
             "  -q, --quiet           no human summary\n"
             "  -k, --kafka BROKERS   also stream events and flow records to Kafka; 'mock' starts\n"
             "                        a mock Kafka cluster inside ticktap and prints its address\n"
+            "  -F, --follow          follow one growing pcap file (tcpdump -w, dumpcap -P) until\n"
+            "                        Ctrl-C, events as they come; a file replaced under the\n"
+            "                        same name (rotation) is followed into\n"
             "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
             "                        Ctrl-C) so consumers can read it\n"
             "\n"
@@ -52,19 +56,20 @@ int cmd_analyze(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'S'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"kafka", required_argument, NULL, 'k'},   {"kafka-hold", required_argument, NULL, 'H'},
+        {"follow", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     struct tt_config cfg;
     config_defaults(&cfg);
     const char *filter = NULL, *events_path = NULL, *summary_path = NULL;
     const char *sets[64];
-    int nsets = 0, quiet = 0, workers = -1;
+    int nsets = 0, quiet = 0, workers = -1, follow = 0;
     const char *kafka_brokers = NULL;
     double kafka_hold = 0;
     char err[1024];
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:F", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': filter = optarg; break;
         case 'e': events_path = optarg; break;
@@ -90,6 +95,7 @@ int cmd_analyze(int argc, char **argv)
                 sets[nsets++] = optarg;
             break;
         case 'q': quiet = 1; break;
+        case 'F': follow = 1; break;
         case 'k': kafka_brokers = optarg; break;
         case 'H': {
             char *end;
@@ -116,6 +122,15 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
 
+    if (follow && argc - optind != 1) {
+        fprintf(stderr, "ticktap analyze: --follow takes exactly one capture file\n");
+        return 1;
+    }
+    if (config_finish(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "ticktap: %s\n", err);
+        return 1;
+    }
+
     if (kafka_brokers)
         snprintf(cfg.kafka.brokers, sizeof(cfg.kafka.brokers), "%s", kafka_brokers);
     struct kafka_sink *kafka = NULL;
@@ -137,6 +152,14 @@ int cmd_analyze(int argc, char **argv)
         }
         setvbuf(events_out, NULL, _IOFBF, 1 << 20);
     }
+    struct live_source followed = {&capture_follow_ops, NULL};
+    if (follow && !(followed.cap = capture_follow_open(argv[optind], filter, err, sizeof(err)))) {
+        fprintf(stderr, "ticktap: %s\n", err);
+        kafka_sink_close(kafka);
+        if (events_out && events_out != stdout)
+            fclose(events_out);
+        return strstr(err, "--filter") ? 1 : 2;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -152,8 +175,20 @@ int cmd_analyze(int argc, char **argv)
         .stop = &stop_flag,
         .kafka = kafka,
     };
+    if (follow) {
+        opt.live = &followed;
+        opt.nlive = 1;
+        opt.progress = 0;
+        if (events_out)
+            setvbuf(events_out, NULL, _IOLBF, 0); /* followers read events as they come */
+        fprintf(stderr, "ticktap: following %s; Ctrl-C to stop\n", argv[optind]);
+    }
     struct run_result res;
     int rc = pipeline_run(&cfg, &opt, &res, err, sizeof(err));
+    if (followed.cap) {
+        followed.ops->close(followed.cap);
+        res.interrupted = 0; /* following ends by a signal: that is its normal end */
+    }
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);

@@ -565,6 +565,7 @@ int cmd_run(int argc, char **argv)
     struct run_options opt = {
         .live = rs.src,
         .nlive = (int)rs.nsrc,
+        .wall_clock_idle = 1,
         .tick = run_tick,
         .tick_arg = &rs,
         .tick_interval_ns = 50000000, /* SIGHUP is acted on within 50 ms */

@@ -261,7 +261,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             goto out;
         }
         ws[inited].stop = opt->stop;
-        ws[inited].live = live;
+        ws[inited].live = live && opt->wall_clock_idle;
     }
     if (nw == 1) {
         ws[0].src_ops = ops;
@@ -294,7 +294,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         dx->nworkers = nw;
         dx->stop = opt->stop;
         dx->by_ref = cs0.frames_stable;
-        dx->live = live;
+        dx->live = live && !cfg->overflow_block;
         dispatch_init(&dx->d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                       cfg->decode.gtpu_port);
         atomic_init(&dx->dispatched, 0);
@@ -303,12 +303,13 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             ws[i].in_ring = &rings[i];
             ws[i].dispatched = &dx->dispatched;
             ws[i].dispatch_done = &dx->done;
+            ws[i].dispatch_live = live;
         }
     }
 
     struct sink s;
     memset(&s, 0, sizeof(s));
-    s.live = live;
+    s.live = per_source; /* one source: frame ordinals are global, merge in their order */
     s.out = opt->events_out;
     s.kafka = opt->kafka;
     s.res = res;

@@ -40,6 +40,7 @@ struct run_options {
      * and the run ends only when *stop is set. */
     const struct live_source *live;
     int nlive;
+    int wall_clock_idle; /* live capture: flows also time out by the wall clock when idle */
     run_tick_fn tick;
     void *tick_arg;
     uint64_t tick_interval_ns;

@@ -296,7 +296,8 @@ static int input_burst(struct worker *w, struct frame *frames)
         return frame_ring_burst(w->in_ring, frames, WORKER_BURST);
     int n = w->src_ops->rx_burst(w->src, frames, WORKER_BURST, w->src_err, sizeof(w->src_err));
     if (n == -EAGAIN) {
-        idle_live(w);
+        if (w->live)
+            idle_live(w);
         return -EAGAIN;
     }
     if (n < 0) {
@@ -332,10 +333,11 @@ void *worker_main(void *arg)
                     break;
                 if (published > atomic_load_explicit(&w->watermark, memory_order_relaxed))
                     atomic_store_explicit(&w->watermark, published, memory_order_release);
-                if (w->live) { /* frames arrive at line pace: sleep rather than spin */
+                if (w->dispatch_live) { /* frames arrive at line pace: sleep rather than spin */
                     struct timespec ts = {0, 200000};
                     nanosleep(&ts, NULL);
-                    idle_live(w);
+                    if (w->live)
+                        idle_live(w);
                 } else {
                     sched_yield();
                 }

@@ -55,7 +55,8 @@ struct worker {
     int src_failed;
     uint32_t src_errors; /* capture files that broke mid-way */
     _Atomic int *stop; /* set by a signal: finish the burst, then flush */
-    int live;          /* live source: idle time still expires flows (by the wall clock) */
+    int live;          /* live capture: idle time still expires flows (by the wall clock) */
+    int dispatch_live; /* the dispatcher's source is live: an empty ring is waited on, not spun */
 };
 
 int worker_init(struct worker *w, int id, const struct tt_config *cfg);

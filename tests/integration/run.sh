@@ -176,6 +176,35 @@ echo "  tunnelled captures with inner flows found: $tun_ok/$tun_total"
 check "every tunnel capture with IP inside yields tunnelled flows" test "$tun_ok" -eq "$tun_total"
 [ -n "$tun_missed" ] && echo "       missed:$tun_missed"
 
+section "following a growing capture (--follow)"
+"$GEN" trading "$WORK/grow.src.pcap" 5000
+head -c 24 "$WORK/grow.src.pcap" > "$WORK/grow.pcap"
+"$TT" analyze --follow -w 2 -q -s "$WORK/grow.s.json" -e "$WORK/grow.e.json" "$WORK/grow.pcap" 2> "$WORK/grow.err" &
+fpid=$!
+sleep 0.3
+tail -c +25 "$WORK/grow.src.pcap" | head -c 100000 >> "$WORK/grow.pcap"   # ends mid-record
+sleep 0.3
+tail -c +25 "$WORK/grow.src.pcap" | tail -c +100001 >> "$WORK/grow.pcap"
+sleep 0.5
+kill -INT $fpid; wait $fpid; rc=$?
+"$TT" analyze -q -s "$WORK/grow.o.json" -e "$WORK/grow.o.e.json" "$WORK/grow.src.pcap"
+check "follow: appended records (one split mid-record) give the offline summary, status 0" \
+    bash -c "test $rc -eq 0 && cmp '$WORK/grow.s.json' '$WORK/grow.o.json'"
+check "follow: ... and the offline events" cmp "$WORK/grow.e.json" "$WORK/grow.o.e.json"
+cp "$WORK/grow.src.pcap" "$WORK/rot.pcap"
+"$TT" analyze --follow -q -s "$WORK/rot.s.json" "$WORK/rot.pcap" 2> /dev/null & fpid=$!
+sleep 0.4
+cp "$WORK/clean.pcap" "$WORK/rot.new" && mv "$WORK/rot.new" "$WORK/rot.pcap"   # rotation
+sleep 0.5
+kill -INT $fpid; wait $fpid
+check "follow: a file replaced under the same name is followed into" $PY -c "
+import json
+n = json.load(open('$WORK/rot.s.json'))['packets']
+want = 5000 + json.load(open('$WORK/clean.pcap.expect.json'))['packets']
+assert n == want, (n, want)"
+"$GEN" trading "$WORK/g.pcap" 10 && editcap -F pcapng "$WORK/g.pcap" "$WORK/g.pcapng" 2>/dev/null
+expect_exit "follow: pcapng is refused with a hint -> 2" 2 "dumpcap -P" -- "$TT" analyze --follow "$WORK/g.pcapng"
+
 section "hostile and malformed captures (../shared/captures/malformed): no crash, no hang"
 mal_bad=""; n=0
 for f in "$CAPS"/malformed/*; do

@@ -299,7 +299,12 @@ static __always_inline void copy_to_ring(void *ctx, int is_xdp, __u32 wirelen,
     s->hdr.vlan_tci = (__u16)vlan_hw;
     s->hdr.vlan_present = vlan_hw >> 16;
     s->hdr.pad = 0;
-    if (bpf_ringbuf_output(&ring, s, sizeof(s->hdr) + caplen, 0))
+    /* Waking the reader costs more than the copy: only once a batch is waiting (the agent
+     * also polls every millisecond, so a quiet link is not held back for long). */
+    __u64 flags = bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= TT_RING_WAKE_BYTES
+                      ? BPF_RB_FORCE_WAKEUP
+                      : BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_output(&ring, s, sizeof(s->hdr) + caplen, flags))
         cnt->copy_fail++;
     else
         cnt->copied++;

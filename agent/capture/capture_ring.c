@@ -105,7 +105,7 @@ static int ring_rx_burst(struct capture *c, struct frame *frames, int max, char 
     rs->tai_offset = live_tai_to_realtime(); /* follows clock steps (NTP) */
     int rc = ring_buffer__consume(rs->rb);
     if (rc >= 0 && rs->n == 0)
-        rc = ring_buffer__poll(rs->rb, 10);
+        rc = ring_buffer__poll(rs->rb, 1); /* the programs wake us only for a batch */
     if (rc < 0 && rc != -ENOSPC && rc != -EINTR) {
         snprintf(err, errlen, "capture ring: %s", strerror(-rc));
         return rs->n ? rs->n : rc;

@@ -47,3 +47,6 @@ echo "  2 workers vs 1 worker:          $(ratio "ticktap 1 worker" "ticktap 2 wo
 cmp -s "$DIR/s1.json" "$DIR/s2.json" && echo "  1 and 2 workers: identical summaries"
 /usr/bin/time -f "%M" -o "$DIR/time.txt" "$BUILD/ticktap" analyze -q -s /dev/null "$SMALL" > /dev/null
 echo "memory: peak RSS $(awk '{print $1/1024}' "$DIR/time.txt") MB on $((N / 5)) packets vs $(awk -v m="${rss["ticktap 1 worker"]}" 'BEGIN{print m/1024}') MB on $N (same flows: memory follows flows, not capture size)"
+
+echo
+"$ROOT/tests/bench/live.sh"

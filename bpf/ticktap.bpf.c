@@ -24,6 +24,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* The NIC's receive timestamp (6.3+, device-bound programs only: tt_xdp_hwts). Weak, so the
+ * object still loads where the kernel lacks it. */
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym __weak;
+
 /* Set by the agent before load. */
 const volatile __u32 tt_mode = TT_MODE_HOST;
 const volatile __u32 tt_snaplen = 256;
@@ -275,7 +279,7 @@ static __always_inline void count_rule(__u8 id)
 /* Host mode: copies up to tt_snaplen bytes and a header into the ring. */
 static __always_inline void copy_to_ring(void *ctx, int is_xdp, __u32 wirelen,
                                          const struct frame_info *fi, __u32 vlan_hw,
-                                         struct tt_counters *cnt)
+                                         __u64 hw_ts, struct tt_counters *cnt)
 {
     __u32 zero = 0;
     struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -291,7 +295,7 @@ static __always_inline void copy_to_ring(void *ctx, int is_xdp, __u32 wirelen,
     if (rc)
         return;
     s->hdr.ts_ns = bpf_ktime_get_tai_ns();
-    s->hdr.hw_ts_ns = 0;
+    s->hdr.hw_ts_ns = hw_ts;
     s->hdr.wirelen = wirelen;
     s->hdr.caplen = (__u16)caplen;
     s->hdr.rule_id = fi->rule_id;
@@ -310,8 +314,7 @@ static __always_inline void copy_to_ring(void *ctx, int is_xdp, __u32 wirelen,
         cnt->copied++;
 }
 
-SEC("xdp")
-int tt_xdp(struct xdp_md *ctx)
+static __always_inline int xdp_main(struct xdp_md *ctx, int hw_ts)
 {
     void *data = (void *)(long)ctx->data;
     void *data_end = (void *)(long)ctx->data_end;
@@ -333,8 +336,11 @@ int tt_xdp(struct xdp_md *ctx)
     }
     cnt->matched++;
     count_rule(fi.rule_id);
+    __u64 hw = 0;
+    if (hw_ts && bpf_xdp_metadata_rx_timestamp(ctx, &hw))
+        hw = 0; /* the driver has none for this frame */
     if (tt_mode == TT_MODE_HOST) {
-        copy_to_ring(ctx, 1, (__u32)bpf_xdp_get_buff_len(ctx), &fi, 0, cnt);
+        copy_to_ring(ctx, 1, (__u32)bpf_xdp_get_buff_len(ctx), &fi, 0, hw, cnt);
         cnt->passed++;
         return XDP_PASS;
     }
@@ -345,7 +351,7 @@ int tt_xdp(struct xdp_md *ctx)
         void *start = (void *)(long)ctx->data;
         if ((void *)(meta + 1) <= start) {
             meta->ts_ns = now;
-            meta->hw_ts_ns = 0;
+            meta->hw_ts_ns = hw;
             meta->rule_id = fi.rule_id;
             meta->magic = TT_META_MAGIC;
         }
@@ -362,6 +368,19 @@ int tt_xdp(struct xdp_md *ctx)
     }
     cnt->dropped++;
     return XDP_DROP;
+}
+
+SEC("xdp")
+int tt_xdp(struct xdp_md *ctx)
+{
+    return xdp_main(ctx, 0);
+}
+
+/* The same, loaded bound to one device so that it may read the NIC's timestamp. */
+SEC("xdp")
+int tt_xdp_hwts(struct xdp_md *ctx)
+{
+    return xdp_main(ctx, 1);
 }
 
 SEC("tc")
@@ -386,7 +405,7 @@ int tt_tc_egress(struct __sk_buff *skb)
         cnt->matched++;
         count_rule(fi.rule_id);
         copy_to_ring(skb, 0, skb->len, &fi,
-                     skb->vlan_present ? (0x10000u | (skb->vlan_tci & 0xffff)) : 0, cnt);
+                     skb->vlan_present ? (0x10000u | (skb->vlan_tci & 0xffff)) : 0, 0, cnt);
     }
     cnt->passed++;
     return TC_ACT_OK;

@@ -28,6 +28,7 @@ struct capture_stats {
     uint64_t bytes;
     uint64_t truncated_files; /* files that ended in the middle of a record */
     int frames_stable;        /* frames stay valid until close (not only until the next burst) */
+    uint64_t hw_stamped;      /* live: frames timed by the NIC's clock, not the kernel's */
 };
 
 struct capture_ops {

@@ -26,7 +26,7 @@ struct ring_source {
     int n, max;
     uint64_t ordinal;
     int64_t tai_offset;
-    uint64_t frames, bytes;
+    uint64_t frames, bytes, hw_stamped;
 };
 
 int64_t live_tai_to_realtime(void)
@@ -62,7 +62,12 @@ static int on_record(void *ctx, void *data, size_t size)
         memcpy(slot, bytes, caplen);
     }
     struct frame *f = &rs->out[rs->n++];
-    f->ts_ns = (uint64_t)((int64_t)h->ts_ns + rs->tai_offset);
+    if (h->hw_ts_ns) { /* the NIC's clock (kept on UTC by phc2sys where it matters) */
+        f->ts_ns = h->hw_ts_ns;
+        rs->hw_stamped++;
+    } else {
+        f->ts_ns = (uint64_t)((int64_t)h->ts_ns + rs->tai_offset);
+    }
     f->ordinal = ++rs->ordinal;
     f->data = slot;
     f->caplen = caplen;
@@ -119,6 +124,7 @@ static void ring_stats(struct capture *c, struct capture_stats *st)
     memset(st, 0, sizeof(*st));
     st->frames = rs->frames;
     st->bytes = rs->bytes;
+    st->hw_stamped = rs->hw_stamped;
 }
 
 static void ring_close(struct capture *c)

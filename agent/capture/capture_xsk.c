@@ -35,7 +35,7 @@ struct xsk_source {
     size_t area_size;
     uint64_t held[XSK_BURST]; /* buffers of the last burst, refilled at the next one */
     uint32_t nheld;
-    uint64_t ordinal, frames, bytes, no_meta;
+    uint64_t ordinal, frames, bytes, no_meta, hw_stamped;
     int64_t tai_offset;
     int zerocopy;
 };
@@ -150,7 +150,10 @@ static int xsk_rx_burst(struct capture *c, struct frame *frames, int max, char *
         struct frame *f = &frames[i];
         uint64_t off = addr % XSK_FRAME_SIZE;
         const struct tt_xdp_meta *m = (const struct tt_xdp_meta *)(data - sizeof(*m));
-        if (off >= sizeof(*m) && m->magic == TT_META_MAGIC) {
+        if (off >= sizeof(*m) && m->magic == TT_META_MAGIC && m->hw_ts_ns) {
+            f->ts_ns = m->hw_ts_ns; /* the NIC's clock */
+            s->hw_stamped++;
+        } else if (off >= sizeof(*m) && m->magic == TT_META_MAGIC) {
             f->ts_ns = (uint64_t)((int64_t)m->ts_ns + s->tai_offset);
         } else { /* no block (the driver gave no headroom): stamp it on arrival here */
             struct timespec now;
@@ -197,6 +200,7 @@ static void xsk_stats(struct capture *c, struct capture_stats *st)
     memset(st, 0, sizeof(*st));
     st->frames = s->frames;
     st->bytes = s->bytes;
+    st->hw_stamped = s->hw_stamped;
 }
 
 static void xsk_close(struct capture *c)

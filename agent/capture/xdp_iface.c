@@ -15,8 +15,9 @@
 
 #include "ticktap.skel.h"
 
-/* Newer than Debian 12's headers (kernel 6.6). */
+/* Newer than Debian 12's headers: tcx (kernel 6.6), device-bound programs (6.3). */
 #define TT_BPF_TCX_EGRESS 47
+#define TT_BPF_F_XDP_DEV_BOUND_ONLY (1u << 6)
 /* Handle and priority of the fallback clsact filter: fixed, so a run replaces a filter a
  * crashed run left behind instead of stacking a second one. */
 #define TT_TC_HANDLE 0x7474
@@ -32,6 +33,7 @@ struct xdp_iface {
     int tc_filter;   /* host mode fallback: our clsact filter is attached */
     int tc_hook_created;
     uint32_t gen; /* generation the programs read */
+    int hw_ts;    /* the device-bound program that reads NIC timestamps is the one attached */
     const char *attach_mode;
 };
 
@@ -192,7 +194,7 @@ static int attach_xdp(struct xdp_iface *x, int attach, char *err, size_t errlen)
     lo.flags = attach == XDP_ATTACH_NATIVE    ? XDP_FLAGS_DRV_MODE
                : attach == XDP_ATTACH_GENERIC ? XDP_FLAGS_SKB_MODE
                                               : 0;
-    int prog_fd = bpf_program__fd(x->skel->progs.tt_xdp);
+    int prog_fd = bpf_program__fd(x->hw_ts ? x->skel->progs.tt_xdp_hwts : x->skel->progs.tt_xdp);
     x->xdp_link_fd = bpf_link_create(prog_fd, x->ifindex, BPF_XDP, &lo);
     if (x->xdp_link_fd < 0) {
         int e = errno;
@@ -237,22 +239,37 @@ int xdp_iface_open(struct xdp_iface **out, const struct xdp_iface_opts *o,
         return -ENODEV;
     }
     int rc;
-    x->skel = ticktap_bpf__open();
-    if (!x->skel) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-        goto fail;
+    /* With hardware timestamps wanted, first the device-bound program; a kernel or driver
+     * that refuses it gets the plain one (stamped by the kernel clock). */
+    for (x->hw_ts = o->hw_timestamps;; x->hw_ts = 0) {
+        x->skel = ticktap_bpf__open();
+        if (!x->skel) {
+            rc = -errno;
+            snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+            goto fail;
+        }
+        x->skel->rodata->tt_mode = o->mode == LIVE_TAP ? TT_MODE_TAP : TT_MODE_HOST;
+        x->skel->rodata->tt_snaplen = o->snaplen;
+        x->skel->rodata->tt_pass_unmatched = (uint32_t)o->pass_unmatched;
+        if (o->mode == LIVE_TAP) { /* no ring, no egress program */
+            bpf_map__set_max_entries(x->skel->maps.ring, 4096);
+            bpf_program__set_autoload(x->skel->progs.tt_tc_egress, false);
+        } else {
+            bpf_map__set_max_entries(x->skel->maps.ring, (uint32_t)o->ring_bytes);
+        }
+        bpf_program__set_autoload(x->hw_ts ? x->skel->progs.tt_xdp : x->skel->progs.tt_xdp_hwts,
+                                  false);
+        if (x->hw_ts) {
+            bpf_program__set_ifindex(x->skel->progs.tt_xdp_hwts, (__u32)x->ifindex);
+            bpf_program__set_flags(x->skel->progs.tt_xdp_hwts, TT_BPF_F_XDP_DEV_BOUND_ONLY);
+        }
+        rc = ticktap_bpf__load(x->skel);
+        if (!rc || !x->hw_ts || rc == -EPERM || rc == -EACCES)
+            break;
+        ticktap_bpf__destroy(x->skel);
+        x->skel = NULL;
     }
-    x->skel->rodata->tt_mode = o->mode == LIVE_TAP ? TT_MODE_TAP : TT_MODE_HOST;
-    x->skel->rodata->tt_snaplen = o->snaplen;
-    x->skel->rodata->tt_pass_unmatched = (uint32_t)o->pass_unmatched;
-    if (o->mode == LIVE_TAP) { /* no ring, no egress program */
-        bpf_map__set_max_entries(x->skel->maps.ring, 4096);
-        bpf_program__set_autoload(x->skel->progs.tt_tc_egress, false);
-    } else {
-        bpf_map__set_max_entries(x->skel->maps.ring, (uint32_t)o->ring_bytes);
-    }
-    if ((rc = ticktap_bpf__load(x->skel))) {
+    if (rc) {
         if (rc == -EPERM || rc == -EACCES)
             snprintf(err, errlen,
                      "loading the XDP program was refused: ticktap run needs root (or "
@@ -339,6 +356,11 @@ const char *xdp_iface_name(const struct xdp_iface *x)
 const char *xdp_iface_attach_mode(const struct xdp_iface *x)
 {
     return x->attach_mode ? x->attach_mode : "none";
+}
+
+int xdp_iface_hw_timestamps(const struct xdp_iface *x)
+{
+    return x->hw_ts;
 }
 
 const char *xdp_iface_egress_hook(const struct xdp_iface *x)

@@ -25,6 +25,7 @@ struct xdp_iface_opts {
     int pass_unmatched; /* tap mode */
     uint32_t snaplen;
     uint64_t ring_bytes; /* host mode */
+    int hw_timestamps;   /* read the NIC's receive timestamps where the kernel and driver can */
 };
 
 /* Loads and attaches. On failure returns a negative errno and a one-line reason (what
@@ -45,6 +46,9 @@ int xdp_iface_ifindex(const struct xdp_iface *x);
 const char *xdp_iface_name(const struct xdp_iface *x);
 /* "native" or "generic": how the XDP program ended up attached. */
 const char *xdp_iface_attach_mode(const struct xdp_iface *x);
+/* 1: the device-bound program is attached, which asks the NIC for each frame's receive time
+ * (frames the driver has none for still get the kernel clock). */
+int xdp_iface_hw_timestamps(const struct xdp_iface *x);
 /* "tcx link" or "clsact filter" (host mode egress), NULL in tap mode. */
 const char *xdp_iface_egress_hook(const struct xdp_iface *x);
 

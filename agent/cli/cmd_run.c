@@ -158,6 +158,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
         .pass_unmatched = ri->cfg.pass_unmatched,
         .snaplen = cfg->snaplen,
         .ring_bytes = cfg->ring_bytes,
+        .hw_timestamps = (int)cfg->hw_timestamps,
     };
     if (xdp_iface_open(&ri->xdp, &o, cr, err, errlen))
         return -1;
@@ -316,13 +317,19 @@ static json_t *capture_json(struct run_state *rs)
         json_t *o = json_object();
         json_object_set_new(o, "interface", json_string(ri->cfg.name));
         json_object_set_new(o, "mode", json_string(mode_name(ri->cfg.mode)));
-        uint64_t frames = 0;
+        uint64_t frames = 0, hw = 0;
         for (uint32_t k = 0; k < ri->nsrc; k++) {
             struct capture_stats cs;
             rs->src[ri->first + k].ops->stats(rs->src[ri->first + k].cap, &cs);
             frames += cs.frames;
+            hw += cs.hw_stamped;
         }
         json_object_set_new(o, "frames", json_integer((json_int_t)frames));
+        json_object_set_new(o, "timestamps",
+                            json_string(ri->xdp && xdp_iface_hw_timestamps(ri->xdp)
+                                            ? "hardware where the NIC stamps, else kernel"
+                                            : "kernel"));
+        json_object_set_new(o, "hw_stamped_frames", json_integer((json_int_t)hw));
         uint64_t lost[MAX_SOURCES + 1];
         int why;
         lost_now(rs, ri, lost, &why);
@@ -538,7 +545,8 @@ int cmd_run(int argc, char **argv)
         }
         fprintf(stderr, "ticktap: %s: %s mode", ri->cfg.name, mode_name(ri->cfg.mode));
         if (ri->xdp)
-            fprintf(stderr, ", XDP %s", xdp_iface_attach_mode(ri->xdp));
+            fprintf(stderr, ", XDP %s%s", xdp_iface_attach_mode(ri->xdp),
+                    xdp_iface_hw_timestamps(ri->xdp) ? " (device-bound: NIC timestamps)" : "");
         if (ri->xdp && xdp_iface_egress_hook(ri->xdp))
             fprintf(stderr, ", egress by %s", xdp_iface_egress_hook(ri->xdp));
         if (ri->cfg.mode == LIVE_TAP)

@@ -69,6 +69,9 @@ static const struct opt options[] = {
     {"capture.xsk_ring", OPT_U32, O(xsk_ring), "tap mode: descriptors per AF_XDP ring"},
     {"capture.stats_interval", OPT_DURATION, O(stats_interval_ns),
      "live: capture counters read and saturation checked this often"},
+    {"capture.hw_timestamps", OPT_BOOL, O(hw_timestamps),
+     "XDP modes: the NIC's receive timestamp where kernel (6.3+) and driver have one, else the "
+     "kernel clock"},
     {"capture.pcap_filter", OPT_STR256, O(pcap_filter),
      "pcap mode: a libpcap filter applied with the rules (tcpdump syntax)"},
 };
@@ -101,6 +104,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->xsk_frames = 4096;
     cfg->xsk_ring = 2048;
     cfg->stats_interval_ns = 1000000000ull;
+    cfg->hw_timestamps = 1;
 }
 
 int parse_duration_ns(const char *s, uint64_t *out)

@@ -45,6 +45,7 @@ struct tt_config {
     uint32_t xsk_frames;         /* tap mode: UMEM frames per queue */
     uint32_t xsk_ring;           /* tap mode: descriptors in each AF_XDP ring */
     uint64_t stats_interval_ns;  /* capture counters read (and saturation checked) this often */
+    uint32_t hw_timestamps;      /* XDP: ask the NIC for receive timestamps where it has them */
     char pcap_filter[256];       /* pcap mode: libpcap filter besides the rules */
 };
 

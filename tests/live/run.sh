@@ -162,6 +162,11 @@ for l in open('$WORK/tap.e.jsonl'):
         r = e['record']
         assert t0 <= r['start_ns'] <= r['end_ns'] <= t1, r
 "
+check "tap: NIC timestamps asked for (device-bound program); veth has none, so the kernel's" $PY -c "
+import json
+cap = json.load(open('$WORK/tap.s.json'))['capture']['interfaces'][0]
+assert cap['timestamps'].startswith('hardware') and cap['hw_stamped_frames'] == 0, cap
+"
 check "tap: events match their schema" "$VALIDATE" "$ROOT/schemas/event.schema.json" "$WORK/tap.e.jsonl" --lines
 
 section "rule reload (SIGHUP) while frames flow"
@@ -229,7 +234,8 @@ section "the example config, both modes: live analysis equals offline analysis"
 "$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" -s "$WORK/ex.off.json" "$WORK/trading.pcap"
 for mode in host tap; do
     start_agent ex-$mode -c "$ROOT/examples/ticktap.yaml" -s "$WORK/ex.$mode.json" -q \
-        --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=$mode
+        --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=$mode \
+        --set capture.hw_timestamps=$([ $mode = host ] && echo false || echo true)
     inA "$SEND" va "$WORK/trading.pcap" > /dev/null
     sleep 0.5
     stop_agent

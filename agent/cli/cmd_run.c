@@ -614,6 +614,14 @@ int cmd_run(int argc, char **argv)
         print_capture(cap, hout);
     }
     if (kafka) {
+        const struct kafka_stats *k = &res.kafka;
+        fprintf(stderr,
+                "kafka: %llu delivered, %llu failed, %llu dropped (queue full), %llu undelivered "
+                "of %llu%s%s\n",
+                (unsigned long long)k->delivered, (unsigned long long)k->failed,
+                (unsigned long long)k->dropped_queue_full, (unsigned long long)k->undelivered,
+                (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
+                k->last_error);
         if (res.kafka.delivered != res.kafka.offered) {
             fprintf(stderr, "kafka: %llu of %llu message(s) not delivered\n",
                     (unsigned long long)(res.kafka.offered - res.kafka.delivered),

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,10 +126,15 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
-/* librdkafka's own log lines would repeat our errors in its words: keep them for -v later. */
+/* librdkafka's own log lines would repeat our errors in its words: only with TICKTAP_DEBUG. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    (void)rk, (void)level, (void)fac, (void)buf;
+    (void)rk;
+    static int debug = -1;
+    if (debug < 0)
+        debug = getenv("TICKTAP_DEBUG") != NULL;
+    if (debug)
+        fprintf(stderr, "librdkafka %d %s: %s\n", level, fac, buf);
 }
 
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
@@ -179,7 +186,14 @@ int kafka_sink_open(struct kafka_sink **out, const struct kafka_config *cfg, cha
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_opaque(conf, k);
     char why[512];
+    /* librdkafka's threads (the mock cluster's brokers among them) are born with every signal
+     * blocked: a SIGINT meant for the agent, landing in a broker thread, broke that broker's
+     * connections and stranded its partitions' messages at the final flush. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!k->rk) {
         snprintf(err, errlen, "cannot create the Kafka producer: %s", why);
         rd_kafka_conf_destroy(conf);

@@ -235,10 +235,13 @@ section "the example config, both modes: live analysis equals offline analysis"
 for mode in host tap; do
     start_agent ex-$mode -c "$ROOT/examples/ticktap.yaml" -s "$WORK/ex.$mode.json" -q \
         --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=$mode \
-        --set capture.hw_timestamps=$([ $mode = host ] && echo false || echo true)
+        --set capture.hw_timestamps=$([ $mode = host ] && echo false || echo true) \
+        $([ $mode = host ] && echo "-k mock")
     inA "$SEND" va "$WORK/trading.pcap" > /dev/null
     sleep 0.5
-    stop_agent
+    stop_agent; rc=$?
+    [ $mode = host ] && check "example config, host mode: every event reached Kafka (mock cluster), status 0" \
+        bash -c "test $rc -eq 0 && grep -q ', 0 undelivered of [1-9]' '$WORK/ex-host.err'"
     check "example config, $mode mode: same packets, flows and findings as offline" $PY -c "
 import json
 live, off = json.load(open('$WORK/ex.$mode.json')), json.load(open('$WORK/ex.off.json'))

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "capture_live.h"
+#include "pcap_format.h"
 
-#define FOLLOW_BUF (4u << 20)
-#define FOLLOW_MAX_RECORD 262144u
+#define FOLLOW_BUF (4u << 20) /* > PCAP_MAX_RECORD: a whole record always fits */
 #define FOLLOW_WAIT_MS 50
 
 struct follow {
@@ -29,19 +29,13 @@ struct follow {
     ino_t ino;
     uint8_t *buf;
     size_t start, end; /* unread bytes are buf[start, end) */
-    int have_header, swapped, nano, linktype;
+    int have_header;
+    struct pcap_file_info fmt;
     pcap_t *dead;
     struct bpf_program prog;
     int filtered;
     uint64_t ordinal, frames, bytes;
 };
-
-static uint32_t rd32(const struct follow *f, const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return f->swapped ? __builtin_bswap32(v) : v;
-}
 
 static int follow_reopen(struct follow *f, char *err, size_t errlen)
 {
@@ -76,24 +70,19 @@ static ssize_t fill(struct follow *f)
 
 static int parse_header(struct follow *f, char *err, size_t errlen)
 {
-    if (f->end - f->start < 24)
-        return 0;
     const uint8_t *h = f->buf + f->start;
-    uint32_t magic;
-    memcpy(&magic, h, 4);
-    f->swapped = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
-    f->nano = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
-    if (magic == 0x0a0d0d0a) {
-        snprintf(err, errlen, "%s: --follow reads classic pcap files; this is pcapng "
-                 "(write it with tcpdump -w or dumpcap -P)", f->path);
+    int rc = pcap_file_header(h, f->end - f->start, &f->fmt);
+    if (rc < 0)
+        return 0; /* not all written yet */
+    if (rc == 0) {
+        if (!memcmp(h, "\x0a\x0d\x0d\x0a", 4))
+            snprintf(err, errlen, "%s: --follow reads classic pcap files; this is pcapng "
+                     "(write it with tcpdump -w or dumpcap -P)", f->path);
+        else
+            snprintf(err, errlen, "%s: cannot read capture: not a pcap file", f->path);
         return -EINVAL;
     }
-    if (!f->swapped && !f->nano && magic != 0xa1b2c3d4) {
-        snprintf(err, errlen, "%s: cannot read capture: not a pcap file", f->path);
-        return -EINVAL;
-    }
-    f->linktype = (int)(rd32(f, h + 20) & 0x0fffffff);
-    f->start += 24;
+    f->start += PCAP_FILE_HEADER;
     f->have_header = 1;
     return 1;
 }
@@ -114,27 +103,28 @@ static int follow_rx_burst(struct capture *c, struct frame *frames, int max, cha
         }
     }
     int n = 0;
-    while (n < max && f->end - f->start >= 16) {
-        const uint8_t *h = f->buf + f->start;
-        uint32_t caplen = rd32(f, h + 8), wirelen = rd32(f, h + 12);
-        if (caplen > FOLLOW_MAX_RECORD) {
+    while (n < max) {
+        struct cursor h = cur_make(f->buf + f->start, f->end - f->start);
+        struct pcap_record rec;
+        if (!pcap_record_header(&f->fmt, &h, &rec))
+            break; /* the writer is part-way through this record's header */
+        if (rec.incl > PCAP_MAX_RECORD) {
             snprintf(err, errlen, "%s: damaged record after frame %llu (length %u)", f->path,
-                     (unsigned long long)f->ordinal, caplen);
+                     (unsigned long long)f->ordinal, rec.incl);
             return n ? n : -EINVAL;
         }
-        if (f->end - f->start < 16 + (size_t)caplen)
-            break; /* the writer is part-way through this record */
+        if (!cur_has(&h, rec.incl))
+            break; /* ... or through its bytes */
         struct frame *fr = &frames[n];
-        fr->ts_ns = (uint64_t)rd32(f, h) * 1000000000ull +
-                    (uint64_t)rd32(f, h + 4) * (f->nano ? 1u : 1000u);
+        fr->ts_ns = rec.ts_ns;
         fr->ordinal = ++f->ordinal;
-        fr->data = h + 16;
-        fr->caplen = caplen;
-        fr->wirelen = wirelen < caplen ? caplen : wirelen;
-        fr->linktype = f->linktype;
-        f->start += 16 + (size_t)caplen;
+        fr->data = h.p;
+        fr->caplen = f->fmt.snaplen && rec.incl > f->fmt.snaplen ? f->fmt.snaplen : rec.incl;
+        fr->wirelen = rec.orig < fr->caplen ? fr->caplen : rec.orig;
+        fr->linktype = f->fmt.linktype;
+        f->start += PCAP_RECORD_HEADER + (size_t)rec.incl;
         if (f->filtered) {
-            struct pcap_pkthdr ph = {.caplen = caplen, .len = fr->wirelen};
+            struct pcap_pkthdr ph = {.caplen = fr->caplen, .len = fr->wirelen};
             if (!pcap_offline_filter(&f->prog, &ph, fr->data))
                 continue;
         }
@@ -175,7 +165,7 @@ struct capture *capture_follow_open(const char *path, const char *filter, char *
         goto fail;
     if (filter && *filter) {
         /* Link type of a file not written yet: Ethernet, the tcpdump default. */
-        f->dead = pcap_open_dead(f->have_header ? f->linktype : DLT_EN10MB, 65535);
+        f->dead = pcap_open_dead(f->have_header ? f->fmt.linktype : DLT_EN10MB, 65535);
         if (!f->dead || pcap_compile(f->dead, &f->prog, filter, 1, PCAP_NETMASK_UNKNOWN)) {
             snprintf(err, errlen, "--filter '%s': %s", filter,
                      f->dead ? pcap_geterr(f->dead) : "out of memory");

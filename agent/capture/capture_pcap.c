@@ -26,13 +26,13 @@
 
 #include "../decode/cursor.h"
 #include "capture.h"
+#include "pcap_format.h"
 
 #define ARENA_BYTES (4u << 20)
 /* The mapping is released behind the reader in chunks of this size (two chunks behind, so the
  * frames of the burst in flight stay resident): memory follows the flows, not the file size.
  * Released pages are still mapped: touching one again re-reads it from the page cache. */
 #define RELEASE_CHUNK (16u << 20)
-#define PCAP_MAX_RECORD 262144u /* libpcap's largest snapshot length for a file record */
 
 struct pcap_input {
     const char *path;
@@ -46,9 +46,7 @@ struct pcap_input {
     size_t map_len;
     size_t off;
     size_t released; /* the mapping below this offset has been released */
-    int swapped;
-    int nsec;
-    uint32_t snaplen;
+    struct pcap_file_info fmt;
     pcap_t *dead; /* for the filter when mapped */
     /* filter */
     struct bpf_program prog;
@@ -140,14 +138,11 @@ static int mapped_next(struct capture *c, struct pcap_input *in)
         __builtin_prefetch(in->map + in->off + 1024 + 64);
     }
     struct cursor h = cur_make(in->map + in->off, in->map_len - in->off);
-    uint32_t sec, frac, incl, orig;
-    if (in->swapped) {
-        sec = cur_be32(&h), frac = cur_be32(&h), incl = cur_be32(&h), orig = cur_be32(&h);
-    } else {
-        sec = cur_le32(&h), frac = cur_le32(&h), incl = cur_le32(&h), orig = cur_le32(&h);
-    }
+    struct pcap_record rec;
+    int whole = pcap_record_header(&in->fmt, &h, &rec);
+    uint32_t incl = rec.incl;
     char why[160];
-    if (h.err) {
+    if (!whole) {
         snprintf(why, sizeof(why), "truncated record header (%zu bytes left)", in->map_len - in->off);
         input_fail(c, in, why);
         return 0;
@@ -165,9 +160,9 @@ static int mapped_next(struct capture *c, struct pcap_input *in)
         return 0;
     }
     in->data = h.p;
-    in->caplen = in->snaplen && incl > in->snaplen ? in->snaplen : incl; /* as libpcap does */
-    in->wirelen = orig;
-    in->ts_ns = (uint64_t)sec * 1000000000ull + (in->nsec ? frac : (uint64_t)frac * 1000ull);
+    in->caplen = in->fmt.snaplen && incl > in->fmt.snaplen ? in->fmt.snaplen : incl; /* as libpcap */
+    in->wirelen = rec.orig;
+    in->ts_ns = rec.ts_ns;
     in->off += 16 + (size_t)incl;
     return 1;
 }
@@ -267,23 +262,11 @@ static int try_map(struct pcap_input *in, int *gzip, char *ebuf)
         close(fd);
         return 0;
     }
-    struct cursor c = cur_make(hdr, (size_t)n);
-    uint32_t magic = cur_le32(&c);
-    int swapped, nsec;
-    switch (magic) {
-    case 0xa1b2c3d4: swapped = 0, nsec = 0; break;
-    case 0xa1b23c4d: swapped = 0, nsec = 1; break;
-    case 0xd4c3b2a1: swapped = 1, nsec = 0; break;
-    case 0x4d3cb2a1: swapped = 1, nsec = 1; break;
-    default: close(fd); return 0; /* pcapng and the rest: libpcap */
-    }
-    if (n < 24 || st.st_size < 24) {
+    struct pcap_file_info fmt;
+    if (pcap_file_header(hdr, (size_t)n, &fmt) != 1 || st.st_size < PCAP_FILE_HEADER) {
         close(fd);
-        return 0;
+        return 0; /* pcapng, short or odd files: libpcap reads them or says what is wrong */
     }
-    cur_skip(&c, 4 + 4 + 4);
-    uint32_t snaplen = swapped ? cur_be32(&c) : cur_le32(&c);
-    uint32_t lt = swapped ? cur_be32(&c) : cur_le32(&c);
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED)
@@ -291,13 +274,9 @@ static int try_map(struct pcap_input *in, int *gzip, char *ebuf)
     madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
     in->map = m;
     in->map_len = (size_t)st.st_size;
-    in->off = 24;
-    in->swapped = swapped;
-    in->nsec = nsec;
-    in->snaplen = snaplen;
-    in->linktype = (int)(lt & 0x0fffffff);
-    if (in->linktype == 101) /* LINKTYPE_RAW is DLT_RAW to libpcap and to the decoder */
-        in->linktype = 12;
+    in->off = PCAP_FILE_HEADER;
+    in->fmt = fmt;
+    in->linktype = fmt.linktype;
     return 1;
 }
 
@@ -448,10 +427,8 @@ static struct capture *pcap_file_clone(struct capture *orig)
         in->linktype = o->linktype;
         in->map = o->map;
         in->map_len = o->map_len;
-        in->off = 24;
-        in->swapped = o->swapped;
-        in->nsec = o->nsec;
-        in->snaplen = o->snaplen;
+        in->off = PCAP_FILE_HEADER;
+        in->fmt = o->fmt;
         if (o->has_prog) { /* the compiled filter is read-only: copy the program */
             in->prog.bf_len = o->prog.bf_len;
             in->prog.bf_insns = malloc(o->prog.bf_len * sizeof(*o->prog.bf_insns));

@@ -143,21 +143,16 @@ int cmd_analyze(int argc, char **argv)
                 cfg.kafka.topic_events, cfg.kafka.topic_flows);
     }
 
-    FILE *events_out = NULL;
-    if (events_path) {
-        events_out = strcmp(events_path, "-") ? fopen(events_path, "w") : stdout;
-        if (!events_out) {
-            fprintf(stderr, "ticktap: %s: cannot write events: %s\n", events_path, strerror(errno));
-            return 4;
-        }
-        setvbuf(events_out, NULL, _IOFBF, 1 << 20);
+    FILE *events_out = cli_events_open(events_path, follow);
+    if (events_path && !events_out) {
+        kafka_sink_close(kafka);
+        return 4;
     }
     struct live_source followed = {&capture_follow_ops, NULL};
     if (follow && !(followed.cap = capture_follow_open(argv[optind], filter, err, sizeof(err)))) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);
-        if (events_out && events_out != stdout)
-            fclose(events_out);
+        cli_events_discard(events_out);
         return strstr(err, "--filter") ? 1 : 2;
     }
     struct sigaction sa;
@@ -179,8 +174,6 @@ int cmd_analyze(int argc, char **argv)
         opt.live = &followed;
         opt.nlive = 1;
         opt.progress = 0;
-        if (events_out)
-            setvbuf(events_out, NULL, _IOLBF, 0); /* followers read events as they come */
         fprintf(stderr, "ticktap: following %s; Ctrl-C to stop\n", argv[optind]);
     }
     struct run_result res;
@@ -192,19 +185,10 @@ int cmd_analyze(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);
-        if (events_out && events_out != stdout)
-            fclose(events_out);
+        cli_events_discard(events_out);
         return rc == -EINVAL && strstr(err, "--filter") ? 1 : 2;
     }
-    int status = 0;
-    if (events_out && events_out != stdout && fclose(events_out)) {
-        fprintf(stderr, "ticktap: %s: cannot write events: %s\n", events_path, strerror(errno));
-        status = 4;
-    }
-    if (summary_path && report_write_summary(&res, summary_path, err, sizeof(err))) {
-        fprintf(stderr, "ticktap: %s\n", err);
-        status = 4;
-    }
+    int status = cli_write_outputs(&res, events_out, events_path, summary_path);
     if (!quiet) {
         char inputs[512] = "";
         for (int i = optind; i < argc; i++) {
@@ -212,34 +196,16 @@ int cmd_analyze(int argc, char **argv)
             if (i + 1 < argc)
                 strncat(inputs, " ", sizeof(inputs) - strlen(inputs) - 1);
         }
-        FILE *hout = (events_path && !strcmp(events_path, "-")) ||
-                             (summary_path && !strcmp(summary_path, "-"))
-                         ? stderr
-                         : stdout;
+        FILE *hout = cli_human_stream(events_path, summary_path);
         report_print_human(&res, inputs, hout);
         fflush(hout); /* before any --kafka-hold: the summary must not wait in a buffer */
     }
     if (!status && res.capture_errors)
         status = 3;
     if (kafka) {
-        const struct kafka_stats *k = &res.kafka;
-        fprintf(stderr,
-                "kafka: %llu delivered, %llu failed, %llu dropped (queue full), %llu undelivered "
-                "of %llu%s%s\n",
-                (unsigned long long)k->delivered, (unsigned long long)k->failed,
-                (unsigned long long)k->dropped_queue_full, (unsigned long long)k->undelivered,
-                (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
-                k->last_error);
-        if (k->delivered != k->offered) {
-            fprintf(stderr, "kafka: %llu message(s) not delivered: %s\n",
-                    (unsigned long long)(k->offered - k->delivered),
-                    k->dropped_queue_full
-                        ? "the producer queue was full (raise "
-                          "kafka.properties.queue.buffering.max.messages)"
-                        : "check that the brokers are reachable (or raise kafka.flush_timeout)");
-            if (!status)
-                status = 5;
-        }
+        int kst = cli_kafka_report(&res.kafka);
+        if (!status)
+            status = kst;
         if (kafka_hold > 0 && !atomic_load(&stop_flag)) {
             fprintf(stderr, "kafka: holding %s for %.0f s (read it: kcat -C -b %s -t %s -e); "
                             "Ctrl-C to stop\n",

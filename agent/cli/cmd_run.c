@@ -213,6 +213,13 @@ static void reload_rules(struct run_state *rs)
         return;
     }
     default_rule(&fresh->live);
+    for (uint32_t i = 0; i < fresh->live.nifaces || i < rs->nifs; i++)
+        if (i >= fresh->live.nifaces || i >= rs->nifs ||
+            memcmp(&fresh->live.ifaces[i], &rs->ifs[i].cfg, sizeof(struct live_iface))) {
+            fprintf(stderr, "ticktap: reload: interface changes need a restart; only the rules "
+                            "are reloaded\n");
+            break;
+        }
     struct compiled_rules cr;
     char filter[4096];
     int bad = rules_compile(&fresh->live, &cr);
@@ -298,10 +305,13 @@ static int run_tick(void *arg, struct event *out, int max)
         int why = SAT_RING_FULL;
         lost_now(rs, ri, lost, &why);
         for (uint32_t k = 0; k <= ri->nsrc && k <= MAX_SOURCES; k++) {
-            if (lost[k] > ri->lost_prev[k] && n < max)
-                saturation_event(&out[n++], ri->cfg.name, k ? (int)k - 1 : -1,
-                                 lost[k] - ri->lost_prev[k], lost[k],
-                                 k ? SAT_SOCKET_DROPPED : (enum saturation_reason)why);
+            if (lost[k] <= ri->lost_prev[k])
+                continue;
+            if (n == max) /* no room this time: the loss is reported at the next tick */
+                continue;
+            saturation_event(&out[n++], ri->cfg.name, k ? (int)k - 1 : -1,
+                             lost[k] - ri->lost_prev[k], lost[k],
+                             k ? SAT_SOCKET_DROPPED : (enum saturation_reason)why);
             ri->lost_prev[k] = lost[k];
         }
     }
@@ -339,7 +349,7 @@ static json_t *capture_json(struct run_state *rs)
         json_object_set_new(o, "lost", json_integer((json_int_t)total_lost));
         if (ri->xdp) {
             struct tt_counters c;
-            static uint64_t hits[TT_MAX_RULE_ID + 1];
+            uint64_t hits[TT_MAX_RULE_ID + 1];
             xdp_iface_counters(ri->xdp, &c, hits);
             json_object_set_new(o, "xdp_attach", json_string(xdp_iface_attach_mode(ri->xdp)));
             if (xdp_iface_egress_hook(ri->xdp))
@@ -501,16 +511,10 @@ int cmd_run(int argc, char **argv)
             return 1;
         }
 
-    FILE *events_out = NULL;
-    if (events_path) {
-        events_out = strcmp(events_path, "-") ? fopen(events_path, "w") : stdout;
-        if (!events_out) {
-            fprintf(stderr, "ticktap: %s: cannot write events: %s\n", events_path,
-                    strerror(errno));
-            rules_compiled_free(&cr);
-            return 4;
-        }
-        setvbuf(events_out, NULL, _IOLBF, 0); /* live: a consumer sees each event at once */
+    FILE *events_out = cli_events_open(events_path, 1);
+    if (events_path && !events_out) {
+        rules_compiled_free(&cr);
+        return 4;
     }
     if (kafka_brokers)
         snprintf(cfg->kafka.brokers, sizeof(cfg->kafka.brokers), "%s", kafka_brokers);
@@ -519,6 +523,7 @@ int cmd_run(int argc, char **argv)
         if (kafka_sink_open(&kafka, &cfg->kafka, err, sizeof(err))) {
             fprintf(stderr, "ticktap: %s\n", err);
             rules_compiled_free(&cr);
+            cli_events_discard(events_out);
             return 1;
         }
         fprintf(stderr, "kafka: streaming to %s\n", kafka_sink_bootstrap(kafka));
@@ -558,8 +563,7 @@ int cmd_run(int argc, char **argv)
     if (status) {
         close_all(&rs);
         kafka_sink_close(kafka);
-        if (events_out && events_out != stdout)
-            fclose(events_out);
+        cli_events_discard(events_out);
         return status;
     }
     if (duration > 0) {
@@ -588,23 +592,14 @@ int cmd_run(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);
+        cli_events_discard(events_out);
         return 2;
     }
     res.capture_json = cap;
     res.interrupted = 0; /* a live run ends by a signal: that is its normal end */
-    if (events_out && events_out != stdout && fclose(events_out)) {
-        fprintf(stderr, "ticktap: %s: cannot write events: %s\n", events_path, strerror(errno));
-        status = 4;
-    }
-    if (summary_path && report_write_summary(&res, summary_path, err, sizeof(err))) {
-        fprintf(stderr, "ticktap: %s\n", err);
-        status = 4;
-    }
+    status = cli_write_outputs(&res, events_out, events_path, summary_path);
     if (!quiet) {
-        FILE *hout = (events_path && !strcmp(events_path, "-")) ||
-                             (summary_path && !strcmp(summary_path, "-"))
-                         ? stderr
-                         : stdout;
+        FILE *hout = cli_human_stream(events_path, summary_path);
         char title[256] = "live:";
         for (uint32_t i = 0; i < rs.nifs; i++) {
             strncat(title, " ", sizeof(title) - strlen(title) - 1);
@@ -614,21 +609,9 @@ int cmd_run(int argc, char **argv)
         print_capture(cap, hout);
     }
     if (kafka) {
-        const struct kafka_stats *k = &res.kafka;
-        fprintf(stderr,
-                "kafka: %llu delivered, %llu failed, %llu dropped (queue full), %llu undelivered "
-                "of %llu%s%s\n",
-                (unsigned long long)k->delivered, (unsigned long long)k->failed,
-                (unsigned long long)k->dropped_queue_full, (unsigned long long)k->undelivered,
-                (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
-                k->last_error);
-        if (res.kafka.delivered != res.kafka.offered) {
-            fprintf(stderr, "kafka: %llu of %llu message(s) not delivered\n",
-                    (unsigned long long)(res.kafka.offered - res.kafka.delivered),
-                    (unsigned long long)res.kafka.offered);
-            if (!status)
-                status = 5;
-        }
+        int kst = cli_kafka_report(&res.kafka);
+        if (!status)
+            status = kst;
         kafka_sink_close(kafka);
     }
     json_decref(cap);

@@ -38,23 +38,24 @@ for mode in host tap; do
     t1=$(date +%s%N)
     sleep 0.5
     c1=$(cpu_ticks $agent)
-    prog=$(bpftool prog show name tt_xdp -j 2>/dev/null)
+    # the device-bound variant (NIC timestamps) where the kernel took it, else the plain one
+    prog=$(for n in tt_xdp_hwts tt_xdp; do bpftool prog show name $n -j 2>/dev/null; done | grep . | paste -sd, -)
     kill -INT $agent; wait $agent
     /usr/bin/python3 - "$DIR/live.$mode.json" "$prog" "$N" "$t0" "$t1" "$c0" "$c1" "$(getconf CLK_TCK)" "$mode" <<'EOF'
 import json, sys
 summ, prog, n, t0, t1, c0, c1, hz, mode = sys.argv[1:]
 s = json.load(open(summ))
 cap = s['capture']['interfaces'][0]
-progs = json.loads(prog) if prog.strip() else []
-if isinstance(progs, dict):
-    progs = [progs]
+progs = []
+for p in (json.loads('[' + prog + ']') if prog.strip() else []):
+    progs += p if isinstance(p, list) else [p]
 run_ns = sum(p.get('run_time_ns', 0) for p in progs)
 run_cnt = sum(p.get('run_cnt', 0) for p in progs)
 secs = (int(t1) - int(t0)) / 1e9
 cpu = (int(c1) - int(c0)) / int(hz)
 print(f"  {mode:4s} mode: {s['packets']:>8d} of {int(n)} frames analysed, {cap['lost']} lost, "
       f"{int(n) / secs / 1e3:7.0f} k frames/s offered (sender-bound), "
-      f"XDP {run_ns / run_cnt if run_cnt else 0:5.0f} ns/frame, "
+      + (f"XDP {run_ns / run_cnt:5.0f} ns/frame, " if run_cnt else "XDP run time n/a, ") +
       f"agent CPU {cpu / (s['packets'] / 1e6) if s['packets'] else 0:5.2f} s per M frames")
 EOF
 done

@@ -12,11 +12,7 @@ CAPS="$SHARED/captures"
 PY=/usr/bin/python3
 WORK=$(mktemp -d /tmp/ticktap-it.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "  ok   $*"; return 0; }
-bad()  { fail=$((fail + 1)); echo "  FAIL $*"; }
-check() { local name=$1; shift; if "$@" > "$WORK/out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/       /' "$WORK/out" | head -20; fi; }
-section() { echo "== $*"; }
+. "$ROOT/tests/lib.sh"
 
 section "generated scenarios: ground truth, schemas, tshark, 1 vs 2 workers"
 for s in $("$GEN" list); do
@@ -57,12 +53,6 @@ check "alert keys replaced in a full table are counted" $PY -c "
 import json; d=json.load(open('$WORK/lim2.json'))['drops']; assert d.get('alert.keys_evicted',0) > 0, d"
 
 section "command line: errors are one clear line and a documented exit status"
-expect_exit() { # name status pattern -- command...
-    local name=$1 want=$2 pat=$3; shift 4
-    "$@" > "$WORK/o" 2> "$WORK/e"; local got=$?
-    if [ $got -eq "$want" ] && grep -q -- "$pat" "$WORK/e"; then ok "$name"; else
-        bad "$name (exit $got, want $want; stderr: $(head -c 300 "$WORK/e"))"; fi
-}
 expect_exit "missing file -> 2" 2 "cannot read capture" -- "$TT" analyze /nonexistent.pcap
 head -c 4096 /dev/urandom > "$WORK/garbage.pcap"
 expect_exit "not a capture -> 2" 2 "cannot read capture" -- "$TT" analyze "$WORK/garbage.pcap"

@@ -34,11 +34,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "  ok   $*"; return 0; }
-bad()  { fail=$((fail + 1)); echo "  FAIL $*"; }
-check() { local name=$1; shift; if "$@" > "$WORK/out" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/       /' "$WORK/out" | head -20; fi; }
-section() { echo "== $*"; }
+. "$ROOT/tests/lib.sh"
 inA() { ip netns exec $A "$@"; }
 inB() { ip netns exec $B "$@"; }
 
@@ -252,12 +248,6 @@ for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'event
 done
 
 section "errors: one clear line, non-zero status, nothing left attached"
-expect_exit() { # name status pattern -- command...
-    local name=$1 want=$2 pat=$3; shift 4
-    "$@" > "$WORK/o" 2> "$WORK/e"; local got=$?
-    if [ $got -eq "$want" ] && grep -q -- "$pat" "$WORK/e"; then ok "$name"; else
-        bad "$name (exit $got, want $want; stderr: $(head -c 300 "$WORK/e"))"; fi
-}
 expect_exit "unreadable config -> 1" 1 "cannot open config" -- "$TT" run -c /nonexistent.yaml
 printf 'capture:\n  interfaces:\n    - name: vb\nrules:\n  - name: x\n    ports: 70000\n' > "$WORK/bad.yaml"
 expect_exit "bad rule -> 1" 1 "rule 'x': port '70000'" -- "$TT" run -c "$WORK/bad.yaml"

@@ -1,0 +1,73 @@
+/* cli_output.c - what `analyze` and `run` do alike with their results: the --events stream,
+ * the --summary file, where the human summary goes, and Kafka's accounting. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../report/report.h"
+#include "cli.h"
+
+FILE *cli_events_open(const char *path, int live)
+{
+    if (!path)
+        return NULL;
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "ticktap: %s: cannot write events: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (live)
+        setvbuf(f, NULL, _IOLBF, 0); /* a consumer sees each event as it happens */
+    else
+        setvbuf(f, NULL, _IOFBF, 1 << 20);
+    return f;
+}
+
+void cli_events_discard(FILE *f)
+{
+    if (f && f != stdout)
+        fclose(f);
+}
+
+int cli_write_outputs(const struct run_result *res, FILE *events, const char *events_path,
+                      const char *summary_path)
+{
+    int status = 0;
+    char err[1024];
+    if (events && events != stdout && fclose(events)) {
+        fprintf(stderr, "ticktap: %s: cannot write events: %s\n", events_path, strerror(errno));
+        status = 4;
+    }
+    if (summary_path && report_write_summary(res, summary_path, err, sizeof(err))) {
+        fprintf(stderr, "ticktap: %s\n", err);
+        status = 4;
+    }
+    return status;
+}
+
+FILE *cli_human_stream(const char *events_path, const char *summary_path)
+{
+    int stdout_taken = (events_path && !strcmp(events_path, "-")) ||
+                       (summary_path && !strcmp(summary_path, "-"));
+    return stdout_taken ? stderr : stdout;
+}
+
+int cli_kafka_report(const struct kafka_stats *k)
+{
+    fprintf(stderr,
+            "kafka: %llu delivered, %llu failed, %llu dropped (queue full), %llu undelivered "
+            "of %llu%s%s\n",
+            (unsigned long long)k->delivered, (unsigned long long)k->failed,
+            (unsigned long long)k->dropped_queue_full, (unsigned long long)k->undelivered,
+            (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
+            k->last_error);
+    if (k->delivered == k->offered)
+        return 0;
+    fprintf(stderr, "kafka: %llu message(s) not delivered: %s\n",
+            (unsigned long long)(k->offered - k->delivered),
+            k->dropped_queue_full ? "the producer queue was full (raise "
+                                    "kafka.properties.queue.buffering.max.messages)"
+                                  : "check that the brokers are reachable (or raise "
+                                    "kafka.flush_timeout)");
+    return 5;
+}

@@ -38,6 +38,16 @@ const char *severity_name(enum severity s);
     X(FLOW, "flow", SEV_INFO)                                                                      \
     X(ALERT, "alert", SEV_WARN)                                                                    \
     X(CAPTURE_SATURATED, "capture.saturated", SEV_CRITICAL)                                        \
+    X(FIX_SEQ_GAP, "fix.seq_gap", SEV_WARN)                                                        \
+    X(FIX_RESEND_REQUEST, "fix.resend_request", SEV_WARN)                                          \
+    X(FIX_REJECT, "fix.reject", SEV_WARN)                                                          \
+    X(FIX_BUSINESS_REJECT, "fix.business_reject", SEV_WARN)                                        \
+    X(FIX_ORDER_REJECT, "fix.order_reject", SEV_WARN)                                              \
+    X(FIX_LOGOUT, "fix.logout", SEV_INFO)                                                          \
+    X(FIX_HEARTBEAT_MISSED, "fix.heartbeat_missed", SEV_WARN)                                      \
+    X(MD_GAP, "md.gap", SEV_CRITICAL)                                                              \
+    X(MD_DUPLICATE, "md.duplicate", SEV_INFO)                                                      \
+    X(MD_ARBITRATION_LOSS, "md.arbitration_loss", SEV_WARN)                                        \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
 
 enum event_type {
@@ -122,6 +132,30 @@ struct event {
             uint64_t total; /* ... since the start */
             uint8_t reason; /* enum saturation_reason */
         } saturated;
+        struct fix_event_info {
+            char sender[24], target[24]; /* the session: initiator's and acceptor's CompIDs */
+            uint32_t seq;      /* MsgSeqNum of the message that raised the event */
+            uint32_t expected; /* seq_gap: the MsgSeqNum expected; resend_request: BeginSeqNo */
+            uint32_t count;    /* seq_gap: messages missing; resend_request: EndSeqNo */
+            uint32_t ref_seq;  /* reject, business_reject: RefSeqNum(45) */
+            int32_t reason;    /* 373 / 380 / 103 / 102, -1 when absent */
+            uint32_t heartbt_int;
+            uint64_t silence_ns;
+            char msg_type[4], ref_msg_type[4];
+            char clordid[40], orig_clordid[40], order_id[40], symbol[24];
+            char text[128];
+            uint8_t from_initiator;
+            uint8_t kind; /* heartbeat_missed: 0 silence, 1 test request; order_reject: 0
+                             execution report, 1 cancel reject */
+            uint8_t text_redacted;
+        } fix;
+        struct md_event_info {
+            char session[24];
+            char feed[48]; /* the feed that saw it ("A 233.54.12.111:26477") */
+            uint64_t first_seq, count;
+            uint8_t proto; /* enum trading_kind */
+            uint8_t nfeeds;
+        } md;
         struct flow_record flow;
     } u;
 };

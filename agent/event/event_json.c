@@ -92,6 +92,89 @@ static void put_flow(struct out *o, const struct event *e)
         put(o, "\"tunnel\":null}");
 }
 
+/* A JSON string of printable ASCII (what the analyzers keep), escaping quote and backslash. */
+static void put_jstr(struct out *o, const char *key, const char *s)
+{
+    char buf[2 * 160 + 1];
+    size_t n = 0;
+    for (; *s && n + 2 < sizeof(buf); s++) {
+        if (*s == '"' || *s == '\\')
+            buf[n++] = '\\';
+        buf[n++] = *s;
+    }
+    buf[n] = 0;
+    put(o, "\"%s\":\"%s\"", key, buf);
+}
+
+static void put_fix(struct out *o, const struct event *e)
+{
+    const struct fix_event_info *x = &e->u.fix;
+    put(o, ",\"fix\":{");
+    put_jstr(o, "sender_comp_id", x->sender);
+    put(o, ",");
+    put_jstr(o, "target_comp_id", x->target);
+    put(o, ",\"from\":\"%s\",\"msg_seq_num\":%u,", x->from_initiator ? "initiator" : "acceptor",
+        x->seq);
+    put_jstr(o, "msg_type", x->msg_type);
+    switch ((enum event_type)e->type) {
+    case EV_FIX_SEQ_GAP:
+        put(o, ",\"expected_seq_num\":%u,\"missing\":%u", x->expected, x->count);
+        break;
+    case EV_FIX_RESEND_REQUEST:
+        put(o, ",\"begin_seq_num\":%u,\"end_seq_num\":%u", x->expected, x->count);
+        break;
+    case EV_FIX_REJECT:
+    case EV_FIX_BUSINESS_REJECT:
+        put(o, ",\"ref_seq_num\":%u,", x->ref_seq);
+        put_jstr(o, "ref_msg_type", x->ref_msg_type);
+        break;
+    case EV_FIX_ORDER_REJECT:
+        put(o, ",\"kind\":\"%s\",", x->kind ? "cancel_reject" : "execution_report");
+        put_jstr(o, "cl_ord_id", x->clordid);
+        put(o, ",");
+        put_jstr(o, "orig_cl_ord_id", x->orig_clordid);
+        put(o, ",");
+        put_jstr(o, "order_id", x->order_id);
+        put(o, ",");
+        put_jstr(o, "symbol", x->symbol);
+        break;
+    case EV_FIX_HEARTBEAT_MISSED:
+        put(o, ",\"cause\":\"%s\",\"silence_us\":%.3f,\"heart_bt_int_s\":%u",
+            x->kind ? "test_request" : "silence", (double)x->silence_ns / 1000.0, x->heartbt_int);
+        break;
+    default: break;
+    }
+    if (e->type == EV_FIX_REJECT || e->type == EV_FIX_BUSINESS_REJECT ||
+        e->type == EV_FIX_ORDER_REJECT) {
+        if (x->reason >= 0)
+            put(o, ",\"reason\":%d", x->reason);
+        else
+            put(o, ",\"reason\":null");
+    }
+    if (e->type != EV_FIX_SEQ_GAP && e->type != EV_FIX_RESEND_REQUEST &&
+        e->type != EV_FIX_HEARTBEAT_MISSED) {
+        put(o, ",");
+        put_jstr(o, "text", x->text);
+    }
+    put(o, "}");
+}
+
+static void put_md(struct out *o, const struct event *e)
+{
+    static const char *const protos[] = {"", "fix", "moldudp64", "mdp3"};
+    const struct md_event_info *m = &e->u.md;
+    put(o, ",\"md\":{\"protocol\":\"%s\",", protos[m->proto & 3]);
+    put_jstr(o, "session", m->session);
+    if (m->feed[0]) {
+        put(o, ",");
+        put_jstr(o, "feed", m->feed);
+    } else {
+        put(o, ",\"feed\":null");
+    }
+    put(o, ",\"feeds\":%u,\"first_seq\":%" PRIu64 ",\"count\":%" PRIu64 "}", m->nfeeds,
+        m->first_seq, m->count);
+}
+
 static double us(uint64_t ns)
 {
     return (double)ns / 1000.0;
@@ -176,6 +259,16 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
             us(e->u.alert.window_ns));
         break;
     }
+    case EV_FIX_SEQ_GAP:
+    case EV_FIX_RESEND_REQUEST:
+    case EV_FIX_REJECT:
+    case EV_FIX_BUSINESS_REJECT:
+    case EV_FIX_ORDER_REJECT:
+    case EV_FIX_LOGOUT:
+    case EV_FIX_HEARTBEAT_MISSED: put_fix(&o, e); break;
+    case EV_MD_GAP:
+    case EV_MD_DUPLICATE:
+    case EV_MD_ARBITRATION_LOSS: put_md(&o, e); break;
     case EV_TCP_RST_STORM:
     case EV_TCP_FIN_STORM:
         put(&o, ",\"storm\":{\"count\":%u,\"window_us\":%.3f}", e->u.storm.count,

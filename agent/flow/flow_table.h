@@ -42,6 +42,10 @@ struct flow {
     uint8_t list;   /* which expiry list: 0 active, 1 closed */
     uint8_t in_use;
     uint16_t anomalies; /* saturating count of TCP analysis findings, ranks "worst flows" */
+    uint32_t app;       /* the trading analyzer's session of this flow (trading.h) */
+    uint8_t app_kind;   /* APP_* of trading.h: what the payload was recognised as */
+    uint8_t app_tries;  /* payload packets looked at before giving up recognition */
+    uint16_t pad;
     struct tcp_conv tcp;
 };
 

@@ -142,8 +142,24 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
         dport = (uint16_t)((c.p[2] << 8) | c.p[3]);
     }
     uint32_t w;
+    uint64_t md_key = 0;
+    if (proto == 17 && have_ports && d->trading && cur_has(&c, 8)) {
+        uint8_t dst[16] = {0};
+        if (alen == 4) {
+            dst[10] = dst[11] = 0xff;
+            memcpy(dst + 12, addrs + 4, 4);
+        } else {
+            memcpy(dst, addrs + 16, 16);
+        }
+        /* the UDP length bounds the payload: frames may carry padding or a trailer */
+        size_t ulen = (size_t)((c.p[4] << 8) | c.p[5]), avail = cur_left(&c);
+        size_t plen = ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
+        md_key = trading_steer_key(d->trading, dst, dport, c.p + 8, plen);
+    }
     if (proto == 47 || proto == 4 || proto == 41 || (proto == 17 && is_tunnel_port(d, sport, dport)))
         w = pair;
+    else if (md_key)
+        w = (uint32_t)(mix64(md_key) % d->nworkers);
     else if (have_ports)
         w = (uint32_t)(pair_hash(addrs, addrs + alen, alen, sport, dport, proto) % d->nworkers);
     else

@@ -7,7 +7,8 @@
  * together. A first fragment records where its datagram went; later fragments follow it
  * through a small table: the first fragment to arrive decides. When that is not the one with
  * the ports, the datagram goes by the address pair (counted in unsteered): its flow may then
- * meet two workers. Bytes are read through the cursor helpers only.
+ * meet two workers. Market-data feeds go by session (see trading below). Bytes are read
+ * through the cursor helpers only.
  */
 #ifndef TT_DISPATCH_H
 #define TT_DISPATCH_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "../capture/capture.h"
+#include "../trading/trading_config.h"
 
 #define DISPATCH_FRAG_SLOTS 256
 
@@ -30,6 +32,9 @@ struct dispatcher {
     uint16_t vxlan_port, geneve_port, gtpu_port;
     struct frag_steer frags[DISPATCH_FRAG_SLOTS];
     uint64_t unsteered;
+    /* Market data whose A and B feeds must meet in one worker goes by its session instead
+     * of its 5-tuple (trading_steer_key). NULL: no such steering. */
+    const struct trading_config *trading;
 };
 
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,

@@ -282,6 +282,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             }
             dispatch_init(&shards[i], nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                           cfg->decode.gtpu_port);
+            shards[i].trading = &cfg->trading;
             ws[i].src_ops = ops;
             ws[i].src = i == 0 ? cap : extra_caps[i];
             ws[i].shard = &shards[i];
@@ -297,6 +298,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         dx->live = live && !cfg->overflow_block;
         dispatch_init(&dx->d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                       cfg->decode.gtpu_port);
+        dx->d.trading = &cfg->trading;
         atomic_init(&dx->dispatched, 0);
         atomic_init(&dx->done, 0);
         for (uint32_t i = 0; i < nw; i++) {

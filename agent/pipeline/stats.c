@@ -20,13 +20,14 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
         return -ENOMEM;
     s->talkers.cap = cap;
     s->talkers.max = talkers_max;
-    return 0;
+    return trading_stats_init(&s->trading);
 }
 
 void stats_fini(struct tt_stats *s)
 {
     free(s->talkers.slots);
     s->talkers.slots = NULL;
+    trading_stats_fini(&s->trading);
 }
 
 void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts)
@@ -91,6 +92,7 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     into->flows_evicted += from->flows_evicted;
     hist_merge(&into->rtt, &from->rtt);
     hist_merge(&into->handshake, &from->handshake);
+    trading_stats_merge(&into->trading, &from->trading);
     for (uint32_t i = 0; i < from->talkers.cap; i++)
         if (from->talkers.slots[i].used)
             talker_add(&into->talkers, from->talkers.slots[i].addr, from->talkers.slots[i].bytes,

@@ -13,6 +13,7 @@
 #include "../tcp/tcp_analysis.h"
 #include "../util/counters.h"
 #include "../util/hist.h"
+#include "../trading/trading_stats.h"
 
 #define TT_TOP_MAX 32
 
@@ -49,6 +50,7 @@ struct tt_stats {
     uint32_t top_n;
     uint32_t nworst;
     struct event worst[TT_TOP_MAX]; /* flow records with the most anomalies */
+    struct trading_stats trading;
 };
 
 int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n);

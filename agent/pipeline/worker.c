@@ -124,8 +124,22 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
     }
     if (why == FLOW_END_CAPTURE_END)
         w->cur_sub = f->first_ts_ns;
+    trading_flow_end(&w->trading, f); /* its last messages come before the flow record */
     emit_flow_record(w, f, why, why == FLOW_END_CAPTURE_END ? EVENT_ORDER_END : w->cur_frame);
     tcp_conv_release(&f->tcp, &w->segs);
+}
+
+/* The trading analyzers reserve event slots through these. */
+static struct event *trading_reserve(void *ctx, enum event_type type)
+{
+    struct worker *w = ctx;
+    return event_new(w, type, w->cur_frame);
+}
+
+static void trading_commit(void *ctx)
+{
+    struct worker *w = ctx;
+    spsc_ring_commit(&w->events);
 }
 
 int worker_init(struct worker *w, int id, const struct tt_config *cfg)
@@ -134,11 +148,13 @@ int worker_init(struct worker *w, int id, const struct tt_config *cfg)
     w->id = id;
     w->cfg = cfg;
     int rc;
+    const struct trading_emit emit = {trading_reserve, trading_commit, w};
     if ((rc = decoder_init(&w->dec, &cfg->decode)) ||
         (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
         (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
         (rc = stats_init(&w->st, cfg->talkers_max, cfg->top_n)) ||
-        (rc = spsc_ring_init(&w->events, cfg->event_ring, sizeof(struct event)))) {
+        (rc = spsc_ring_init(&w->events, cfg->event_ring, sizeof(struct event))) ||
+        (rc = trading_init(&w->trading, &cfg->trading, &w->st.trading, w->st.counters, &emit))) {
         worker_fini(w);
         return rc;
     }
@@ -149,6 +165,7 @@ int worker_init(struct worker *w, int id, const struct tt_config *cfg)
 
 void worker_fini(struct worker *w)
 {
+    trading_fini(&w->trading);
     decoder_fini(&w->dec);
     flow_table_fini(&w->flows);
     tcp_seg_pool_fini(&w->segs);
@@ -219,6 +236,7 @@ static void housekeep(struct worker *w, uint64_t now)
 {
     flow_table_expire(&w->flows, now, w->cfg->expire_budget);
     decoder_expire(&w->dec, now, w->st.counters);
+    trading_housekeep(&w->trading, now);
     w->next_housekeep_ns = now + HOUSEKEEP_INTERVAL_NS;
 }
 
@@ -269,14 +287,19 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
         st->flows_created++;
     f->pkts[dir]++;
     f->bytes[dir] += fr->wirelen;
-    if (pkt.key.proto == 6 && pkt.has_l4)
+    if (pkt.key.proto == 6 && pkt.has_l4) {
         analyse_tcp(w, f, dir, &pkt, extra);
+        trading_tcp(&w->trading, f, dir, &pkt);
+    } else if (pkt.key.proto == 17 && pkt.has_l4) {
+        trading_udp(&w->trading, f, dir, &pkt);
+    }
 }
 
 void worker_flush(struct worker *w)
 {
     w->cur_frame = EVENT_ORDER_END;
     flow_table_flush(&w->flows);
+    trading_flush(&w->trading, w->cur_ts);
 }
 
 /* A live worker with nothing to do: flows still time out while the link is quiet. Packet

@@ -1,4 +1,4 @@
-/* worker.h - one analysis worker: decode -> flow table -> TCP analysis -> events.
+/* worker.h - one analysis worker: decode -> flow table -> TCP analysis -> trading -> events.
  *
  * A worker owns its input (a capture source or the frame ring the dispatcher fills), its
  * decoder, flow-table shard, segment pool, statistics and the event ring it hands to the
@@ -17,6 +17,7 @@
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
 #include "../tcp/tcp_analysis.h"
+#include "../trading/trading.h"
 #include "../util/config.h"
 #include "../util/spsc_ring.h"
 #include "dispatch.h"
@@ -35,6 +36,7 @@ struct worker {
     struct flow_table flows;
     struct tcp_seg_pool segs;
     struct tt_stats st;
+    struct trading trading;           /* FIX, market data: after the TCP analysis */
     struct spsc_ring events;          /* to the sink */
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;

@@ -10,6 +10,7 @@
 #include "../decode/decode.h"
 #include "../event/event_json.h"
 #include "../flow/flow_table.h"
+#include "report_trading.h"
 
 /* The tcp_analysis keys of the summary contract, in contract order. */
 static const enum tcp_analysis_bit summary_flags[] = {
@@ -26,13 +27,6 @@ uint64_t report_tcp_count(const struct tt_stats *st, enum tcp_analysis_bit b)
         return st->tcp_flags[TA_BIT_RETRANSMISSION] + st->tcp_flags[TA_BIT_FAST_RETRANSMISSION] +
                st->tcp_flags[TA_BIT_SPURIOUS_RETRANSMISSION];
     return st->tcp_flags[b];
-}
-
-static json_t *latency_json(const struct hist *h)
-{
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:I}", "p50", hist_quantile(h, 0.50) / 1e3, "p90",
-                     hist_quantile(h, 0.90) / 1e3, "p99", hist_quantile(h, 0.99) / 1e3, "p99.9",
-                     hist_quantile(h, 0.999) / 1e3, "max", h->max / 1e3, "n", (json_int_t)h->n);
 }
 
 static json_t *flow_json(const struct event *e)
@@ -93,8 +87,8 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     json_object_set_new(ta, "reset", json_integer((json_int_t)st->resets));
     json_object_set_new(root, "tcp_analysis", ta);
 
-    json_object_set_new(root, "rtt_us", latency_json(&st->rtt));
-    json_object_set_new(root, "handshake_rtt_us", latency_json(&st->handshake));
+    json_object_set_new(root, "rtt_us", report_latency_json(&st->rtt));
+    json_object_set_new(root, "handshake_rtt_us", report_latency_json(&st->handshake));
 
     json_t *ev = json_object();
     for (int i = 0; i < EV_MAX; i++)
@@ -102,6 +96,7 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
             json_object_set_new(ev, event_type_name((enum event_type)i),
                                 json_integer((json_int_t)res->events[i]));
     json_object_set_new(root, "events", ev);
+    json_object_set_new(root, "trading", report_trading_json(&st->trading));
 
     struct talker top[TT_TOP_MAX];
     uint32_t nt = stats_top_talkers(st, top, st->top_n);
@@ -175,17 +170,6 @@ static void human_bytes(double b, char *buf, size_t len)
     snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
-static void human_latency(FILE *out, const char *title, const struct hist *h)
-{
-    if (!h->n) {
-        fprintf(out, "  %-22s no samples\n", title);
-        return;
-    }
-    fprintf(out, "  %-22s n=%-8" PRIu64 " p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-            title, h->n, hist_quantile(h, 0.5) / 1e3, hist_quantile(h, 0.9) / 1e3,
-            hist_quantile(h, 0.99) / 1e3, hist_quantile(h, 0.999) / 1e3, h->max / 1e3);
-}
-
 void report_print_human(const struct run_result *res, const char *inputs, FILE *out)
 {
     const struct tt_stats *st = &res->st;
@@ -238,8 +222,10 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     fprintf(out, " %-24s %-8" PRIu64 "\n", "reset", st->resets);
 
     fprintf(out, "\nLatency\n");
-    human_latency(out, "data-to-ACK RTT", &st->rtt);
-    human_latency(out, "handshake RTT", &st->handshake);
+    report_latency_line(out, "data-to-ACK RTT", &st->rtt);
+    report_latency_line(out, "handshake RTT", &st->handshake);
+
+    report_trading_human(&st->trading, out);
 
     struct talker top[TT_TOP_MAX];
     uint32_t nt = stats_top_talkers(st, top, st->top_n);

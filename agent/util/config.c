@@ -74,6 +74,30 @@ static const struct opt options[] = {
      "kernel clock"},
     {"capture.pcap_filter", OPT_STR256, O(pcap_filter),
      "pcap mode: a libpcap filter applied with the rules (tcpdump syntax)"},
+    {"trading.enabled", OPT_BOOL, O(trading.enabled), "trading protocol analysis (FIX, market data)"},
+    {"trading.detect", OPT_BOOL, O(trading.detect),
+     "recognise FIX, MoldUDP64/ITCH and MDP 3.0 by their bytes on any port"},
+    {"trading.max_sessions", OPT_U32, O(trading.max_sessions),
+     "TCP sessions reassembled at once per worker (then counted in trading.sessions_full)"},
+    {"trading.stream_buffer", OPT_U32, O(trading.stream_buffer),
+     "reassembly buffer per TCP direction (bytes): held out-of-order data, partial messages"},
+    {"trading.hole_timeout", OPT_DURATION, O(trading.hole_timeout_ns),
+     "a missing TCP segment is given up after this (then the analyzer resynchronises)"},
+    {"trading.fix.ports", OPT_STR128, O(trading.fix_ports_str), "TCP ports carrying FIX (9876,9880-9889)"},
+    {"trading.fix.max_message", OPT_U32, O(trading.fix_max_message), "largest FIX message (bytes)"},
+    {"trading.fix.heartbeat_tolerance", OPT_U32, O(trading.heartbeat_tolerance),
+     "percent beyond HeartBtInt before a silent side is reported"},
+    {"trading.fix.pending_orders", OPT_U32, O(trading.pending_orders),
+     "orders awaiting their first response per worker (then evicted, counted)"},
+    {"trading.fix.redact_tags", OPT_STR128, O(trading.redact_str),
+     "FIX tags never emitted besides 554,925,96,95 (comma list)"},
+    {"trading.moldudp64.ports", OPT_STR128, O(trading.mold_ports_str), "UDP ports carrying MoldUDP64"},
+    {"trading.mdp3.ports", OPT_STR128, O(trading.mdp3_ports_str), "UDP ports carrying CME MDP 3.0"},
+    {"trading.itch_timezone", OPT_STR128, O(trading.itch_timezone),
+     "time zone of ITCH timestamps (ns since midnight there)"},
+    {"trading.arbitration_window", OPT_DURATION, O(trading.arbitration_window_ns),
+     "how long a message missing on one feed may wait for the other before it is a gap"},
+    {"trading.md_sessions", OPT_U32, O(trading.md_sessions), "market-data sessions per worker"},
 };
 #undef O
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -98,6 +122,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->top_n = 5;
     cfg->talkers_max = 1u << 16;
     kafka_config_default(&cfg->kafka);
+    trading_config_defaults(&cfg->trading);
     cfg->alert_keys = 4096;
     cfg->snaplen = 2048;
     cfg->ring_bytes = 8u << 20;
@@ -232,6 +257,8 @@ static int config_apply(struct tt_config *cfg, const char *key, const char *val,
         return alert_rules_set(&cfg->alerts, key + 6, val, err, errlen);
     if (!strncmp(key, "capture.interfaces.", 19) || !strncmp(key, "rules.", 6))
         return live_config_set(&cfg->live, key, val, err, errlen);
+    if (!strncmp(key, "trading.feeds.", 14))
+        return trading_feed_set(&cfg->trading, key + 14, val, err, errlen);
     const struct opt *o = opt_find(key);
     if (!o) {
         snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
@@ -272,6 +299,8 @@ int config_finish(struct tt_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "capture.ring_size: a power of 2 from 4k to 1G");
         return -1;
     }
+    if (trading_config_finish(&cfg->trading, err, errlen))
+        return -1;
     return live_config_finish(&cfg->live, err, errlen);
 }
 
@@ -387,7 +416,7 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
                 char key[256], why[512];
                 yaml_path(st, top, fr->is_list ? "" : fr->key, key, sizeof(key));
                 if (fr->is_list && strncmp(key, "rules.", 6) &&
-                    strncmp(key, "capture.interfaces.", 19)) {
+                    strncmp(key, "capture.interfaces.", 19) && strncmp(key, "trading.feeds.", 14)) {
                     snprintf(err, errlen, "%s:%d: lists are not settings here (key '%s')", path,
                              line, key);
                     rc = -1;

@@ -17,6 +17,7 @@
 #include "../detect/detect_alert.h"
 #include "../sink/sink_kafka.h"
 #include "../capture/live_config.h"
+#include "../trading/trading_config.h"
 
 struct tt_config {
     struct decoder_config decode;
@@ -47,6 +48,7 @@ struct tt_config {
     uint64_t stats_interval_ns;  /* capture counters read (and saturation checked) this often */
     uint32_t hw_timestamps;      /* XDP: ask the NIC for receive timestamps where it has them */
     char pcap_filter[256];       /* pcap mode: libpcap filter besides the rules */
+    struct trading_config trading;
 };
 
 void config_defaults(struct tt_config *cfg);

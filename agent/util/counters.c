@@ -24,6 +24,9 @@ int tt_counter_is_decode_error(enum tt_counter id)
     case TT_C_FRAG_TABLE_FULL:
     case TT_C_FRAG_BUFFER_FULL:
     case TT_C_FRAG_TIMEOUT:
+    case TT_C_DISPATCH_RING_FULL:
+    case TT_C_TRADING_SESSIONS_FULL:
+    case TT_C_TRADING_ORDERS_EVICTED:
         return 0;
     default:
         return 1;

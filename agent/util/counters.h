@@ -51,7 +51,13 @@
     X(TALKERS_FULL, "report.talkers_full")          /* a host's bytes not ranked: table full */  \
     X(ALERT_KEYS_EVICTED, "alert.keys_evicted")     /* alert state of a key replaced: full */    \
     X(CAPTURE_TRUNCATED_FILE, "capture.truncated_file") /* capture file ended mid-record */     \
-    X(DISPATCH_RING_FULL, "dispatch.ring_full")     /* live: frame dropped, worker queue full */
+    X(DISPATCH_RING_FULL, "dispatch.ring_full")     /* live: frame dropped, worker queue full */ \
+    X(FIX_BAD_CHECKSUM, "fix.bad_checksum")         /* FIX message whose CheckSum(10) is wrong */ \
+    X(MOLD_INVALID, "moldudp64.invalid")            /* MoldUDP64 blocks do not fill the packet */ \
+    X(ITCH_BAD_LENGTH, "itch.bad_length")           /* ITCH message of a wrong length for its type */ \
+    X(MDP3_INVALID, "mdp3.invalid")                 /* MDP3 packet whose messages are malformed */ \
+    X(TRADING_SESSIONS_FULL, "trading.sessions_full") /* session not analysed: table full */      \
+    X(TRADING_ORDERS_EVICTED, "trading.orders_evicted") /* pending order dropped: table full */
 
 enum tt_counter {
 #define TT_X(id, name) TT_C_##id,

@@ -13,149 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_trading.h"
+#include "gentcp.h"
 #include "pcapw.h"
-
-#define MS 1000000ull
-#define US 1000ull
-#define T0 1700000000000000000ull /* 2023-11-14T22:13:20Z */
-
-enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_GTPU, E_MPLS };
-
-struct gen {
-    struct pcapw w;
-    uint64_t t;
-    uint16_t ipid;
-};
-
-struct conn {
-    struct ipaddrs a; /* client -> server */
-    uint16_t port[2]; /* client, server */
-    uint32_t seq[2];  /* next sequence number per side */
-    uint16_t win[2];
-    uint16_t vlans[2];
-    int nvlan;
-    enum encap encap;
-    uint32_t tun_id;
-};
-
-/* --- framing ------------------------------------------------------------------------- */
-
-/* Wraps an inner IP packet (ip[0..n)) in the connection's encapsulation and writes it. */
-static void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, int v6)
-{
-    struct buf f = {.n = 0};
-    uint16_t et = v6 ? 0x86dd : 0x0800;
-    struct ipaddrs outer;
-    switch (c->encap) {
-    case E_NONE:
-        build_eth(&f, c->vlans, c->nvlan, et);
-        break;
-    case E_MPLS:
-        build_eth(&f, c->vlans, c->nvlan, 0x8847);
-        put32(&f, (100u << 12) | 0x000);       /* label 100 */
-        put32(&f, (200u << 12) | 0x100 | 64); /* label 200, bottom of stack */
-        break;
-    case E_VXLAN:
-    case E_GENEVE:
-    case E_GTPU: {
-        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
-        size_t inner_l2 = c->encap == E_GTPU ? 0 : 14;
-        size_t hdr = c->encap == E_GTPU ? 8 : 8;
-        build_eth(&f, NULL, 0, 0x0800);
-        build_ip(&f, &outer, 17, 8 + hdr + inner_l2 + n, g->ipid++, 0, 0);
-        uint16_t dport = c->encap == E_VXLAN ? 4789 : c->encap == E_GENEVE ? 6081 : 2152;
-        build_udp(&f, 49152, dport, hdr + inner_l2 + n);
-        if (c->encap == E_VXLAN) {
-            put32(&f, 0x08000000);
-            put32(&f, c->tun_id << 8);
-        } else if (c->encap == E_GENEVE) {
-            put16(&f, 0x0000);
-            put16(&f, 0x6558);
-            put32(&f, c->tun_id << 8);
-        } else {
-            put8(&f, 0x30);
-            put8(&f, 255);
-            put16(&f, (uint16_t)n);
-            put32(&f, c->tun_id);
-        }
-        if (inner_l2)
-            build_eth(&f, NULL, 0, et);
-        break;
-    }
-    case E_GRE:
-        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
-        build_eth(&f, NULL, 0, 0x0800);
-        build_ip(&f, &outer, 47, 8 + n, g->ipid++, 0, 0);
-        put16(&f, 0x2000); /* key present */
-        put16(&f, et);
-        put32(&f, c->tun_id);
-        break;
-    }
-    putbytes(&f, ip, n);
-    pcapw_write(&g->w, g->t, f.b, f.n);
-}
-
-/* Sends one TCP segment with explicit numbers in direction dir (0: client to server). */
-static void tcp_raw(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t seq,
-                    uint32_t ack, uint32_t len, uint16_t win, const struct tcp_opts *o)
-{
-    struct ipaddrs a = c->a;
-    if (dir)
-        ipaddrs_swap(&a);
-    struct buf ip = {.n = 0};
-    struct buf tcp = {.n = 0};
-    build_tcp(&tcp, c->port[dir], c->port[!dir], seq, ack, flags, win, o);
-    for (uint32_t i = 0; i < len; i++)
-        put8(&tcp, (uint8_t)('a' + i % 26));
-    build_ip(&ip, &a, 6, tcp.n, g->ipid++, 0, 0);
-    putbytes(&ip, tcp.b, tcp.n);
-    emit_ip(g, c, ip.b, ip.n, a.v6);
-}
-
-enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };
-
-/* Sends the next segment of side dir: its current seq, ACKing everything of the other side;
- * advances seq (SYN and FIN count one). */
-static void seg(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t len)
-{
-    tcp_raw(g, c, dir, flags, c->seq[dir], (flags & A) ? c->seq[!dir] : 0, len, c->win[dir], NULL);
-    c->seq[dir] += len + ((flags & (S | F)) ? 1 : 0);
-}
-
-static void conn_init(struct conn *c, const char *cli, const char *srv, uint16_t cport,
-                      uint16_t sport, uint32_t isn_c, uint32_t isn_s)
-{
-    memset(c, 0, sizeof(*c));
-    ipaddrs_set(&c->a, cli, srv);
-    c->port[0] = cport;
-    c->port[1] = sport;
-    c->seq[0] = isn_c;
-    c->seq[1] = isn_s;
-    c->win[0] = c->win[1] = 65535;
-}
-
-/* SYN, SYN/ACK, ACK with rtt between SYN and SYN/ACK and a small gap to the ACK. */
-static void handshake(struct gen *g, struct conn *c, uint64_t rtt)
-{
-    struct tcp_opts o = {.mss = 1460, .wscale = -1};
-    tcp_raw(g, c, 0, S, c->seq[0], 0, 0, c->win[0], &o);
-    c->seq[0]++;
-    g->t += rtt;
-    tcp_raw(g, c, 1, S | A, c->seq[1], c->seq[0], 0, c->win[1], &o);
-    c->seq[1]++;
-    g->t += 50 * US;
-    seg(g, c, 0, A, 0);
-}
-
-static void close_fin(struct gen *g, struct conn *c)
-{
-    g->t += 100 * US;
-    seg(g, c, 0, F | A, 0);
-    g->t += 100 * US;
-    seg(g, c, 1, F | A, 0);
-    g->t += 100 * US;
-    seg(g, c, 0, A, 0);
-}
 
 /* --- expectations -------------------------------------------------------------------- */
 
@@ -625,6 +485,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "list")) {
         for (size_t i = 0; i < NSCEN; i++)
             printf("%s\n", scenarios[i].name);
+        printf("trading_fix_md\n");
         return 0;
     }
     if (argc < 3) {
@@ -642,6 +503,9 @@ int main(int argc, char **argv)
         unsigned per = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 50;
         return live_mix(&g, argv[2], per) || pcapw_close(&g.w) ? 1 : 0;
     }
+    int rc = gen_trading(argv[1], &g, argv[2]);
+    if (rc >= 0)
+        return rc;
     if (!strcmp(argv[1], "trading")) {
         uint64_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000;
         sc_trading_n(&g, &e, n);

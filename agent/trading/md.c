@@ -1,0 +1,130 @@
+/* md.c - MoldUDP64, ITCH 5.0 and MDP 3.0 packet decoding (see md.h). */
+#include "md.h"
+
+#include <string.h>
+
+#include "../decode/cursor.h"
+
+int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p)
+{
+    struct cursor c = cur_make(payload, len);
+    cur_copy(&c, p->session, sizeof(p->session));
+    p->seq = cur_be64(&c);
+    p->count = cur_be16(&c);
+    if (c.err)
+        return -1;
+    p->msgs = c.p;
+    p->msgs_len = cur_left(&c);
+    if (p->count == 0 || p->count == MOLD_END_OF_SESSION)
+        return p->msgs_len == 0 ? 0 : -1;
+    size_t off = 0;
+    const uint8_t *m;
+    size_t ml;
+    uint32_t n = 0;
+    int r;
+    while ((r = mold_next_message(p, &off, &m, &ml)) == 1)
+        n++;
+    return r == 0 && n == p->count ? 0 : -1;
+}
+
+int mold_next_message(const struct mold_packet *p, size_t *off, const uint8_t **msg, size_t *mlen)
+{
+    if (*off >= p->msgs_len)
+        return 0;
+    struct cursor c = cur_make(p->msgs + *off, p->msgs_len - *off);
+    uint16_t l = cur_be16(&c);
+    const uint8_t *m = cur_take(&c, l);
+    if (c.err || !l)
+        return -1;
+    *msg = m;
+    *mlen = l;
+    *off += 2u + l;
+    return 1;
+}
+
+size_t itch_message_length(uint8_t type)
+{
+    switch (type) {
+    case 'S': return 12;
+    case 'R': return 39;
+    case 'H': return 25;
+    case 'Y': return 20;
+    case 'L': return 26;
+    case 'V': return 35;
+    case 'W': return 12;
+    case 'K': return 28;
+    case 'J': return 35;
+    case 'h': return 21;
+    case 'A': return 36;
+    case 'F': return 40;
+    case 'E': return 31;
+    case 'C': return 36;
+    case 'X': return 23;
+    case 'D': return 19;
+    case 'U': return 35;
+    case 'P': return 44;
+    case 'Q': return 40;
+    case 'B': return 19;
+    case 'I': return 50;
+    case 'N': return 20;
+    case 'O': return 48;
+    default: return 0;
+    }
+}
+
+int64_t itch_timestamp(const uint8_t *msg, size_t len)
+{
+    struct cursor c = cur_make(msg, len);
+    cur_skip(&c, 5); /* type, stock locate, tracking number */
+    uint64_t ts = (uint64_t)cur_be16(&c) << 32;
+    ts |= cur_be32(&c);
+    return c.err ? -1 : (int64_t)ts;
+}
+
+int itch_plausible(const struct mold_packet *p)
+{
+    if (p->count == 0 || p->count == MOLD_END_OF_SESSION)
+        return 1;
+    size_t off = 0;
+    const uint8_t *m;
+    size_t ml;
+    while (mold_next_message(p, &off, &m, &ml) == 1)
+        if (itch_message_length(m[0]) != ml)
+            return 0;
+    return 1;
+}
+
+int mdp3_parse(const uint8_t *payload, size_t len, struct mdp3_packet *p)
+{
+    struct cursor c = cur_make(payload, len);
+    p->seq = cur_le32(&c);
+    p->sending_time = cur_le64(&c);
+    if (c.err || !cur_left(&c))
+        return -1;
+    p->msgs = c.p;
+    p->msgs_len = cur_left(&c);
+    size_t off = 0;
+    uint16_t tid;
+    int r, n = 0;
+    while ((r = mdp3_next_message(p, &off, &tid)) == 1)
+        n++;
+    return r == 0 && n > 0 ? 0 : -1;
+}
+
+int mdp3_next_message(const struct mdp3_packet *p, size_t *off, uint16_t *template_id)
+{
+    if (*off >= p->msgs_len)
+        return 0;
+    struct cursor c = cur_make(p->msgs + *off, p->msgs_len - *off);
+    uint16_t size = cur_le16(&c);
+    uint16_t block_len = cur_le16(&c);
+    uint16_t tid = cur_le16(&c);
+    uint16_t schema = cur_le16(&c);
+    uint16_t version = cur_le16(&c);
+    (void)version;
+    if (c.err || size < 10 || size > p->msgs_len - *off || schema != 1 || block_len > size - 10u)
+        return -1;
+    *template_id = tid;
+    *off += size;
+    return 1;
+}

@@ -1,0 +1,56 @@
+/* md.h - market-data packet formats: MoldUDP64 (carrying NASDAQ ITCH 5.0) and CME MDP 3.0.
+ *
+ * Pure decoders over one UDP payload, through the cursor helpers: they say whether the bytes
+ * are such a packet (structure checks strict enough to recognise a feed on any port), and
+ * give its sequence numbers and messages. Sequence tracking and A/B arbitration live in
+ * md_session.h; this file never keeps state.
+ */
+#ifndef TT_MD_H
+#define TT_MD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MOLD_HEADER_LEN 20
+#define MOLD_END_OF_SESSION 0xffff
+
+struct mold_packet {
+    uint8_t session[10];
+    uint64_t seq;   /* sequence number of the first message */
+    uint16_t count; /* messages; 0 = heartbeat, 0xffff = end of session */
+    const uint8_t *msgs; /* message blocks: u16 length, then the bytes */
+    size_t msgs_len;
+};
+
+/* Returns 0 when payload is a well-formed MoldUDP64 packet (its message blocks fill it
+ * exactly), -1 when truncated or inconsistent. */
+int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p);
+
+/* Iterates message blocks: returns 1 with the message and its length set, 0 at the end, -1 on a block that
+ * runs past the packet. *off starts at 0. */
+int mold_next_message(const struct mold_packet *p, size_t *off, const uint8_t **msg, size_t *mlen);
+
+/* ITCH 5.0: the fixed length of message type t, 0 when t is not an ITCH 5.0 type. */
+size_t itch_message_length(uint8_t type);
+
+/* ITCH 5.0 timestamp (ns since midnight, exchange time) of a message, or -1 if too short. */
+int64_t itch_timestamp(const uint8_t *msg, size_t len);
+
+/* 1 when every message of p is a known ITCH 5.0 type of the right length. */
+int itch_plausible(const struct mold_packet *p);
+
+struct mdp3_packet {
+    uint32_t seq;          /* MsgSeqNum of the packet */
+    uint64_t sending_time; /* ns since the Unix epoch */
+    const uint8_t *msgs;   /* messages: u16 size (incl. itself) + SBE header + body */
+    size_t msgs_len;
+};
+
+/* Returns 0 when payload is an MDP 3.0 packet whose SBE messages fill it exactly and carry
+ * CME's schema id 1, else -1. */
+int mdp3_parse(const uint8_t *payload, size_t len, struct mdp3_packet *p);
+
+/* Iterates messages: returns 1 with the SBE template id, 0 at the end, -1 when malformed. */
+int mdp3_next_message(const struct mdp3_packet *p, size_t *off, uint16_t *template_id);
+
+#endif

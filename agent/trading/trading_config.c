@@ -1,0 +1,198 @@
+/* trading_config.c - parsing of the trading settings (see trading_config.h). */
+#include "trading_config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "md.h"
+
+/* Tags that carry credentials: Password, NewPassword, RawData (FIX 4.x logon secrets). */
+static const uint32_t credential_tags[] = {554, 925, 96, 95};
+
+void trading_config_defaults(struct trading_config *tc)
+{
+    memset(tc, 0, sizeof(*tc));
+    tc->enabled = 1;
+    tc->detect = 1;
+    tc->max_sessions = 256;
+    tc->stream_buffer = 32768;
+    tc->hole_timeout_ns = 500000000ull;
+    tc->fix_max_message = 16384;
+    tc->heartbeat_tolerance = 20;
+    tc->pending_orders = 65536;
+    tc->arbitration_window_ns = 50000000ull;
+    tc->md_sessions = 256;
+    snprintf(tc->itch_timezone, sizeof(tc->itch_timezone), "America/New_York");
+}
+
+static int parse_ports(const char *s, uint8_t *set, const char *what, char *err, size_t errlen)
+{
+    memset(set, 0, 65536 / 8);
+    while (*s) {
+        char *end;
+        long lo = strtol(s, &end, 10), hi = lo;
+        if (end == s)
+            goto bad;
+        if (*end == '-') {
+            s = end + 1;
+            hi = strtol(s, &end, 10);
+            if (end == s)
+                goto bad;
+        }
+        if (lo < 0 || hi > 65535 || lo > hi)
+            goto bad;
+        for (long p = lo; p <= hi; p++)
+            set[p >> 3] |= (uint8_t)(1u << (p & 7));
+        s = end;
+        while (*s == ',' || *s == ' ')
+            s++;
+        continue;
+    bad:
+        snprintf(err, errlen, "%s: '%s' is not a port list (like 9876,9880-9889)", what, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_group(const char *v, uint8_t addr[16], uint8_t *family, uint16_t *port)
+{
+    char host[64];
+    const char *colon = strrchr(v, ':');
+    if (!colon || (size_t)(colon - v) >= sizeof(host))
+        return -1;
+    memcpy(host, v, (size_t)(colon - v));
+    host[colon - v] = 0;
+    char *h = host;
+    if (*h == '[' && h[strlen(h) - 1] == ']') {
+        h[strlen(h) - 1] = 0;
+        h++;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535)
+        return -1;
+    memset(addr, 0, 16);
+    if (inet_pton(AF_INET, h, addr + 12) == 1) {
+        addr[10] = addr[11] = 0xff;
+        *family = 4;
+    } else if (inet_pton(AF_INET6, h, addr) == 1) {
+        *family = 6;
+    } else {
+        return -1;
+    }
+    *port = (uint16_t)p;
+    return 0;
+}
+
+int trading_feed_set(struct trading_config *tc, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    char *end;
+    long idx = strtol(key, &end, 10);
+    if (end == key || *end != '.' || idx < 0 || idx >= TRADING_FEED_PAIRS_MAX) {
+        snprintf(err, errlen, "'trading.feeds.%s': at most %d feed pairs", key,
+                 TRADING_FEED_PAIRS_MAX);
+        return -1;
+    }
+    const char *field = end + 1;
+    struct md_feed_pair *p = &tc->pairs[idx];
+    if (!p->used)
+        snprintf(p->name, sizeof(p->name), "feed%ld", idx + 1);
+    p->used = 1;
+    if (!strcmp(field, "name")) {
+        snprintf(p->name, sizeof(p->name), "%s", value);
+        return 0;
+    }
+    if (!strcmp(field, "a") || !strcmp(field, "b")) {
+        int side = field[0] == 'b';
+        if (parse_group(value, p->addr[side], &p->family[side], &p->port[side])) {
+            snprintf(err, errlen, "feed %s: '%s' is not GROUP:PORT (like 233.54.12.111:26477)",
+                     field, value);
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "unknown feed setting '%s' (name, a, b)", field);
+    return -1;
+}
+
+int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
+{
+    if (parse_ports(tc->fix_ports_str, tc->fix_ports, "trading.fix.ports", err, errlen) ||
+        parse_ports(tc->mold_ports_str, tc->mold_ports, "trading.moldudp64.ports", err, errlen) ||
+        parse_ports(tc->mdp3_ports_str, tc->mdp3_ports, "trading.mdp3.ports", err, errlen))
+        return -1;
+    tc->nredact = 0;
+    for (size_t i = 0; i < sizeof(credential_tags) / sizeof(credential_tags[0]); i++)
+        tc->redact_tags[tc->nredact++] = credential_tags[i];
+    for (const char *s = tc->redact_str; *s;) {
+        char *end;
+        long t = strtol(s, &end, 10);
+        if (end == s || t <= 0 || t > 99999 || tc->nredact == TRADING_REDACT_MAX) {
+            snprintf(err, errlen, "trading.fix.redact_tags: '%s' is not a list of tag numbers", s);
+            return -1;
+        }
+        tc->redact_tags[tc->nredact++] = (uint32_t)t;
+        s = end;
+        while (*s == ',' || *s == ' ')
+            s++;
+    }
+    for (int i = 0; i < TRADING_FEED_PAIRS_MAX; i++)
+        if (tc->pairs[i].used && (!tc->pairs[i].family[0] || !tc->pairs[i].family[1])) {
+            snprintf(err, errlen, "feed pair '%s' needs both a and b (GROUP:PORT)",
+                     tc->pairs[i].name);
+            return -1;
+        }
+    if (tc->stream_buffer < 1024 || tc->max_sessions < 1) {
+        snprintf(err, errlen, "trading.stream_buffer must be >= 1024 and max_sessions >= 1");
+        return -1;
+    }
+    return 0;
+}
+
+int trading_tag_redacted(const struct trading_config *tc, uint32_t tag)
+{
+    for (uint32_t i = 0; i < tc->nredact; i++)
+        if (tc->redact_tags[i] == tag)
+            return 1;
+    return 0;
+}
+
+int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint16_t port,
+                    int *side)
+{
+    for (int i = 0; i < TRADING_FEED_PAIRS_MAX; i++) {
+        const struct md_feed_pair *p = &tc->pairs[i];
+        if (!p->used)
+            continue;
+        for (int s = 0; s < 2; s++)
+            if (p->port[s] == port && !memcmp(p->addr[s], dst, 16)) {
+                *side = s;
+                return i;
+            }
+    }
+    return -1;
+}
+
+uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16], uint16_t dport,
+                           const uint8_t *payload, size_t len)
+{
+    if (!tc->enabled)
+        return 0;
+    int side;
+    int pair = trading_pair_of(tc, dst, dport, &side);
+    if (pair >= 0)
+        return 0x7070000000000000ull | (uint64_t)(pair + 1);
+    /* By session name, so A and B copies meet. Only multicast: every packet of such a flow
+     * parses alike, so a flow never straddles two workers. */
+    int v4 = !memcmp(dst, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+    int multicast = v4 ? (dst[12] & 0xf0) == 0xe0 : dst[0] == 0xff;
+    struct mold_packet mp;
+    if ((port_in(tc->mold_ports, dport) || (tc->detect && multicast)) &&
+        !mold_parse(payload, len, &mp))
+        return XXH3_64bits(mp.session, sizeof(mp.session)) | 1;
+    return 0;
+}

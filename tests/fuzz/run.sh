@@ -12,10 +12,10 @@ make --no-print-directory BUILD="$BUILD" CC=clang CFLAGS="-O1 -g $SAN -fsanitize
     "$BUILD/libticktap.a" "$BUILD/ttgen" > /dev/null
 LIBS=$(pkg-config --libs libpcap jansson yaml-0.1 libxxhash zlib rdkafka)
 corpus="$BUILD/corpus"
-mkdir -p "$corpus/capture" "$corpus/decode" "$BUILD/fuzz-crashes"
+mkdir -p "$corpus/capture" "$corpus/decode" "$corpus/trading" "$BUILD/fuzz-crashes"
 for s in $("$BUILD/ttgen" list); do
     "$BUILD/ttgen" "$s" "$corpus/capture/$s.pcap" > /dev/null
-    rm -f "$corpus/capture/$s.pcap.expect.json"
+    rm -f "$corpus/capture/$s.pcap.expect.json" "$corpus/capture/$s.pcap.trading.json"
 done
 for f in ../shared/captures/malformed/* ../shared/captures/trading/*.pcap; do
     [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 200000 ] && cp "$f" "$corpus/capture/" || true
@@ -32,9 +32,28 @@ for path in glob.glob(sys.argv[1] + "/capture/*.pcap")[:40]:
         incl = struct.unpack("<I", data[off + 8:off + 12])[0]
         frames.append(data[off + 16:off + 16 + incl]); off += 16 + incl
     open(os.path.join(out, os.path.basename(path)), "wb").write(b"\x00" + b"\xfe\xed".join(frames))
+# trading seeds: FIX byte streams (0), MoldUDP64 (1) and MDP3 (2) payloads, reassembly (3)
+tr = sys.argv[1] + "/trading"
+data = open(sys.argv[1] + "/capture/trading_fix_md.pcap", "rb").read()
+off, n, fix = 24, 0, b""
+while off + 16 <= len(data) and n < 400:
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    f = data[off + 16:off + 16 + incl]; off += 16 + incl; n += 1
+    if len(f) < 34 or f[12:14] != b"\x08\x00": continue
+    ihl = (f[14] & 15) * 4; proto = f[23]; l4 = 14 + ihl
+    if proto == 6:
+        fix += f[l4 + (f[l4 + 12] >> 4) * 4:]
+    elif proto == 17 and n % 20 == 0:
+        dport = struct.unpack(">H", f[l4 + 2:l4 + 4])[0]
+        open(f"{tr}/udp{n}", "wb").write((b"\x01" if dport == 26477 else b"\x02") + f[l4 + 8:])
+open(tr + "/fix", "wb").write(b"\x00" + fix[:8192])
+segs = b""
+for i in range(0, min(len(fix), 2000), 100):
+    segs += bytes([0x10, 0x40, (i >> 0) & 0xff if i < 256 else 0, 100]) + fix[i:i + 100]
+open(tr + "/stream", "wb").write(b"\x03" + segs)
 PY
 status=0
-for h in decode capture; do
+for h in decode capture trading; do
     bin="$BUILD/fuzz_$h"
     clang -O1 -g $SAN -fsanitize=fuzzer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "tests/fuzz/fuzz_$h.c" \
         "$BUILD/libticktap.a" $LIBS -lpthread -o "$bin"

@@ -1,0 +1,282 @@
+/* test_trading.c - the trading building blocks: TCP reassembly (in order, split, duplicate,
+ * overlap, out of order, hole skipped on timeout and on a full buffer), FIX framing and
+ * fields, MoldUDP64/ITCH and MDP 3.0 structure checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../agent/decode/decode.h"
+#include "../../agent/trading/fix.h"
+#include "../../agent/trading/md.h"
+#include "../../agent/trading/stream.h"
+
+/* A consumer that takes whole "records": lines ending in '\n'. */
+struct sink {
+    char out[4096];
+    size_t n;
+    int holes;
+};
+
+static size_t take_lines(void *ctx, const uint8_t *data, size_t len, int after_hole, uint64_t ts)
+{
+    (void)ts;
+    struct sink *s = ctx;
+    s->holes += after_hole;
+    size_t used = 0;
+    for (size_t i = 0; i < len; i++)
+        if (data[i] == '\n') {
+            memcpy(s->out + s->n, data + used, i + 1 - used);
+            s->n += i + 1 - used;
+            used = i + 1;
+        }
+    s->out[s->n] = 0;
+    return used;
+}
+
+struct rig {
+    uint8_t buf[64];
+    struct stream_dir d;
+    struct stream_counters c;
+    struct sink s;
+    struct stream_cfg cfg;
+};
+
+static void rig_init(struct rig *r)
+{
+    memset(r, 0, sizeof(*r));
+    stream_init(&r->d, r->buf, sizeof(r->buf));
+    r->cfg.hole_timeout_ns = 100;
+    r->cfg.deliver = take_lines;
+    r->cfg.ctx = &r->s;
+    r->cfg.ctr = &r->c;
+    stream_segment(&r->d, &r->cfg, 999, TH_SYN, NULL, 0, 0, 0); /* data starts at 1000 */
+}
+
+static void seg(struct rig *r, uint32_t seq, const char *data, uint64_t ts)
+{
+    uint32_t n = (uint32_t)strlen(data);
+    stream_segment(&r->d, &r->cfg, seq, TH_ACK, (const uint8_t *)data, n, n, ts);
+}
+
+static void stream_delivers_split_messages_once(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1000, "ab", 1);
+    seg(&r, 1002, "c\nde", 2);
+    seg(&r, 1000, "ab", 3);      /* retransmission: dropped */
+    seg(&r, 1006, "f\ng\n", 4);
+    seg(&r, 1003, "\ndef\n", 5); /* wholly old again */
+    assert_string_equal(r.s.out, "abc\ndef\ng\n");
+    assert_int_equal(r.c.duplicates, 2);
+    assert_int_equal(r.c.bytes_delivered, 10);
+}
+
+static void stream_trims_partial_overlap(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1000, "abc", 1);
+    seg(&r, 1001, "bcd\n", 2); /* two bytes old, two new */
+    assert_string_equal(r.s.out, "abcd\n");
+    assert_int_equal(r.c.overlap_bytes, 2);
+}
+
+static void stream_reorders_held_segments(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1004, "ef\n", 1); /* early */
+    seg(&r, 1002, "cd", 2);   /* early too */
+    assert_int_equal(r.s.n, 0);
+    assert_int_equal(r.c.ooo_held, 2);
+    seg(&r, 1000, "ab", 3);
+    assert_string_equal(r.s.out, "abcdef\n");
+    assert_int_equal(r.c.holes_skipped, 0);
+    assert_int_equal(r.s.holes, 0);
+}
+
+static void stream_skips_a_hole_after_the_timeout(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1000, "x\n", 1);
+    seg(&r, 1005, "y\n", 2); /* 1002..1004 never come */
+    seg(&r, 1007, "z\n", 50);
+    assert_string_equal(r.s.out, "x\n");
+    seg(&r, 1009, "w\n", 200); /* past the timeout: the hole is given up */
+    assert_string_equal(r.s.out, "x\ny\nz\nw\n");
+    assert_int_equal(r.c.holes_skipped, 1);
+    assert_int_equal(r.c.hole_bytes, 3);
+    assert_int_equal(r.s.holes, 1);
+}
+
+static void stream_skips_when_the_buffer_cannot_hold(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1000, "a\n", 1);
+    seg(&r, 1002 + 100, "far\n", 2); /* beyond the 64-byte buffer: no waiting */
+    assert_string_equal(r.s.out, "a\nfar\n");
+    assert_int_equal(r.c.holes_skipped, 1);
+    assert_int_equal(r.c.hole_bytes, 100);
+}
+
+static void stream_finish_delivers_what_follows_holes(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1003, "b\n", 1);
+    seg(&r, 1000, "pa", 2); /* an incomplete record, then a hole of one byte */
+    stream_finish(&r.d, &r.cfg, 3);
+    assert_string_equal(r.s.out, "b\n");
+    assert_int_equal(r.c.discarded_bytes, 2);
+    assert_int_equal(r.c.holes_skipped, 1);
+}
+
+static void stream_sequence_numbers_wrap(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    stream_segment(&r.d, &r.cfg, 0xfffffffeu, TH_SYN, NULL, 0, 0, 0);
+    seg(&r, 0xffffffffu, "ab", 1);
+    seg(&r, 1, "c\n", 2);
+    assert_string_equal(r.s.out, "abc\n");
+}
+
+/* --- FIX ---------------------------------------------------------------------------- */
+
+static size_t fix_build(char *out, const char *body)
+{
+    char b[512];
+    size_t n = 0;
+    for (const char *p = body; *p; p++)
+        b[n++] = *p == '|' ? 1 : *p;
+    b[n] = 0;
+    int h = sprintf(out, "8=FIX.4.4\0019=%zu\001%s", n, b);
+    unsigned sum = 0;
+    for (int i = 0; i < h; i++)
+        sum += (uint8_t)out[i];
+    h += sprintf(out + h, "10=%03u\001", sum % 256);
+    return (size_t)h;
+}
+
+static void fix_frames_and_parses(void **state)
+{
+    (void)state;
+    char m[600];
+    size_t n = fix_build(m, "35=8|34=12|49=EX|56=CL|11=ORD1|39=8|150=8|103=5|58=No|43=Y|");
+    size_t ml = 0;
+    assert_int_equal(fix_frame((uint8_t *)m, n, 4096, &ml), FIX_FRAME_OK);
+    assert_int_equal(ml, n);
+    assert_int_equal(fix_frame((uint8_t *)m, n - 1, 4096, &ml), FIX_FRAME_NEED_MORE);
+    assert_int_equal(fix_frame((uint8_t *)m, 3, 4096, &ml), FIX_FRAME_NEED_MORE);
+    struct fix_msg f;
+    assert_int_equal(fix_parse((uint8_t *)m, n, &f), 0);
+    assert_true(fix_type_is(&f, "8"));
+    assert_int_equal(f.seq, 12);
+    assert_int_equal(f.ord_status, '8');
+    assert_int_equal(f.ord_rej_reason, 5);
+    assert_int_equal(f.poss_dup, 1);
+    assert_int_equal(f.text.len, 2);
+    assert_memory_equal(f.clordid.p, "ORD1", 4);
+    assert_int_equal(f.biz_rej_reason, -1);
+    m[n - 3] ^= 1; /* a checksum digit */
+    assert_int_equal(fix_frame((uint8_t *)m, n, 4096, &ml), FIX_FRAME_BAD_CHECKSUM);
+    m[n - 3] = 'x'; /* not a digit: not a trailer */
+    assert_int_equal(fix_frame((uint8_t *)m, n, 4096, &ml), FIX_FRAME_GARBAGE);
+    fix_build(m, "35=8|34=12|49=EX|56=CL|11=ORD1|39=8|150=8|103=5|58=No|43=Y|");
+    m[n - 10] ^= 0x20; /* a body byte: framed, checksum wrong */
+    assert_int_equal(fix_frame((uint8_t *)m, n, 4096, &ml), FIX_FRAME_BAD_CHECKSUM);
+    assert_int_equal(fix_frame((uint8_t *)m, n, 20, &ml), FIX_FRAME_GARBAGE); /* too big */
+    assert_int_equal(fix_frame((const uint8_t *)"HTTP/1.1", 8, 4096, &ml), FIX_FRAME_GARBAGE);
+    const char junk[] = "xx8=FIX.4";
+    assert_int_equal(fix_find_start((const uint8_t *)junk, 9, 0), 2);
+    assert_int_equal(fix_find_start((const uint8_t *)"abc8=F", 6, 0), 3);
+    assert_int_equal(fix_find_start((const uint8_t *)"abc", 3, 0), 3);
+}
+
+/* --- market data -------------------------------------------------------------------- */
+
+static void mold_and_itch_structure(void **state)
+{
+    (void)state;
+    uint8_t p[64] = "SESSION001";
+    p[17] = 42; /* seq 42 */
+    p[19] = 1;  /* count 1 */
+    p[21] = 19; /* one 19-byte message */
+    p[22] = 'D';
+    p[27 + 5] = 7; /* timestamp low byte */
+    struct mold_packet mp;
+    assert_int_equal(mold_parse(p, 20 + 2 + 19, &mp), 0);
+    assert_int_equal(mp.seq, 42);
+    assert_int_equal(mp.count, 1);
+    assert_true(itch_plausible(&mp));
+    size_t off = 0;
+    const uint8_t *m;
+    size_t ml;
+    assert_int_equal(mold_next_message(&mp, &off, &m, &ml), 1);
+    assert_int_equal(ml, 19);
+    assert_int_equal(itch_timestamp(m, ml), 7);
+    assert_int_equal(mold_parse(p, 20 + 2 + 18, &mp), -1); /* block runs past the end */
+    assert_int_equal(mold_parse(p, 20 + 2 + 19 + 1, &mp), -1); /* trailing byte */
+    p[22] = 'A'; /* an Add Order is 36 bytes, not 19 */
+    assert_int_equal(mold_parse(p, 41, &mp), 0);
+    assert_false(itch_plausible(&mp));
+    p[19] = 0; /* heartbeat: no blocks */
+    assert_int_equal(mold_parse(p, 20, &mp), 0);
+    assert_int_equal(mold_parse(p, 19, &mp), -1);
+}
+
+static void mdp3_structure(void **state)
+{
+    (void)state;
+    uint8_t p[12 + 32] = {0x39, 0x30, 0, 0}; /* seq 12345 */
+    p[4] = 1;                               /* sending time 1 */
+    uint8_t *m = p + 12;
+    m[0] = 32;  /* size */
+    m[2] = 11;  /* block length */
+    m[4] = 46;  /* template */
+    m[6] = 1;   /* schema 1 */
+    m[8] = 9;   /* version */
+    struct mdp3_packet dp;
+    assert_int_equal(mdp3_parse(p, sizeof(p), &dp), 0);
+    assert_int_equal(dp.seq, 12345);
+    assert_int_equal(dp.sending_time, 1);
+    size_t off = 0;
+    uint16_t tid;
+    assert_int_equal(mdp3_next_message(&dp, &off, &tid), 1);
+    assert_int_equal(tid, 46);
+    assert_int_equal(mdp3_next_message(&dp, &off, &tid), 0);
+    m[6] = 2; /* another schema: not MDP3 */
+    assert_int_equal(mdp3_parse(p, sizeof(p), &dp), -1);
+    m[6] = 1;
+    assert_int_equal(mdp3_parse(p, sizeof(p) - 1, &dp), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stream_delivers_split_messages_once),
+        cmocka_unit_test(stream_trims_partial_overlap),
+        cmocka_unit_test(stream_reorders_held_segments),
+        cmocka_unit_test(stream_skips_a_hole_after_the_timeout),
+        cmocka_unit_test(stream_skips_when_the_buffer_cannot_hold),
+        cmocka_unit_test(stream_finish_delivers_what_follows_holes),
+        cmocka_unit_test(stream_sequence_numbers_wrap),
+        cmocka_unit_test(fix_frames_and_parses),
+        cmocka_unit_test(mold_and_itch_structure),
+        cmocka_unit_test(mdp3_structure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -10,6 +10,7 @@
 #include "../capture/capture_live.h"
 #include "../pipeline/pipeline.h"
 #include "../report/report.h"
+#include "../trading/trading.h"
 #include "cli.h"
 
 static _Atomic int stop_flag;
@@ -130,6 +131,7 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "ticktap: %s\n", err);
         return 1;
     }
+    trading_set_timezone(&cfg.trading);
 
     if (kafka_brokers)
         snprintf(cfg.kafka.brokers, sizeof(cfg.kafka.brokers), "%s", kafka_brokers);

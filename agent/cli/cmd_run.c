@@ -20,6 +20,7 @@
 #include "../capture/capture_live.h"
 #include "../pipeline/pipeline.h"
 #include "../report/report.h"
+#include "../trading/trading.h"
 #include "cli.h"
 
 #define MAX_SOURCES 64
@@ -491,7 +492,10 @@ int cmd_run(int argc, char **argv)
     }
     rs.sets = sets;
     rs.nsets = nsets;
-    if (load_config(&rs.cfg, rs.config_path, sets, nsets, err, sizeof(err))) {
+    int loaded = load_config(&rs.cfg, rs.config_path, sets, nsets, err, sizeof(err));
+    if (!loaded) /* the workers read the time zone: set once, before they start */
+        trading_set_timezone(&rs.cfg.trading);
+    if (loaded) {
         fprintf(stderr, "ticktap: %s\n", err);
         return 1;
     }

@@ -3,6 +3,7 @@
 #include "report_trading.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +191,132 @@ json_t *report_trading_json(const struct trading_stats *t)
     return root;
 }
 
+static uint64_t fix_findings(const struct trading_session_stats *s)
+{
+    return s->seq_gaps + s->resend_requests + s->rejects + s->business_rejects + s->order_rejects +
+           s->heartbeats_missed + s->bad_checksum + s->unanswered;
+}
+
+static int cmp_findings(const void *a, const void *b)
+{
+    const struct trading_session_stats *x = *(const struct trading_session_stats *const *)a;
+    const struct trading_session_stats *y = *(const struct trading_session_stats *const *)b;
+    uint64_t fx = fix_findings(x), fy = fix_findings(y);
+    if (fx != fy)
+        return fx > fy ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+#define HUMAN_SESSIONS 5 /* sessions detailed in the human summary, the worst first */
+
+static void human_fix(const struct trading_stats *t, const struct trading_session_stats **ss,
+                      uint32_t n, FILE *out)
+{
+    const struct trading_session_stats *fs[TRADING_SESSIONS_MAX];
+    uint32_t nf = 0;
+    struct trading_session_stats sum;
+    memset(&sum, 0, offsetof(struct trading_session_stats, latency));
+    for (uint32_t i = 0; i < n; i++) {
+        if (ss[i]->kind != TK_FIX)
+            continue;
+        fs[nf++] = ss[i];
+        const uint64_t *src = &ss[i]->messages[0];
+        uint64_t *dst = &sum.messages[0];
+        for (size_t k = 0; k <= (size_t)(&ss[i]->unanswered - src); k++)
+            dst[k] += src[k];
+    }
+    fprintf(out, "  FIX: %" PRIu64 " messages in %u sessions", t->fix_messages, nf);
+    if (t->stream.holes_skipped)
+        fprintf(out, ", %" PRIu64 " TCP holes skipped (%" PRIu64 " bytes)", t->stream.holes_skipped,
+                t->stream.hole_bytes);
+    fprintf(out,
+            "\n    seq gaps %" PRIu64 " (%" PRIu64 " missing), resend requests %" PRIu64
+            ", gap fills %" PRIu64 ", poss-dup %" PRIu64 ", heartbeats missed %" PRIu64
+            ", logouts %" PRIu64 "\n    rejects: session %" PRIu64 ", business %" PRIu64
+            ", order %" PRIu64 "; orders %" PRIu64 " new, %" PRIu64 " cancel, %" PRIu64
+            " replace, unanswered %" PRIu64 "\n",
+            sum.seq_gaps, sum.seq_missing, sum.resend_requests, sum.gap_fills, sum.poss_dup,
+            sum.heartbeats_missed, sum.logouts, sum.rejects, sum.business_rejects, sum.order_rejects,
+            sum.orders[OP_NEW], sum.orders[OP_CANCEL], sum.orders[OP_REPLACE], sum.unanswered);
+    for (int p = 0; p < OP_MAX; p++)
+        if (t->order_latency[p].n) {
+            char title[48];
+            snprintf(title, sizeof(title), "%s -> first ack", order_pair_name((enum order_pair)p));
+            report_latency_line(out, title, &t->order_latency[p]);
+        }
+    qsort(fs, nf, sizeof(fs[0]), cmp_findings);
+    for (uint32_t i = 0; i < nf && i < HUMAN_SESSIONS && fix_findings(fs[i]); i++) {
+        const struct trading_session_stats *s = fs[i];
+        fprintf(out,
+                "  session %s: %" PRIu64 "+%" PRIu64 " msgs, seq gaps %" PRIu64 ", resend requests %" PRIu64
+                ", rejects %" PRIu64 "/%" PRIu64 "/%" PRIu64 " (session/business/order), heartbeats missed %" PRIu64
+                ", unanswered %" PRIu64 "\n",
+                s->name, s->messages[0], s->messages[1], s->seq_gaps, s->resend_requests, s->rejects,
+                s->business_rejects, s->order_rejects, s->heartbeats_missed, s->unanswered);
+    }
+}
+
+static uint64_t md_findings(const struct trading_session_stats *s)
+{
+    uint64_t n = s->md_gaps + s->md_duplicates + s->latency_negative;
+    for (uint32_t k = 0; k < s->nfeeds; k++)
+        n += s->feed[k].gaps;
+    return n;
+}
+
+static int cmp_md_findings(const void *a, const void *b)
+{
+    const struct trading_session_stats *x = *(const struct trading_session_stats *const *)a;
+    const struct trading_session_stats *y = *(const struct trading_session_stats *const *)b;
+    uint64_t fx = md_findings(x), fy = md_findings(y);
+    if (fx != fy)
+        return fx > fy ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static void human_md(const struct trading_stats *t, const struct trading_session_stats **ss,
+                     uint32_t n, FILE *out)
+{
+    const struct trading_session_stats *ms[TRADING_SESSIONS_MAX];
+    uint32_t nm = 0;
+    uint64_t gaps = 0, lost = 0, dups = 0, feed_gaps = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (ss[i]->kind != TK_FIX) {
+            ms[nm++] = ss[i];
+            gaps += ss[i]->md_gaps;
+            lost += ss[i]->md_lost;
+            dups += ss[i]->md_duplicates;
+            for (uint32_t k = 0; k < ss[i]->nfeeds; k++)
+                feed_gaps += ss[i]->feed[k].gaps;
+        }
+    fprintf(out,
+            "  market data: %u sessions; MoldUDP64 %" PRIu64 " packets / %" PRIu64
+            " messages, MDP3 %" PRIu64 " packets / %" PRIu64 " messages\n"
+            "    gaps %" PRIu64 " (%" PRIu64 " messages lost on every feed), feed gaps repaired "
+            "or not %" PRIu64 ", duplicates %" PRIu64 "\n",
+            nm, t->mold_packets, t->mold_messages, t->mdp3_packets, t->mdp3_messages, gaps, lost,
+            feed_gaps, dups);
+    if (t->itch_latency.n)
+        report_latency_line(out, "ITCH feed latency", &t->itch_latency);
+    if (t->mdp3_latency.n)
+        report_latency_line(out, "MDP3 feed latency", &t->mdp3_latency);
+    qsort(ms, nm, sizeof(ms[0]), cmp_md_findings);
+    for (uint32_t i = 0; i < nm && i < HUMAN_SESSIONS && md_findings(ms[i]); i++) {
+        const struct trading_session_stats *s = ms[i];
+        fprintf(out, "  %s %s: gaps %" PRIu64 " (%" PRIu64 " lost), duplicates %" PRIu64 "\n",
+                trading_kind_name((enum trading_kind)s->kind), s->name, s->md_gaps, s->md_lost,
+                s->md_duplicates);
+        for (uint32_t k = 0; k < s->nfeeds; k++)
+            if (s->feed[k].name[0])
+                fprintf(out, "    feed %-26s packets %-8" PRIu64 " own gaps %" PRIu64 " (%" PRIu64
+                             " lost), trailed %" PRIu64 " times (max %.1f us)\n",
+                        s->feed[k].name, s->feed[k].packets, s->feed[k].gaps, s->feed[k].lost,
+                        s->feed[k].trailed, (double)s->feed[k].trail_max_ns / 1e3);
+        if (s->skew.n)
+            report_latency_line(out, "  A/B skew", &s->skew);
+    }
+}
+
 void report_trading_human(const struct trading_stats *t, FILE *out)
 {
     if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets)
@@ -197,55 +324,11 @@ void report_trading_human(const struct trading_stats *t, FILE *out)
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
     uint32_t n = sorted_sessions(t, ss);
     fprintf(out, "\nTrading\n");
-    if (t->fix_messages) {
-        fprintf(out, "  FIX: %" PRIu64 " messages", t->fix_messages);
-        if (t->stream.holes_skipped)
-            fprintf(out, ", %" PRIu64 " TCP holes skipped (%" PRIu64 " bytes)",
-                    t->stream.holes_skipped, t->stream.hole_bytes);
-        fprintf(out, "\n");
-        for (uint32_t i = 0; i < n; i++) {
-            const struct trading_session_stats *s = ss[i];
-            if (s->kind != TK_FIX)
-                continue;
-            fprintf(out,
-                    "  session %s: %" PRIu64 "+%" PRIu64 " msgs, seq gaps %" PRIu64
-                    " (%" PRIu64 " missing), resend requests %" PRIu64 ", gap fills %" PRIu64
-                    ", poss-dup %" PRIu64 "\n    rejects: session %" PRIu64 ", business %" PRIu64
-                    ", order %" PRIu64 "; heartbeats missed %" PRIu64 "; logouts %" PRIu64
-                    "; orders %" PRIu64 "/%" PRIu64 "/%" PRIu64 " (new/cancel/replace), unanswered %" PRIu64 "\n",
-                    s->name, s->messages[0], s->messages[1], s->seq_gaps, s->seq_missing,
-                    s->resend_requests, s->gap_fills, s->poss_dup, s->rejects, s->business_rejects,
-                    s->order_rejects, s->heartbeats_missed, s->logouts, s->orders[OP_NEW],
-                    s->orders[OP_CANCEL], s->orders[OP_REPLACE], s->unanswered);
-            report_latency_line(out, "  order -> first ack", &s->latency);
-        }
-        for (int p = 0; p < OP_MAX; p++)
-            if (t->order_latency[p].n) {
-                char title[48];
-                snprintf(title, sizeof(title), "%s -> ack", order_pair_name((enum order_pair)p));
-                report_latency_line(out, title, &t->order_latency[p]);
-            }
-    }
-    if (t->mold_packets || t->mdp3_packets) {
-        fprintf(out, "  market data: MoldUDP64 %" PRIu64 " packets / %" PRIu64
-                     " messages, MDP3 %" PRIu64 " packets / %" PRIu64 " messages\n",
-                t->mold_packets, t->mold_messages, t->mdp3_packets, t->mdp3_messages);
-        for (uint32_t i = 0; i < n; i++) {
-            const struct trading_session_stats *s = ss[i];
-            if (s->kind == TK_FIX)
-                continue;
-            fprintf(out, "  %s %s: gaps %" PRIu64 " (%" PRIu64 " lost after arbitration), duplicates %" PRIu64 "\n",
-                    trading_kind_name((enum trading_kind)s->kind), s->name, s->md_gaps, s->md_lost,
-                    s->md_duplicates);
-            for (uint32_t k = 0; k < s->nfeeds; k++)
-                if (s->feed[k].name[0])
-                    fprintf(out, "    feed %-28s packets %-8" PRIu64 " own gaps %" PRIu64
-                                 " (%" PRIu64 " lost)  trailed %" PRIu64 " times (max %.1f us)\n",
-                            s->feed[k].name, s->feed[k].packets, s->feed[k].gaps, s->feed[k].lost,
-                            s->feed[k].trailed, (double)s->feed[k].trail_max_ns / 1e3);
-            report_latency_line(out, "  feed latency", &s->latency);
-            if (s->skew.n)
-                report_latency_line(out, "  A/B skew", &s->skew);
-        }
-    }
+    if (t->fix_messages)
+        human_fix(t, ss, n, out);
+    if (t->mold_packets || t->mdp3_packets)
+        human_md(t, ss, n, out);
+    if (t->sessions_untracked)
+        fprintf(out, "  (%" PRIu64 " sessions beyond the table: in the totals only)\n",
+                t->sessions_untracked);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "md.h"
@@ -119,6 +120,13 @@ int trading_feed_set(struct trading_config *tc, const char *key, const char *val
     return -1;
 }
 
+static int zone_exists(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+    return access(path, R_OK) == 0;
+}
+
 int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
 {
     if (parse_ports(tc->fix_ports_str, tc->fix_ports, "trading.fix.ports", err, errlen) ||
@@ -146,6 +154,14 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
                      tc->pairs[i].name);
             return -1;
         }
+    if (tc->itch_timezone[0] && !strpbrk(tc->itch_timezone, "0123456789,") &&
+        (strstr(tc->itch_timezone, "..") || !zone_exists(tc->itch_timezone))) {
+        snprintf(err, errlen,
+                 "trading.itch_timezone '%s': no such time zone (a name from /usr/share/zoneinfo, "
+                 "like America/New_York or UTC)",
+                 tc->itch_timezone);
+        return -1;
+    }
     if (tc->stream_buffer < 1024 || tc->max_sessions < 1) {
         snprintf(err, errlen, "trading.stream_buffer must be >= 1024 and max_sessions >= 1");
         return -1;

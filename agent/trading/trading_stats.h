@@ -13,7 +13,7 @@
 #include "../util/hist.h"
 #include "stream.h"
 
-#define TRADING_SESSIONS_MAX 64
+#define TRADING_SESSIONS_MAX 256 /* ~66 KiB each once used (two histograms) */
 #define MD_FEEDS_MAX 4
 #define FIX_TYPES_MAX 48
 #define TRADING_NONE UINT32_MAX

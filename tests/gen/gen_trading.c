@@ -37,14 +37,13 @@ struct fix_side {
     uint32_t seq[2]; /* next MsgSeqNum per direction */
 };
 
-/* Builds a FIX 4.4 message: fields are "tag=value|tag=value" ('|' becomes SOH). */
-static size_t fix_msg(char *out, size_t cap, int dir, const char *type, uint32_t seq,
-                      const char *fields)
+size_t gen_fix_message(char *out, size_t cap, const char *sender, const char *target,
+                       const char *type, uint32_t seq, const char *fields)
 {
     char body[2048];
     int n = snprintf(body, sizeof(body), "35=%s" SOH "34=%u" SOH "49=%s" SOH "56=%s" SOH
                                          "52=20231114-22:13:20.000" SOH,
-                     type, seq, dir ? "EXCH" : "CLIENT1", dir ? "CLIENT1" : "EXCH");
+                     type, seq, sender, target);
     for (const char *p = fields; *p && n < (int)sizeof(body) - 2; p++)
         body[n++] = *p == '|' ? '\001' : *p;
     if (*fields)
@@ -56,6 +55,14 @@ static size_t fix_msg(char *out, size_t cap, int dir, const char *type, uint32_t
         sum += (uint8_t)out[i];
     h += snprintf(out + h, cap - (size_t)h, "10=%03u" SOH, sum % 256);
     return (size_t)h;
+}
+
+/* A message of the scenario's session: CLIENT1 (dir 0) and EXCH (dir 1). */
+static size_t fix_msg(char *out, size_t cap, int dir, const char *type, uint32_t seq,
+                      const char *fields)
+{
+    return gen_fix_message(out, cap, dir ? "EXCH" : "CLIENT1", dir ? "CLIENT1" : "EXCH", type, seq,
+                           fields);
 }
 
 /* Counts a message the analyzer must see. */
@@ -281,13 +288,11 @@ static const struct {
     size_t len;
 } itch_kinds[] = {{'A', 36}, {'E', 31}, {'X', 23}, {'D', 19}, {'P', 44}, {'F', 40}};
 
-/* A MoldUDP64 packet of session NASDAQ0001: count messages from seq, or a heartbeat
- * (count 0) or end of session (0xffff). ITCH timestamps are its_ns. */
-static size_t mold_packet(struct buf *b, uint64_t seq, unsigned count, unsigned first_kind,
-                          uint64_t its_ns, int first_is_system_event)
+size_t gen_mold_packet(struct buf *b, const char *session, uint64_t seq, unsigned count,
+                       unsigned first_kind, uint64_t its_ns, int first_is_system_event)
 {
     b->n = 0;
-    putbytes(b, "NASDAQ0001", 10);
+    putbytes(b, session, 10);
     put32(b, (uint32_t)(seq >> 32));
     put32(b, (uint32_t)seq);
     put16(b, (uint16_t)count);
@@ -310,6 +315,12 @@ static size_t mold_packet(struct buf *b, uint64_t seq, unsigned count, unsigned 
         putzero(b, len - (b->n - start));
     }
     return b->n;
+}
+
+static size_t mold_packet(struct buf *b, uint64_t seq, unsigned count, unsigned first_kind,
+                          uint64_t its_ns, int first_is_system_event)
+{
+    return gen_mold_packet(b, "NASDAQ0001", seq, count, first_kind, its_ns, first_is_system_event);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -302,10 +302,10 @@ static void sc_fragments(struct gen *g, struct expect *e)
 
 /* --- trading traffic for the demo and the bench ---------------------------------------- */
 
-/* Order-entry sessions (FIX-like TCP: small requests, acks, executions) between 16 trading
- * gateways and 4 exchange hosts, plus multicast market data (UDP, MoldUDP64-like) on 8
- * channels, each with an A and a B feed. A few losses and a retransmission are mixed in so the analysis has something to
- * say. Deterministic in n. */
+/* FIX order-entry sessions (NewOrderSingle, ExecutionReport, now and then a reject) between
+ * 16 trading gateways and 4 exchange hosts, plus MoldUDP64/ITCH market data on 8 channels,
+ * each with an A and a B feed. A few losses and a retransmission are mixed in so the
+ * analysis has something to say. Deterministic in n. */
 static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
 {
     enum { NSESS = 64 };
@@ -319,6 +319,11 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
         handshake(g, &sess[i], 150 * US + (uint64_t)(i % 7) * 20 * US);
         g->t += 10 * US;
     }
+    uint32_t fixseq[NSESS][2];
+    for (int i = 0; i < NSESS; i++)
+        fixseq[i][0] = fixseq[i][1] = 1;
+    uint64_t norders = 0;
+    char msg[1024], fields[256];
     /* 8 market-data channels, each on an A and a B multicast group (as CME and most
      * exchanges split their feeds), so heavy flows are many, not two. */
     enum { NCHAN = 8 };
@@ -339,15 +344,22 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
         if ((rnd >> 8) % 4 != 0) {
             /* market data: A and B feeds carry the same message */
             int ch = (int)(mdseq % NCHAN);
+            /* ITCH time: ns since midnight in New York (UTC-5 on the capture's date), 30 us
+             * before the capture time */
+            uint64_t its = (g->t - 5ull * 3600 * 1000000000ull) % (86400ull * 1000000000ull) - 30 * US;
+            struct buf md;
+            char session[11];
+            snprintf(session, sizeof(session), "NASDAQTV%02d", ch);
+            gen_mold_packet(&md, session, mdseq / NCHAN + 1, 1, (unsigned)mdseq, its, 0);
             for (int f = 0; f < 2 && sent < n; f++) {
+                /* now and then feed A drops a packet (B repairs it); once both do */
+                if ((f == 0 && mdseq % 997 == 500) || mdseq == 4003)
+                    continue;
                 struct buf ip = {.n = 0}, udp = {.n = 0};
-                build_udp(&udp, 26400, (uint16_t)(26400 + ch), 20 + 36);
-                putbytes(&udp, "NASDAQTV01", 10);
-                put32(&udp, (uint32_t)(mdseq >> 32));
-                put32(&udp, (uint32_t)mdseq);
-                put16(&udp, 1);
-                put16(&udp, 34);
-                putzero(&udp, 34);
+                build_udp(&udp, 26400, (uint16_t)(26400 + ch), md.n);
+                putbytes(&udp, md.b, md.n);
+                if (f)
+                    g->t += 1000 + (rnd >> 26) * 100; /* feed B trails A by 1 to 7.3 us */
                 build_ip(&ip, &feed[ch][f], 17, udp.n, g->ipid++, 0, 0);
                 putbytes(&ip, udp.b, udp.n);
                 struct conn c;
@@ -358,12 +370,32 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
             mdseq++;
             continue;
         }
-        struct conn *c = &sess[(rnd >> 12) % NSESS];
-        seg(g, c, 0, A | P, 120); /* order */
+        int si = (int)((rnd >> 12) % NSESS);
+        struct conn *c = &sess[si];
+        char gw[16], ex[16];
+        snprintf(gw, sizeof(gw), "GW%02d", si);
+        snprintf(ex, sizeof(ex), "EXCH%d", 1 + si % 4);
+        norders++;
+        snprintf(fields, sizeof(fields), "11=O%llu|55=AAPL|54=1|38=100|40=2|44=189.50",
+                 (unsigned long long)norders);
+        size_t ml = gen_fix_message(msg, sizeof(msg), gw, ex, "D", fixseq[si][0]++, fields);
+        tcp_data(g, c, 0, A | P, c->seq[0], c->seq[1], msg, (uint32_t)ml); /* order */
+        c->seq[0] += (uint32_t)ml;
         sent++;
         if (sent < n) {
-            g->t += 30 * US;
-            seg(g, c, 1, A | P, 180); /* execution report, ACKs the order */
+            g->t += 30 * US + (rnd >> 24) * 100; /* 30 to 55 us to the exchange's answer */
+            if ((rnd >> 4) % 64 == 0)
+                snprintf(fields, sizeof(fields),
+                         "37=X%llu|11=O%llu|17=E%llu|150=8|39=8|103=3|55=AAPL|54=1|58=Exceeds limit",
+                         (unsigned long long)norders, (unsigned long long)norders,
+                         (unsigned long long)norders);
+            else
+                snprintf(fields, sizeof(fields), "37=X%llu|11=O%llu|17=E%llu|150=0|39=0|55=AAPL|54=1",
+                         (unsigned long long)norders, (unsigned long long)norders,
+                         (unsigned long long)norders);
+            ml = gen_fix_message(msg, sizeof(msg), ex, gw, "8", fixseq[si][1]++, fields);
+            tcp_data(g, c, 1, A | P, c->seq[1], c->seq[0], msg, (uint32_t)ml); /* report */
+            c->seq[1] += (uint32_t)ml;
             sent++;
         }
         if (sent < n && (rnd >> 16) % 16 == 0) {

@@ -148,6 +148,24 @@ static inline const uint8_t *cur_take(struct cursor *c, size_t n)
     return h;
 }
 
+/* Takes the bytes up to (not including) the first byte equal to stop, and steps over stop.
+ * Returns them with their length in *n, or NULL (err set) when stop does not occur. For
+ * text protocols (FIX tag=value fields). */
+static inline const uint8_t *cur_take_until(struct cursor *c, uint8_t stop, size_t *n)
+{
+    if (c->err)
+        return NULL;
+    for (const uint8_t *q = c->p; q < c->end; q++)
+        if (*q == stop) {
+            const uint8_t *h = c->p;
+            *n = (size_t)(q - h);
+            c->p = q + 1;
+            return h;
+        }
+    c->err = 1;
+    return NULL;
+}
+
 static inline uint16_t ld_be16(const uint8_t *h)
 {
     return (uint16_t)((h[0] << 8) | h[1]);

@@ -45,7 +45,8 @@ struct flow {
     uint32_t app;       /* the trading analyzer's session of this flow (trading.h) */
     uint8_t app_kind;   /* APP_* of trading.h: what the payload was recognised as */
     uint8_t app_tries;  /* payload packets looked at before giving up recognition */
-    uint16_t pad;
+    uint8_t app_feed;   /* market data: the flow's feed within its session */
+    uint8_t pad;
     struct tcp_conv tcp;
 };
 

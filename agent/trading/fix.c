@@ -21,6 +21,27 @@ static int64_t read_number_field(struct cursor *c)
     return -2; /* ran out: more bytes may come */
 }
 
+/* Sum of the bytes mod 256, eight at a time: bytes are added in 16-bit lanes (a lane cannot
+ * overflow within 256 words), then the lanes are folded. */
+unsigned fix_checksum(const uint8_t *p, size_t n)
+{
+    uint64_t sum = 0;
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t lanes = 0;
+        for (int k = 0; k < 256 && n - i >= 8; k++, i += 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            lanes += (w & 0x00ff00ff00ff00ffull) + ((w >> 8) & 0x00ff00ff00ff00ffull);
+        }
+        for (int k = 0; k < 4; k++, lanes >>= 16)
+            sum += lanes & 0xffff;
+    }
+    for (; i < n; i++)
+        sum += p[i];
+    return (unsigned)(sum & 0xff);
+}
+
 enum fix_frame_result fix_frame(const uint8_t *data, size_t len, size_t max_len, size_t *msg_len)
 {
     static const char begin[] = "8=FIX";
@@ -57,11 +78,9 @@ enum fix_frame_result fix_frame(const uint8_t *data, size_t len, size_t max_len,
             return FIX_FRAME_GARBAGE;
         want = want * 10 + (unsigned)(t[i] - '0');
     }
-    unsigned sum = 0;
-    for (size_t i = 0; i < body_start + (size_t)body; i++)
-        sum += data[i];
     *msg_len = total;
-    return (sum & 0xff) == want ? FIX_FRAME_OK : FIX_FRAME_BAD_CHECKSUM;
+    return fix_checksum(data, body_start + (size_t)body) == want ? FIX_FRAME_OK
+                                                                  : FIX_FRAME_BAD_CHECKSUM;
 }
 
 size_t fix_find_start(const uint8_t *data, size_t len, size_t from)
@@ -98,22 +117,20 @@ int fix_parse(const uint8_t *msg, size_t len, struct fix_msg *m)
     m->ord_rej_reason = m->cxl_rej_reason = m->biz_rej_reason = m->sess_rej_reason = -1;
     struct cursor c = cur_make(msg, len);
     while (cur_has(&c, 1)) {
+        size_t tl, vl;
+        const uint8_t *t = cur_take_until(&c, '=', &tl);
+        if (!t || !tl || tl > 6)
+            return -1;
         uint32_t tag = 0;
-        int digits = 0;
-        uint8_t b;
-        while (cur_has(&c, 1) && (b = cur_u8(&c)) != '=') {
-            if (b < '0' || b > '9' || ++digits > 6)
+        for (size_t i = 0; i < tl; i++) {
+            if (t[i] < '0' || t[i] > '9')
                 return -1;
-            tag = tag * 10 + (uint32_t)(b - '0');
+            tag = tag * 10 + (uint32_t)(t[i] - '0');
         }
-        if (!digits || c.err)
+        const uint8_t *v = cur_take_until(&c, FIX_SOH, &vl);
+        if (!v)
             return -1;
-        const uint8_t *v = c.p;
-        const uint8_t *soh = memchr(c.p, FIX_SOH, cur_left(&c));
-        if (!soh)
-            return -1;
-        struct fix_str s = {v, (uint16_t)((size_t)(soh - v) > 0xffff ? 0xffff : soh - v)};
-        cur_skip(&c, (size_t)(soh - v) + 1);
+        struct fix_str s = {v, (uint16_t)(vl > 0xffff ? 0xffff : vl)};
         switch (tag) {
         case 35: m->msg_type = s; break;
         case 49: m->sender = s; break;

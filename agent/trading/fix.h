@@ -24,6 +24,9 @@ enum fix_frame_result {
 /* Frames the message at data[0..len). max_len bounds a message (larger = garbage). */
 enum fix_frame_result fix_frame(const uint8_t *data, size_t len, size_t max_len, size_t *msg_len);
 
+/* FIX CheckSum(10): the sum of the bytes mod 256. */
+unsigned fix_checksum(const uint8_t *p, size_t n);
+
 /* Offset of the next "8=FIX" in data[from..len), or len when there is none (a partial
  * "8=FI" at the very end is kept: the offset of its start is returned). */
 size_t fix_find_start(const uint8_t *data, size_t len, size_t from);

@@ -732,6 +732,25 @@ static void md_touch(struct md_session *s, const struct flow *f)
     s->last_flow_id = f->id;
 }
 
+/* The flow's session and feed: cached in the flow after the first packet (a flow is one
+ * group:port, so its pair and feed never change; its session may, and is checked). */
+static struct md_session *md_cached(struct trading *t, const struct flow *f, enum trading_kind kind,
+                                    const uint8_t *raw)
+{
+    if (f->app == TRADING_NONE || f->app >= t->cfg->md_sessions)
+        return NULL;
+    struct md_session *s = &t->md[f->app];
+    if (!s->used || s->kind != kind || (raw && memcmp(s->raw, raw, sizeof(s->raw))))
+        return NULL;
+    return s;
+}
+
+static void md_remember(struct trading *t, struct flow *f, const struct md_session *s, int fi)
+{
+    f->app = (uint32_t)(s - t->md);
+    f->app_feed = (uint8_t)fi;
+}
+
 static void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
 {
     struct mold_packet mp;
@@ -740,16 +759,24 @@ static void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
         return;
     }
     t->st->mold_packets++;
-    int side = -1;
-    int pair = trading_pair_of(t->cfg, pkt->key.dst, pkt->key.dport, &side);
-    char name[24];
-    session_name(mp.session, sizeof(mp.session), name, sizeof(name));
-    uint64_t key = XXH3_64bits_withSeed(mp.session, sizeof(mp.session), (uint64_t)(pair + 1)) ^ TK_MOLD;
-    struct md_session *s = md_session_get(t, key, TK_MOLD, name, pair);
-    if (!s)
-        return;
+    struct md_session *s = md_cached(t, f, TK_MOLD, mp.session);
+    int fi;
+    if (s) {
+        fi = f->app_feed;
+    } else {
+        int side = -1;
+        int pair = trading_pair_of(t->cfg, pkt->key.dst, pkt->key.dport, &side);
+        char name[24];
+        session_name(mp.session, sizeof(mp.session), name, sizeof(name));
+        uint64_t key = XXH3_64bits_withSeed(mp.session, sizeof(mp.session), (uint64_t)(pair + 1)) ^ TK_MOLD;
+        s = md_session_get(t, key, TK_MOLD, name, pair);
+        if (!s)
+            return;
+        memcpy(s->raw, mp.session, sizeof(s->raw));
+        fi = md_feed_of(t, s, pkt, side);
+        md_remember(t, f, s, fi);
+    }
     md_touch(s, f);
-    int fi = md_feed_of(t, s, pkt, side);
     struct trading_session_stats *ss = md_stats(t, s);
     struct md_feed_stats *fs = &ss->feed[fi];
     fs->packets++;
@@ -798,22 +825,29 @@ static void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
         return;
     }
     t->st->mdp3_packets++;
-    int side = -1;
-    int pair = trading_pair_of(t->cfg, pkt->key.dst, pkt->key.dport, &side);
-    char name[64];
-    uint64_t key;
-    if (pair >= 0) {
-        snprintf(name, sizeof(name), "%s", t->cfg->pairs[pair].name);
-        key = (uint64_t)(pair + 1) * 0x9e3779b97f4a7c15ull ^ TK_MDP3;
+    struct md_session *s = md_cached(t, f, TK_MDP3, NULL);
+    int fi;
+    if (s) {
+        fi = f->app_feed;
     } else {
-        addr_port_str(pkt->key.dst, pkt->key.family, pkt->key.dport, name, sizeof(name));
-        key = XXH3_64bits_withSeed(pkt->key.dst, 16, pkt->key.dport) ^ TK_MDP3;
+        int side = -1;
+        int pair = trading_pair_of(t->cfg, pkt->key.dst, pkt->key.dport, &side);
+        char name[64];
+        uint64_t key;
+        if (pair >= 0) {
+            snprintf(name, sizeof(name), "%s", t->cfg->pairs[pair].name);
+            key = (uint64_t)(pair + 1) * 0x9e3779b97f4a7c15ull ^ TK_MDP3;
+        } else {
+            addr_port_str(pkt->key.dst, pkt->key.family, pkt->key.dport, name, sizeof(name));
+            key = XXH3_64bits_withSeed(pkt->key.dst, 16, pkt->key.dport) ^ TK_MDP3;
+        }
+        s = md_session_get(t, key, TK_MDP3, name, pair);
+        if (!s)
+            return;
+        fi = md_feed_of(t, s, pkt, side);
+        md_remember(t, f, s, fi);
     }
-    struct md_session *s = md_session_get(t, key, TK_MDP3, name, pair);
-    if (!s)
-        return;
     md_touch(s, f);
-    int fi = md_feed_of(t, s, pkt, side);
     struct trading_session_stats *ss = md_stats(t, s);
     ss->feed[fi].packets++;
     int fresh = md_sequence(t, s, fi, dp.seq, 1, pkt->ts_ns);
@@ -860,6 +894,7 @@ void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet
             f->app_kind = APP_NONE;
         if (f->app_kind == APP_UNKNOWN || f->app_kind == APP_NONE)
             return;
+        f->app = TRADING_NONE; /* no session cached yet */
     }
     if (f->app_kind == APP_MOLD)
         md_mold(t, f, pkt);
@@ -869,6 +904,8 @@ void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet
 
 void trading_housekeep(struct trading *t, uint64_t now_ns)
 {
+    if (!t->md)
+        return;
     for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
         if (t->md[i].used && t->md[i].nholes)
             md_expire(t, &t->md[i], now_ns);
@@ -877,6 +914,8 @@ void trading_housekeep(struct trading *t, uint64_t now_ns)
 void trading_flush(struct trading *t, uint64_t now_ns)
 {
     (void)now_ns;
+    if (!t->md)
+        return;
     for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
         while (t->md[i].used && t->md[i].nholes)
             md_hole_lost(t, &t->md[i], 0);

@@ -77,6 +77,7 @@ struct md_session {
     uint8_t started;
     uint32_t stats;
     char name[24];
+    uint8_t raw[10]; /* MoldUDP64 session as on the wire */
     uint64_t merged_next; /* every message before it was delivered by some feed or reported lost */
     uint32_t nfeeds;
     uint32_t nholes;

@@ -23,7 +23,7 @@ void trading_config_defaults(struct trading_config *tc)
     tc->hole_timeout_ns = 500000000ull;
     tc->fix_max_message = 16384;
     tc->heartbeat_tolerance = 20;
-    tc->pending_orders = 65536;
+    tc->pending_orders = 16384; /* 384 KiB: stays in cache; outstanding orders are few */
     tc->arbitration_window_ns = 50000000ull;
     tc->md_sessions = 256;
     snprintf(tc->itch_timezone, sizeof(tc->itch_timezone), "America/New_York");

@@ -5,6 +5,7 @@
 #   `tcpdump -r FILE -w /dev/null` and `tshark -r FILE -q -z expert` on the same file.
 # Prints packets per second, ratios and peak RSS. Timing lives here, never in the tests.
 set -euo pipefail
+PY_BIN=/usr/bin/python3
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
@@ -47,6 +48,27 @@ echo "  2 workers vs 1 worker:          $(ratio "ticktap 1 worker" "ticktap 2 wo
 cmp -s "$DIR/s1.json" "$DIR/s2.json" && echo "  1 and 2 workers: identical summaries"
 /usr/bin/time -f "%M" -o "$DIR/time.txt" "$BUILD/ticktap" analyze -q -s /dev/null "$SMALL" > /dev/null
 echo "memory: peak RSS $(awk '{print $1/1024}' "$DIR/time.txt") MB on $((N / 5)) packets vs $(awk -v m="${rss["ticktap 1 worker"]}" 'BEGIN{print m/1024}') MB on $N (same flows: memory follows flows, not capture size)"
+
+echo
+echo "trading analyzers (FIX over reassembled TCP, MoldUDP64/ITCH with A/B arbitration) on the same file:"
+run "ticktap, trading off" "$BUILD/ticktap" analyze -q -w 1 --set trading.enabled=false -s "$DIR/s0.json" "$CAP"
+read -r fixm moldm < <($PY_BIN -c "
+import json; t = json.load(open('$DIR/s1.json'))['trading']
+print(t['fix']['messages'], t['md']['moldudp64']['messages'])")
+awk -v f="$fixm" -v m="$moldm" -v on="${secs["ticktap 1 worker"]}" -v off="${secs["ticktap, trading off"]}" 'BEGIN {
+    printf "  %d FIX + %d ITCH messages in %.2f s: %.2f M messages/s with everything else the pipeline does\n", f, m, on, (f + m) / on / 1e6
+    d = on - off; if (d < 0.001) d = 0.001
+    printf "  cost of the trading analyzers: %.2f s -> %.1f M messages/s (%.0f ns per message)\n", d, (f + m) / d / 1e6, d * 1e9 / (f + m) }'
+TSMALL="$DIR/trading-200000.pcap"
+[ -f "$TSMALL" ] || "$BUILD/ttgen" trading "$TSMALL" 200000
+if [ -z "${BENCH_NO_TSHARK:-}" ]; then
+    /usr/bin/time -f "%e" -o "$DIR/time.txt" tshark -r "$TSMALL" -d udp.port==26400-26407,moldudp64 \
+        -Y "fix || moldudp64" -T fields -e frame.number > /dev/null 2>&1 || true
+    ts=$(tail -1 "$DIR/time.txt")
+    /usr/bin/time -f "%e" -o "$DIR/time.txt" "$BUILD/ticktap" analyze -q "$TSMALL" > /dev/null
+    tt=$(tail -1 "$DIR/time.txt")
+    echo "  200k packets: ticktap $tt s, tshark decoding FIX and MoldUDP64 $ts s -> $(awk -v a="$ts" -v b="$tt" 'BEGIN{printf "%.0f", a / (b > 0.005 ? b : 0.005)}')x"
+fi
 
 echo
 "$ROOT/tests/bench/live.sh"

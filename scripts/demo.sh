@@ -21,7 +21,8 @@ sed -n '1,2p' "$OUT/kafka.txt"
 boot=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$OUT/kafka.txt")
 echo
 echo "\$ kcat -C -b $boot -t ticktap.events -o beginning -e -q -f 'key %k: %s\\n' | grep -v handshake\\\" | head -4"
-timeout 30 kcat -C -b "$boot" -t ticktap.events -o beginning -e -q -f 'key %k: %s\n' | grep -v 'tcp.handshake"' | head -4 | cut -c1-220
+{ timeout 30 kcat -C -b "$boot" -t ticktap.events -o beginning -e -q -f 'key %k: %s\n' 2> /dev/null |
+    grep -v 'tcp.handshake"' | head -4 | cut -c1-220; } || true # head closes the pipe early
 echo
 echo "(read back from Kafka; all $(timeout 30 kcat -C -b "$boot" -t ticktap.events -o beginning -e -q | wc -l) events and $(timeout 30 kcat -C -b "$boot" -t ticktap.flows -o beginning -e -q | wc -l) flow records are on the topics ticktap.events and ticktap.flows)"
 kill -TERM $pid 2> /dev/null || true

@@ -225,7 +225,7 @@ static void human_fix(const struct trading_stats *t, const struct trading_sessio
         for (size_t k = 0; k <= (size_t)(&ss[i]->unanswered - src); k++)
             dst[k] += src[k];
     }
-    fprintf(out, "  FIX: %" PRIu64 " messages in %u sessions", t->fix_messages, nf);
+    fprintf(out, "  FIX: %" PRIu64 " messages in %u session%s", t->fix_messages, nf, nf == 1 ? "" : "s");
     if (t->stream.holes_skipped)
         fprintf(out, ", %" PRIu64 " TCP holes skipped (%" PRIu64 " bytes)", t->stream.holes_skipped,
                 t->stream.hole_bytes);
@@ -292,8 +292,8 @@ static void human_md(const struct trading_stats *t, const struct trading_session
     fprintf(out,
             "  market data: %u sessions; MoldUDP64 %" PRIu64 " packets / %" PRIu64
             " messages, MDP3 %" PRIu64 " packets / %" PRIu64 " messages\n"
-            "    gaps %" PRIu64 " (%" PRIu64 " messages lost on every feed), feed gaps repaired "
-            "or not %" PRIu64 ", duplicates %" PRIu64 "\n",
+            "    gaps %" PRIu64 " (%" PRIu64 " messages no feed delivered); feeds' own gaps %" PRIu64
+            " (the other feed filled all but those); duplicates %" PRIu64 "\n",
             nm, t->mold_packets, t->mold_messages, t->mdp3_packets, t->mdp3_messages, gaps, lost,
             feed_gaps, dups);
     if (t->itch_latency.n)

@@ -48,6 +48,7 @@ const char *severity_name(enum severity s);
     X(MD_GAP, "md.gap", SEV_CRITICAL)                                                              \
     X(MD_DUPLICATE, "md.duplicate", SEV_INFO)                                                      \
     X(MD_ARBITRATION_LOSS, "md.arbitration_loss", SEV_WARN)                                        \
+    X(OUCH_REJECT, "ouch.reject", SEV_WARN)                                                        \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
 
 enum event_type {
@@ -156,6 +157,14 @@ struct event {
             uint8_t proto; /* enum trading_kind */
             uint8_t nfeeds;
         } md;
+        struct ouch_event_info {
+            char session[40]; /* the login's username, or the client's address */
+            char order[32];   /* UserRefNum (5.0) or Order Token (4.2) */
+            char clordid[16];
+            int32_t reason;   /* 5.0: the u16 code; 4.2 and login: the reason character */
+            uint8_t kind;     /* 0 order rejected, 1 login rejected */
+            uint8_t version;  /* 42, 50; 0 for a login */
+        } ouch;
         struct flow_record flow;
     } u;
 };

@@ -161,9 +161,9 @@ static void put_fix(struct out *o, const struct event *e)
 
 static void put_md(struct out *o, const struct event *e)
 {
-    static const char *const protos[] = {"", "fix", "moldudp64", "mdp3"};
+    static const char *const protos[] = {"", "fix", "moldudp64", "mdp3", "soupbintcp"};
     const struct md_event_info *m = &e->u.md;
-    put(o, ",\"md\":{\"protocol\":\"%s\",", protos[m->proto & 3]);
+    put(o, ",\"md\":{\"protocol\":\"%s\",", protos[m->proto <= 4 ? m->proto : 0]);
     put_jstr(o, "session", m->session);
     if (m->feed[0]) {
         put(o, ",");
@@ -173,6 +173,31 @@ static void put_md(struct out *o, const struct event *e)
     }
     put(o, ",\"feeds\":%u,\"first_seq\":%" PRIu64 ",\"count\":%" PRIu64 "}", m->nfeeds,
         m->first_seq, m->count);
+}
+
+static void put_ouch(struct out *o, const struct event *e)
+{
+    const struct ouch_event_info *x = &e->u.ouch;
+    put(o, ",\"ouch\":{\"kind\":\"%s\",", x->kind ? "login" : "order");
+    put_jstr(o, "session", x->session);
+    if (x->kind) {
+        char r[2] = {(char)(x->reason > 0x20 && x->reason < 0x7f ? x->reason : '?'), 0};
+        put(o, ",\"version\":null,\"order\":null,\"cl_ord_id\":null,");
+        put_jstr(o, "reason", r);
+    } else if (x->version == 50) {
+        put(o, ",\"version\":\"5.0\",");
+        put_jstr(o, "order", x->order);
+        put(o, ",");
+        put_jstr(o, "cl_ord_id", x->clordid);
+        put(o, ",\"reason\":%d", x->reason);
+    } else {
+        char r[2] = {(char)(x->reason > 0x20 && x->reason < 0x7f ? x->reason : '?'), 0};
+        put(o, ",\"version\":\"4.2\",");
+        put_jstr(o, "order", x->order);
+        put(o, ",\"cl_ord_id\":null,");
+        put_jstr(o, "reason", r);
+    }
+    put(o, "}");
 }
 
 static double us(uint64_t ns)
@@ -269,6 +294,7 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
     case EV_MD_GAP:
     case EV_MD_DUPLICATE:
     case EV_MD_ARBITRATION_LOSS: put_md(&o, e); break;
+    case EV_OUCH_REJECT: put_ouch(&o, e); break;
     case EV_TCP_RST_STORM:
     case EV_TCP_FIN_STORM:
         put(&o, ",\"storm\":{\"count\":%u,\"window_us\":%.3f}", e->u.storm.count,

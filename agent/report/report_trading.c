@@ -116,6 +116,55 @@ static json_t *md_session_json(const struct trading_session_stats *s)
     return o;
 }
 
+static json_t *soup_session_json(const struct trading_session_stats *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(s->name));
+    json_object_set_new(o, "messages",
+                        json_pack("{s:I, s:I}", "from_client", (json_int_t)s->messages[0],
+                                  "from_server", (json_int_t)s->messages[1]));
+    const struct {
+        const char *k;
+        uint64_t v;
+    } f[] = {
+        {"logins_accepted", s->logins_accepted},
+        {"logins_rejected", s->logins_rejected},
+        {"sequenced", s->sequenced},
+        {"unsequenced", s->unsequenced},
+        {"heartbeats", s->soup_heartbeats},
+        {"end_of_session", s->end_of_session},
+        {"accepted", s->accepted},
+        {"rejected", s->order_rejects},
+        {"canceled", s->canceled},
+        {"executions", s->executions},
+        {"unanswered_orders", s->unanswered},
+    };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        json_object_set_new(o, f[i].k, JI(f[i].v));
+    json_t *orders = json_object();
+    static const char *const names[OP_MAX] = {"enter_order", "cancel", "replace"};
+    for (int p = 0; p < OP_MAX; p++)
+        json_object_set_new(orders, names[p], JI(s->orders[p]));
+    json_object_set_new(o, "orders", orders);
+    json_object_set_new(o, "order_latency_us", report_latency_json(&s->latency));
+    return o;
+}
+
+static json_t *type_counts(const uint64_t *types)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < 256; i++)
+        if (types[i]) {
+            char k[8];
+            if (i > 0x20 && i < 0x7f)
+                snprintf(k, sizeof(k), "%c", i);
+            else
+                snprintf(k, sizeof(k), "0x%02x", i);
+            json_object_set_new(o, k, JI(types[i]));
+        }
+    return o;
+}
+
 json_t *report_trading_json(const struct trading_stats *t)
 {
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
@@ -152,17 +201,25 @@ json_t *report_trading_json(const struct trading_stats *t)
     json_object_set_new(fix, "sessions", fs);
     json_object_set_new(root, "fix", fix);
 
+    json_t *soup = json_object();
+    json_object_set_new(soup, "packets", JI(t->soup_packets));
+    json_object_set_new(soup, "garbage_bytes", JI(t->soup_garbage_bytes));
+    json_object_set_new(soup, "ouch_client_messages_by_type", type_counts(t->ouch_client_types));
+    json_object_set_new(soup, "ouch_server_messages_by_type", type_counts(t->ouch_server_types));
+    json_t *sl = json_object();
+    static const char *const ouch_pairs[OP_MAX] = {"enter_order", "cancel", "replace"};
+    for (int p = 0; p < OP_MAX; p++)
+        json_object_set_new(sl, ouch_pairs[p], report_latency_json(&t->ouch_latency[p]));
+    json_object_set_new(soup, "order_latency_us", sl);
+    json_t *sps = json_array();
+    for (uint32_t i = 0; i < n; i++)
+        if (ss[i]->kind == TK_SOUP)
+            json_array_append_new(sps, soup_session_json(ss[i]));
+    json_object_set_new(soup, "sessions", sps);
+    json_object_set_new(root, "soupbintcp", soup);
+
     json_t *md = json_object();
-    json_t *itch = json_object();
-    for (int i = 0; i < 256; i++)
-        if (t->itch_types[i]) {
-            char k[8];
-            if (i > 0x20 && i < 0x7f)
-                snprintf(k, sizeof(k), "%c", i);
-            else
-                snprintf(k, sizeof(k), "0x%02x", i);
-            json_object_set_new(itch, k, JI(t->itch_types[i]));
-        }
+    json_t *itch = type_counts(t->itch_types);
     json_object_set_new(md, "moldudp64",
                         json_pack("{s:I, s:I, s:I, s:o, s:o}", "packets", (json_int_t)t->mold_packets,
                                   "messages", (json_int_t)t->mold_messages, "heartbeats",
@@ -183,7 +240,7 @@ json_t *report_trading_json(const struct trading_stats *t)
                                   tpl, "latency_us", report_latency_json(&t->mdp3_latency)));
     json_t *ms = json_array();
     for (uint32_t i = 0; i < n; i++)
-        if (ss[i]->kind != TK_FIX)
+        if (ss[i]->kind == TK_MOLD || ss[i]->kind == TK_MDP3)
             json_array_append_new(ms, md_session_json(ss[i]));
     json_object_set_new(md, "sessions", ms);
     json_object_set_new(root, "md", md);
@@ -281,7 +338,7 @@ static void human_md(const struct trading_stats *t, const struct trading_session
     uint32_t nm = 0;
     uint64_t gaps = 0, lost = 0, dups = 0, feed_gaps = 0;
     for (uint32_t i = 0; i < n; i++)
-        if (ss[i]->kind != TK_FIX) {
+        if (ss[i]->kind == TK_MOLD || ss[i]->kind == TK_MDP3) {
             ms[nm++] = ss[i];
             gaps += ss[i]->md_gaps;
             lost += ss[i]->md_lost;
@@ -317,15 +374,47 @@ static void human_md(const struct trading_stats *t, const struct trading_session
     }
 }
 
+static void human_soup(const struct trading_stats *t, const struct trading_session_stats **ss,
+                       uint32_t n, FILE *out)
+{
+    uint32_t ns = 0;
+    for (uint32_t i = 0; i < n; i++)
+        ns += ss[i]->kind == TK_SOUP;
+    fprintf(out, "  SoupBinTCP/OUCH: %" PRIu64 " packets in %u session%s\n", t->soup_packets, ns,
+            ns == 1 ? "" : "s");
+    static const char *const names[OP_MAX] = {"enter order", "cancel", "replace"};
+    for (int p = 0; p < OP_MAX; p++)
+        if (t->ouch_latency[p].n) {
+            char title[48];
+            snprintf(title, sizeof(title), "%s -> first ack", names[p]);
+            report_latency_line(out, title, &t->ouch_latency[p]);
+        }
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < n && shown < HUMAN_SESSIONS; i++) {
+        const struct trading_session_stats *s = ss[i];
+        if (s->kind != TK_SOUP)
+            continue;
+        shown++;
+        fprintf(out,
+                "  session %s: logins %" PRIu64 " accepted / %" PRIu64 " rejected, orders %" PRIu64
+                " (accepted %" PRIu64 ", rejected %" PRIu64 ", canceled %" PRIu64
+                ", executions %" PRIu64 "), unanswered %" PRIu64 "\n",
+                s->name, s->logins_accepted, s->logins_rejected, s->orders[OP_NEW], s->accepted,
+                s->order_rejects, s->canceled, s->executions, s->unanswered);
+    }
+}
+
 void report_trading_human(const struct trading_stats *t, FILE *out)
 {
-    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets)
+    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets)
         return;
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
     uint32_t n = sorted_sessions(t, ss);
     fprintf(out, "\nTrading\n");
     if (t->fix_messages)
         human_fix(t, ss, n, out);
+    if (t->soup_packets)
+        human_soup(t, ss, n, out);
     if (t->mold_packets || t->mdp3_packets)
         human_md(t, ss, n, out);
     if (t->sessions_untracked)

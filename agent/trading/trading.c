@@ -9,10 +9,12 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "../decode/cursor.h"
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
 #include "fix.h"
 #include "md.h"
+#include "soup.h"
 
 #define PENDING_PROBE 8
 
@@ -63,7 +65,7 @@ static uint64_t order_key(uint64_t flow_id, struct fix_str clordid)
 }
 
 static void order_add(struct trading *t, uint64_t key, uint64_t ts_ns, uint32_t stats,
-                      enum order_pair pair)
+                      unsigned pair)
 {
     struct pending_order *victim = NULL;
     for (uint32_t i = 0; i < PENDING_PROBE; i++) {
@@ -94,7 +96,10 @@ static void order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
         if (o->key != key)
             continue;
         uint64_t lat = ts_ns >= o->ts_ns ? ts_ns - o->ts_ns : 0;
-        hist_add(&t->st->order_latency[o->pair], lat);
+        /* pairs past OP_MAX are OUCH's */
+        hist_add(o->pair < OP_MAX ? &t->st->order_latency[o->pair]
+                                  : &t->st->ouch_latency[o->pair - OP_MAX],
+                 lat);
         if (o->stats != TRADING_NONE)
             hist_add(&t->st->sessions[o->stats].latency, lat);
         o->key = 0;
@@ -386,6 +391,152 @@ static size_t fix_deliver(void *ctx, const uint8_t *data, size_t len, int after_
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* SoupBinTCP / OUCH */
+
+static void soup_name_session(struct trading *t, struct tcp_app *a, const struct flow *f,
+                              uint8_t type, const uint8_t *p, size_t n)
+{
+    if (a->named)
+        return;
+    a->named = 1;
+    if (type == 'L' && n >= 6) { /* the login's username (the password next to it is never read) */
+        copy_field(t, a->comp[0], sizeof(a->comp[0]), 0, p, 6);
+        for (size_t i = strlen(a->comp[0]); i > 0 && a->comp[0][i - 1] == ' '; i--)
+            a->comp[0][i - 1] = 0;
+    }
+    if (!a->comp[0][0]) {
+        const struct flow_key *k = &f->key;
+        const uint8_t *cli = a->server_dir == 0 ? k->dst : k->src;
+        uint16_t port = a->server_dir == 0 ? k->dport : k->sport;
+        if (k->family == 4)
+            snprintf(a->comp[0], sizeof(a->comp[0]), "%u.%u.%u.%u:%u", cli[12], cli[13], cli[14],
+                     cli[15], port);
+        else
+            snprintf(a->comp[0], sizeof(a->comp[0]), "[..%02x%02x]:%u", cli[14], cli[15], port);
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%s", a->comp[0]);
+    a->stats = trading_session_get(t->st, XXH3_64bits(name, strlen(name)) ^ TK_SOUP, TK_SOUP, name);
+}
+
+static void ouch_reject_event(struct fix_ctx *c, int kind, const struct ouch_msg *m, int32_t reason,
+                              uint64_t ts_ns)
+{
+    struct event *e = ev_new(c->t, EV_OUCH_REJECT, &c->f->key, c->f->id, c->dir, ts_ns);
+    if (!e)
+        return;
+    memset(&e->u.ouch, 0, sizeof(e->u.ouch));
+    snprintf(e->u.ouch.session, sizeof(e->u.ouch.session), "%s", c->a->comp[0]);
+    e->u.ouch.kind = (uint8_t)kind;
+    e->u.ouch.reason = reason;
+    if (m) {
+        e->u.ouch.version = m->version;
+        if (m->key_len == 4)
+            snprintf(e->u.ouch.order, sizeof(e->u.ouch.order), "%u", ld_be32(m->key));
+        else
+            copy_field(c->t, e->u.ouch.order, sizeof(e->u.ouch.order), 0, m->key, m->key_len);
+        if (m->has_clordid)
+            copy_field(c->t, e->u.ouch.clordid, sizeof(e->u.ouch.clordid), 0, m->clordid, 14);
+    }
+    c->t->emit.commit(c->t->emit.ctx);
+}
+
+static uint64_t ouch_key(uint64_t flow_id, const struct ouch_msg *m)
+{
+    uint64_t k = XXH3_64bits_withSeed(m->key, m->key_len, flow_id ^ 0x0c0c);
+    return k ? k : 1;
+}
+
+static void soup_packet(struct fix_ctx *c, uint8_t type, const uint8_t *p, size_t n,
+                        uint64_t ts_ns)
+{
+    struct trading *t = c->t;
+    struct tcp_app *a = c->a;
+    if (a->server_dir < 0) {
+        if (soup_server_type(type) && type != '+')
+            a->server_dir = (int8_t)c->dir;
+        else if (soup_client_type(type) && type != '+')
+            a->server_dir = (int8_t)!c->dir;
+    }
+    int from_server = c->dir == a->server_dir;
+    soup_name_session(t, a, c->f, type, p, n);
+    struct trading_session_stats *ss = app_stats(t, a);
+    t->st->soup_packets++;
+    ss->messages[from_server]++;
+    struct ouch_msg m;
+    if (!from_server) {
+        switch (type) {
+        case 'U':
+            ss->unsequenced++;
+            if (ouch_parse_client(p, n, &m) || !n)
+                break;
+            t->st->ouch_client_types[m.type]++;
+            if (!m.version)
+                break;
+            unsigned pair = m.type == 'O' ? OP_NEW : m.type == 'X' ? OP_CANCEL : OP_REPLACE;
+            ss->orders[pair]++;
+            order_add(t, ouch_key(c->f->id, &m), ts_ns, a->stats, OP_MAX + pair);
+            break;
+        case 'R': ss->soup_heartbeats++; break;
+        default: break;
+        }
+        return;
+    }
+    switch (type) {
+    case 'A': ss->logins_accepted++; break;
+    case 'J':
+        ss->logins_rejected++;
+        ouch_reject_event(c, 1, NULL, n ? p[0] : -1, ts_ns);
+        break;
+    case 'H': ss->soup_heartbeats++; break;
+    case 'Z': ss->end_of_session++; break;
+    case 'S':
+        ss->sequenced++;
+        if (ouch_parse_server(p, n, &m) || !n)
+            break;
+        t->st->ouch_server_types[m.type]++;
+        if (!m.version)
+            break;
+        switch (m.type) {
+        case 'A': ss->accepted++; break;
+        case 'C': ss->canceled++; break;
+        case 'E': ss->executions++; return; /* not an answer to a request */
+        case 'J':
+            ss->order_rejects++;
+            ouch_reject_event(c, 0, &m, m.reason, ts_ns);
+            break;
+        default: break;
+        }
+        order_answered(t, ouch_key(c->f->id, &m), ts_ns);
+        break;
+    default: break;
+    }
+}
+
+static size_t soup_deliver(void *ctx, const uint8_t *data, size_t len, int after_hole,
+                           uint64_t ts_ns)
+{
+    struct fix_ctx *c = ctx;
+    (void)after_hole; /* held data starts where a segment started: on a packet boundary */
+    size_t off = 0;
+    while (off < len) {
+        size_t total, plen;
+        uint8_t type;
+        const uint8_t *p;
+        enum soup_frame_result r = soup_frame(data + off, len - off, &total, &type, &p, &plen);
+        if (r == SOUP_NEED_MORE)
+            break;
+        if (r == SOUP_BAD) { /* lost the framing: drop what is here, start again with the next segment */
+            c->t->st->soup_garbage_bytes += len - off;
+            return len;
+        }
+        soup_packet(c, type, p, plen, ts_ns);
+        off += total;
+    }
+    return off;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* TCP sessions */
 
 static uint32_t app_alloc(struct trading *t)
@@ -397,6 +548,7 @@ static uint32_t app_alloc(struct trading *t)
     t->free_app = a->next_free;
     memset(a, 0, sizeof(*a));
     a->stats = TRADING_NONE;
+    a->server_dir = -1;
     uint8_t *buf = t->bufs + (size_t)i * 2 * t->cfg->stream_buffer;
     stream_init(&a->dir[0], buf, t->cfg->stream_buffer);
     stream_init(&a->dir[1], buf + t->cfg->stream_buffer, t->cfg->stream_buffer);
@@ -417,7 +569,7 @@ static int looks_like_fix(const struct packet *pkt)
 static void stream_cfg_for(struct trading *t, struct fix_ctx *c, struct stream_cfg *sc)
 {
     sc->hole_timeout_ns = t->cfg->hole_timeout_ns;
-    sc->deliver = fix_deliver;
+    sc->deliver = c->a->kind == APP_SOUP ? soup_deliver : fix_deliver;
     sc->ctx = c;
     sc->ctr = &t->st->stream;
 }
@@ -427,9 +579,18 @@ void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet
     if (f->app_kind == APP_NONE || !t->cfg->enabled)
         return;
     if (f->app_kind == APP_UNKNOWN) {
-        int fix = port_in(t->cfg->fix_ports, pkt->key.sport) ||
-                  port_in(t->cfg->fix_ports, pkt->key.dport) || (t->cfg->detect && looks_like_fix(pkt));
-        if (!fix) {
+        const struct trading_config *cfg = t->cfg;
+        uint8_t kind = APP_UNKNOWN;
+        if (port_in(cfg->fix_ports, pkt->key.sport) || port_in(cfg->fix_ports, pkt->key.dport))
+            kind = APP_FIX;
+        else if (port_in(cfg->soup_ports, pkt->key.sport) || port_in(cfg->soup_ports, pkt->key.dport))
+            kind = APP_SOUP;
+        else if (cfg->detect && looks_like_fix(pkt))
+            kind = APP_FIX;
+        else if (cfg->detect && pkt->payload_len == pkt->tcp.seglen &&
+                 soup_plausible(pkt->payload, pkt->payload_len))
+            kind = APP_SOUP;
+        if (kind == APP_UNKNOWN) {
             if (pkt->payload_len && ++f->app_tries >= 4)
                 f->app_kind = APP_NONE;
             return;
@@ -440,8 +601,9 @@ void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet
             f->app_kind = APP_NONE;
             return;
         }
+        t->apps[i].kind = kind;
         f->app = i;
-        f->app_kind = APP_FIX;
+        f->app_kind = kind;
     }
     struct tcp_app *a = &t->apps[f->app];
     struct fix_ctx c = {t, f, a, dir};
@@ -461,7 +623,7 @@ void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet
 
 void trading_flow_end(struct trading *t, struct flow *f)
 {
-    if (f->app_kind != APP_FIX)
+    if (f->app_kind != APP_FIX && f->app_kind != APP_SOUP)
         return;
     struct tcp_app *a = &t->apps[f->app];
     for (int d = 0; d < 2; d++) {

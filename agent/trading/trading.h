@@ -30,7 +30,7 @@ struct trading_emit {
 };
 
 /* flow->app_kind values */
-enum { APP_UNKNOWN = 0, APP_FIX = 1, APP_MOLD = 2, APP_MDP3 = 3, APP_NONE = 255 };
+enum { APP_UNKNOWN = 0, APP_FIX = 1, APP_MOLD = 2, APP_MDP3 = 3, APP_SOUP = 4, APP_NONE = 255 };
 
 struct fix_side {
     uint32_t next_seq; /* next MsgSeqNum expected from this side, 0: none seen */
@@ -45,8 +45,10 @@ struct tcp_app {
     uint32_t stats; /* session entry in trading_stats, TRADING_NONE until CompIDs are known */
     uint8_t initiator_dir; /* the flow direction of the session's initiator */
     uint8_t named;
-    uint16_t pad;
-    char comp[2][24]; /* CompIDs of the initiator and the acceptor */
+    uint8_t kind;     /* APP_FIX or APP_SOUP */
+    int8_t server_dir; /* SoupBinTCP: the flow direction the server sends in, -1 unknown */
+    char comp[2][24]; /* FIX: CompIDs of the initiator and the acceptor; SoupBinTCP: the
+                         session's name in comp[0] */
     struct fix_side side[2];
     struct stream_dir dir[2];
 };

@@ -131,7 +131,8 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
 {
     if (parse_ports(tc->fix_ports_str, tc->fix_ports, "trading.fix.ports", err, errlen) ||
         parse_ports(tc->mold_ports_str, tc->mold_ports, "trading.moldudp64.ports", err, errlen) ||
-        parse_ports(tc->mdp3_ports_str, tc->mdp3_ports, "trading.mdp3.ports", err, errlen))
+        parse_ports(tc->mdp3_ports_str, tc->mdp3_ports, "trading.mdp3.ports", err, errlen) ||
+        parse_ports(tc->soup_ports_str, tc->soup_ports, "trading.soupbintcp.ports", err, errlen))
         return -1;
     tc->nredact = 0;
     for (size_t i = 0; i < sizeof(credential_tags) / sizeof(credential_tags[0]); i++)

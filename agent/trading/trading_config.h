@@ -34,12 +34,14 @@ struct trading_config {
     char fix_ports_str[128];
     char mold_ports_str[128];
     char mdp3_ports_str[128];
+    char soup_ports_str[128];
     char redact_str[128];
     char itch_timezone[128];
     /* parsed */
     uint8_t fix_ports[65536 / 8];
     uint8_t mold_ports[65536 / 8];
     uint8_t mdp3_ports[65536 / 8];
+    uint8_t soup_ports[65536 / 8];
     uint32_t redact_tags[TRADING_REDACT_MAX];
     uint32_t nredact;
     struct md_feed_pair pairs[TRADING_FEED_PAIRS_MAX];

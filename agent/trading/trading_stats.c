@@ -12,6 +12,7 @@ const char *trading_kind_name(enum trading_kind k)
     case TK_FIX: return "fix";
     case TK_MOLD: return "moldudp64";
     case TK_MDP3: return "mdp3";
+    case TK_SOUP: return "soupbintcp";
     default: return "unknown";
     }
 }
@@ -28,8 +29,10 @@ int trading_stats_init(struct trading_stats *s)
     s->sessions = calloc(TRADING_SESSIONS_MAX, sizeof(*s->sessions));
     if (!s->sessions)
         return -ENOMEM;
-    for (int i = 0; i < OP_MAX; i++)
+    for (int i = 0; i < OP_MAX; i++) {
         hist_init(&s->order_latency[i]);
+        hist_init(&s->ouch_latency[i]);
+    }
     hist_init(&s->itch_latency);
     hist_init(&s->mdp3_latency);
     return 0;
@@ -147,8 +150,16 @@ void trading_stats_merge(struct trading_stats *into, const struct trading_stats 
         fix_type_add(into, (const uint8_t *)from->fix_types[i].type,
                      strlen(from->fix_types[i].type), from->fix_types[i].n);
     into->fix_types_other += from->fix_types_other;
-    for (int i = 0; i < OP_MAX; i++)
+    for (int i = 0; i < OP_MAX; i++) {
         hist_merge(&into->order_latency[i], &from->order_latency[i]);
+        hist_merge(&into->ouch_latency[i], &from->ouch_latency[i]);
+    }
+    into->soup_packets += from->soup_packets;
+    into->soup_garbage_bytes += from->soup_garbage_bytes;
+    for (int i = 0; i < 256; i++) {
+        into->ouch_client_types[i] += from->ouch_client_types[i];
+        into->ouch_server_types[i] += from->ouch_server_types[i];
+    }
     into->mold_packets += from->mold_packets;
     into->mold_messages += from->mold_messages;
     into->mold_heartbeats += from->mold_heartbeats;

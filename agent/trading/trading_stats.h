@@ -18,7 +18,7 @@
 #define FIX_TYPES_MAX 48
 #define TRADING_NONE UINT32_MAX
 
-enum trading_kind { TK_FIX = 1, TK_MOLD = 2, TK_MDP3 = 3 };
+enum trading_kind { TK_FIX = 1, TK_MOLD = 2, TK_MDP3 = 3, TK_SOUP = 4 };
 const char *trading_kind_name(enum trading_kind k);
 
 /* Order messages whose first response is timed (FIX D, F, G). */
@@ -44,7 +44,11 @@ struct trading_session_stats {
     uint64_t logons, logouts, seq_gaps, seq_missing, seq_too_low, resend_requests, gap_fills,
         seq_resets, poss_dup, rejects, business_rejects, order_rejects, heartbeats_missed,
         test_requests, bad_checksum, orders[OP_MAX], unanswered;
-    /* market data */
+    /* SoupBinTCP / OUCH (messages[0]: from the client; orders[], order_rejects, unanswered
+     * shared with FIX) */
+    uint64_t logins_accepted, logins_rejected, sequenced, unsequenced, soup_heartbeats, accepted,
+        canceled, executions;
+    /* market data (end_of_session: SoupBinTCP's Z too) */
     uint64_t md_gaps, md_lost, md_duplicates, end_of_session, latency_negative;
     uint32_t nfeeds;
     struct md_feed_stats feed[MD_FEEDS_MAX];
@@ -64,6 +68,10 @@ struct trading_stats {
     } fix_types[FIX_TYPES_MAX];
     uint64_t fix_types_other;
     struct hist order_latency[OP_MAX];
+    /* SoupBinTCP / OUCH */
+    uint64_t soup_packets, soup_garbage_bytes;
+    uint64_t ouch_client_types[256], ouch_server_types[256];
+    struct hist ouch_latency[OP_MAX]; /* enter order, cancel, replace to the first response */
     /* market data */
     uint64_t mold_packets, mold_messages, mold_heartbeats;
     uint64_t itch_types[256];

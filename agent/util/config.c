@@ -91,6 +91,8 @@ static const struct opt options[] = {
      "orders awaiting their first response per worker (then evicted, counted)"},
     {"trading.fix.redact_tags", OPT_STR128, O(trading.redact_str),
      "FIX tags never emitted besides 554,925,96,95 (comma list)"},
+    {"trading.soupbintcp.ports", OPT_STR128, O(trading.soup_ports_str),
+     "TCP ports carrying SoupBinTCP (OUCH order entry)"},
     {"trading.moldudp64.ports", OPT_STR128, O(trading.mold_ports_str), "UDP ports carrying MoldUDP64"},
     {"trading.mdp3.ports", OPT_STR128, O(trading.mdp3_ports_str), "UDP ports carrying CME MDP 3.0"},
     {"trading.itch_timezone", OPT_STR128, O(trading.itch_timezone),

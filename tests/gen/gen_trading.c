@@ -1,5 +1,5 @@
 /* gen_trading.c - trading scenarios with known ground truth: a FIX order-entry session and
- * A/B market data (MoldUDP64/ITCH 5.0, CME MDP 3.0) with gaps, duplicates, rejects, resends,
+ * SoupBinTCP/OUCH 5.0 session, A/B market data (MoldUDP64/ITCH 5.0, CME MDP 3.0) with gaps, duplicates, rejects, resends,
  * split, coalesced, retransmitted, reordered and lost TCP segments, and known latencies.
  *
  *   ttgen trading_fix_md OUT.pcap   writes the capture and OUT.pcap.trading.json, the counts
@@ -248,6 +248,251 @@ static void sc_fix(struct gen *g, struct fix_exp *x)
     fix_send(&s, 1, "5", "");
     x->logouts += 2;
     close_fin(g, &c);
+}
+
+/* --- SoupBinTCP / OUCH 5.0 -------------------------------------------------------------- */
+
+struct soup_exp {
+    unsigned messages[2]; /* from the client, from the server */
+    unsigned accepted, rejected, canceled, executions, heartbeats, orders[3];
+    uint64_t lat[3][64];
+    unsigned nlat[3];
+    unsigned client_types[128], server_types[128];
+    unsigned rejects; /* ouch.reject events, logins included */
+};
+
+/* Appends one SoupBinTCP packet (type + payload) to b. */
+static void soup_put(struct buf *b, char type, const struct buf *payload)
+{
+    put16(b, (uint16_t)(1 + (payload ? payload->n : 0)));
+    put8(b, (uint8_t)type);
+    if (payload)
+        putbytes(b, payload->b, payload->n);
+}
+
+static void put64(struct buf *b, uint64_t v)
+{
+    put32(b, (uint32_t)(v >> 32));
+    put32(b, (uint32_t)v);
+}
+
+static void soup_send(struct gen *g, struct conn *c, int dir, const struct buf *seg)
+{
+    tcp_data(g, c, dir, A | P, c->seq[dir], c->seq[!dir], seg->b, (uint32_t)seg->n);
+    c->seq[dir] += (uint32_t)seg->n;
+}
+
+/* One SoupBinTCP packet in its own segment, counted. */
+static void soup_one(struct gen *g, struct conn *c, struct soup_exp *x, int dir, char type,
+                     const struct buf *payload)
+{
+    struct buf seg = {.n = 0};
+    soup_put(&seg, type, payload);
+    soup_send(g, c, dir, &seg);
+    x->messages[dir]++;
+}
+
+static void ouch_enter(struct buf *m, uint32_t ref)
+{
+    m->n = 0;
+    put8(m, 'O');
+    put32(m, ref);
+    put8(m, 'B');
+    put32(m, 100);
+    putbytes(m, "AAPL    ", 8);
+    put64(m, 1895000);
+    putbytes(m, "0YANN", 5); /* TIF, display, capacity, ISO, cross type */
+    char id[16];
+    snprintf(id, sizeof(id), "C%013u", ref);
+    putbytes(m, id, 14);
+    put16(m, 0); /* no appendages */
+}
+
+static void ouch_accepted(struct buf *m, uint64_t ts, uint32_t ref)
+{
+    m->n = 0;
+    put8(m, 'A');
+    put64(m, ts);
+    put32(m, ref);
+    put8(m, 'B');
+    put32(m, 100);
+    putbytes(m, "AAPL    ", 8);
+    put64(m, 1895000);
+    putbytes(m, "0Y", 2);
+    put64(m, 900000 + ref); /* order reference number */
+    putbytes(m, "ANNL", 4);  /* capacity, ISO, cross type, order state */
+    char id[16];
+    snprintf(id, sizeof(id), "C%013u", ref);
+    putbytes(m, id, 14);
+    put16(m, 0);
+}
+
+static void ouch_executed(struct buf *m, uint64_t ts, uint32_t ref)
+{
+    m->n = 0;
+    put8(m, 'E');
+    put64(m, ts);
+    put32(m, ref);
+    put32(m, 100);
+    put64(m, 1895000);
+    put8(m, 'A');
+    put64(m, 5000 + ref); /* match number */
+    put16(m, 0);
+}
+
+static void sc_ouch(struct gen *g, struct soup_exp *x)
+{
+    struct conn c;
+    conn_init(&c, "10.1.0.20", "10.2.0.5", 50100, 15000, 300000, 800000);
+    handshake(g, &c, 60 * US);
+    struct buf m = {.n = 0}, seg = {.n = 0};
+    g->t += 1 * MS;
+    putbytes(&m, "TRDR01pw-secret1          ", 26); /* username, password, session (any) */
+    putbytes(&m, "                   1", 20);
+    soup_one(g, &c, x, 0, 'L', &m);
+    g->t += 300 * US;
+    m.n = 0;
+    putbytes(&m, "SESSION001                   1", 30);
+    soup_one(g, &c, x, 1, 'A', &m);
+    for (uint32_t i = 0; i < 40; i++) {
+        g->t += 1 * MS;
+        uint32_t ref = 100 + i;
+        ouch_enter(&m, ref);
+        if (i == 10) { /* split across two segments */
+            seg.n = 0;
+            soup_put(&seg, 'U', &m);
+            tcp_data(g, &c, 0, A, c.seq[0], c.seq[1], seg.b, 20);
+            g->t += 15 * US;
+            tcp_data(g, &c, 0, A | P, c.seq[0] + 20, c.seq[1], seg.b + 20, (uint32_t)seg.n - 20);
+            c.seq[0] += (uint32_t)seg.n;
+            x->messages[0]++;
+        } else {
+            soup_one(g, &c, x, 0, 'U', &m);
+        }
+        x->client_types['O']++;
+        x->orders[0]++;
+        uint64_t lat = (50 + 5 * (uint64_t)i) * US;
+        g->t += lat;
+        x->lat[0][x->nlat[0]++] = lat;
+        if (i == 7 || i == 23) {
+            m.n = 0;
+            put8(&m, 'J');
+            put64(&m, g->t);
+            put32(&m, ref);
+            put16(&m, 2); /* reject reason code */
+            char id[16];
+            snprintf(id, sizeof(id), "C%013u", ref);
+            putbytes(&m, id, 14);
+            soup_one(g, &c, x, 1, 'S', &m);
+            x->server_types['J']++;
+            x->rejected++;
+            x->rejects++;
+        } else if (i == 15) { /* accepted and executed in one segment */
+            seg.n = 0;
+            ouch_accepted(&m, g->t, ref);
+            soup_put(&seg, 'S', &m);
+            ouch_executed(&m, g->t, ref);
+            soup_put(&seg, 'S', &m);
+            soup_send(g, &c, 1, &seg);
+            x->messages[1] += 2;
+            x->server_types['A']++;
+            x->server_types['E']++;
+            x->accepted++;
+            x->executions++;
+        } else {
+            ouch_accepted(&m, g->t, ref);
+            soup_one(g, &c, x, 1, 'S', &m);
+            x->server_types['A']++;
+            x->accepted++;
+        }
+    }
+    for (uint32_t ref = 103; ref < 106; ref++) { /* fills */
+        g->t += 2 * MS;
+        ouch_executed(&m, g->t, ref);
+        soup_one(g, &c, x, 1, 'S', &m);
+        x->server_types['E']++;
+        x->executions++;
+    }
+    g->t += 1 * MS; /* cancel order 101: canceled after 80 us */
+    m.n = 0;
+    put8(&m, 'X');
+    put32(&m, 101);
+    put32(&m, 0);
+    soup_one(g, &c, x, 0, 'U', &m);
+    x->client_types['X']++;
+    x->orders[1]++;
+    g->t += 80 * US;
+    m.n = 0;
+    put8(&m, 'C');
+    put64(&m, g->t);
+    put32(&m, 101);
+    put32(&m, 100);
+    put8(&m, 'U');
+    soup_one(g, &c, x, 1, 'S', &m);
+    x->server_types['C']++;
+    x->canceled++;
+    x->lat[1][x->nlat[1]++] = 80 * US;
+    g->t += 1 * MS; /* replace order 102 by 200: replaced after 90 us */
+    m.n = 0;
+    put8(&m, 'U');
+    put32(&m, 102);
+    put32(&m, 200);
+    put32(&m, 200);
+    put64(&m, 1894000);
+    putbytes(&m, "0YN", 3);
+    putbytes(&m, "R000000000200 ", 14);
+    put16(&m, 0);
+    soup_one(g, &c, x, 0, 'U', &m);
+    x->client_types['U']++;
+    x->orders[2]++;
+    g->t += 90 * US;
+    m.n = 0;
+    put8(&m, 'U');
+    put64(&m, g->t);
+    put32(&m, 102);
+    put32(&m, 200);
+    put8(&m, 'B');
+    put32(&m, 200);
+    putbytes(&m, "AAPL    ", 8);
+    put64(&m, 1894000);
+    putbytes(&m, "0Y", 2);
+    put64(&m, 900200);
+    putbytes(&m, "ANNL", 4);
+    putbytes(&m, "R000000000200 ", 14);
+    put16(&m, 0);
+    soup_one(g, &c, x, 1, 'S', &m);
+    x->server_types['U']++;
+    x->lat[2][x->nlat[2]++] = 90 * US;
+    for (int k = 0; k < 2; k++) { /* heartbeats both ways */
+        g->t += 1000 * MS;
+        soup_one(g, &c, x, 1, 'H', NULL);
+        g->t += 10 * US;
+        soup_one(g, &c, x, 0, 'R', NULL);
+        x->heartbeats += 2;
+    }
+    g->t += 1 * MS;
+    soup_one(g, &c, x, 1, 'Z', NULL);
+    g->t += 100 * US;
+    soup_one(g, &c, x, 0, 'O', NULL);
+    close_fin(g, &c);
+    /* a second trader whose login is refused */
+    struct conn d;
+    conn_init(&d, "10.1.0.21", "10.2.0.5", 50101, 15000, 400000, 810000);
+    g->t += 1 * MS;
+    handshake(g, &d, 60 * US);
+    struct soup_exp y;
+    memset(&y, 0, sizeof(y));
+    g->t += 1 * MS;
+    m.n = 0;
+    putbytes(&m, "TRDR02wrong-pass          ", 26);
+    putbytes(&m, "                   1", 20);
+    soup_one(g, &d, &y, 0, 'L', &m);
+    g->t += 200 * US;
+    m.n = 0;
+    put8(&m, 'A'); /* not authorized */
+    soup_one(g, &d, &y, 1, 'J', &m);
+    x->rejects++;
+    close_fin(g, &d);
 }
 
 /* --- market data ------------------------------------------------------------------------ */
@@ -532,8 +777,41 @@ static void put_md(FILE *f, const struct md_exp *x)
     fprintf(f, "}");
 }
 
+static void put_soup(FILE *f, struct soup_exp *x)
+{
+    fprintf(f,
+            " \"soup\": {\"name\": \"TRDR01\", \"messages\": {\"from_client\": %u, \"from_server\": %u}, "
+            "\"logins_accepted\": 1, \"accepted\": %u, \"rejected\": %u, \"canceled\": %u, "
+            "\"executions\": %u, \"heartbeats\": %u, \"end_of_session\": 1, \"unanswered_orders\": 0, "
+            "\"orders\": {\"enter_order\": %u, \"cancel\": %u, \"replace\": %u},\n  \"client_types\": {",
+            x->messages[0], x->messages[1], x->accepted, x->rejected, x->canceled, x->executions,
+            x->heartbeats, x->orders[0], x->orders[1], x->orders[2]);
+    int first = 1;
+    for (int t = 0; t < 128; t++)
+        if (x->client_types[t]) {
+            fprintf(f, "%s\"%c\": %u", first ? "" : ", ", t, x->client_types[t]);
+            first = 0;
+        }
+    fprintf(f, "}, \"server_types\": {");
+    first = 1;
+    for (int t = 0; t < 128; t++)
+        if (x->server_types[t]) {
+            fprintf(f, "%s\"%c\": %u", first ? "" : ", ", t, x->server_types[t]);
+            first = 0;
+        }
+    fprintf(f, "},\n  \"order_latency_us\": {");
+    static const char *const pairs[] = {"enter_order", "cancel", "replace"};
+    for (int p = 0; p < 3; p++) {
+        qsort(x->lat[p], x->nlat[p], sizeof(uint64_t), cmp_u64);
+        fprintf(f, "%s\"%s\": ", p ? ", " : "", pairs[p]);
+        put_dist(f, x->lat[p], x->nlat[p]);
+    }
+    fprintf(f, "}},\n");
+}
+
 static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_exp *fx,
-                                const struct md_exp *itch, const struct md_exp *mdp3)
+                                struct soup_exp *sx, const struct md_exp *itch,
+                                const struct md_exp *mdp3)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s.trading.json", pcap);
@@ -570,11 +848,13 @@ static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_ex
         fprintf(f, "%s\"%s\": ", p ? ", " : "", pairs[p]);
         put_dist(f, fx->lat[p], fx->nlat[p]);
     }
-    fprintf(f, "}},\n \"events\": {\"fix.seq_gap\": %u, \"fix.resend_request\": %u, "
+    fprintf(f, "}},\n");
+    put_soup(f, sx);
+    fprintf(f, " \"events\": {\"ouch.reject\": %u, \"fix.seq_gap\": %u, \"fix.resend_request\": %u, "
                "\"fix.reject\": %u, \"fix.business_reject\": %u, \"fix.order_reject\": %u, "
                "\"fix.logout\": %u, \"fix.heartbeat_missed\": %u, \"md.gap\": %u, "
                "\"md.duplicate\": %u, \"md.arbitration_loss\": %u},\n",
-            fx->seq_gaps, fx->resend_requests, fx->rejects, fx->business_rejects,
+            sx->rejects, fx->seq_gaps, fx->resend_requests, fx->rejects, fx->business_rejects,
             fx->order_rejects, fx->logouts, fx->heartbeats_missed, itch->md_gaps + mdp3->md_gaps,
             itch->duplicate_events + mdp3->duplicate_events,
             itch->arbitration_loss_events + mdp3->arbitration_loss_events);
@@ -598,17 +878,21 @@ int gen_trading(const char *scenario, struct gen *g, const char *out)
     if (strcmp(scenario, "trading_fix_md"))
         return -1;
     static struct fix_exp fx;
+    static struct soup_exp sx;
     static struct md_exp itch, mdp3;
     memset(&fx, 0, sizeof(fx));
+    memset(&sx, 0, sizeof(sx));
     memset(&itch, 0, sizeof(itch));
     memset(&mdp3, 0, sizeof(mdp3));
     sc_fix(g, &fx);
+    g->t += 1000 * MS;
+    sc_ouch(g, &sx);
     /* market data after the FIX session, in its own time span */
     g->t += 1000 * MS;
     sc_itch_ab(g, &itch);
     g->t += 1000 * MS;
     sc_mdp3_ab(g, &mdp3);
-    if (pcapw_close(&g->w) || write_trading_expect(out, g->w.frames, &fx, &itch, &mdp3))
+    if (pcapw_close(&g->w) || write_trading_expect(out, g->w.frames, &fx, &sx, &itch, &mdp3))
         return 1;
     return 0;
 }

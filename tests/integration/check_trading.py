@@ -39,6 +39,20 @@ else:
 same("fix messages_by_type", t["fix"]["messages_by_type"], fx["messages_by_type"])
 for pair, want in fx["order_latency_us"].items():
     close(f"order_latency_us.{pair}", t["fix"]["order_latency_us"][pair], want)
+sx = exp["soup"]
+soup = t["soupbintcp"]
+ss = {x["name"]: x for x in soup["sessions"]}.get(sx["name"])
+if not ss:
+    errors.append(f"SoupBinTCP session {sx['name']} missing")
+else:
+    for k, v in sx.items():
+        if k in ("name", "client_types", "server_types", "order_latency_us"):
+            continue
+        same(f"soup session {k}", ss[k], v)
+same("ouch client types", soup["ouch_client_messages_by_type"], sx["client_types"])
+same("ouch server types", soup["ouch_server_messages_by_type"], sx["server_types"])
+for pair, want in sx["order_latency_us"].items():
+    close(f"ouch order_latency_us.{pair}", soup["order_latency_us"][pair], want)
 same("reassembly holes_skipped", t["reassembly"]["holes_skipped"], fx["holes"])
 for ev, n in exp["events"].items():
     same(f"events {ev}", summary["events"].get(ev, 0), n)

@@ -43,7 +43,8 @@ check "trading: every event matches its schema" "$ROOT/tests/integration/validat
 "$TT" analyze -q -w 2 $TSET -s "$WORK/tr2.json" -e "$WORK/tr2.e" "$TP"
 check "trading: 2 workers (A/B feeds steered together) give the same summary" cmp "$WORK/tr1.json" "$WORK/tr2.json"
 check "trading: 2 workers give the same events" cmp "$WORK/tr1.e" "$WORK/tr2.e"
-check "trading: the logon password never leaves the agent" sh -c "! grep -q s3cr3t '$WORK/tr1.e' '$WORK/tr1.json'"
+check "trading: FIX and SoupBinTCP passwords never leave the agent" \
+    sh -c "! grep -q -e s3cr3t -e pw-secret -e wrong-pass '$WORK/tr1.e' '$WORK/tr1.json'"
 "$TT" analyze -q $TSET --set trading.fix.redact_tags=58 -e "$WORK/tr3.e" "$TP"
 check "trading: a configured tag (58) is redacted in events" $PY -c "
 import json
@@ -69,6 +70,13 @@ import json, collections
 want = collections.Counter(t for l in open('$WORK/trx.tshark') for t in l.strip().split(',') if t)
 got = json.load(open('$WORK/trx.json'))['trading']['fix']['messages_by_type']
 assert dict(want) == got, (dict(want), got)"
+tshark -r "$TP" -d tcp.port==15000,soupbintcp -Y soupbintcp -T fields -e soupbintcp.packet_type \
+    2>/dev/null > "$WORK/soup.tshark"
+check "trading: tshark counts the same SoupBinTCP packets" $PY -c "
+import json
+want = sum(len([t for t in l.strip().split(',') if t]) for l in open('$WORK/soup.tshark'))
+got = json.load(open('$WORK/tr1.json'))['trading']['soupbintcp']['packets']
+assert want == got, (want, got)"
 tshark -r "$TP" -d udp.port==26477,moldudp64 -Y moldudp64 -T fields -e moldudp64.count 2>/dev/null > "$WORK/mold.tshark"
 check "trading: tshark counts the same MoldUDP64 messages" $PY -c "
 import json
@@ -101,6 +109,20 @@ tr_real omi_itch50_synth_add_order_A.pcap
 check "ITCH Add Order (A) x5 with sequence 0 each time: 4 duplicates" $PY -c "
 import json; d = json.load(open('$WORK/real.json'))['trading']['md']
 assert d['moldudp64']['itch_messages_by_type'] == {'A': 5} and d['sessions'][0]['duplicates'] == 4, d"
+tr_real omi_ouch50_session_merged_5pkts.pcap
+check "OUCH 5.0 over SoupBinTCP: 2 client packets (heartbeat, cancel X), 3 server (accepted A, canceled C, heartbeat)" $PY -c "
+import json; d = json.load(open('$WORK/real.json'))['trading']['soupbintcp']
+s = d['sessions'][0]
+assert s['messages'] == {'from_client': 2, 'from_server': 3} and s['heartbeats'] == 2, s
+assert d['ouch_client_messages_by_type'] == {'X': 1} and d['ouch_server_messages_by_type'] == {'A': 1, 'C': 1}, d"
+tr_real omi_ouch50_enter_order_O.pcap
+check "OUCH 5.0 Enter Order (O) from the client" $PY -c "
+import json; d = json.load(open('$WORK/real.json'))['trading']['soupbintcp']
+assert d['ouch_client_messages_by_type'] == {'O': 1} and d['sessions'][0]['orders']['enter_order'] == 1, d"
+tr_real omi_soupbin_login_accepted_A.pcap
+check "SoupBinTCP Login Accepted" $PY -c "
+import json; d = json.load(open('$WORK/real.json'))['trading']['soupbintcp']
+assert d['sessions'][0]['logins_accepted'] == 1, d"
 tr_real omi_cme_mdp3_v19_trade_summary_t48.pcap
 check "MDP3 trade summary: templates 37, 46 x2, 47, 48" $PY -c "
 import json; d = json.load(open('$WORK/real.json'))['trading']['md']['mdp3']

@@ -150,7 +150,7 @@ int cmd_analyze(int argc, char **argv)
         kafka_sink_close(kafka);
         return 4;
     }
-    struct live_source followed = {&capture_follow_ops, NULL};
+    struct live_source followed = {&capture_follow_ops, NULL, "capture"};
     if (follow && !(followed.cap = capture_follow_open(argv[optind], filter, err, sizeof(err)))) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);

@@ -148,7 +148,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
                                                    filter, err, errlen);
         if (!c)
             return -1;
-        rs->src[rs->nsrc++] = (struct live_source){&capture_pcap_live_ops, c};
+        rs->src[rs->nsrc++] = (struct live_source){&capture_pcap_live_ops, c, ri->cfg.name};
         ri->nsrc = 1;
         return 0;
     }
@@ -167,7 +167,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
         struct capture *c = capture_ring_open(ri->xdp, cfg->snaplen, err, errlen);
         if (!c)
             return -1;
-        rs->src[rs->nsrc++] = (struct live_source){&capture_ring_ops, c};
+        rs->src[rs->nsrc++] = (struct live_source){&capture_ring_ops, c, ri->cfg.name};
         ri->nsrc = 1;
         return 0;
     }
@@ -181,7 +181,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
                                              errlen);
         if (!c)
             return -1;
-        rs->src[rs->nsrc++] = (struct live_source){&capture_xsk_ops, c};
+        rs->src[rs->nsrc++] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name};
         ri->nsrc++;
     }
     return 0;

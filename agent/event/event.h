@@ -49,6 +49,7 @@ const char *severity_name(enum severity s);
     X(MD_DUPLICATE, "md.duplicate", SEV_INFO)                                                      \
     X(MD_ARBITRATION_LOSS, "md.arbitration_loss", SEV_WARN)                                        \
     X(OUCH_REJECT, "ouch.reject", SEV_WARN)                                                        \
+    X(BURST_MICRO, "burst.micro", SEV_WARN)                                                        \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
 
 enum event_type {
@@ -165,6 +166,11 @@ struct event {
             uint8_t kind;     /* 0 order rejected, 1 login rejected */
             uint8_t version;  /* 42, 50; 0 for a login */
         } ouch;
+        struct {
+            char ifname[16];
+            uint64_t start_ns, duration_ns, bytes, frames;
+            uint64_t peak_bps, threshold_bps, window_ns;
+        } burst;
         struct flow_record flow;
     } u;
 };

@@ -249,6 +249,17 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
         severity_name((enum severity)e->severity));
     if (e->frame != UINT64_MAX)
         put(&o, "\"frame\":%" PRIu64 ",", e->frame);
+    if (e->type == EV_BURST_MICRO) {
+        char st[48];
+        ts_to_rfc3339(e->u.burst.start_ns, st, sizeof(st));
+        put(&o,
+            "\"burst\":{\"interface\":\"%s\",\"start\":\"%s\",\"start_ns\":%" PRIu64
+            ",\"duration_us\":%.3f,\"bytes\":%" PRIu64 ",\"frames\":%" PRIu64
+            ",\"peak_bps\":%" PRIu64 ",\"threshold_bps\":%" PRIu64 ",\"window_us\":%.3f}}\n",
+            e->u.burst.ifname, st, e->u.burst.start_ns, us(e->u.burst.duration_ns), e->u.burst.bytes,
+            e->u.burst.frames, e->u.burst.peak_bps, e->u.burst.threshold_bps, us(e->u.burst.window_ns));
+        return o.n;
+    }
     if (e->type == EV_CAPTURE_SATURATED) {
         put(&o, "\"capture\":{\"interface\":\"%s\",", e->u.saturated.ifname);
         if (e->u.saturated.queue >= 0)

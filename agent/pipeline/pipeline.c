@@ -263,14 +263,29 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         ws[inited].stop = opt->stop;
         ws[inited].live = live && opt->wall_clock_idle;
     }
+    /* Microbursts need every frame of an interface in one place: the only worker, each
+     * live source's worker, or worker 0 of replicated reading (which walks every record).
+     * A dispatcher thread hands frames out by flow: no worker sees them all. */
+    const char *ifname = live && opt->live[0].ifname ? opt->live[0].ifname : "capture";
     if (nw == 1) {
         ws[0].src_ops = ops;
         ws[0].src = cap;
+        rc = worker_enable_bursts(&ws[0], ifname);
     } else if (per_source) {
-        for (uint32_t i = 0; i < nw; i++) {
+        for (uint32_t i = 0; i < nw && !rc; i++) {
             ws[i].src_ops = opt->live[i].ops;
             ws[i].src = opt->live[i].cap;
+            rc = worker_enable_bursts(&ws[i], opt->live[i].ifname ? opt->live[i].ifname : "live");
         }
+    } else if (replicated) {
+        rc = worker_enable_bursts(&ws[0], ifname);
+    }
+    if (rc) {
+        snprintf(err, errlen, "out of memory for the microburst detector");
+        goto out;
+    }
+    if (nw == 1 || per_source) {
+        /* sources assigned above */
     } else if (replicated) {
         /* Each worker reads the whole mapping (no copy) and keeps its share: no thread hands
          * frames to another. */

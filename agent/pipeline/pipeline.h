@@ -25,6 +25,7 @@
 struct live_source {
     const struct capture_ops *ops;
     struct capture *cap;
+    const char *ifname; /* names the interface in burst.micro events */
 };
 
 /* Called by the sink thread every tick_interval_ns of wall-clock time: may hand back events

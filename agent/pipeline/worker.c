@@ -2,6 +2,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,8 +164,48 @@ int worker_init(struct worker *w, int id, const struct tt_config *cfg)
     return 0;
 }
 
+int worker_enable_bursts(struct worker *w, const char *ifname)
+{
+    if (!w->cfg->burst_link_mbps)
+        return 0;
+    w->burst = malloc(sizeof(*w->burst));
+    if (!w->burst)
+        return -ENOMEM;
+    burst_init(w->burst, w->cfg->burst_window_ns, w->cfg->burst_link_mbps * 1000000ull,
+               w->cfg->burst_fraction_pct / 100.0);
+    snprintf(w->burst_ifname, sizeof(w->burst_ifname), "%s", ifname);
+    return 0;
+}
+
+static void emit_burst(struct worker *w, const struct burst *b, uint64_t order)
+{
+    struct trading_stats *ts = &w->st.trading;
+    uint64_t peak_bps = b->peak_bytes * 8ull * 1000000000ull / w->burst->window_ns;
+    ts->bursts++;
+    ts->burst_bytes += b->bytes;
+    if (peak_bps > ts->burst_peak_bps)
+        ts->burst_peak_bps = peak_bps;
+    if (b->end_ns - b->start_ns > ts->burst_longest_ns)
+        ts->burst_longest_ns = b->end_ns - b->start_ns;
+    struct event *e = event_new(w, EV_BURST_MICRO, order);
+    if (!e)
+        return;
+    e->ts_ns = b->start_ns;
+    memcpy(e->u.burst.ifname, w->burst_ifname, sizeof(e->u.burst.ifname));
+    e->u.burst.start_ns = b->start_ns;
+    e->u.burst.duration_ns = b->end_ns - b->start_ns;
+    e->u.burst.bytes = b->bytes;
+    e->u.burst.frames = b->frames;
+    e->u.burst.peak_bps = peak_bps;
+    e->u.burst.threshold_bps = w->burst->threshold_bytes * 8ull * 1000000000ull / w->burst->window_ns;
+    e->u.burst.window_ns = w->burst->window_ns;
+    spsc_ring_commit(&w->events);
+}
+
 void worker_fini(struct worker *w)
 {
+    free(w->burst);
+    w->burst = NULL;
     trading_fini(&w->trading);
     decoder_fini(&w->dec);
     flow_table_fini(&w->flows);
@@ -298,6 +339,11 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
 void worker_flush(struct worker *w)
 {
     w->cur_frame = EVENT_ORDER_END;
+    struct burst b;
+    if (w->burst && burst_finish(w->burst, &b)) {
+        w->cur_sub = 0;
+        emit_burst(w, &b, EVENT_ORDER_END);
+    }
     flow_table_flush(&w->flows);
     trading_flush(&w->trading, w->cur_ts);
 }
@@ -372,9 +418,16 @@ void *worker_main(void *arg)
             }
             break;
         }
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            struct burst b;
+            if (w->burst && burst_feed(w->burst, frames[i].ts_ns, frames[i].wirelen, &b)) {
+                w->cur_frame = frames[i].ordinal;
+                w->cur_sub = 0;
+                emit_burst(w, &b, frames[i].ordinal);
+            }
             if (!w->shard || dispatch_pick(w->shard, &frames[i]) == (uint32_t)w->id)
                 worker_process_frame(w, &frames[i]);
+        }
         if (w->in_ring)
             frame_ring_release(w->in_ring);
         atomic_store_explicit(&w->watermark, frames[n - 1].ordinal, memory_order_release);

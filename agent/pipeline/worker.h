@@ -15,6 +15,7 @@
 
 #include "../capture/capture.h"
 #include "../decode/decode.h"
+#include "../detect/detect_burst.h"
 #include "../flow/flow_table.h"
 #include "../tcp/tcp_analysis.h"
 #include "../trading/trading.h"
@@ -58,6 +59,10 @@ struct worker {
     uint32_t src_errors; /* capture files that broke mid-way */
     _Atomic int *stop; /* set by a signal: finish the burst, then flush */
     int live;          /* live capture: idle time still expires flows (by the wall clock) */
+    /* Microbursts, when this worker sees every frame of its interface (one worker, one live
+     * source per worker, or worker 0 of replicated reading); NULL otherwise. */
+    struct burst_detector *burst;
+    char burst_ifname[16];
     int dispatch_live; /* the dispatcher's source is live: an empty ring is waited on, not spun */
 };
 
@@ -72,5 +77,8 @@ void worker_flush(struct worker *w);
 
 /* Thread entry: runs until the input ends, then flushes and sets done. */
 void *worker_main(void *arg);
+
+/* Turns microburst detection on for this worker's input, named ifname in its events. */
+int worker_enable_bursts(struct worker *w, const char *ifname);
 
 #endif

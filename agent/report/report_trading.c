@@ -245,6 +245,11 @@ json_t *report_trading_json(const struct trading_stats *t)
     json_object_set_new(md, "sessions", ms);
     json_object_set_new(root, "md", md);
     json_object_set_new(root, "sessions_untracked", JI(t->sessions_untracked));
+    json_object_set_new(root, "microbursts",
+                        json_pack("{s:I, s:I, s:I, s:f}", "count", (json_int_t)t->bursts, "bytes",
+                                  (json_int_t)t->burst_bytes, "peak_bps",
+                                  (json_int_t)t->burst_peak_bps, "longest_us",
+                                  (double)t->burst_longest_ns / 1e3));
     return root;
 }
 
@@ -406,7 +411,8 @@ static void human_soup(const struct trading_stats *t, const struct trading_sessi
 
 void report_trading_human(const struct trading_stats *t, FILE *out)
 {
-    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets)
+    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets &&
+        !t->bursts)
         return;
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
     uint32_t n = sorted_sessions(t, ss);
@@ -417,6 +423,11 @@ void report_trading_human(const struct trading_stats *t, FILE *out)
         human_soup(t, ss, n, out);
     if (t->mold_packets || t->mdp3_packets)
         human_md(t, ss, n, out);
+    if (t->bursts)
+        fprintf(out,
+                "  microbursts: %" PRIu64 " (%" PRIu64 " bytes), peak %.2f Gb/s, longest %.1f us\n",
+                t->bursts, t->burst_bytes, (double)t->burst_peak_bps / 1e9,
+                (double)t->burst_longest_ns / 1e3);
     if (t->sessions_untracked)
         fprintf(out, "  (%" PRIu64 " sessions beyond the table: in the totals only)\n",
                 t->sessions_untracked);

@@ -171,5 +171,11 @@ void trading_stats_merge(struct trading_stats *into, const struct trading_stats 
     into->mdp3_messages += from->mdp3_messages;
     into->mdp3_templates_other += from->mdp3_templates_other;
     hist_merge(&into->itch_latency, &from->itch_latency);
+    into->bursts += from->bursts;
+    into->burst_bytes += from->burst_bytes;
+    if (from->burst_peak_bps > into->burst_peak_bps)
+        into->burst_peak_bps = from->burst_peak_bps;
+    if (from->burst_longest_ns > into->burst_longest_ns)
+        into->burst_longest_ns = from->burst_longest_ns;
     hist_merge(&into->mdp3_latency, &from->mdp3_latency);
 }

@@ -79,6 +79,8 @@ struct trading_stats {
     uint64_t mdp3_templates[256];
     uint64_t mdp3_templates_other;
     struct hist itch_latency, mdp3_latency;
+    /* microbursts (detect_burst.h), of every capture interface */
+    uint64_t bursts, burst_bytes, burst_peak_bps, burst_longest_ns;
 };
 
 int trading_stats_init(struct trading_stats *s);

@@ -48,6 +48,11 @@ static const struct opt options[] = {
      "FINs within the window that make a storm"},
     {"detect.storm_cooldown", OPT_DURATION, O(storm_cooldown_ns),
      "quiet time before another storm event"},
+    {"detect.burst_window", OPT_DURATION, O(burst_window_ns), "microbursts: the sliding window"},
+    {"detect.burst_link_mbps", OPT_U64, O(burst_link_mbps),
+     "microbursts: the capture interface's link rate in Mb/s (0: no detection)"},
+    {"detect.burst_fraction_pct", OPT_U32, O(burst_fraction_pct),
+     "microbursts: percent of the link rate a window must exceed"},
     {"report.top_n", OPT_U32, O(top_n), "rows in top talkers and worst flows"},
     {"report.talkers_max", OPT_U32, O(talkers_max), "hosts tracked per worker for top talkers"},
     {"alert.keys", OPT_U32, O(alert_keys),
@@ -122,6 +127,9 @@ void config_defaults(struct tt_config *cfg)
     cfg->fin_storm_threshold = 200;
     cfg->storm_cooldown_ns = 10ull * 1000000000ull;
     cfg->top_n = 5;
+    cfg->burst_window_ns = 100000;
+    cfg->burst_link_mbps = 10000;
+    cfg->burst_fraction_pct = 50;
     cfg->talkers_max = 1u << 16;
     kafka_config_default(&cfg->kafka);
     trading_config_defaults(&cfg->trading);

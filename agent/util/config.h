@@ -34,6 +34,9 @@ struct tt_config {
     uint32_t rst_storm_threshold;
     uint32_t fin_storm_threshold;
     uint64_t storm_cooldown_ns;
+    uint64_t burst_window_ns;    /* microbursts: the sliding window */
+    uint64_t burst_link_mbps;    /* ... the link rate (0: off) */
+    uint32_t burst_fraction_pct; /* ... and the share of it a window must exceed */
     uint32_t top_n;         /* rows in "top talkers" and "worst flows" */
     uint32_t talkers_max;   /* hosts tracked per worker for top talkers */
     struct kafka_config kafka;

@@ -1,6 +1,7 @@
 /* gen_trading.c - trading scenarios with known ground truth: a FIX order-entry session and
  * SoupBinTCP/OUCH 5.0 session, A/B market data (MoldUDP64/ITCH 5.0, CME MDP 3.0) with gaps, duplicates, rejects, resends,
- * split, coalesced, retransmitted, reordered and lost TCP segments, and known latencies.
+ * split, coalesced, retransmitted, reordered and lost TCP segments, known latencies, and two
+ * microbursts.
  *
  *   ttgen trading_fix_md OUT.pcap   writes the capture and OUT.pcap.trading.json, the counts
  *                                   and latency percentiles ticktap must report (run with the
@@ -738,6 +739,25 @@ static void sc_mdp3_ab(struct gen *g, struct md_exp *x)
     qsort(skew, x->nskew, sizeof(skew[0]), cmp_u64);
 }
 
+/* --- microbursts ------------------------------------------------------------------------ */
+
+/* Two bursts of 1000-byte frames 1 us apart (8 Gb/s) on a quiet link: 100 frames, then 70.
+ * At the default line (half of 10 Gb/s over 100 us: 62,500 bytes) each is one burst from its
+ * first frame to its last. */
+static void sc_bursts(struct gen *g)
+{
+    static const unsigned sizes[2] = {100, 70};
+    uint8_t payload[1000 - 14 - 20 - 8];
+    memset(payload, 0x5a, sizeof(payload));
+    for (int b = 0; b < 2; b++) {
+        g->t += 50 * MS;
+        for (unsigned i = 0; i < sizes[b]; i++) {
+            udp_send(g, "10.5.0.1", "10.5.0.2", 7000, 7001, payload, sizeof(payload), 0);
+            g->t += 1 * US;
+        }
+    }
+}
+
 /* --- expectations ------------------------------------------------------------------------- */
 
 /* Nearest-rank percentile of sorted v[0..n). */
@@ -853,11 +873,13 @@ static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_ex
     fprintf(f, " \"events\": {\"ouch.reject\": %u, \"fix.seq_gap\": %u, \"fix.resend_request\": %u, "
                "\"fix.reject\": %u, \"fix.business_reject\": %u, \"fix.order_reject\": %u, "
                "\"fix.logout\": %u, \"fix.heartbeat_missed\": %u, \"md.gap\": %u, "
-               "\"md.duplicate\": %u, \"md.arbitration_loss\": %u},\n",
+               "\"md.duplicate\": %u, \"md.arbitration_loss\": %u, \"burst.micro\": 2},\n",
             sx->rejects, fx->seq_gaps, fx->resend_requests, fx->rejects, fx->business_rejects,
             fx->order_rejects, fx->logouts, fx->heartbeats_missed, itch->md_gaps + mdp3->md_gaps,
             itch->duplicate_events + mdp3->duplicate_events,
             itch->arbitration_loss_events + mdp3->arbitration_loss_events);
+    fprintf(f, " \"microbursts\": {\"count\": 2, \"bytes\": 170000, \"peak_bps\": 8000000000, "
+               "\"longest_us\": 99.0},\n");
     fprintf(f, " \"itch_messages_by_type\": {");
     first = 1;
     for (int t = 0; t < 256; t++)
@@ -892,6 +914,7 @@ int gen_trading(const char *scenario, struct gen *g, const char *out)
     sc_itch_ab(g, &itch);
     g->t += 1000 * MS;
     sc_mdp3_ab(g, &mdp3);
+    sc_bursts(g);
     if (pcapw_close(&g->w) || write_trading_expect(out, g->w.frames, &fx, &sx, &itch, &mdp3))
         return 1;
     return 0;

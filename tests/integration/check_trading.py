@@ -53,6 +53,7 @@ same("ouch client types", soup["ouch_client_messages_by_type"], sx["client_types
 same("ouch server types", soup["ouch_server_messages_by_type"], sx["server_types"])
 for pair, want in sx["order_latency_us"].items():
     close(f"ouch order_latency_us.{pair}", soup["order_latency_us"][pair], want)
+same("microbursts", t["microbursts"], exp["microbursts"])
 same("reassembly holes_skipped", t["reassembly"]["holes_skipped"], fx["holes"])
 for ev, n in exp["events"].items():
     same(f"events {ev}", summary["events"].get(ev, 0), n)

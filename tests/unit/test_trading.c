@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../agent/decode/decode.h"
+#include "../../agent/detect/detect_burst.h"
 #include "../../agent/trading/fix.h"
 #include "../../agent/trading/md.h"
 #include "../../agent/trading/stream.h"
@@ -264,6 +265,46 @@ static void mdp3_structure(void **state)
     assert_int_equal(mdp3_parse(p, sizeof(p) - 1, &dp), -1);
 }
 
+/* --- microbursts ---------------------------------------------------------------------- */
+
+static void bursts_merge_windows_and_end_when_traffic_falls(void **state)
+{
+    (void)state;
+    static struct burst_detector d;
+    burst_init(&d, 100000, 10000000000ull, 0.5); /* 62,500 bytes per 100 us */
+    assert_int_equal(d.threshold_bytes, 62500);
+    struct burst b;
+    uint64_t t = 1000000000;
+    for (int i = 0; i < 100; i++) /* 8 Gb/s for 100 us */
+        assert_int_equal(burst_feed(&d, t + (uint64_t)i * 1000, 1000, &b), 0);
+    for (int i = 0; i < 10; i++) /* then a trickle: the window empties, the burst ends */
+        if (burst_feed(&d, t + 250000 + (uint64_t)i * 50000, 100, &b))
+            break;
+    assert_int_equal(d.bursts, 1);
+    assert_int_equal(b.start_ns, t);
+    assert_int_equal(b.end_ns - b.start_ns, 99000);
+    assert_int_equal(b.bytes, 100000);
+    assert_int_equal(b.frames, 100);
+    assert_int_equal(b.peak_bytes, 100000);
+    assert_int_equal(burst_finish(&d, &b), 0);
+    /* one still running at the end is reported by finish */
+    for (int i = 0; i < 80; i++)
+        burst_feed(&d, t + 10000000 + (uint64_t)i * 1000, 1000, &b);
+    assert_int_equal(burst_finish(&d, &b), 1);
+    assert_int_equal(b.frames, 80); /* from the first frame of the first window */
+}
+
+static void bursts_off_when_no_link_rate(void **state)
+{
+    (void)state;
+    static struct burst_detector d;
+    burst_init(&d, 100000, 0, 0.5);
+    struct burst b;
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(burst_feed(&d, (uint64_t)i, 9000, &b), 0);
+    assert_int_equal(burst_finish(&d, &b), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +318,8 @@ int main(void)
         cmocka_unit_test(fix_frames_and_parses),
         cmocka_unit_test(mold_and_itch_structure),
         cmocka_unit_test(mdp3_structure),
+        cmocka_unit_test(bursts_merge_windows_and_end_when_traffic_falls),
+        cmocka_unit_test(bursts_off_when_no_link_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

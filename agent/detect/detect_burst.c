@@ -1,0 +1,81 @@
+/* detect_burst.c - microburst detection over a sliding byte window (see detect_burst.h). */
+#include "detect_burst.h"
+
+#include <stddef.h>
+#include <string.h>
+
+void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps, double fraction)
+{
+    memset(d, 0, offsetof(struct burst_detector, ts));
+    d->window_ns = window_ns;
+    /* bytes a link of link_bps carries in window_ns, times the fraction */
+    d->threshold_bytes = link_bps ? (uint64_t)((double)link_bps / 8.0 * (double)window_ns / 1e9 *
+                                               fraction)
+                                  : UINT64_MAX;
+}
+
+static void drop_oldest(struct burst_detector *d)
+{
+    uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
+    d->sum -= d->len[tail];
+    d->count--;
+}
+
+int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out)
+{
+    if (d->threshold_bytes == UINT64_MAX)
+        return 0;
+    /* frames that left the window ending at this frame */
+    while (d->count) {
+        uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
+        if (ts_ns >= d->window_ns && d->ts[tail] > ts_ns - d->window_ns)
+            break;
+        if (ts_ns < d->window_ns)
+            break;
+        drop_oldest(d);
+    }
+    if (d->count == BURST_RING) {
+        d->ring_overflow++;
+        drop_oldest(d);
+    }
+    int ended = 0;
+    if (d->in_burst && d->sum + wirelen <= d->threshold_bytes) {
+        /* this frame's window is under the line: the burst ended with the previous frame */
+        *out = d->cur;
+        d->in_burst = 0;
+        d->bursts++;
+        ended = 1;
+    }
+    d->ts[d->head] = ts_ns;
+    d->len[d->head] = wirelen;
+    d->head = (d->head + 1) % BURST_RING;
+    d->count++;
+    d->sum += wirelen;
+    if (d->sum > d->threshold_bytes) {
+        if (!d->in_burst) {
+            uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
+            d->in_burst = 1;
+            memset(&d->cur, 0, sizeof(d->cur));
+            d->cur.start_ns = d->ts[tail];
+            d->cur.bytes = d->sum;
+            d->cur.frames = d->count;
+        } else {
+            d->cur.bytes += wirelen;
+            d->cur.frames++;
+        }
+        d->cur.end_ns = ts_ns;
+        if (d->sum > d->cur.peak_bytes)
+            d->cur.peak_bytes = d->sum;
+    }
+    return ended;
+}
+
+int burst_finish(struct burst_detector *d, struct burst *out)
+{
+    if (!d->in_burst)
+        return 0;
+    *out = d->cur;
+    d->in_burst = 0;
+    d->bursts++;
+    return 1;
+}

@@ -1,0 +1,45 @@
+/* detect_burst.h - microbursts: sliding windows of an interface's traffic over a rate.
+ *
+ * Every frame of one capture interface is fed in time order. A window of window_ns ending at
+ * any frame whose bytes exceed fraction x link_bps is over the line; consecutive such windows
+ * form one burst, reported when the traffic falls back under the line (or at the end) with
+ * its start (the first frame of the first window over the line), duration, bytes, frames and
+ * peak rate (the fullest window). Memory: a fixed ring of the frames inside the window; when
+ * a window holds more frames than the ring, the oldest are dropped from the sum early
+ * (counted in ring_overflow: the rate is then underestimated, never invented).
+ */
+#ifndef TT_DETECT_BURST_H
+#define TT_DETECT_BURST_H
+
+#include <stdint.h>
+
+#define BURST_RING 8192
+
+struct burst {
+    uint64_t start_ns, end_ns; /* first frame of the first window, last frame over the line */
+    uint64_t bytes, frames;    /* frames from start to end */
+    uint64_t peak_bytes;       /* of the fullest window */
+};
+
+struct burst_detector {
+    uint64_t window_ns;
+    uint64_t threshold_bytes; /* bytes in a window above which it is over the line */
+    uint64_t sum;             /* bytes of the frames in the window */
+    uint32_t head, count;
+    int in_burst;
+    struct burst cur;
+    uint64_t bursts, ring_overflow;
+    uint64_t ts[BURST_RING];
+    uint32_t len[BURST_RING];
+};
+
+/* link_bps 0 disables detection. */
+void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps, double fraction);
+
+/* Feeds one frame; returns 1 when a burst ended before it (then *out holds it). */
+int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out);
+
+/* Ends a burst in progress at the end of the input; returns 1 with *out when there was one. */
+int burst_finish(struct burst_detector *d, struct burst *out);
+
+#endif

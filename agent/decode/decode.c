@@ -130,6 +130,32 @@ static void decode_null(struct decoder *d, struct cursor c, struct packet *pkt, 
         pkt_proto(pkt, TT_P_OTHER);
 }
 
+/* Bytes after the outer IP datagram: a Metamako (MetaWatch, Arista 7130) trailer is 16
+ * bytes (20 with a new FCS): original FCS, seconds, nanoseconds, flags, device id, port.
+ * Accepted only when it reads as a time within 30 days of the capture's, so padding or an
+ * FCS is never taken for one. */
+static void decode_trailer(const uint8_t *p, uint32_t len, struct packet *pkt)
+{
+    if (len != 16 && len != 20)
+        return;
+    struct cursor c = cur_make(p, len);
+    cur_skip(&c, 4);
+    uint64_t secs = cur_be32(&c);
+    uint32_t ns = cur_be32(&c);
+    cur_skip(&c, 1); /* flags */
+    uint16_t device = cur_be16(&c);
+    uint8_t port = cur_u8(&c);
+    uint64_t cap = pkt->ts_ns / 1000000000ull;
+    if (c.err || !secs || ns >= 1000000000u || (secs > cap ? secs - cap : cap - secs) > 30 * 86400)
+        return;
+    if (pkt->hw_ts_source == HW_TS_ARISTA) /* a header already gave the time */
+        return;
+    pkt->hw_ts_source = HW_TS_METAMAKO;
+    pkt->hw_ts_ns = secs * 1000000000ull + ns;
+    pkt->hw_device = device;
+    pkt->hw_port = port;
+}
+
 void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, uint64_t ts_ns, struct packet *pkt)
 {
@@ -158,4 +184,6 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
     case TT_LINK_LOOP: decode_null(d, c, pkt, 1); break;
     default: pkt_set_error(pkt, TT_C_LINKTYPE_UNSUPPORTED); break;
     }
+    if (pkt->l3_end && caplen > pkt->l3_end)
+        decode_trailer(data + pkt->l3_end, caplen - pkt->l3_end, pkt);
 }

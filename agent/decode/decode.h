@@ -124,6 +124,11 @@ struct packet {
     struct flow_key key;
     uint8_t tunnel_outer_src[16]; /* innermost tunnel's outer endpoints (when depth > 0) */
     uint8_t tunnel_outer_dst[16];
+    uint32_t l3_end;     /* offset in the frame where the outer IP datagram ends (0: unknown) */
+    uint8_t hw_ts_source; /* enum hw_ts_source: a timestamp the TAP or switch added */
+    uint8_t hw_port;      /* Metamako: the port the frame came in on */
+    uint16_t hw_device;   /* Metamako: the device id */
+    uint64_t hw_ts_ns;    /* that timestamp (UTC, ns), when hw_ts_source != HW_TS_NONE */
     struct tcp_info tcp;
     uint16_t udp_len;
     uint8_t icmp_type;
@@ -131,6 +136,13 @@ struct packet {
     const uint8_t *frame_data; /* the captured frame (bounds "reported" lengths, see below) */
     const uint8_t *payload; /* L4 payload inside the captured bytes */
     uint32_t payload_len;   /* captured payload bytes (<= the length the headers announce) */
+};
+
+/* Timestamps added to the frame on the wire by a TAP or switch. */
+enum hw_ts_source {
+    HW_TS_NONE = 0,
+    HW_TS_METAMAKO, /* 16/20-byte trailer after the frame: Metamako MetaWatch, Arista 7130 */
+    HW_TS_ARISTA,   /* Arista timestamp header (EtherType 0xD28B) after the source MAC */
 };
 
 struct decoder {

@@ -76,6 +76,47 @@ static void decode_arp(struct cursor c, struct packet *pkt)
         pkt_set_error(pkt, TT_C_ARP_TRUNCATED);
 }
 
+/* Arista's timestamp header, inserted after the source MAC: subtype 1, a version saying
+ * 64-bit (32-bit seconds) or 48-bit (16-bit seconds) and TAI or UTC, the timestamp, then the
+ * original ethertype. */
+static void decode_arista(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    uint16_t subtype = cur_be16(&c);
+    uint16_t version = cur_be16(&c);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_ARISTA_TRUNCATED);
+        return;
+    }
+    if (subtype != 1 || ((version & 0xfeff) != 0x0010 && (version & 0xfeff) != 0x0020)) {
+        pkt_set_error(pkt, TT_C_ARISTA_UNKNOWN);
+        return;
+    }
+    uint64_t secs;
+    if ((version & 0xff) == 0x10) {
+        secs = cur_be32(&c);
+    } else { /* 16 bits of seconds: the rest from the capture time, the nearest match */
+        uint64_t low = cur_be16(&c), cap = pkt->ts_ns / 1000000000ull;
+        secs = (cap & ~0xffffull) | low;
+        if (secs > cap + 0x8000)
+            secs -= 0x10000;
+        else if (secs + 0x8000 < cap)
+            secs += 0x10000;
+    }
+    uint32_t ns = cur_be32(&c);
+    uint16_t etype = cur_be16(&c);
+    if (c.err) {
+        pkt_set_error(pkt, TT_C_ARISTA_TRUNCATED);
+        return;
+    }
+    if (!(version & 0x0100) && secs >= 37) /* TAI runs 37 s ahead of UTC (since 2017) */
+        secs -= 37;
+    if (ns < 1000000000u) {
+        pkt->hw_ts_source = HW_TS_ARISTA;
+        pkt->hw_ts_ns = secs * 1000000000ull + ns;
+    }
+    decode_ethertype(d, etype, c, pkt);
+}
+
 void decode_ethertype(struct decoder *d, uint16_t etype, struct cursor c, struct packet *pkt)
 {
     /* Stacked VLAN tags, each TPID followed by a TCI and the next ethertype. */
@@ -102,6 +143,7 @@ void decode_ethertype(struct decoder *d, uint16_t etype, struct cursor c, struct
     case ETH_P_MPLS:
     case ETH_P_MPLS_MC: decode_mpls(d, c, pkt); break;
     case ETH_P_TEB: decode_ethernet(d, c, pkt); break;
+    case 0xd28b: decode_arista(d, c, pkt); break;
     default: pkt_proto(pkt, TT_P_OTHER); break;
     }
 }

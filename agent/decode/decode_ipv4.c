@@ -64,6 +64,9 @@ void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
     pkt->has_l3 = 1;
     pkt->ttl = ttl;
     pkt->ip_len = total;
+    if (!pkt->l3_end && !pkt->tunnel_depth && start >= pkt->frame_data &&
+        start < pkt->frame_data + pkt->caplen) /* where a trailer would start */
+        pkt->l3_end = (uint32_t)(start - pkt->frame_data) + total;
 
     /* Payload: what the header announces, clamped to what was captured (the rest of the
      * frame beyond total is Ethernet padding or a timestamp trailer, never payload). */

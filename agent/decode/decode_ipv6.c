@@ -93,6 +93,9 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
     pkt->has_l3 = 1;
     pkt->ttl = hop;
     pkt->ip_len = 40 + plen;
+    if (!pkt->l3_end && !pkt->tunnel_depth && c.p >= pkt->frame_data + 40 &&
+        c.p <= pkt->frame_data + pkt->caplen) /* where a trailer would start */
+        pkt->l3_end = (uint32_t)(c.p - pkt->frame_data) + plen;
 
     uint32_t wire = pkt_wire_left(pkt, c.p);
     if (wire != UINT32_MAX && wire < plen)

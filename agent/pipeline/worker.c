@@ -292,6 +292,19 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
 
     decode_frame(&w->dec, fr->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns, &pkt);
     pkt.frame = fr->ordinal;
+    if (pkt.hw_ts_source) {
+        struct trading_stats *ts = &w->st.trading;
+        int64_t off = (int64_t)(fr->ts_ns - pkt.hw_ts_ns);
+        if (!ts->hw_ts_frames[1] && !ts->hw_ts_frames[2])
+            ts->hw_ts_offset_min_ns = ts->hw_ts_offset_max_ns = off;
+        if (off < ts->hw_ts_offset_min_ns)
+            ts->hw_ts_offset_min_ns = off;
+        if (off > ts->hw_ts_offset_max_ns)
+            ts->hw_ts_offset_max_ns = off;
+        ts->hw_ts_frames[pkt.hw_ts_source]++;
+        if (w->cfg->tap_timestamps) /* the TAP's clock, closer to the wire than ours */
+            pkt.ts_ns = pkt.hw_ts_ns;
+    }
     struct tt_stats *st = &w->st;
     if (!st->packets || fr->ts_ns < st->first_ts_ns)
         st->first_ts_ns = fr->ts_ns;

@@ -245,6 +245,12 @@ json_t *report_trading_json(const struct trading_stats *t)
     json_object_set_new(md, "sessions", ms);
     json_object_set_new(root, "md", md);
     json_object_set_new(root, "sessions_untracked", JI(t->sessions_untracked));
+    json_object_set_new(root, "tap_timestamps",
+                        json_pack("{s:I, s:I, s:I, s:I}", "metamako_trailers",
+                                  (json_int_t)t->hw_ts_frames[1], "arista_headers",
+                                  (json_int_t)t->hw_ts_frames[2], "capture_minus_tap_min_ns",
+                                  (json_int_t)t->hw_ts_offset_min_ns, "capture_minus_tap_max_ns",
+                                  (json_int_t)t->hw_ts_offset_max_ns));
     json_object_set_new(root, "microbursts",
                         json_pack("{s:I, s:I, s:I, s:f}", "count", (json_int_t)t->bursts, "bytes",
                                   (json_int_t)t->burst_bytes, "peak_bps",

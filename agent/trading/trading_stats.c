@@ -171,6 +171,16 @@ void trading_stats_merge(struct trading_stats *into, const struct trading_stats 
     into->mdp3_messages += from->mdp3_messages;
     into->mdp3_templates_other += from->mdp3_templates_other;
     hist_merge(&into->itch_latency, &from->itch_latency);
+    for (int i = 0; i < 3; i++)
+        into->hw_ts_frames[i] += from->hw_ts_frames[i];
+    if (from->hw_ts_frames[1] + from->hw_ts_frames[2]) {
+        int first = into->hw_ts_frames[1] + into->hw_ts_frames[2] ==
+                    from->hw_ts_frames[1] + from->hw_ts_frames[2];
+        if (first || from->hw_ts_offset_min_ns < into->hw_ts_offset_min_ns)
+            into->hw_ts_offset_min_ns = from->hw_ts_offset_min_ns;
+        if (first || from->hw_ts_offset_max_ns > into->hw_ts_offset_max_ns)
+            into->hw_ts_offset_max_ns = from->hw_ts_offset_max_ns;
+    }
     into->bursts += from->bursts;
     into->burst_bytes += from->burst_bytes;
     if (from->burst_peak_bps > into->burst_peak_bps)

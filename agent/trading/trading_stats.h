@@ -79,6 +79,9 @@ struct trading_stats {
     uint64_t mdp3_templates[256];
     uint64_t mdp3_templates_other;
     struct hist itch_latency, mdp3_latency;
+    /* timestamps a TAP or switch added to frames (decode.h enum hw_ts_source) */
+    uint64_t hw_ts_frames[3];
+    int64_t hw_ts_offset_min_ns, hw_ts_offset_max_ns; /* capture time - that time */
     /* microbursts (detect_burst.h), of every capture interface */
     uint64_t bursts, burst_bytes, burst_peak_bps, burst_longest_ns;
 };

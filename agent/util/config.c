@@ -77,6 +77,9 @@ static const struct opt options[] = {
     {"capture.hw_timestamps", OPT_BOOL, O(hw_timestamps),
      "XDP modes: the NIC's receive timestamp where kernel (6.3+) and driver have one, else the "
      "kernel clock"},
+    {"capture.tap_timestamps", OPT_BOOL, O(tap_timestamps),
+     "use the time a TAP or switch wrote into the frame (Metamako/Arista 7130 trailer, Arista "
+     "0xD28B header) as the packet's time, where there is one"},
     {"capture.pcap_filter", OPT_STR256, O(pcap_filter),
      "pcap mode: a libpcap filter applied with the rules (tcpdump syntax)"},
     {"trading.enabled", OPT_BOOL, O(trading.enabled), "trading protocol analysis (FIX, market data)"},

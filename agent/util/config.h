@@ -50,6 +50,7 @@ struct tt_config {
     uint32_t xsk_ring;           /* tap mode: descriptors in each AF_XDP ring */
     uint64_t stats_interval_ns;  /* capture counters read (and saturation checked) this often */
     uint32_t hw_timestamps;      /* XDP: ask the NIC for receive timestamps where it has them */
+    uint32_t tap_timestamps;     /* a TAP's trailer or a switch's header time is the packet time */
     char pcap_filter[256];       /* pcap mode: libpcap filter besides the rules */
     struct trading_config trading;
 };

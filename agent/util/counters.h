@@ -56,6 +56,8 @@
     X(MOLD_INVALID, "moldudp64.invalid")            /* MoldUDP64 blocks do not fill the packet */ \
     X(ITCH_BAD_LENGTH, "itch.bad_length")           /* ITCH message of a wrong length for its type */ \
     X(MDP3_INVALID, "mdp3.invalid")                 /* MDP3 packet whose messages are malformed */ \
+    X(ARISTA_TRUNCATED, "arista.truncated")         /* Arista timestamp header cut off */       \
+    X(ARISTA_UNKNOWN, "arista.unknown")             /* EtherType 0xD28B of an unknown subtype */ \
     X(TRADING_SESSIONS_FULL, "trading.sessions_full") /* session not analysed: table full */      \
     X(TRADING_ORDERS_EVICTED, "trading.orders_evicted") /* pending order dropped: table full */
 

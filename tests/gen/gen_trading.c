@@ -1,7 +1,7 @@
 /* gen_trading.c - trading scenarios with known ground truth: a FIX order-entry session and
  * SoupBinTCP/OUCH 5.0 session, A/B market data (MoldUDP64/ITCH 5.0, CME MDP 3.0) with gaps, duplicates, rejects, resends,
- * split, coalesced, retransmitted, reordered and lost TCP segments, known latencies, and two
- * microbursts.
+ * split, coalesced, retransmitted, reordered and lost TCP segments, known latencies, two
+ * microbursts and frames stamped by a TAP (Metamako trailer) and a switch (Arista header).
  *
  *   ttgen trading_fix_md OUT.pcap   writes the capture and OUT.pcap.trading.json, the counts
  *                                   and latency percentiles ticktap must report (run with the
@@ -758,6 +758,50 @@ static void sc_bursts(struct gen *g)
     }
 }
 
+/* --- timestamps a TAP or switch wrote into the frame ---------------------------------------- */
+
+/* Four UDP frames stamped 1234 ns before their capture time: two with an Arista 0xD28B
+ * header (64-bit UTC, 48-bit TAI), two with a 16-byte Metamako trailer after the datagram. */
+static void sc_tap_timestamps(struct gen *g)
+{
+    static const uint8_t macs[12] = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1};
+    for (int k = 0; k < 4; k++) {
+        g->t += 1 * MS;
+        uint64_t stamp = g->t - 1234, secs = stamp / 1000000000ull;
+        uint32_t ns = (uint32_t)(stamp % 1000000000ull);
+        struct ipaddrs a;
+        ipaddrs_set(&a, "10.6.0.1", "10.6.0.2");
+        struct buf f = {.n = 0}, udp = {.n = 0};
+        putbytes(&f, macs, 12);
+        if (k < 2) {
+            put16(&f, 0xd28b);
+            put16(&f, 1);
+            if (k == 0) {
+                put16(&f, 0x0110); /* 64-bit, UTC */
+                put32(&f, (uint32_t)secs);
+            } else {
+                put16(&f, 0x0020); /* 48-bit, TAI: 37 s ahead */
+                put16(&f, (uint16_t)(secs + 37));
+            }
+            put32(&f, ns);
+        }
+        put16(&f, 0x0800);
+        build_udp(&udp, 9000, 9001, 32);
+        putzero(&udp, 32);
+        build_ip(&f, &a, 17, udp.n, g->ipid++, 0, 0);
+        putbytes(&f, udp.b, udp.n);
+        if (k >= 2) {
+            put32(&f, 0xdeadbeef); /* the original FCS */
+            put32(&f, (uint32_t)secs);
+            put32(&f, ns);
+            put8(&f, 0x01);     /* flags: original FCS valid */
+            put16(&f, 0x0102);  /* device */
+            put8(&f, 7);        /* port */
+        }
+        pcapw_write(&g->w, g->t, f.b, f.n);
+    }
+}
+
 /* --- expectations ------------------------------------------------------------------------- */
 
 /* Nearest-rank percentile of sorted v[0..n). */
@@ -878,6 +922,8 @@ static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_ex
             fx->order_rejects, fx->logouts, fx->heartbeats_missed, itch->md_gaps + mdp3->md_gaps,
             itch->duplicate_events + mdp3->duplicate_events,
             itch->arbitration_loss_events + mdp3->arbitration_loss_events);
+    fprintf(f, " \"tap_timestamps\": {\"metamako_trailers\": 2, \"arista_headers\": 2, "
+               "\"capture_minus_tap_min_ns\": 1234, \"capture_minus_tap_max_ns\": 1234},\n");
     fprintf(f, " \"microbursts\": {\"count\": 2, \"bytes\": 170000, \"peak_bps\": 8000000000, "
                "\"longest_us\": 99.0},\n");
     fprintf(f, " \"itch_messages_by_type\": {");
@@ -915,6 +961,7 @@ int gen_trading(const char *scenario, struct gen *g, const char *out)
     g->t += 1000 * MS;
     sc_mdp3_ab(g, &mdp3);
     sc_bursts(g);
+    sc_tap_timestamps(g);
     if (pcapw_close(&g->w) || write_trading_expect(out, g->w.frames, &fx, &sx, &itch, &mdp3))
         return 1;
     return 0;

@@ -54,6 +54,7 @@ same("ouch server types", soup["ouch_server_messages_by_type"], sx["server_types
 for pair, want in sx["order_latency_us"].items():
     close(f"ouch order_latency_us.{pair}", soup["order_latency_us"][pair], want)
 same("microbursts", t["microbursts"], exp["microbursts"])
+same("tap timestamps", t["tap_timestamps"], exp["tap_timestamps"])
 same("reassembly holes_skipped", t["reassembly"]["holes_skipped"], fx["holes"])
 for ev, n in exp["events"].items():
     same(f"events {ev}", summary["events"].get(ev, 0), n)

@@ -87,6 +87,12 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
         etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
         break;
     }
+    if (etype == 0xd28b && !c.err) { /* Arista timestamp header: subtype, version, time */
+        cur_skip(&c, 2);
+        uint16_t version = cur_be16(&c);
+        cur_skip(&c, (version & 0xff) == 0x10 ? 8 : 6);
+        etype = cur_be16(&c);
+    }
     while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !c.err) {
         cur_skip(&c, 2);
         etype = cur_be16(&c);

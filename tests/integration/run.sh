@@ -115,6 +115,11 @@ import json; d = json.load(open('$WORK/real.json'))['trading']['soupbintcp']
 s = d['sessions'][0]
 assert s['messages'] == {'from_client': 2, 'from_server': 3} and s['heartbeats'] == 2, s
 assert d['ouch_client_messages_by_type'] == {'X': 1} and d['ouch_server_messages_by_type'] == {'A': 1, 'C': 1}, d"
+tr_real omi_ouch50_order_accepted_A.pcap
+check "OUCH 5.0 Order Accepted with a Metamako trailer: the trailer's time decoded, never taken for payload" $PY -c "
+import json; t = json.load(open('$WORK/real.json'))['trading']
+assert t['tap_timestamps']['metamako_trailers'] == 1 and t['tap_timestamps']['capture_minus_tap_max_ns'] == 0, t['tap_timestamps']
+assert t['reassembly']['bytes_delivered'] == 76 and t['soupbintcp']['ouch_server_messages_by_type'] == {'A': 1}, t"
 tr_real omi_ouch50_enter_order_O.pcap
 check "OUCH 5.0 Enter Order (O) from the client" $PY -c "
 import json; d = json.load(open('$WORK/real.json'))['trading']['soupbintcp']

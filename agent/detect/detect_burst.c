@@ -9,9 +9,9 @@ void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps,
     memset(d, 0, offsetof(struct burst_detector, ts));
     d->window_ns = window_ns;
     /* bytes a link of link_bps carries in window_ns, times the fraction */
-    d->threshold_bytes = link_bps ? (uint64_t)((double)link_bps / 8.0 * (double)window_ns / 1e9 *
-                                               fraction)
-                                  : UINT64_MAX;
+    d->threshold_bytes =
+        link_bps ? (uint64_t)((double)link_bps / 8.0 * (double)window_ns / 1e9 * fraction)
+                 : UINT64_MAX;
 }
 
 static void drop_oldest(struct burst_detector *d)
@@ -23,15 +23,12 @@ static void drop_oldest(struct burst_detector *d)
 
 int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out)
 {
-    if (d->threshold_bytes == UINT64_MAX)
-        return 0;
+    if (d->threshold_bytes == UINT64_MAX) return 0;
     /* frames that left the window ending at this frame */
     while (d->count) {
         uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
-        if (ts_ns >= d->window_ns && d->ts[tail] > ts_ns - d->window_ns)
-            break;
-        if (ts_ns < d->window_ns)
-            break;
+        if (ts_ns >= d->window_ns && d->ts[tail] > ts_ns - d->window_ns) break;
+        if (ts_ns < d->window_ns) break;
         drop_oldest(d);
     }
     if (d->count == BURST_RING) {
@@ -64,16 +61,14 @@ int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struc
             d->cur.frames++;
         }
         d->cur.end_ns = ts_ns;
-        if (d->sum > d->cur.peak_bytes)
-            d->cur.peak_bytes = d->sum;
+        if (d->sum > d->cur.peak_bytes) d->cur.peak_bytes = d->sum;
     }
     return ended;
 }
 
 int burst_finish(struct burst_detector *d, struct burst *out)
 {
-    if (!d->in_burst)
-        return 0;
+    if (!d->in_burst) return 0;
     *out = d->cur;
     d->in_burst = 0;
     d->bursts++;

@@ -21,7 +21,8 @@ void report_latency_line(FILE *out, const char *title, const struct hist *h)
         return;
     }
     fprintf(out,
-            "  %-22s n=%-8" PRIu64 " p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
+            "  %-22s n=%-8" PRIu64
+            " p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
             title, h->n, hist_quantile(h, 0.5) / 1e3, hist_quantile(h, 0.9) / 1e3,
             hist_quantile(h, 0.99) / 1e3, hist_quantile(h, 0.999) / 1e3, h->max / 1e3);
 }
@@ -30,8 +31,7 @@ static int cmp_session(const void *a, const void *b)
 {
     const struct trading_session_stats *x = *(const struct trading_session_stats *const *)a;
     const struct trading_session_stats *y = *(const struct trading_session_stats *const *)b;
-    if (x->kind != y->kind)
-        return x->kind < y->kind ? -1 : 1;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -41,8 +41,7 @@ static uint32_t sorted_sessions(const struct trading_stats *t,
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < TRADING_SESSIONS_MAX; i++)
-        if (t->sessions[i].used)
-            out[n++] = &t->sessions[i];
+        if (t->sessions[i].used) out[n++] = &t->sessions[i];
     qsort(out, n, sizeof(out[0]), cmp_session);
     return n;
 }
@@ -102,15 +101,14 @@ static json_t *md_session_json(const struct trading_session_stats *s)
     json_t *feeds = json_array();
     for (uint32_t i = 0; i < s->nfeeds; i++) {
         const struct md_feed_stats *f = &s->feed[i];
-        if (!f->name[0])
-            continue;
+        if (!f->name[0]) continue;
         json_array_append_new(
-            feeds, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "name", f->name,
-                             "packets", (json_int_t)f->packets, "messages", (json_int_t)f->messages,
-                             "heartbeats", (json_int_t)f->heartbeats, "gaps", (json_int_t)f->gaps,
-                             "lost", (json_int_t)f->lost, "duplicates", (json_int_t)f->duplicates,
-                             "trailed", (json_int_t)f->trailed, "trail_max_us",
-                             (double)f->trail_max_ns / 1e3));
+            feeds,
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "name", f->name, "packets",
+                      (json_int_t)f->packets, "messages", (json_int_t)f->messages, "heartbeats",
+                      (json_int_t)f->heartbeats, "gaps", (json_int_t)f->gaps, "lost",
+                      (json_int_t)f->lost, "duplicates", (json_int_t)f->duplicates, "trailed",
+                      (json_int_t)f->trailed, "trail_max_us", (double)f->trail_max_ns / 1e3));
     }
     json_object_set_new(o, "feeds", feeds);
     return o;
@@ -186,8 +184,7 @@ json_t *report_trading_json(const struct trading_stats *t)
     json_t *types = json_object();
     for (int i = 0; i < FIX_TYPES_MAX && t->fix_types[i].n; i++)
         json_object_set_new(types, t->fix_types[i].type, JI(t->fix_types[i].n));
-    if (t->fix_types_other)
-        json_object_set_new(types, "other", JI(t->fix_types_other));
+    if (t->fix_types_other) json_object_set_new(types, "other", JI(t->fix_types_other));
     json_object_set_new(fix, "messages_by_type", types);
     json_t *ol = json_object();
     for (int p = 0; p < OP_MAX; p++)
@@ -196,8 +193,7 @@ json_t *report_trading_json(const struct trading_stats *t)
     json_object_set_new(fix, "order_latency_us", ol);
     json_t *fs = json_array();
     for (uint32_t i = 0; i < n; i++)
-        if (ss[i]->kind == TK_FIX)
-            json_array_append_new(fs, fix_session_json(ss[i]));
+        if (ss[i]->kind == TK_FIX) json_array_append_new(fs, fix_session_json(ss[i]));
     json_object_set_new(fix, "sessions", fs);
     json_object_set_new(root, "fix", fix);
 
@@ -213,16 +209,16 @@ json_t *report_trading_json(const struct trading_stats *t)
     json_object_set_new(soup, "order_latency_us", sl);
     json_t *sps = json_array();
     for (uint32_t i = 0; i < n; i++)
-        if (ss[i]->kind == TK_SOUP)
-            json_array_append_new(sps, soup_session_json(ss[i]));
+        if (ss[i]->kind == TK_SOUP) json_array_append_new(sps, soup_session_json(ss[i]));
     json_object_set_new(soup, "sessions", sps);
     json_object_set_new(root, "soupbintcp", soup);
 
     json_t *md = json_object();
     json_t *itch = type_counts(t->itch_types);
     json_object_set_new(md, "moldudp64",
-                        json_pack("{s:I, s:I, s:I, s:o, s:o}", "packets", (json_int_t)t->mold_packets,
-                                  "messages", (json_int_t)t->mold_messages, "heartbeats",
+                        json_pack("{s:I, s:I, s:I, s:o, s:o}", "packets",
+                                  (json_int_t)t->mold_packets, "messages",
+                                  (json_int_t)t->mold_messages, "heartbeats",
                                   (json_int_t)t->mold_heartbeats, "itch_messages_by_type", itch,
                                   "itch_latency_us", report_latency_json(&t->itch_latency)));
     json_t *tpl = json_object();
@@ -232,8 +228,7 @@ json_t *report_trading_json(const struct trading_stats *t)
             snprintf(k, sizeof(k), "%d", i);
             json_object_set_new(tpl, k, JI(t->mdp3_templates[i]));
         }
-    if (t->mdp3_templates_other)
-        json_object_set_new(tpl, "other", JI(t->mdp3_templates_other));
+    if (t->mdp3_templates_other) json_object_set_new(tpl, "other", JI(t->mdp3_templates_other));
     json_object_set_new(md, "mdp3",
                         json_pack("{s:I, s:I, s:o, s:o}", "packets", (json_int_t)t->mdp3_packets,
                                   "messages", (json_int_t)t->mdp3_messages, "messages_by_template",
@@ -270,8 +265,7 @@ static int cmp_findings(const void *a, const void *b)
     const struct trading_session_stats *x = *(const struct trading_session_stats *const *)a;
     const struct trading_session_stats *y = *(const struct trading_session_stats *const *)b;
     uint64_t fx = fix_findings(x), fy = fix_findings(y);
-    if (fx != fy)
-        return fx > fy ? -1 : 1;
+    if (fx != fy) return fx > fy ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -285,15 +279,15 @@ static void human_fix(const struct trading_stats *t, const struct trading_sessio
     struct trading_session_stats sum;
     memset(&sum, 0, offsetof(struct trading_session_stats, latency));
     for (uint32_t i = 0; i < n; i++) {
-        if (ss[i]->kind != TK_FIX)
-            continue;
+        if (ss[i]->kind != TK_FIX) continue;
         fs[nf++] = ss[i];
         const uint64_t *src = &ss[i]->messages[0];
         uint64_t *dst = &sum.messages[0];
         for (size_t k = 0; k <= (size_t)(&ss[i]->unanswered - src); k++)
             dst[k] += src[k];
     }
-    fprintf(out, "  FIX: %" PRIu64 " messages in %u session%s", t->fix_messages, nf, nf == 1 ? "" : "s");
+    fprintf(out, "  FIX: %" PRIu64 " messages in %u session%s", t->fix_messages, nf,
+            nf == 1 ? "" : "s");
     if (t->stream.holes_skipped)
         fprintf(out, ", %" PRIu64 " TCP holes skipped (%" PRIu64 " bytes)", t->stream.holes_skipped,
                 t->stream.hole_bytes);
@@ -304,8 +298,9 @@ static void human_fix(const struct trading_stats *t, const struct trading_sessio
             ", order %" PRIu64 "; orders %" PRIu64 " new, %" PRIu64 " cancel, %" PRIu64
             " replace, unanswered %" PRIu64 "\n",
             sum.seq_gaps, sum.seq_missing, sum.resend_requests, sum.gap_fills, sum.poss_dup,
-            sum.heartbeats_missed, sum.logouts, sum.rejects, sum.business_rejects, sum.order_rejects,
-            sum.orders[OP_NEW], sum.orders[OP_CANCEL], sum.orders[OP_REPLACE], sum.unanswered);
+            sum.heartbeats_missed, sum.logouts, sum.rejects, sum.business_rejects,
+            sum.order_rejects, sum.orders[OP_NEW], sum.orders[OP_CANCEL], sum.orders[OP_REPLACE],
+            sum.unanswered);
     for (int p = 0; p < OP_MAX; p++)
         if (t->order_latency[p].n) {
             char title[48];
@@ -315,12 +310,13 @@ static void human_fix(const struct trading_stats *t, const struct trading_sessio
     qsort(fs, nf, sizeof(fs[0]), cmp_findings);
     for (uint32_t i = 0; i < nf && i < HUMAN_SESSIONS && fix_findings(fs[i]); i++) {
         const struct trading_session_stats *s = fs[i];
-        fprintf(out,
-                "  session %s: %" PRIu64 "+%" PRIu64 " msgs, seq gaps %" PRIu64 ", resend requests %" PRIu64
-                ", rejects %" PRIu64 "/%" PRIu64 "/%" PRIu64 " (session/business/order), heartbeats missed %" PRIu64
-                ", unanswered %" PRIu64 "\n",
-                s->name, s->messages[0], s->messages[1], s->seq_gaps, s->resend_requests, s->rejects,
-                s->business_rejects, s->order_rejects, s->heartbeats_missed, s->unanswered);
+        fprintf(
+            out,
+            "  session %s: %" PRIu64 "+%" PRIu64 " msgs, seq gaps %" PRIu64
+            ", resend requests %" PRIu64 ", rejects %" PRIu64 "/%" PRIu64 "/%" PRIu64
+            " (session/business/order), heartbeats missed %" PRIu64 ", unanswered %" PRIu64 "\n",
+            s->name, s->messages[0], s->messages[1], s->seq_gaps, s->resend_requests, s->rejects,
+            s->business_rejects, s->order_rejects, s->heartbeats_missed, s->unanswered);
     }
 }
 
@@ -337,8 +333,7 @@ static int cmp_md_findings(const void *a, const void *b)
     const struct trading_session_stats *x = *(const struct trading_session_stats *const *)a;
     const struct trading_session_stats *y = *(const struct trading_session_stats *const *)b;
     uint64_t fx = md_findings(x), fy = md_findings(y);
-    if (fx != fy)
-        return fx > fy ? -1 : 1;
+    if (fx != fy) return fx > fy ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -360,14 +355,13 @@ static void human_md(const struct trading_stats *t, const struct trading_session
     fprintf(out,
             "  market data: %u sessions; MoldUDP64 %" PRIu64 " packets / %" PRIu64
             " messages, MDP3 %" PRIu64 " packets / %" PRIu64 " messages\n"
-            "    gaps %" PRIu64 " (%" PRIu64 " messages no feed delivered); feeds' own gaps %" PRIu64
+            "    gaps %" PRIu64 " (%" PRIu64
+            " messages no feed delivered); feeds' own gaps %" PRIu64
             " (the other feed filled all but those); duplicates %" PRIu64 "\n",
             nm, t->mold_packets, t->mold_messages, t->mdp3_packets, t->mdp3_messages, gaps, lost,
             feed_gaps, dups);
-    if (t->itch_latency.n)
-        report_latency_line(out, "ITCH feed latency", &t->itch_latency);
-    if (t->mdp3_latency.n)
-        report_latency_line(out, "MDP3 feed latency", &t->mdp3_latency);
+    if (t->itch_latency.n) report_latency_line(out, "ITCH feed latency", &t->itch_latency);
+    if (t->mdp3_latency.n) report_latency_line(out, "MDP3 feed latency", &t->mdp3_latency);
     qsort(ms, nm, sizeof(ms[0]), cmp_md_findings);
     for (uint32_t i = 0; i < nm && i < HUMAN_SESSIONS && md_findings(ms[i]); i++) {
         const struct trading_session_stats *s = ms[i];
@@ -376,12 +370,12 @@ static void human_md(const struct trading_stats *t, const struct trading_session
                 s->md_duplicates);
         for (uint32_t k = 0; k < s->nfeeds; k++)
             if (s->feed[k].name[0])
-                fprintf(out, "    feed %-26s packets %-8" PRIu64 " own gaps %" PRIu64 " (%" PRIu64
-                             " lost), trailed %" PRIu64 " times (max %.1f us)\n",
+                fprintf(out,
+                        "    feed %-26s packets %-8" PRIu64 " own gaps %" PRIu64 " (%" PRIu64
+                        " lost), trailed %" PRIu64 " times (max %.1f us)\n",
                         s->feed[k].name, s->feed[k].packets, s->feed[k].gaps, s->feed[k].lost,
                         s->feed[k].trailed, (double)s->feed[k].trail_max_ns / 1e3);
-        if (s->skew.n)
-            report_latency_line(out, "  A/B skew", &s->skew);
+        if (s->skew.n) report_latency_line(out, "  A/B skew", &s->skew);
     }
 }
 
@@ -403,8 +397,7 @@ static void human_soup(const struct trading_stats *t, const struct trading_sessi
     uint32_t shown = 0;
     for (uint32_t i = 0; i < n && shown < HUMAN_SESSIONS; i++) {
         const struct trading_session_stats *s = ss[i];
-        if (s->kind != TK_SOUP)
-            continue;
+        if (s->kind != TK_SOUP) continue;
         shown++;
         fprintf(out,
                 "  session %s: logins %" PRIu64 " accepted / %" PRIu64 " rejected, orders %" PRIu64
@@ -417,18 +410,14 @@ static void human_soup(const struct trading_stats *t, const struct trading_sessi
 
 void report_trading_human(const struct trading_stats *t, FILE *out)
 {
-    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets &&
-        !t->bursts)
+    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets && !t->bursts)
         return;
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
     uint32_t n = sorted_sessions(t, ss);
     fprintf(out, "\nTrading\n");
-    if (t->fix_messages)
-        human_fix(t, ss, n, out);
-    if (t->soup_packets)
-        human_soup(t, ss, n, out);
-    if (t->mold_packets || t->mdp3_packets)
-        human_md(t, ss, n, out);
+    if (t->fix_messages) human_fix(t, ss, n, out);
+    if (t->soup_packets) human_soup(t, ss, n, out);
+    if (t->mold_packets || t->mdp3_packets) human_md(t, ss, n, out);
     if (t->bursts)
         fprintf(out,
                 "  microbursts: %" PRIu64 " (%" PRIu64 " bytes), peak %.2f Gb/s, longest %.1f us\n",

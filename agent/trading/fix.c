@@ -12,10 +12,8 @@ static int64_t read_number_field(struct cursor *c)
     int digits = 0;
     while (cur_has(c, 1)) {
         uint8_t b = cur_u8(c);
-        if (b == FIX_SOH)
-            return digits ? v : -1;
-        if (b < '0' || b > '9' || ++digits > 9)
-            return -1;
+        if (b == FIX_SOH) return digits ? v : -1;
+        if (b < '0' || b > '9' || ++digits > 9) return -1;
         v = v * 10 + (b - '0');
     }
     return -2; /* ran out: more bytes may come */
@@ -46,51 +44,39 @@ enum fix_frame_result fix_frame(const uint8_t *data, size_t len, size_t max_len,
 {
     static const char begin[] = "8=FIX";
     size_t n = len < 5 ? len : 5;
-    if (memcmp(data, begin, n))
-        return FIX_FRAME_GARBAGE;
+    if (memcmp(data, begin, n)) return FIX_FRAME_GARBAGE;
     struct cursor c = cur_make(data, len);
     /* BeginString value up to SOH */
     while (cur_has(&c, 1) && cur_u8(&c) != FIX_SOH)
-        if ((size_t)(c.p - data) > 32)
-            return FIX_FRAME_GARBAGE;
-    if (!cur_has(&c, 3))
-        return FIX_FRAME_NEED_MORE;
-    if (c.p[0] != '9' || c.p[1] != '=')
-        return FIX_FRAME_GARBAGE;
+        if ((size_t)(c.p - data) > 32) return FIX_FRAME_GARBAGE;
+    if (!cur_has(&c, 3)) return FIX_FRAME_NEED_MORE;
+    if (c.p[0] != '9' || c.p[1] != '=') return FIX_FRAME_GARBAGE;
     cur_skip(&c, 2);
     int64_t body = read_number_field(&c);
-    if (body == -2)
-        return FIX_FRAME_NEED_MORE;
-    if (body < 0)
-        return FIX_FRAME_GARBAGE;
+    if (body == -2) return FIX_FRAME_NEED_MORE;
+    if (body < 0) return FIX_FRAME_GARBAGE;
     size_t body_start = (size_t)(c.p - data);
     size_t total = body_start + (size_t)body + 7; /* "10=NNN<SOH>" */
-    if (total > max_len)
-        return FIX_FRAME_GARBAGE;
-    if (len < total)
-        return FIX_FRAME_NEED_MORE;
+    if (total > max_len) return FIX_FRAME_GARBAGE;
+    if (len < total) return FIX_FRAME_NEED_MORE;
     const uint8_t *t = data + body_start + body;
-    if (t[0] != '1' || t[1] != '0' || t[2] != '=' || t[6] != FIX_SOH)
-        return FIX_FRAME_GARBAGE;
+    if (t[0] != '1' || t[1] != '0' || t[2] != '=' || t[6] != FIX_SOH) return FIX_FRAME_GARBAGE;
     unsigned want = 0;
     for (int i = 3; i < 6; i++) {
-        if (t[i] < '0' || t[i] > '9')
-            return FIX_FRAME_GARBAGE;
+        if (t[i] < '0' || t[i] > '9') return FIX_FRAME_GARBAGE;
         want = want * 10 + (unsigned)(t[i] - '0');
     }
     *msg_len = total;
     return fix_checksum(data, body_start + (size_t)body) == want ? FIX_FRAME_OK
-                                                                  : FIX_FRAME_BAD_CHECKSUM;
+                                                                 : FIX_FRAME_BAD_CHECKSUM;
 }
 
 size_t fix_find_start(const uint8_t *data, size_t len, size_t from)
 {
     for (size_t i = from; i < len; i++) {
-        if (data[i] != '8')
-            continue;
+        if (data[i] != '8') continue;
         size_t n = len - i < 5 ? len - i : 5;
-        if (!memcmp(data + i, "8=FIX", n))
-            return i;
+        if (!memcmp(data + i, "8=FIX", n)) return i;
     }
     return len;
 }
@@ -99,8 +85,7 @@ static uint32_t to_u32(struct fix_str s)
 {
     uint64_t v = 0;
     for (uint16_t i = 0; i < s.len && i < 10; i++) {
-        if (s.p[i] < '0' || s.p[i] > '9')
-            return 0;
+        if (s.p[i] < '0' || s.p[i] > '9') return 0;
         v = v * 10 + (uint64_t)(s.p[i] - '0');
     }
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
@@ -119,45 +104,94 @@ int fix_parse(const uint8_t *msg, size_t len, struct fix_msg *m)
     while (cur_has(&c, 1)) {
         size_t tl, vl;
         const uint8_t *t = cur_take_until(&c, '=', &tl);
-        if (!t || !tl || tl > 6)
-            return -1;
+        if (!t || !tl || tl > 6) return -1;
         uint32_t tag = 0;
         for (size_t i = 0; i < tl; i++) {
-            if (t[i] < '0' || t[i] > '9')
-                return -1;
+            if (t[i] < '0' || t[i] > '9') return -1;
             tag = tag * 10 + (uint32_t)(t[i] - '0');
         }
         const uint8_t *v = cur_take_until(&c, FIX_SOH, &vl);
-        if (!v)
-            return -1;
+        if (!v) return -1;
         struct fix_str s = {v, (uint16_t)(vl > 0xffff ? 0xffff : vl)};
         switch (tag) {
-        case 35: m->msg_type = s; break;
-        case 49: m->sender = s; break;
-        case 56: m->target = s; break;
-        case 11: m->clordid = s; break;
-        case 41: m->orig_clordid = s; break;
-        case 37: m->order_id = s; break;
-        case 55: m->symbol = s; break;
-        case 58: m->text = s; break;
-        case 372: m->ref_msg_type = s; break;
-        case 112: m->test_req_id = s; break;
-        case 34: m->seq = to_u32(s); m->has_seq = 1; break;
-        case 36: m->new_seq = to_u32(s); break;
-        case 7: m->begin_seq = to_u32(s); break;
-        case 16: m->end_seq = to_u32(s); break;
-        case 45: m->ref_seq = to_u32(s); break;
-        case 108: m->heartbt_int = to_u32(s); break;
-        case 103: m->ord_rej_reason = to_i32(s); break;
-        case 102: m->cxl_rej_reason = to_i32(s); break;
-        case 380: m->biz_rej_reason = to_i32(s); break;
-        case 373: m->sess_rej_reason = to_i32(s); break;
-        case 39: m->ord_status = s.len ? (char)s.p[0] : 0; break;
-        case 150: m->exec_type = s.len ? (char)s.p[0] : 0; break;
-        case 43: m->poss_dup = s.len == 1 && s.p[0] == 'Y'; break;
-        case 123: m->gap_fill = s.len == 1 && s.p[0] == 'Y'; break;
-        case 141: m->reset_seq = s.len == 1 && s.p[0] == 'Y'; break;
-        default: break;
+        case 35:
+            m->msg_type = s;
+            break;
+        case 49:
+            m->sender = s;
+            break;
+        case 56:
+            m->target = s;
+            break;
+        case 11:
+            m->clordid = s;
+            break;
+        case 41:
+            m->orig_clordid = s;
+            break;
+        case 37:
+            m->order_id = s;
+            break;
+        case 55:
+            m->symbol = s;
+            break;
+        case 58:
+            m->text = s;
+            break;
+        case 372:
+            m->ref_msg_type = s;
+            break;
+        case 112:
+            m->test_req_id = s;
+            break;
+        case 34:
+            m->seq = to_u32(s);
+            m->has_seq = 1;
+            break;
+        case 36:
+            m->new_seq = to_u32(s);
+            break;
+        case 7:
+            m->begin_seq = to_u32(s);
+            break;
+        case 16:
+            m->end_seq = to_u32(s);
+            break;
+        case 45:
+            m->ref_seq = to_u32(s);
+            break;
+        case 108:
+            m->heartbt_int = to_u32(s);
+            break;
+        case 103:
+            m->ord_rej_reason = to_i32(s);
+            break;
+        case 102:
+            m->cxl_rej_reason = to_i32(s);
+            break;
+        case 380:
+            m->biz_rej_reason = to_i32(s);
+            break;
+        case 373:
+            m->sess_rej_reason = to_i32(s);
+            break;
+        case 39:
+            m->ord_status = s.len ? (char)s.p[0] : 0;
+            break;
+        case 150:
+            m->exec_type = s.len ? (char)s.p[0] : 0;
+            break;
+        case 43:
+            m->poss_dup = s.len == 1 && s.p[0] == 'Y';
+            break;
+        case 123:
+            m->gap_fill = s.len == 1 && s.p[0] == 'Y';
+            break;
+        case 141:
+            m->reset_seq = s.len == 1 && s.p[0] == 'Y';
+            break;
+        default:
+            break;
         }
     }
     return 0;

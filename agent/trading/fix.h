@@ -38,26 +38,26 @@ struct fix_str {
 
 /* The fields of one message the analysis reads (0 / empty when absent). */
 struct fix_msg {
-    struct fix_str msg_type;         /* 35 */
-    struct fix_str sender, target;   /* 49, 56 */
+    struct fix_str msg_type;                        /* 35 */
+    struct fix_str sender, target;                  /* 49, 56 */
     struct fix_str clordid, orig_clordid, order_id; /* 11, 41, 37 */
-    struct fix_str symbol, text;     /* 55, 58 */
-    struct fix_str ref_msg_type;     /* 372 */
-    struct fix_str test_req_id;      /* 112 */
-    uint32_t seq;                    /* 34 MsgSeqNum */
-    uint32_t new_seq;                /* 36 NewSeqNo */
-    uint32_t begin_seq, end_seq;     /* 7, 16 */
-    uint32_t ref_seq;                /* 45 */
-    uint32_t heartbt_int;            /* 108 */
-    int32_t ord_rej_reason;          /* 103, -1 absent */
-    int32_t cxl_rej_reason;          /* 102 */
-    int32_t biz_rej_reason;          /* 380 */
-    int32_t sess_rej_reason;         /* 373 */
-    char ord_status;                 /* 39 */
-    char exec_type;                  /* 150 */
-    uint8_t poss_dup;                /* 43=Y */
-    uint8_t gap_fill;                /* 123=Y */
-    uint8_t reset_seq;               /* 141=Y */
+    struct fix_str symbol, text;                    /* 55, 58 */
+    struct fix_str ref_msg_type;                    /* 372 */
+    struct fix_str test_req_id;                     /* 112 */
+    uint32_t seq;                                   /* 34 MsgSeqNum */
+    uint32_t new_seq;                               /* 36 NewSeqNo */
+    uint32_t begin_seq, end_seq;                    /* 7, 16 */
+    uint32_t ref_seq;                               /* 45 */
+    uint32_t heartbt_int;                           /* 108 */
+    int32_t ord_rej_reason;                         /* 103, -1 absent */
+    int32_t cxl_rej_reason;                         /* 102 */
+    int32_t biz_rej_reason;                         /* 380 */
+    int32_t sess_rej_reason;                        /* 373 */
+    char ord_status;                                /* 39 */
+    char exec_type;                                 /* 150 */
+    uint8_t poss_dup;                               /* 43=Y */
+    uint8_t gap_fill;                               /* 123=Y */
+    uint8_t reset_seq;                              /* 141=Y */
     uint8_t has_seq;
 };
 

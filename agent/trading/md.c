@@ -11,12 +11,10 @@ int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p)
     cur_copy(&c, p->session, sizeof(p->session));
     p->seq = cur_be64(&c);
     p->count = cur_be16(&c);
-    if (c.err)
-        return -1;
+    if (c.err) return -1;
     p->msgs = c.p;
     p->msgs_len = cur_left(&c);
-    if (p->count == 0 || p->count == MOLD_END_OF_SESSION)
-        return p->msgs_len == 0 ? 0 : -1;
+    if (p->count == 0 || p->count == MOLD_END_OF_SESSION) return p->msgs_len == 0 ? 0 : -1;
     size_t off = 0;
     const uint8_t *m;
     size_t ml;
@@ -29,13 +27,11 @@ int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p)
 
 int mold_next_message(const struct mold_packet *p, size_t *off, const uint8_t **msg, size_t *mlen)
 {
-    if (*off >= p->msgs_len)
-        return 0;
+    if (*off >= p->msgs_len) return 0;
     struct cursor c = cur_make(p->msgs + *off, p->msgs_len - *off);
     uint16_t l = cur_be16(&c);
     const uint8_t *m = cur_take(&c, l);
-    if (c.err || !l)
-        return -1;
+    if (c.err || !l) return -1;
     *msg = m;
     *mlen = l;
     *off += 2u + l;
@@ -45,30 +41,54 @@ int mold_next_message(const struct mold_packet *p, size_t *off, const uint8_t **
 size_t itch_message_length(uint8_t type)
 {
     switch (type) {
-    case 'S': return 12;
-    case 'R': return 39;
-    case 'H': return 25;
-    case 'Y': return 20;
-    case 'L': return 26;
-    case 'V': return 35;
-    case 'W': return 12;
-    case 'K': return 28;
-    case 'J': return 35;
-    case 'h': return 21;
-    case 'A': return 36;
-    case 'F': return 40;
-    case 'E': return 31;
-    case 'C': return 36;
-    case 'X': return 23;
-    case 'D': return 19;
-    case 'U': return 35;
-    case 'P': return 44;
-    case 'Q': return 40;
-    case 'B': return 19;
-    case 'I': return 50;
-    case 'N': return 20;
-    case 'O': return 48;
-    default: return 0;
+    case 'S':
+        return 12;
+    case 'R':
+        return 39;
+    case 'H':
+        return 25;
+    case 'Y':
+        return 20;
+    case 'L':
+        return 26;
+    case 'V':
+        return 35;
+    case 'W':
+        return 12;
+    case 'K':
+        return 28;
+    case 'J':
+        return 35;
+    case 'h':
+        return 21;
+    case 'A':
+        return 36;
+    case 'F':
+        return 40;
+    case 'E':
+        return 31;
+    case 'C':
+        return 36;
+    case 'X':
+        return 23;
+    case 'D':
+        return 19;
+    case 'U':
+        return 35;
+    case 'P':
+        return 44;
+    case 'Q':
+        return 40;
+    case 'B':
+        return 19;
+    case 'I':
+        return 50;
+    case 'N':
+        return 20;
+    case 'O':
+        return 48;
+    default:
+        return 0;
     }
 }
 
@@ -83,14 +103,12 @@ int64_t itch_timestamp(const uint8_t *msg, size_t len)
 
 int itch_plausible(const struct mold_packet *p)
 {
-    if (p->count == 0 || p->count == MOLD_END_OF_SESSION)
-        return 1;
+    if (p->count == 0 || p->count == MOLD_END_OF_SESSION) return 1;
     size_t off = 0;
     const uint8_t *m;
     size_t ml;
     while (mold_next_message(p, &off, &m, &ml) == 1)
-        if (itch_message_length(m[0]) != ml)
-            return 0;
+        if (itch_message_length(m[0]) != ml) return 0;
     return 1;
 }
 
@@ -99,8 +117,7 @@ int mdp3_parse(const uint8_t *payload, size_t len, struct mdp3_packet *p)
     struct cursor c = cur_make(payload, len);
     p->seq = cur_le32(&c);
     p->sending_time = cur_le64(&c);
-    if (c.err || !cur_left(&c))
-        return -1;
+    if (c.err || !cur_left(&c)) return -1;
     p->msgs = c.p;
     p->msgs_len = cur_left(&c);
     size_t off = 0;
@@ -113,8 +130,7 @@ int mdp3_parse(const uint8_t *payload, size_t len, struct mdp3_packet *p)
 
 int mdp3_next_message(const struct mdp3_packet *p, size_t *off, uint16_t *template_id)
 {
-    if (*off >= p->msgs_len)
-        return 0;
+    if (*off >= p->msgs_len) return 0;
     struct cursor c = cur_make(p->msgs + *off, p->msgs_len - *off);
     uint16_t size = cur_le16(&c);
     uint16_t block_len = cur_le16(&c);

@@ -16,8 +16,8 @@
 
 struct mold_packet {
     uint8_t session[10];
-    uint64_t seq;   /* sequence number of the first message */
-    uint16_t count; /* messages; 0 = heartbeat, 0xffff = end of session */
+    uint64_t seq;        /* sequence number of the first message */
+    uint16_t count;      /* messages; 0 = heartbeat, 0xffff = end of session */
     const uint8_t *msgs; /* message blocks: u16 length, then the bytes */
     size_t msgs_len;
 };
@@ -26,8 +26,8 @@ struct mold_packet {
  * exactly), -1 when truncated or inconsistent. */
 int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p);
 
-/* Iterates message blocks: returns 1 with the message and its length set, 0 at the end, -1 on a block that
- * runs past the packet. *off starts at 0. */
+/* Iterates message blocks: returns 1 with the message and its length set, 0 at the end, -1 on a
+ * block that runs past the packet. *off starts at 0. */
 int mold_next_message(const struct mold_packet *p, size_t *off, const uint8_t **msg, size_t *mlen);
 
 /* ITCH 5.0: the fixed length of message type t, 0 when t is not an ITCH 5.0 type. */

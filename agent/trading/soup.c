@@ -10,13 +10,10 @@ enum soup_frame_result soup_frame(const uint8_t *data, size_t len, size_t *total
 {
     struct cursor c = cur_make(data, len);
     uint16_t l = cur_be16(&c);
-    if (c.err)
-        return SOUP_NEED_MORE;
-    if (l == 0)
-        return SOUP_BAD;
+    if (c.err) return SOUP_NEED_MORE;
+    if (l == 0) return SOUP_BAD;
     const uint8_t *body = cur_take(&c, l);
-    if (!body)
-        return SOUP_NEED_MORE;
+    if (!body) return SOUP_NEED_MORE;
     *type = body[0];
     *payload = body + 1;
     *plen = (size_t)l - 1;
@@ -38,14 +35,19 @@ int soup_client_type(uint8_t type)
 static int soup_fixed_len(uint8_t type)
 {
     switch (type) {
-    case 'L': return 46; /* username 6, password 10, session 10, sequence 20 */
-    case 'A': return 30; /* session 10, sequence 20 */
-    case 'J': return 1;
+    case 'L':
+        return 46; /* username 6, password 10, session 10, sequence 20 */
+    case 'A':
+        return 30; /* session 10, sequence 20 */
+    case 'J':
+        return 1;
     case 'H':
     case 'R':
     case 'Z':
-    case 'O': return 0;
-    default: return -1;
+    case 'O':
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -57,15 +59,11 @@ int soup_plausible(const uint8_t *data, size_t len)
         size_t total, plen;
         uint8_t type;
         const uint8_t *p;
-        if (soup_frame(data + off, len - off, &total, &type, &p, &plen) != SOUP_OK)
-            return 0;
-        if (!soup_server_type(type) && !soup_client_type(type))
-            return 0;
+        if (soup_frame(data + off, len - off, &total, &type, &p, &plen) != SOUP_OK) return 0;
+        if (!soup_server_type(type) && !soup_client_type(type)) return 0;
         int fixed = soup_fixed_len(type);
-        if (fixed >= 0 && (size_t)fixed != plen)
-            return 0;
-        if ((type == 'S' || type == 'U') && (!plen || p[0] < 'A' || p[0] > 'Z'))
-            return 0;
+        if (fixed >= 0 && (size_t)fixed != plen) return 0;
+        if ((type == 'S' || type == 'U') && (!plen || p[0] < 'A' || p[0] > 'Z')) return 0;
         off += total;
         n++;
     }
@@ -88,8 +86,7 @@ int ouch_parse_client(const uint8_t *p, size_t n, struct ouch_msg *m)
 {
     memset(m, 0, sizeof(*m));
     m->reason = -1;
-    if (!n)
-        return -1;
+    if (!n) return -1;
     m->type = p[0];
     switch (p[0]) {
     case 'O':
@@ -130,7 +127,8 @@ int ouch_parse_client(const uint8_t *p, size_t n, struct ouch_msg *m)
             return -1;
         }
         return 0;
-    default: return 0; /* counted by type only */
+    default:
+        return 0; /* counted by type only */
     }
 }
 
@@ -138,8 +136,7 @@ int ouch_parse_server(const uint8_t *p, size_t n, struct ouch_msg *m)
 {
     memset(m, 0, sizeof(*m));
     m->reason = -1;
-    if (!n)
-        return -1;
+    if (!n) return -1;
     m->type = p[0];
     /* Every order response starts with a timestamp (8 bytes) after the type. */
     switch (p[0]) {
@@ -147,8 +144,10 @@ int ouch_parse_server(const uint8_t *p, size_t n, struct ouch_msg *m)
     case 'C':
     case 'E':
     case 'J': {
-        int five = p[0] == 'A' ? v50(p, n, 62) : p[0] == 'E' ? v50(p, n, 34) :
-                   p[0] == 'C' ? n == 18 : n == 29;
+        int five = p[0] == 'A'   ? v50(p, n, 62)
+                   : p[0] == 'E' ? v50(p, n, 34)
+                   : p[0] == 'C' ? n == 18
+                                 : n == 29;
         if (five) {
             m->version = 50;
             key_at(m, p, 9, 4);
@@ -160,8 +159,7 @@ int ouch_parse_server(const uint8_t *p, size_t n, struct ouch_msg *m)
         } else if (n >= 24) {
             m->version = 42;
             key_at(m, p, 9, 14);
-            if (p[0] == 'J')
-                m->reason = p[23];
+            if (p[0] == 'J') m->reason = p[23];
         } else {
             return -1;
         }
@@ -178,6 +176,7 @@ int ouch_parse_server(const uint8_t *p, size_t n, struct ouch_msg *m)
             return -1;
         }
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }

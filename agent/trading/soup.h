@@ -29,13 +29,13 @@ int soup_plausible(const uint8_t *data, size_t len);
 
 struct ouch_msg {
     uint8_t type;
-    uint8_t version;   /* 42 or 50; 0 when not an order message we know */
-    uint8_t key[14];   /* the order: UserRefNum (5.0, 4 bytes) or Order Token (4.2) */
+    uint8_t version; /* 42 or 50; 0 when not an order message we know */
+    uint8_t key[14]; /* the order: UserRefNum (5.0, 4 bytes) or Order Token (4.2) */
     uint8_t key_len;
-    uint8_t symbol[8]; /* Enter Order only */
+    uint8_t symbol[8];   /* Enter Order only */
     uint8_t clordid[14]; /* 5.0 Enter Order and Rejected */
     uint8_t has_symbol, has_clordid;
-    int32_t reason;    /* Rejected: 5.0 u16 code, 4.2 the reason character; -1 none */
+    int32_t reason; /* Rejected: 5.0 u16 code, 4.2 the reason character; -1 none */
 };
 
 /* Parses the OUCH message inside a client U packet (O enter, U replace, X cancel, M modify)

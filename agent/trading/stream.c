@@ -29,8 +29,7 @@ static uint32_t held_extent(const struct stream_dir *s)
     uint32_t ext = s->buf_len;
     for (int i = 0; i < s->nooo; i++) {
         uint32_t e = s->buf_len + (s->ooo[i].end - s->next_seq);
-        if (e > ext)
-            ext = e;
+        if (e > ext) ext = e;
     }
     return ext;
 }
@@ -57,15 +56,13 @@ static void absorb_ranges(struct stream_dir *s, const struct stream_cfg *cfg)
         remove_range(s, i);
         i = 0; /* the new next_seq may reach a range already passed over */
     }
-    if (!s->nooo)
-        s->hole_since_ns = 0;
+    if (!s->nooo) s->hole_since_ns = 0;
 }
 
 /* Drops the incomplete message at the head (its rest was lost or it outgrew the buffer). */
 static void drop_head(struct stream_dir *s, const struct stream_cfg *cfg)
 {
-    if (!s->buf_len)
-        return;
+    if (!s->buf_len) return;
     uint32_t ext = held_extent(s);
     cfg->ctr->discarded_bytes += s->buf_len;
     memmove(s->buf, s->buf + s->buf_len, ext - s->buf_len);
@@ -84,8 +81,7 @@ static size_t call(struct stream_dir *s, const struct stream_cfg *cfg, const uin
 /* Hands the buffered head to the analyzer and keeps what it did not consume. */
 static void deliver_head(struct stream_dir *s, const struct stream_cfg *cfg, uint64_t ts_ns)
 {
-    if (!s->buf_len)
-        return;
+    if (!s->buf_len) return;
     size_t k = call(s, cfg, s->buf, s->buf_len, ts_ns);
     if (k) {
         uint32_t ext = held_extent(s);
@@ -99,12 +95,10 @@ static void deliver_head(struct stream_dir *s, const struct stream_cfg *cfg, uin
 /* Gives up on the hole before the first held range: those bytes are not coming. */
 static void skip_hole(struct stream_dir *s, const struct stream_cfg *cfg, uint64_t ts_ns)
 {
-    if (!s->nooo)
-        return;
+    if (!s->nooo) return;
     int first = 0;
     for (int i = 1; i < s->nooo; i++)
-        if (seq_diff(s->ooo[i].start, s->ooo[first].start) < 0)
-            first = i;
+        if (seq_diff(s->ooo[i].start, s->ooo[first].start) < 0) first = i;
     uint32_t missing = s->ooo[first].start - s->next_seq;
     cfg->ctr->holes_skipped++;
     cfg->ctr->hole_bytes += missing;
@@ -121,8 +115,7 @@ static void skip_hole(struct stream_dir *s, const struct stream_cfg *cfg, uint64
 static void take_in_order(struct stream_dir *s, const struct stream_cfg *cfg, const uint8_t *data,
                           uint32_t len, uint64_t ts_ns)
 {
-    if (s->buf_len + len > s->cap)
-        drop_head(s, cfg);
+    if (s->buf_len + len > s->cap) drop_head(s, cfg);
     if (len > s->cap && s->nooo) { /* cannot place it among the held ranges: drop them */
         cfg->ctr->discarded_bytes += held_extent(s);
         s->nooo = 0;
@@ -152,8 +145,7 @@ static void take_in_order(struct stream_dir *s, const struct stream_cfg *cfg, co
         if (seq_diff(s->ooo[i].start, s->next_seq) < 0 && seq_diff(s->ooo[i].end, s->next_seq) <= 0)
             remove_range(s, i--);
     for (int i = 0; i < s->nooo; i++)
-        if (seq_diff(s->ooo[i].start, s->next_seq) < 0)
-            s->ooo[i].start = s->next_seq;
+        if (seq_diff(s->ooo[i].start, s->next_seq) < 0) s->ooo[i].start = s->next_seq;
     absorb_ranges(s, cfg);
     deliver_head(s, cfg, ts_ns);
 }
@@ -163,28 +155,23 @@ static int hold(struct stream_dir *s, const struct stream_cfg *cfg, uint32_t seq
                 const uint8_t *data, uint32_t len, uint64_t ts_ns)
 {
     uint64_t pos = (uint64_t)s->buf_len + (seq - s->next_seq);
-    if (pos + len > s->cap)
-        return -1;
+    if (pos + len > s->cap) return -1;
     uint32_t start = seq, end = seq + len;
     int touches = 0;
     for (int i = 0; i < s->nooo; i++)
         touches |= seq_diff(s->ooo[i].start, end) <= 0 && seq_diff(s->ooo[i].end, start) >= 0;
-    if (!touches && s->nooo == STREAM_OOO_MAX)
-        return -1;
+    if (!touches && s->nooo == STREAM_OOO_MAX) return -1;
     for (int i = 0; i < s->nooo;) { /* merge with ranges it touches */
         if (seq_diff(s->ooo[i].start, end) <= 0 && seq_diff(s->ooo[i].end, start) >= 0) {
-            if (seq_diff(s->ooo[i].start, start) < 0)
-                start = s->ooo[i].start;
-            if (seq_diff(s->ooo[i].end, end) > 0)
-                end = s->ooo[i].end;
+            if (seq_diff(s->ooo[i].start, start) < 0) start = s->ooo[i].start;
+            if (seq_diff(s->ooo[i].end, end) > 0) end = s->ooo[i].end;
             remove_range(s, i);
         } else {
             i++;
         }
     }
     memcpy(s->buf + pos, data, len);
-    if (!s->nooo)
-        s->hole_since_ns = ts_ns;
+    if (!s->nooo) s->hole_since_ns = ts_ns;
     s->ooo[s->nooo].start = start;
     s->ooo[s->nooo].end = end;
     s->nooo++;
@@ -205,12 +192,9 @@ void stream_segment(struct stream_dir *s, const struct stream_cfg *cfg, uint32_t
         s->init = 1;
         return;
     }
-    if (len > seglen)
-        len = seglen;
-    if (s->nooo && ts_ns > s->hole_since_ns + cfg->hole_timeout_ns)
-        skip_hole(s, cfg, ts_ns);
-    if (!seglen)
-        return;
+    if (len > seglen) len = seglen;
+    if (s->nooo && ts_ns > s->hole_since_ns + cfg->hole_timeout_ns) skip_hole(s, cfg, ts_ns);
+    if (!seglen) return;
     cfg->ctr->segments++;
     if (!s->init) { /* joined mid-stream: start at the first byte seen */
         s->next_seq = seq;
@@ -245,7 +229,7 @@ void stream_segment(struct stream_dir *s, const struct stream_cfg *cfg, uint32_t
                 s->after_hole = 1;
             }
             rel = seq_diff(seq, s->next_seq);
-            if (rel <= 0) { /* the skip reached this segment: it is in order now */
+            if (rel <= 0) {           /* the skip reached this segment: it is in order now */
                 cfg->ctr->segments--; /* counted once, here */
                 stream_segment(s, cfg, seq, flags, data, len, seglen, ts_ns);
                 return;
@@ -262,8 +246,7 @@ void stream_segment(struct stream_dir *s, const struct stream_cfg *cfg, uint32_t
         s->next_seq += missing;
         s->after_hole = 1;
         for (int i = 0; i < s->nooo; i++) /* ranges within the lost tail are past */
-            if (seq_diff(s->ooo[i].end, s->next_seq) <= 0)
-                remove_range(s, i--);
+            if (seq_diff(s->ooo[i].end, s->next_seq) <= 0) remove_range(s, i--);
         /* positions of held ranges moved with next_seq: they stay at buf_len + rel, which
          * shrank by missing; shift them down accordingly */
         if (s->nooo) {

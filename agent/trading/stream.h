@@ -38,7 +38,7 @@ struct stream_dir {
     uint32_t next_seq; /* sequence number of the next byte to deliver */
     uint32_t buf_len;  /* in-order bytes held: the start of an incomplete message */
     uint32_t cap;
-    uint8_t init;      /* next_seq known */
+    uint8_t init; /* next_seq known */
     uint8_t after_hole;
     uint8_t nooo;
     uint8_t pad;

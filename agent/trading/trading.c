@@ -25,8 +25,7 @@ static struct event *ev_new(struct trading *t, enum event_type type, const struc
                             uint64_t flow_id, int dir, uint64_t ts_ns)
 {
     struct event *e = t->emit.reserve(t->emit.ctx, type);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     e->ts_ns = ts_ns;
     e->dir = (uint8_t)dir;
     e->flow_id = flow_id;
@@ -49,8 +48,7 @@ static void copy_field(const struct trading *t, char *dst, size_t cap, uint32_t 
     dst[n] = 0;
 }
 
-static void copy_str(const struct trading *t, char *dst, size_t cap, uint32_t tag,
-                     struct fix_str s)
+static void copy_str(const struct trading *t, char *dst, size_t cap, uint32_t tag, struct fix_str s)
 {
     copy_field(t, dst, cap, tag, s.p, s.len);
 }
@@ -74,8 +72,7 @@ static void order_add(struct trading *t, uint64_t key, uint64_t ts_ns, uint32_t 
             victim = o;
             break;
         }
-        if (!victim || o->ts_ns < victim->ts_ns)
-            victim = o;
+        if (!victim || o->ts_ns < victim->ts_ns) victim = o;
     }
     if (victim->key && victim->key != key) {
         t->counters[TT_C_TRADING_ORDERS_EVICTED]++;
@@ -93,15 +90,13 @@ static void order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
 {
     for (uint32_t i = 0; i < PENDING_PROBE; i++) {
         struct pending_order *o = &t->orders[(key + i) & t->orders_mask];
-        if (o->key != key)
-            continue;
+        if (o->key != key) continue;
         uint64_t lat = ts_ns >= o->ts_ns ? ts_ns - o->ts_ns : 0;
         /* pairs past OP_MAX are OUCH's */
         hist_add(o->pair < OP_MAX ? &t->st->order_latency[o->pair]
                                   : &t->st->ouch_latency[o->pair - OP_MAX],
                  lat);
-        if (o->stats != TRADING_NONE)
-            hist_add(&t->st->sessions[o->stats].latency, lat);
+        if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
         o->key = 0;
         return;
     }
@@ -125,8 +120,7 @@ static struct trading_session_stats *app_stats(struct trading *t, const struct t
 /* The session is named after its CompIDs once a message carries them: initiator first. */
 static void fix_name_session(struct trading *t, struct tcp_app *a, int dir, const struct fix_msg *m)
 {
-    if (a->named || !m->sender.len || !m->target.len)
-        return;
+    if (a->named || !m->sender.len || !m->target.len) return;
     a->named = 1;
     /* The flow's first packet came from the initiator (it sent the SYN, or spoke first). */
     a->initiator_dir = 0;
@@ -143,8 +137,7 @@ static struct event *fix_event(struct fix_ctx *c, enum event_type type, const st
                                uint64_t ts_ns)
 {
     struct event *e = ev_new(c->t, type, &c->f->key, c->f->id, c->dir, ts_ns);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     memset(&e->u.fix, 0, sizeof(e->u.fix));
     memcpy(e->u.fix.sender, c->a->comp[0], sizeof(e->u.fix.sender));
     memcpy(e->u.fix.target, c->a->comp[1], sizeof(e->u.fix.target));
@@ -162,13 +155,27 @@ static struct event *fix_event(struct fix_ctx *c, enum event_type type, const st
     return e;
 }
 
+/* Emits a FIX event with its type's numbers (unused ones 0, reason -1 when none). */
+static void fix_emit(struct fix_ctx *c, enum event_type type, const struct fix_msg *m,
+                     uint64_t ts_ns, uint32_t expected, uint32_t count, uint32_t ref_seq,
+                     int32_t reason, uint8_t kind)
+{
+    struct event *e = fix_event(c, type, m, ts_ns);
+    if (!e) return;
+    e->u.fix.expected = expected;
+    e->u.fix.count = count;
+    e->u.fix.ref_seq = ref_seq;
+    e->u.fix.reason = reason;
+    e->u.fix.kind = kind;
+    c->t->emit.commit(c->t->emit.ctx);
+}
+
 static void fix_heartbeat_missed(struct fix_ctx *c, const struct fix_msg *m, int silent_dir,
                                  uint64_t silence_ns, int kind, uint64_t ts_ns)
 {
     app_stats(c->t, c->a)->heartbeats_missed++;
     struct event *e = fix_event(c, EV_FIX_HEARTBEAT_MISSED, m, ts_ns);
-    if (!e)
-        return;
+    if (!e) return;
     e->u.fix.silence_ns = silence_ns;
     e->u.fix.heartbt_int = c->a->side[silent_dir].heartbt_int;
     e->u.fix.kind = (uint8_t)kind;
@@ -192,12 +199,7 @@ static void fix_check_seq(struct fix_ctx *c, struct fix_side *sd, const struct f
     uint32_t missing = m->seq - sd->next_seq;
     ss->seq_gaps++;
     ss->seq_missing += missing;
-    struct event *e = fix_event(c, EV_FIX_SEQ_GAP, m, ts_ns);
-    if (e) {
-        e->u.fix.expected = sd->next_seq;
-        e->u.fix.count = missing;
-        c->t->emit.commit(c->t->emit.ctx);
-    }
+    fix_emit(c, EV_FIX_SEQ_GAP, m, ts_ns, sd->next_seq, missing, 0, -1, 0);
     sd->next_seq = m->seq + 1;
 }
 
@@ -205,28 +207,23 @@ static void fix_sequence(struct fix_ctx *c, struct fix_side *sd, const struct fi
                          uint64_t ts_ns)
 {
     struct trading_session_stats *ss = app_stats(c->t, c->a);
-    if (!m->has_seq)
-        return;
+    if (!m->has_seq) return;
     if (fix_type_is(m, "A") && m->reset_seq)
         sd->next_seq = 0; /* ResetSeqNumFlag: numbering starts again here */
     if (fix_type_is(m, "4")) {
         if (m->gap_fill) {
             ss->gap_fills++;
-            if (!m->poss_dup)
-                fix_check_seq(c, sd, m, ts_ns);
-            if (m->new_seq > sd->next_seq)
-                sd->next_seq = m->new_seq;
+            if (!m->poss_dup) fix_check_seq(c, sd, m, ts_ns);
+            if (m->new_seq > sd->next_seq) sd->next_seq = m->new_seq;
         } else {
             ss->seq_resets++;
-            if (m->new_seq)
-                sd->next_seq = m->new_seq;
+            if (m->new_seq) sd->next_seq = m->new_seq;
         }
         return;
     }
     if (m->poss_dup) {
         ss->poss_dup++;
-        if (sd->next_seq && m->seq >= sd->next_seq)
-            sd->next_seq = m->seq + 1;
+        if (sd->next_seq && m->seq >= sd->next_seq) sd->next_seq = m->seq + 1;
         return;
     }
     fix_check_seq(c, sd, m, ts_ns);
@@ -239,38 +236,33 @@ static void fix_application(struct fix_ctx *c, const struct fix_msg *m, uint64_t
     char type = m->msg_type.len == 1 ? (char)m->msg_type.p[0] : 0;
     enum order_pair pair = OP_MAX;
     switch (type) {
-    case 'D': pair = OP_NEW; break;
-    case 'F': pair = OP_CANCEL; break;
-    case 'G': pair = OP_REPLACE; break;
+    case 'D':
+        pair = OP_NEW;
+        break;
+    case 'F':
+        pair = OP_CANCEL;
+        break;
+    case 'G':
+        pair = OP_REPLACE;
+        break;
     case '8':
     case '9':
         if (type == '9' || m->ord_status == '8' || m->exec_type == '8') {
             ss->order_rejects++;
-            struct event *e = fix_event(c, EV_FIX_ORDER_REJECT, m, ts_ns);
-            if (e) {
-                e->u.fix.kind = type == '9';
-                e->u.fix.reason = type == '9' ? m->cxl_rej_reason : m->ord_rej_reason;
-                t->emit.commit(t->emit.ctx);
-            }
+            fix_emit(c, EV_FIX_ORDER_REJECT, m, ts_ns, 0, 0, 0,
+                     type == '9' ? m->cxl_rej_reason : m->ord_rej_reason, type == '9');
         }
-        if (m->clordid.len)
-            order_answered(t, order_key(c->f->id, m->clordid), ts_ns);
+        if (m->clordid.len) order_answered(t, order_key(c->f->id, m->clordid), ts_ns);
         return;
-    case 'j': {
+    case 'j':
         ss->business_rejects++;
-        struct event *e = fix_event(c, EV_FIX_BUSINESS_REJECT, m, ts_ns);
-        if (e) {
-            e->u.fix.ref_seq = m->ref_seq;
-            e->u.fix.reason = m->biz_rej_reason;
-            t->emit.commit(t->emit.ctx);
-        }
+        fix_emit(c, EV_FIX_BUSINESS_REJECT, m, ts_ns, 0, 0, m->ref_seq, m->biz_rej_reason, 0);
         return;
-    }
-    default: return;
+    default:
+        return;
     }
     ss->orders[pair]++;
-    if (m->clordid.len)
-        order_add(t, order_key(c->f->id, m->clordid), ts_ns, c->a->stats, pair);
+    if (m->clordid.len) order_add(t, order_key(c->f->id, m->clordid), ts_ns, c->a->stats, pair);
 }
 
 static void fix_session_message(struct fix_ctx *c, const struct fix_msg *m, uint64_t ts_ns)
@@ -285,43 +277,27 @@ static void fix_session_message(struct fix_ctx *c, const struct fix_msg *m, uint
         ss->logons++;
         if (m->heartbt_int) {
             sd->heartbt_int = m->heartbt_int;
-            if (!other->heartbt_int)
-                other->heartbt_int = m->heartbt_int;
+            if (!other->heartbt_int) other->heartbt_int = m->heartbt_int;
         }
         break;
-    case '5': {
+    case '5':
         ss->logouts++;
-        struct event *e = fix_event(c, EV_FIX_LOGOUT, m, ts_ns);
-        if (e)
-            t->emit.commit(t->emit.ctx);
+        fix_emit(c, EV_FIX_LOGOUT, m, ts_ns, 0, 0, 0, -1, 0);
         break;
-    }
-    case '2': {
+    case '2':
         ss->resend_requests++;
-        struct event *e = fix_event(c, EV_FIX_RESEND_REQUEST, m, ts_ns);
-        if (e) {
-            e->u.fix.expected = m->begin_seq;
-            e->u.fix.count = m->end_seq;
-            t->emit.commit(t->emit.ctx);
-        }
+        fix_emit(c, EV_FIX_RESEND_REQUEST, m, ts_ns, m->begin_seq, m->end_seq, 0, -1, 0);
         break;
-    }
-    case '3': {
+    case '3':
         ss->rejects++;
-        struct event *e = fix_event(c, EV_FIX_REJECT, m, ts_ns);
-        if (e) {
-            e->u.fix.ref_seq = m->ref_seq;
-            e->u.fix.reason = m->sess_rej_reason;
-            t->emit.commit(t->emit.ctx);
-        }
+        fix_emit(c, EV_FIX_REJECT, m, ts_ns, 0, 0, m->ref_seq, m->sess_rej_reason, 0);
         break;
-    }
     case '1': /* TestRequest: this side has not heard from the other for too long */
         ss->test_requests++;
-        fix_heartbeat_missed(c, m, !c->dir, other->last_ns ? ts_ns - other->last_ns : 0, 1,
-                             ts_ns);
+        fix_heartbeat_missed(c, m, !c->dir, other->last_ns ? ts_ns - other->last_ns : 0, 1, ts_ns);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -338,8 +314,8 @@ static void fix_message(struct fix_ctx *c, const uint8_t *msg, size_t len, uint6
 
     struct fix_side *sd = &c->a->side[c->dir];
     if (sd->last_ns && sd->heartbt_int) {
-        uint64_t limit = (uint64_t)sd->heartbt_int * 1000000000ull *
-                         (100u + t->cfg->heartbeat_tolerance) / 100u;
+        uint64_t limit =
+            (uint64_t)sd->heartbt_int * 1000000000ull * (100u + t->cfg->heartbeat_tolerance) / 100u;
         if (ts_ns - sd->last_ns > limit)
             fix_heartbeat_missed(c, &m, c->dir, ts_ns - sd->last_ns, 0, ts_ns);
     }
@@ -357,22 +333,19 @@ static size_t fix_deliver(void *ctx, const uint8_t *data, size_t len, int after_
     struct fix_ctx *c = ctx;
     struct trading *t = c->t;
     struct fix_side *sd = &c->a->side[c->dir];
-    if (after_hole)
-        sd->resync = 1;
+    if (after_hole) sd->resync = 1;
     size_t off = 0;
     while (off < len) {
         if (sd->resync || data[off] != '8') {
             size_t start = fix_find_start(data, len, off);
             t->st->fix_garbage_bytes += start - off;
             off = start;
-            if (off >= len)
-                break;
+            if (off >= len) break;
             sd->resync = 0;
         }
         size_t ml = 0;
         enum fix_frame_result r = fix_frame(data + off, len - off, t->cfg->fix_max_message, &ml);
-        if (r == FIX_FRAME_NEED_MORE)
-            break;
+        if (r == FIX_FRAME_NEED_MORE) break;
         if (r == FIX_FRAME_GARBAGE) {
             t->st->fix_garbage_bytes++;
             off++;
@@ -396,8 +369,7 @@ static size_t fix_deliver(void *ctx, const uint8_t *data, size_t len, int after_
 static void soup_name_session(struct trading *t, struct tcp_app *a, const struct flow *f,
                               uint8_t type, const uint8_t *p, size_t n)
 {
-    if (a->named)
-        return;
+    if (a->named) return;
     a->named = 1;
     if (type == 'L' && n >= 6) { /* the login's username (the password next to it is never read) */
         copy_field(t, a->comp[0], sizeof(a->comp[0]), 0, p, 6);
@@ -423,8 +395,7 @@ static void ouch_reject_event(struct fix_ctx *c, int kind, const struct ouch_msg
                               uint64_t ts_ns)
 {
     struct event *e = ev_new(c->t, EV_OUCH_REJECT, &c->f->key, c->f->id, c->dir, ts_ns);
-    if (!e)
-        return;
+    if (!e) return;
     memset(&e->u.ouch, 0, sizeof(e->u.ouch));
     snprintf(e->u.ouch.session, sizeof(e->u.ouch.session), "%s", c->a->comp[0]);
     e->u.ouch.kind = (uint8_t)kind;
@@ -447,8 +418,7 @@ static uint64_t ouch_key(uint64_t flow_id, const struct ouch_msg *m)
     return k ? k : 1;
 }
 
-static void soup_packet(struct fix_ctx *c, uint8_t type, const uint8_t *p, size_t n,
-                        uint64_t ts_ns)
+static void soup_packet(struct fix_ctx *c, uint8_t type, const uint8_t *p, size_t n, uint64_t ts_ns)
 {
     struct trading *t = c->t;
     struct tcp_app *a = c->a;
@@ -468,48 +438,61 @@ static void soup_packet(struct fix_ctx *c, uint8_t type, const uint8_t *p, size_
         switch (type) {
         case 'U':
             ss->unsequenced++;
-            if (ouch_parse_client(p, n, &m) || !n)
-                break;
+            if (ouch_parse_client(p, n, &m) || !n) break;
             t->st->ouch_client_types[m.type]++;
-            if (!m.version)
-                break;
+            if (!m.version) break;
             unsigned pair = m.type == 'O' ? OP_NEW : m.type == 'X' ? OP_CANCEL : OP_REPLACE;
             ss->orders[pair]++;
             order_add(t, ouch_key(c->f->id, &m), ts_ns, a->stats, OP_MAX + pair);
             break;
-        case 'R': ss->soup_heartbeats++; break;
-        default: break;
+        case 'R':
+            ss->soup_heartbeats++;
+            break;
+        default:
+            break;
         }
         return;
     }
     switch (type) {
-    case 'A': ss->logins_accepted++; break;
+    case 'A':
+        ss->logins_accepted++;
+        break;
     case 'J':
         ss->logins_rejected++;
         ouch_reject_event(c, 1, NULL, n ? p[0] : -1, ts_ns);
         break;
-    case 'H': ss->soup_heartbeats++; break;
-    case 'Z': ss->end_of_session++; break;
+    case 'H':
+        ss->soup_heartbeats++;
+        break;
+    case 'Z':
+        ss->end_of_session++;
+        break;
     case 'S':
         ss->sequenced++;
-        if (ouch_parse_server(p, n, &m) || !n)
-            break;
+        if (ouch_parse_server(p, n, &m) || !n) break;
         t->st->ouch_server_types[m.type]++;
-        if (!m.version)
-            break;
+        if (!m.version) break;
         switch (m.type) {
-        case 'A': ss->accepted++; break;
-        case 'C': ss->canceled++; break;
-        case 'E': ss->executions++; return; /* not an answer to a request */
+        case 'A':
+            ss->accepted++;
+            break;
+        case 'C':
+            ss->canceled++;
+            break;
+        case 'E':
+            ss->executions++;
+            return; /* not an answer to a request */
         case 'J':
             ss->order_rejects++;
             ouch_reject_event(c, 0, &m, m.reason, ts_ns);
             break;
-        default: break;
+        default:
+            break;
         }
         order_answered(t, ouch_key(c->f->id, &m), ts_ns);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -524,9 +507,9 @@ static size_t soup_deliver(void *ctx, const uint8_t *data, size_t len, int after
         uint8_t type;
         const uint8_t *p;
         enum soup_frame_result r = soup_frame(data + off, len - off, &total, &type, &p, &plen);
-        if (r == SOUP_NEED_MORE)
-            break;
-        if (r == SOUP_BAD) { /* lost the framing: drop what is here, start again with the next segment */
+        if (r == SOUP_NEED_MORE) break;
+        if (r ==
+            SOUP_BAD) { /* lost the framing: drop what is here, start again with the next segment */
             c->t->st->soup_garbage_bytes += len - off;
             return len;
         }
@@ -542,8 +525,7 @@ static size_t soup_deliver(void *ctx, const uint8_t *data, size_t len, int after
 static uint32_t app_alloc(struct trading *t)
 {
     uint32_t i = t->free_app;
-    if (i == TRADING_NONE)
-        return i;
+    if (i == TRADING_NONE) return i;
     struct tcp_app *a = &t->apps[i];
     t->free_app = a->next_free;
     memset(a, 0, sizeof(*a));
@@ -576,14 +558,14 @@ static void stream_cfg_for(struct trading *t, struct fix_ctx *c, struct stream_c
 
 void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet *pkt)
 {
-    if (f->app_kind == APP_NONE || !t->cfg->enabled)
-        return;
+    if (f->app_kind == APP_NONE || !t->cfg->enabled) return;
     if (f->app_kind == APP_UNKNOWN) {
         const struct trading_config *cfg = t->cfg;
         uint8_t kind = APP_UNKNOWN;
         if (port_in(cfg->fix_ports, pkt->key.sport) || port_in(cfg->fix_ports, pkt->key.dport))
             kind = APP_FIX;
-        else if (port_in(cfg->soup_ports, pkt->key.sport) || port_in(cfg->soup_ports, pkt->key.dport))
+        else if (port_in(cfg->soup_ports, pkt->key.sport) ||
+                 port_in(cfg->soup_ports, pkt->key.dport))
             kind = APP_SOUP;
         else if (cfg->detect && looks_like_fix(pkt))
             kind = APP_FIX;
@@ -591,8 +573,7 @@ void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet
                  soup_plausible(pkt->payload, pkt->payload_len))
             kind = APP_SOUP;
         if (kind == APP_UNKNOWN) {
-            if (pkt->payload_len && ++f->app_tries >= 4)
-                f->app_kind = APP_NONE;
+            if (pkt->payload_len && ++f->app_tries >= 4) f->app_kind = APP_NONE;
             return;
         }
         uint32_t i = app_alloc(t);
@@ -609,10 +590,9 @@ void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet
     struct fix_ctx c = {t, f, a, dir};
     struct stream_cfg sc;
     stream_cfg_for(t, &c, &sc);
-    stream_segment(&a->dir[dir], &sc, pkt->tcp.seq, pkt->tcp.flags, pkt->payload,
-                   pkt->payload_len, pkt->tcp.seglen, pkt->ts_ns);
-    if (pkt->tcp.flags & TH_FIN)
-        stream_finish(&a->dir[dir], &sc, pkt->ts_ns);
+    stream_segment(&a->dir[dir], &sc, pkt->tcp.seq, pkt->tcp.flags, pkt->payload, pkt->payload_len,
+                   pkt->tcp.seglen, pkt->ts_ns);
+    if (pkt->tcp.flags & TH_FIN) stream_finish(&a->dir[dir], &sc, pkt->ts_ns);
     if (pkt->tcp.flags & TH_RST) {
         for (int d = 0; d < 2; d++) {
             c.dir = d;
@@ -623,8 +603,7 @@ void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet
 
 void trading_flow_end(struct trading *t, struct flow *f)
 {
-    if (f->app_kind != APP_FIX && f->app_kind != APP_SOUP)
-        return;
+    if (f->app_kind != APP_FIX && f->app_kind != APP_SOUP) return;
     struct tcp_app *a = &t->apps[f->app];
     for (int d = 0; d < 2; d++) {
         struct fix_ctx c = {t, f, a, d};
@@ -648,8 +627,7 @@ static void md_event(struct trading *t, struct md_session *s, enum event_type ty
                      uint64_t first, uint64_t count, uint64_t ts_ns)
 {
     struct event *e = ev_new(t, type, &s->last_key, s->last_flow_id, 0, ts_ns);
-    if (!e)
-        return;
+    if (!e) return;
     memset(&e->u.md, 0, sizeof(e->u.md));
     memcpy(e->u.md.session, s->name, sizeof(e->u.md.session));
     if (feed >= 0)
@@ -688,8 +666,7 @@ static void md_hole_add(struct trading *t, struct md_session *s, uint64_t start,
     if (s->nholes == MD_HOLES_MAX) { /* too many open at once: the oldest is given up */
         uint32_t old = 0;
         for (uint32_t i = 1; i < s->nholes; i++)
-            if (s->holes[i].since_ns < s->holes[old].since_ns)
-                old = i;
+            if (s->holes[i].since_ns < s->holes[old].since_ns) old = i;
         md_hole_lost(t, s, old);
     }
     struct md_hole *h = &s->holes[s->nholes++];
@@ -704,8 +681,7 @@ static int md_holes_fill(struct trading *t, struct md_session *s, uint64_t start
     int filled = 0;
     for (uint32_t i = 0; i < s->nholes; i++) {
         struct md_hole h = s->holes[i];
-        if (end <= h.start || start >= h.end)
-            continue;
+        if (end <= h.start || start >= h.end) continue;
         filled = 1;
         if (start > h.start && end < h.end) { /* split in two */
             s->holes[i].end = start;
@@ -746,8 +722,7 @@ static int md_sequence(struct trading *t, struct md_session *s, int fi, uint64_t
         uint64_t lost = seq - fd->next;
         fs->gaps++;
         fs->lost += lost;
-        if (paired)
-            md_event(t, s, EV_MD_ARBITRATION_LOSS, fi, fd->next, lost, ts_ns);
+        if (paired) md_event(t, s, EV_MD_ARBITRATION_LOSS, fi, fd->next, lost, ts_ns);
     } else if (seq < fd->next && n) {
         uint64_t dup = (end < fd->next ? end : fd->next) - seq;
         fs->duplicates += dup;
@@ -755,12 +730,10 @@ static int md_sequence(struct trading *t, struct md_session *s, int fi, uint64_t
         md_event(t, s, EV_MD_DUPLICATE, fi, seq, dup, ts_ns);
     }
     uint64_t reach = n ? end : seq;
-    if (reach > fd->next)
-        fd->next = reach;
+    if (reach > fd->next) fd->next = reach;
     /* the session, whichever feed delivers */
     int fresh = 0;
-    if (seq > s->merged_next)
-        md_hole_add(t, s, s->merged_next, seq, ts_ns);
+    if (seq > s->merged_next) md_hole_add(t, s, s->merged_next, seq, ts_ns);
     if (n) {
         fresh = md_holes_fill(t, s, seq, end) || end > s->merged_next;
         /* how far the later copy trails the earlier one */
@@ -770,8 +743,7 @@ static int md_sequence(struct trading *t, struct md_session *s, int fi, uint64_t
             uint64_t skew = ts_ns >= r->ts_ns ? ts_ns - r->ts_ns : 0;
             hist_add(&ss->skew, skew);
             fs->trailed++;
-            if (skew > fs->trail_max_ns)
-                fs->trail_max_ns = skew;
+            if (skew > fs->trail_max_ns) fs->trail_max_ns = skew;
             r->feeds |= bit;
         } else if (r->seq != seq || !r->feeds) {
             r->seq = seq;
@@ -779,8 +751,7 @@ static int md_sequence(struct trading *t, struct md_session *s, int fi, uint64_t
             r->feeds = bit;
         }
     }
-    if (reach > s->merged_next)
-        s->merged_next = reach;
+    if (reach > s->merged_next) s->merged_next = reach;
     return fresh;
 }
 
@@ -802,8 +773,7 @@ static struct md_session *md_session_get(struct trading *t, uint64_t key, enum t
     uint32_t i0 = (uint32_t)(key % n);
     for (uint32_t k = 0; k < n; k++) {
         struct md_session *s = &t->md[(i0 + k) % n];
-        if (s->used && s->key == key)
-            return s;
+        if (s->used && s->key == key) return s;
         if (!s->used) {
             memset(s, 0, offsetof(struct md_session, recent));
             memset(s->recent, 0, sizeof(s->recent));
@@ -818,8 +788,7 @@ static struct md_session *md_session_get(struct trading *t, uint64_t key, enum t
             else
                 snprintf(sname, sizeof(sname), "%s", name);
             s->stats = trading_session_get(t->st, key, kind, sname);
-            if (pair >= 0)
-                s->nfeeds = 2;
+            if (pair >= 0) s->nfeeds = 2;
             return s;
         }
     }
@@ -839,24 +808,20 @@ static int md_feed_of(struct trading *t, struct md_session *s, const struct pack
         fi = side;
     } else {
         for (int i = 0; i < MD_FEEDS_MAX && fi < 0; i++)
-            if (!s->feed[i].used)
-                fi = i;
-        if (fi < 0)
-            return MD_FEEDS_MAX - 1; /* more feeds than tracked: the last slot takes them */
+            if (!s->feed[i].used) fi = i;
+        if (fi < 0) return MD_FEEDS_MAX - 1; /* more feeds than tracked: the last slot takes them */
     }
     struct md_feed *fd = &s->feed[fi];
     fd->used = 1;
     fd->family = pkt->key.family;
     fd->port = pkt->key.dport;
     memcpy(fd->addr, pkt->key.dst, 16);
-    if ((uint32_t)fi + 1 > s->nfeeds)
-        s->nfeeds = (uint32_t)fi + 1;
+    if ((uint32_t)fi + 1 > s->nfeeds) s->nfeeds = (uint32_t)fi + 1;
     struct trading_session_stats *ss = md_stats(t, s);
     char ap[96];
     addr_port_str(fd->addr, fd->family, fd->port, ap, sizeof(ap));
     snprintf(ss->feed[fi].name, sizeof(ss->feed[fi].name), "%c %s", 'A' + fi, ap);
-    if ((uint32_t)fi + 1 > ss->nfeeds)
-        ss->nfeeds = (uint32_t)fi + 1;
+    if ((uint32_t)fi + 1 > ss->nfeeds) ss->nfeeds = (uint32_t)fi + 1;
     return fi;
 }
 
@@ -876,8 +841,7 @@ static void session_name(const uint8_t *raw, size_t len, char *out, size_t cap)
 /* Nanoseconds since midnight in the exchange's time zone (the process TZ, set at start). */
 static uint64_t local_midnight_ns(struct trading *t, uint64_t ts_ns)
 {
-    if (ts_ns >= t->day_start_ns && ts_ns < t->day_end_ns)
-        return t->day_start_ns;
+    if (ts_ns >= t->day_start_ns && ts_ns < t->day_end_ns) return t->day_start_ns;
     time_t secs = (time_t)(ts_ns / 1000000000ull);
     struct tm tm;
     localtime_r(&secs, &tm);
@@ -899,11 +863,9 @@ static void md_touch(struct md_session *s, const struct flow *f)
 static struct md_session *md_cached(struct trading *t, const struct flow *f, enum trading_kind kind,
                                     const uint8_t *raw)
 {
-    if (f->app == TRADING_NONE || f->app >= t->cfg->md_sessions)
-        return NULL;
+    if (f->app == TRADING_NONE || f->app >= t->cfg->md_sessions) return NULL;
     struct md_session *s = &t->md[f->app];
-    if (!s->used || s->kind != kind || (raw && memcmp(s->raw, raw, sizeof(s->raw))))
-        return NULL;
+    if (!s->used || s->kind != kind || (raw && memcmp(s->raw, raw, sizeof(s->raw)))) return NULL;
     return s;
 }
 
@@ -930,10 +892,10 @@ static void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
         int pair = trading_pair_of(t->cfg, pkt->key.dst, pkt->key.dport, &side);
         char name[24];
         session_name(mp.session, sizeof(mp.session), name, sizeof(name));
-        uint64_t key = XXH3_64bits_withSeed(mp.session, sizeof(mp.session), (uint64_t)(pair + 1)) ^ TK_MOLD;
+        uint64_t key =
+            XXH3_64bits_withSeed(mp.session, sizeof(mp.session), (uint64_t)(pair + 1)) ^ TK_MOLD;
         s = md_session_get(t, key, TK_MOLD, name, pair);
-        if (!s)
-            return;
+        if (!s) return;
         memcpy(s->raw, mp.session, sizeof(s->raw));
         fi = md_feed_of(t, s, pkt, side);
         md_remember(t, f, s, fi);
@@ -953,8 +915,7 @@ static void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
     }
     int fresh = md_sequence(t, s, fi, mp.seq, n, pkt->ts_ns);
     fs->messages += n;
-    if (!n)
-        return;
+    if (!n) return;
     t->st->mold_messages += n;
     uint64_t midnight = fresh ? local_midnight_ns(t, pkt->ts_ns) : 0;
     size_t off = 0;
@@ -1004,8 +965,7 @@ static void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
             key = XXH3_64bits_withSeed(pkt->key.dst, 16, pkt->key.dport) ^ TK_MDP3;
         }
         s = md_session_get(t, key, TK_MDP3, name, pair);
-        if (!s)
-            return;
+        if (!s) return;
         fi = md_feed_of(t, s, pkt, side);
         md_remember(t, f, s, fi);
     }
@@ -1025,8 +985,7 @@ static void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
     }
     ss->feed[fi].messages += msgs;
     t->st->mdp3_messages += msgs;
-    if (!fresh)
-        return;
+    if (!fresh) return;
     if (pkt->ts_ns < dp.sending_time) {
         ss->latency_negative++;
         return;
@@ -1038,8 +997,7 @@ static void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
 void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet *pkt)
 {
     (void)dir;
-    if (f->app_kind == APP_NONE || !t->cfg->enabled || !pkt->has_l4 || !pkt->payload_len)
-        return;
+    if (f->app_kind == APP_NONE || !t->cfg->enabled || !pkt->has_l4 || !pkt->payload_len) return;
     if (f->app_kind == APP_UNKNOWN) {
         const struct trading_config *c = t->cfg;
         uint16_t dport = pkt->key.dport;
@@ -1054,8 +1012,7 @@ void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet
             f->app_kind = APP_MDP3;
         else if (++f->app_tries >= 4)
             f->app_kind = APP_NONE;
-        if (f->app_kind == APP_UNKNOWN || f->app_kind == APP_NONE)
-            return;
+        if (f->app_kind == APP_UNKNOWN || f->app_kind == APP_NONE) return;
         f->app = TRADING_NONE; /* no session cached yet */
     }
     if (f->app_kind == APP_MOLD)
@@ -1066,25 +1023,21 @@ void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet
 
 void trading_housekeep(struct trading *t, uint64_t now_ns)
 {
-    if (!t->md)
-        return;
+    if (!t->md) return;
     for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
-        if (t->md[i].used && t->md[i].nholes)
-            md_expire(t, &t->md[i], now_ns);
+        if (t->md[i].used && t->md[i].nholes) md_expire(t, &t->md[i], now_ns);
 }
 
 void trading_flush(struct trading *t, uint64_t now_ns)
 {
     (void)now_ns;
-    if (!t->md)
-        return;
+    if (!t->md) return;
     for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
         while (t->md[i].used && t->md[i].nholes)
             md_hole_lost(t, &t->md[i], 0);
     for (uint32_t i = 0; i <= t->orders_mask; i++) {
         struct pending_order *o = &t->orders[i];
-        if (!o->key)
-            continue;
+        if (!o->key) continue;
         (o->stats == TRADING_NONE ? t->scratch : &t->st->sessions[o->stats])->unanswered++;
         o->key = 0;
     }
@@ -1107,8 +1060,7 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
     t->counters = counters;
     t->emit = *emit;
     t->free_app = TRADING_NONE;
-    if (!cfg->enabled)
-        return 0;
+    if (!cfg->enabled) return 0;
     uint32_t orders = 64;
     while (orders < cfg->pending_orders)
         orders <<= 1;

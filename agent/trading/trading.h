@@ -45,10 +45,10 @@ struct tcp_app {
     uint32_t stats; /* session entry in trading_stats, TRADING_NONE until CompIDs are known */
     uint8_t initiator_dir; /* the flow direction of the session's initiator */
     uint8_t named;
-    uint8_t kind;     /* APP_FIX or APP_SOUP */
+    uint8_t kind;      /* APP_FIX or APP_SOUP */
     int8_t server_dir; /* SoupBinTCP: the flow direction the server sends in, -1 unknown */
-    char comp[2][24]; /* FIX: CompIDs of the initiator and the acceptor; SoupBinTCP: the
-                         session's name in comp[0] */
+    char comp[2][24];  /* FIX: CompIDs of the initiator and the acceptor; SoupBinTCP: the
+                          session's name in comp[0] */
     struct fix_side side[2];
     struct stream_dir dir[2];
 };
@@ -74,12 +74,12 @@ struct md_feed {
 struct md_session {
     uint64_t key;
     uint8_t used;
-    uint8_t kind;  /* enum trading_kind */
-    int8_t pair;   /* configured pair, -1 none */
+    uint8_t kind; /* enum trading_kind */
+    int8_t pair;  /* configured pair, -1 none */
     uint8_t started;
     uint32_t stats;
     char name[24];
-    uint8_t raw[10]; /* MoldUDP64 session as on the wire */
+    uint8_t raw[10];      /* MoldUDP64 session as on the wire */
     uint64_t merged_next; /* every message before it was delivered by some feed or reported lost */
     uint32_t nfeeds;
     uint32_t nholes;

@@ -35,16 +35,13 @@ static int parse_ports(const char *s, uint8_t *set, const char *what, char *err,
     while (*s) {
         char *end;
         long lo = strtol(s, &end, 10), hi = lo;
-        if (end == s)
-            goto bad;
+        if (end == s) goto bad;
         if (*end == '-') {
             s = end + 1;
             hi = strtol(s, &end, 10);
-            if (end == s)
-                goto bad;
+            if (end == s) goto bad;
         }
-        if (lo < 0 || hi > 65535 || lo > hi)
-            goto bad;
+        if (lo < 0 || hi > 65535 || lo > hi) goto bad;
         for (long p = lo; p <= hi; p++)
             set[p >> 3] |= (uint8_t)(1u << (p & 7));
         s = end;
@@ -62,8 +59,7 @@ static int parse_group(const char *v, uint8_t addr[16], uint8_t *family, uint16_
 {
     char host[64];
     const char *colon = strrchr(v, ':');
-    if (!colon || (size_t)(colon - v) >= sizeof(host))
-        return -1;
+    if (!colon || (size_t)(colon - v) >= sizeof(host)) return -1;
     memcpy(host, v, (size_t)(colon - v));
     host[colon - v] = 0;
     char *h = host;
@@ -73,8 +69,7 @@ static int parse_group(const char *v, uint8_t addr[16], uint8_t *family, uint16_
     }
     char *end;
     long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535)
-        return -1;
+    if (*end || p < 0 || p > 65535) return -1;
     memset(addr, 0, 16);
     if (inet_pton(AF_INET, h, addr + 12) == 1) {
         addr[10] = addr[11] = 0xff;
@@ -100,8 +95,7 @@ int trading_feed_set(struct trading_config *tc, const char *key, const char *val
     }
     const char *field = end + 1;
     struct md_feed_pair *p = &tc->pairs[idx];
-    if (!p->used)
-        snprintf(p->name, sizeof(p->name), "feed%ld", idx + 1);
+    if (!p->used) snprintf(p->name, sizeof(p->name), "feed%ld", idx + 1);
     p->used = 1;
     if (!strcmp(field, "name")) {
         snprintf(p->name, sizeof(p->name), "%s", value);
@@ -173,8 +167,7 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
 int trading_tag_redacted(const struct trading_config *tc, uint32_t tag)
 {
     for (uint32_t i = 0; i < tc->nredact; i++)
-        if (tc->redact_tags[i] == tag)
-            return 1;
+        if (tc->redact_tags[i] == tag) return 1;
     return 0;
 }
 
@@ -183,8 +176,7 @@ int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint
 {
     for (int i = 0; i < TRADING_FEED_PAIRS_MAX; i++) {
         const struct md_feed_pair *p = &tc->pairs[i];
-        if (!p->used)
-            continue;
+        if (!p->used) continue;
         for (int s = 0; s < 2; s++)
             if (p->port[s] == port && !memcmp(p->addr[s], dst, 16)) {
                 *side = s;
@@ -197,12 +189,10 @@ int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint
 uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16], uint16_t dport,
                            const uint8_t *payload, size_t len)
 {
-    if (!tc->enabled)
-        return 0;
+    if (!tc->enabled) return 0;
     int side;
     int pair = trading_pair_of(tc, dst, dport, &side);
-    if (pair >= 0)
-        return 0x7070000000000000ull | (uint64_t)(pair + 1);
+    if (pair >= 0) return 0x7070000000000000ull | (uint64_t)(pair + 1);
     /* By session name, so A and B copies meet. Only multicast: every packet of such a flow
      * parses alike, so a flow never straddles two workers. */
     int v4 = !memcmp(dst, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);

@@ -22,15 +22,15 @@ struct md_feed_pair {
 
 struct trading_config {
     uint32_t enabled;
-    uint32_t detect;            /* recognise FIX / MoldUDP64 / MDP3 by content on any port */
-    uint32_t max_sessions;      /* TCP sessions reassembled at once per worker */
-    uint32_t stream_buffer;     /* reassembly bytes per direction */
-    uint64_t hole_timeout_ns;   /* a missing segment is given up after this (packet time) */
-    uint32_t fix_max_message;   /* larger FIX messages are treated as garbage */
-    uint32_t heartbeat_tolerance; /* percent beyond HeartBtInt before silence is reported */
-    uint32_t pending_orders;    /* orders awaiting their first response, per worker */
+    uint32_t detect;                /* recognise FIX / MoldUDP64 / MDP3 by content on any port */
+    uint32_t max_sessions;          /* TCP sessions reassembled at once per worker */
+    uint32_t stream_buffer;         /* reassembly bytes per direction */
+    uint64_t hole_timeout_ns;       /* a missing segment is given up after this (packet time) */
+    uint32_t fix_max_message;       /* larger FIX messages are treated as garbage */
+    uint32_t heartbeat_tolerance;   /* percent beyond HeartBtInt before silence is reported */
+    uint32_t pending_orders;        /* orders awaiting their first response, per worker */
     uint64_t arbitration_window_ns; /* how long a message may wait for the other feed */
-    uint32_t md_sessions;       /* market-data sessions tracked per worker */
+    uint32_t md_sessions;           /* market-data sessions tracked per worker */
     char fix_ports_str[128];
     char mold_ports_str[128];
     char mdp3_ports_str[128];

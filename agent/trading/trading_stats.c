@@ -9,11 +9,16 @@
 const char *trading_kind_name(enum trading_kind k)
 {
     switch (k) {
-    case TK_FIX: return "fix";
-    case TK_MOLD: return "moldudp64";
-    case TK_MDP3: return "mdp3";
-    case TK_SOUP: return "soupbintcp";
-    default: return "unknown";
+    case TK_FIX:
+        return "fix";
+    case TK_MOLD:
+        return "moldudp64";
+    case TK_MDP3:
+        return "mdp3";
+    case TK_SOUP:
+        return "soupbintcp";
+    default:
+        return "unknown";
     }
 }
 
@@ -27,8 +32,7 @@ int trading_stats_init(struct trading_stats *s)
 {
     memset(s, 0, sizeof(*s));
     s->sessions = calloc(TRADING_SESSIONS_MAX, sizeof(*s->sessions));
-    if (!s->sessions)
-        return -ENOMEM;
+    if (!s->sessions) return -ENOMEM;
     for (int i = 0; i < OP_MAX; i++) {
         hist_init(&s->order_latency[i]);
         hist_init(&s->ouch_latency[i]);
@@ -49,8 +53,7 @@ uint32_t trading_session_get(struct trading_stats *s, uint64_t key, enum trading
 {
     for (uint32_t i = 0; i < TRADING_SESSIONS_MAX; i++) {
         struct trading_session_stats *e = &s->sessions[i];
-        if (e->used && e->key == key)
-            return i;
+        if (e->used && e->key == key) return i;
         if (!e->used) {
             e->used = 1;
             e->key = key;
@@ -95,11 +98,9 @@ static void merge_feed(struct trading_session_stats *into, const struct md_feed_
 {
     struct md_feed_stats *t = NULL;
     for (uint32_t i = 0; i < into->nfeeds; i++)
-        if (!strcmp(into->feed[i].name, f->name))
-            t = &into->feed[i];
+        if (!strcmp(into->feed[i].name, f->name)) t = &into->feed[i];
     if (!t) {
-        if (into->nfeeds == MD_FEEDS_MAX)
-            return;
+        if (into->nfeeds == MD_FEEDS_MAX) return;
         t = &into->feed[into->nfeeds++];
         memset(t, 0, sizeof(*t));
         memcpy(t->name, f->name, sizeof(t->name));
@@ -111,8 +112,7 @@ static void merge_feed(struct trading_session_stats *into, const struct md_feed_
     t->lost += f->lost;
     t->duplicates += f->duplicates;
     t->trailed += f->trailed;
-    if (f->trail_max_ns > t->trail_max_ns)
-        t->trail_max_ns = f->trail_max_ns;
+    if (f->trail_max_ns > t->trail_max_ns) t->trail_max_ns = f->trail_max_ns;
 }
 
 static void merge_session(struct trading_session_stats *t, const struct trading_session_stats *f)
@@ -133,11 +133,9 @@ void trading_stats_merge(struct trading_stats *into, const struct trading_stats 
 {
     for (uint32_t i = 0; i < TRADING_SESSIONS_MAX; i++) {
         const struct trading_session_stats *f = &from->sessions[i];
-        if (!f->used)
-            continue;
+        if (!f->used) continue;
         uint32_t k = trading_session_get(into, f->key, (enum trading_kind)f->kind, f->name);
-        if (k != TRADING_NONE)
-            merge_session(&into->sessions[k], f);
+        if (k != TRADING_NONE) merge_session(&into->sessions[k], f);
     }
     into->sessions_untracked += from->sessions_untracked;
     uint64_t *d = &into->stream.segments;
@@ -183,8 +181,7 @@ void trading_stats_merge(struct trading_stats *into, const struct trading_stats 
     }
     into->bursts += from->bursts;
     into->burst_bytes += from->burst_bytes;
-    if (from->burst_peak_bps > into->burst_peak_bps)
-        into->burst_peak_bps = from->burst_peak_bps;
+    if (from->burst_peak_bps > into->burst_peak_bps) into->burst_peak_bps = from->burst_peak_bps;
     if (from->burst_longest_ns > into->burst_longest_ns)
         into->burst_longest_ns = from->burst_longest_ns;
     hist_merge(&into->mdp3_latency, &from->mdp3_latency);

@@ -28,9 +28,9 @@ const char *order_pair_name(enum order_pair p);
 struct md_feed_stats {
     char name[48]; /* "A 233.54.12.111:26477" */
     uint64_t packets, messages, heartbeats;
-    uint64_t gaps, lost;    /* this feed's own sequence gaps and messages they skipped */
-    uint64_t duplicates;    /* messages this feed delivered twice */
-    uint64_t trailed;       /* packets that arrived after the other feed's copy */
+    uint64_t gaps, lost; /* this feed's own sequence gaps and messages they skipped */
+    uint64_t duplicates; /* messages this feed delivered twice */
+    uint64_t trailed;    /* packets that arrived after the other feed's copy */
     uint64_t trail_max_ns;
 };
 

@@ -15,13 +15,11 @@ static size_t consume_fix(const uint8_t *data, size_t len)
     size_t off = 0;
     while (off < len) {
         size_t start = fix_find_start(data, len, off);
-        if (start >= len)
-            return len;
+        if (start >= len) return len;
         off = start;
         size_t ml = 0;
         enum fix_frame_result r = fix_frame(data + off, len - off, 4096, &ml);
-        if (r == FIX_FRAME_NEED_MORE)
-            break;
+        if (r == FIX_FRAME_NEED_MORE) break;
         if (r == FIX_FRAME_GARBAGE) {
             off++;
             continue;
@@ -60,8 +58,7 @@ static void fuzz_stream(const uint8_t *data, size_t size)
         uint32_t seq = 1000u + (uint32_t)((data[off + 1] << 8) | data[off + 2]) - 0x4000u;
         size_t len = data[off + 3];
         off += 4;
-        if (len > size - off)
-            len = size - off;
+        if (len > size - off) len = size - off;
         uint8_t *copy = malloc(len ? len : 1);
         memcpy(copy, data + off, len);
         uint32_t seglen = (uint32_t)len + ((flags & 0x80) ? 7u : 0u); /* cut by snap length */
@@ -75,13 +72,14 @@ static void fuzz_stream(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     uint8_t *p = malloc(size - 1 ? size - 1 : 1);
     memcpy(p, data + 1, size - 1);
     size_t n = size - 1;
     switch (data[0] % 4) {
-    case 0: consume_fix(p, n); break;
+    case 0:
+        consume_fix(p, n);
+        break;
     case 1: {
         struct mold_packet mp;
         if (!mold_parse(p, n, &mp)) {
@@ -106,7 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     }
-    default: fuzz_stream(p, n); break;
+    default:
+        fuzz_stream(p, n);
+        break;
     }
     free(p);
     return 0;

@@ -1,7 +1,8 @@
 /* gen_trading.c - trading scenarios with known ground truth: a FIX order-entry session and
- * SoupBinTCP/OUCH 5.0 session, A/B market data (MoldUDP64/ITCH 5.0, CME MDP 3.0) with gaps, duplicates, rejects, resends,
- * split, coalesced, retransmitted, reordered and lost TCP segments, known latencies, two
- * microbursts and frames stamped by a TAP (Metamako trailer) and a switch (Arista header).
+ * SoupBinTCP/OUCH 5.0 session, A/B market data (MoldUDP64/ITCH 5.0, CME MDP 3.0) with gaps,
+ * duplicates, rejects, resends, split, coalesced, retransmitted, reordered and lost TCP segments,
+ * known latencies, two microbursts and frames stamped by a TAP (Metamako trailer) and a switch
+ * (Arista header).
  *
  *   ttgen trading_fix_md OUT.pcap   writes the capture and OUT.pcap.trading.json, the counts
  *                                   and latency percentiles ticktap must report (run with the
@@ -21,8 +22,8 @@
 
 struct fix_exp {
     unsigned messages[2]; /* from the initiator, from the acceptor */
-    unsigned logons, logouts, seq_gaps, seq_missing, resend_requests, gap_fills, poss_dup,
-        rejects, business_rejects, order_rejects, heartbeats_missed, test_requests, unanswered;
+    unsigned logons, logouts, seq_gaps, seq_missing, resend_requests, gap_fills, poss_dup, rejects,
+        business_rejects, order_rejects, heartbeats_missed, test_requests, unanswered;
     unsigned orders[3]; /* new, cancel, replace */
     unsigned holes;
     /* latency samples (ns) per pair: new, cancel, replace */
@@ -42,13 +43,12 @@ size_t gen_fix_message(char *out, size_t cap, const char *sender, const char *ta
                        const char *type, uint32_t seq, const char *fields)
 {
     char body[2048];
-    int n = snprintf(body, sizeof(body), "35=%s" SOH "34=%u" SOH "49=%s" SOH "56=%s" SOH
-                                         "52=20231114-22:13:20.000" SOH,
+    int n = snprintf(body, sizeof(body),
+                     "35=%s" SOH "34=%u" SOH "49=%s" SOH "56=%s" SOH "52=20231114-22:13:20.000" SOH,
                      type, seq, sender, target);
     for (const char *p = fields; *p && n < (int)sizeof(body) - 2; p++)
         body[n++] = *p == '|' ? '\001' : *p;
-    if (*fields)
-        body[n++] = '\001';
+    if (*fields) body[n++] = '\001';
     body[n] = 0;
     int h = snprintf(out, cap, "8=FIX.4.4" SOH "9=%d" SOH "%s", n, body);
     unsigned sum = 0;
@@ -70,8 +70,7 @@ static size_t fix_msg(char *out, size_t cap, int dir, const char *type, uint32_t
 static void fix_count(struct fix_side *s, int dir, const char *type)
 {
     s->x->messages[dir]++;
-    if (strlen(type) == 1)
-        s->x->types[(unsigned char)type[0]]++;
+    if (strlen(type) == 1) s->x->types[(unsigned char)type[0]]++;
 }
 
 /* Sends one message in one segment. Returns its length. */
@@ -122,13 +121,13 @@ static void sc_fix(struct gen *g, struct fix_exp *x)
         g->t += lat;
         int reject = i == 50 || i == 60 || i == 70;
         if (reject)
-            snprintf(f, sizeof(f), "37=EX%04d|11=ORD%04d|17=E%d|150=8|39=8|103=5|55=AAPL|54=1|"
-                                   "58=Price out of band",
+            snprintf(f, sizeof(f),
+                     "37=EX%04d|11=ORD%04d|17=E%d|150=8|39=8|103=5|55=AAPL|54=1|"
+                     "58=Price out of band",
                      i, i, i);
         else
             snprintf(f, sizeof(f), "37=EX%04d|11=ORD%04d|17=E%d|150=0|39=0|55=AAPL|54=1", i, i, i);
-        if (reject)
-            x->order_rejects++;
+        if (reject) x->order_rejects++;
         lat_add(x, 0, lat);
         if (i == 20) { /* the report is retransmitted: counted once */
             size_t n = fix_msg(m, sizeof(m), 1, "8", s.seq[1]++, f);
@@ -210,8 +209,9 @@ static void sc_fix(struct gen *g, struct fix_exp *x)
     x->gap_fills++;
     for (int k = 0; k < 2; k++) {
         s.seq[1] = missing_from + 2 + (uint32_t)k;
-        snprintf(f, sizeof(f), "43=Y|122=20231114-22:13:20|37=EX%04d|11=ORD%04d|17=R%d|150=0|39=0|"
-                               "55=AAPL|54=1",
+        snprintf(f, sizeof(f),
+                 "43=Y|122=20231114-22:13:20|37=EX%04d|11=ORD%04d|17=R%d|150=0|39=0|"
+                 "55=AAPL|54=1",
                  3 + k, 3 + k, k);
         fix_send(&s, 1, "8", f);
         x->poss_dup++;
@@ -267,8 +267,7 @@ static void soup_put(struct buf *b, char type, const struct buf *payload)
 {
     put16(b, (uint16_t)(1 + (payload ? payload->n : 0)));
     put8(b, (uint8_t)type);
-    if (payload)
-        putbytes(b, payload->b, payload->n);
+    if (payload) putbytes(b, payload->b, payload->n);
 }
 
 static void put64(struct buf *b, uint64_t v)
@@ -321,7 +320,7 @@ static void ouch_accepted(struct buf *m, uint64_t ts, uint32_t ref)
     put64(m, 1895000);
     putbytes(m, "0Y", 2);
     put64(m, 900000 + ref); /* order reference number */
-    putbytes(m, "ANNL", 4);  /* capacity, ISO, cross type, order state */
+    putbytes(m, "ANNL", 4); /* capacity, ISO, cross type, order state */
     char id[16];
     snprintf(id, sizeof(id), "C%013u", ref);
     putbytes(m, id, 14);
@@ -542,8 +541,7 @@ size_t gen_mold_packet(struct buf *b, const char *session, uint64_t seq, unsigne
     put32(b, (uint32_t)(seq >> 32));
     put32(b, (uint32_t)seq);
     put16(b, (uint16_t)count);
-    if (count == 0 || count == 0xffff)
-        return b->n;
+    if (count == 0 || count == 0xffff) return b->n;
     for (unsigned k = 0; k < count; k++) {
         char type = itch_kinds[(first_kind + k) % 6].type;
         size_t len = itch_kinds[(first_kind + k) % 6].len;
@@ -617,8 +615,7 @@ static void sc_itch_ab(struct gen *g, struct md_exp *x)
             x->packets[1]++;
             x->messages[1] += count;
         }
-        if (a_sends && b_sends)
-            skew[x->nskew++] = tb - ta;
+        if (a_sends && b_sends) skew[x->nskew++] = tb - ta;
         if (a_sends || b_sends)
             for (unsigned k = 0; k < count; k++)
                 lat[x->nlat++] = (a_sends ? ta : tb) % (86400ull * 1000000000ull) - its;
@@ -715,10 +712,8 @@ static void sc_mdp3_ab(struct gen *g, struct md_exp *x)
             x->packets[1]++;
             x->messages[1]++;
         }
-        if (a_sends && b_sends)
-            skew[x->nskew++] = tb - ta;
-        if (a_sends || b_sends)
-            lat[x->nlat++] = (a_sends ? ta : tb) - st;
+        if (a_sends && b_sends) skew[x->nskew++] = tb - ta;
+        if (a_sends || b_sends) lat[x->nlat++] = (a_sends ? ta : tb) - st;
         x->types[46] += (unsigned)a_sends + (unsigned)b_sends;
         if (i == 50) {
             x->gaps[0]++;
@@ -794,9 +789,9 @@ static void sc_tap_timestamps(struct gen *g)
             put32(&f, 0xdeadbeef); /* the original FCS */
             put32(&f, (uint32_t)secs);
             put32(&f, ns);
-            put8(&f, 0x01);     /* flags: original FCS valid */
-            put16(&f, 0x0102);  /* device */
-            put8(&f, 7);        /* port */
+            put8(&f, 0x01);    /* flags: original FCS valid */
+            put16(&f, 0x0102); /* device */
+            put8(&f, 7);       /* port */
         }
         pcapw_write(&g->w, g->t, f.b, f.n);
     }
@@ -807,19 +802,19 @@ static void sc_tap_timestamps(struct gen *g)
 /* Nearest-rank percentile of sorted v[0..n). */
 static uint64_t pct(const uint64_t *v, unsigned n, double q)
 {
-    if (!n)
-        return 0;
+    if (!n) return 0;
     unsigned r = (unsigned)(q * n + 0.999999999);
-    if (r < 1)
-        r = 1;
+    if (r < 1) r = 1;
     return v[r - 1];
 }
 
 static void put_dist(FILE *f, const uint64_t *v, unsigned n)
 {
-    fprintf(f, "{\"n\": %u, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f}",
-            n, pct(v, n, 0.5) / 1e3, pct(v, n, 0.9) / 1e3, pct(v, n, 0.99) / 1e3,
-            pct(v, n, 0.999) / 1e3, n ? v[n - 1] / 1e3 : 0.0);
+    fprintf(
+        f,
+        "{\"n\": %u, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f}",
+        n, pct(v, n, 0.5) / 1e3, pct(v, n, 0.9) / 1e3, pct(v, n, 0.99) / 1e3,
+        pct(v, n, 0.999) / 1e3, n ? v[n - 1] / 1e3 : 0.0);
 }
 
 static void put_md(FILE *f, const struct md_exp *x)
@@ -843,13 +838,16 @@ static void put_md(FILE *f, const struct md_exp *x)
 
 static void put_soup(FILE *f, struct soup_exp *x)
 {
-    fprintf(f,
-            " \"soup\": {\"name\": \"TRDR01\", \"messages\": {\"from_client\": %u, \"from_server\": %u}, "
-            "\"logins_accepted\": 1, \"accepted\": %u, \"rejected\": %u, \"canceled\": %u, "
-            "\"executions\": %u, \"heartbeats\": %u, \"end_of_session\": 1, \"unanswered_orders\": 0, "
-            "\"orders\": {\"enter_order\": %u, \"cancel\": %u, \"replace\": %u},\n  \"client_types\": {",
-            x->messages[0], x->messages[1], x->accepted, x->rejected, x->canceled, x->executions,
-            x->heartbeats, x->orders[0], x->orders[1], x->orders[2]);
+    fprintf(
+        f,
+        " \"soup\": {\"name\": \"TRDR01\", \"messages\": {\"from_client\": %u, \"from_server\": "
+        "%u}, "
+        "\"logins_accepted\": 1, \"accepted\": %u, \"rejected\": %u, \"canceled\": %u, "
+        "\"executions\": %u, \"heartbeats\": %u, \"end_of_session\": 1, \"unanswered_orders\": 0, "
+        "\"orders\": {\"enter_order\": %u, \"cancel\": %u, \"replace\": %u},\n  \"client_types\": "
+        "{",
+        x->messages[0], x->messages[1], x->accepted, x->rejected, x->canceled, x->executions,
+        x->heartbeats, x->orders[0], x->orders[1], x->orders[2]);
     int first = 1;
     for (int t = 0; t < 128; t++)
         if (x->client_types[t]) {
@@ -880,12 +878,12 @@ static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_ex
     char path[4096];
     snprintf(path, sizeof(path), "%s.trading.json", pcap);
     FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "{\"packets\": %llu,\n \"settings\": [\"trading.itch_timezone=UTC\", "
-               "\"trading.feeds.0.name=itch\", \"trading.feeds.0.a=233.54.12.111:26477\", "
-               "\"trading.feeds.0.b=233.49.196.111:26477\", \"trading.feeds.1.name=cme-310\", "
-               "\"trading.feeds.1.a=224.0.31.1:14310\", \"trading.feeds.1.b=224.0.32.1:15310\"],\n",
+    if (!f) return -1;
+    fprintf(f,
+            "{\"packets\": %llu,\n \"settings\": [\"trading.itch_timezone=UTC\", "
+            "\"trading.feeds.0.name=itch\", \"trading.feeds.0.a=233.54.12.111:26477\", "
+            "\"trading.feeds.0.b=233.49.196.111:26477\", \"trading.feeds.1.name=cme-310\", "
+            "\"trading.feeds.1.a=224.0.31.1:14310\", \"trading.feeds.1.b=224.0.32.1:15310\"],\n",
             (unsigned long long)frames);
     fprintf(f,
             " \"fix\": {\"name\": \"CLIENT1-EXCH\", \"messages\": {\"from_initiator\": %u, "
@@ -914,10 +912,11 @@ static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_ex
     }
     fprintf(f, "}},\n");
     put_soup(f, sx);
-    fprintf(f, " \"events\": {\"ouch.reject\": %u, \"fix.seq_gap\": %u, \"fix.resend_request\": %u, "
-               "\"fix.reject\": %u, \"fix.business_reject\": %u, \"fix.order_reject\": %u, "
-               "\"fix.logout\": %u, \"fix.heartbeat_missed\": %u, \"md.gap\": %u, "
-               "\"md.duplicate\": %u, \"md.arbitration_loss\": %u, \"burst.micro\": 2},\n",
+    fprintf(f,
+            " \"events\": {\"ouch.reject\": %u, \"fix.seq_gap\": %u, \"fix.resend_request\": %u, "
+            "\"fix.reject\": %u, \"fix.business_reject\": %u, \"fix.order_reject\": %u, "
+            "\"fix.logout\": %u, \"fix.heartbeat_missed\": %u, \"md.gap\": %u, "
+            "\"md.duplicate\": %u, \"md.arbitration_loss\": %u, \"burst.micro\": 2},\n",
             sx->rejects, fx->seq_gaps, fx->resend_requests, fx->rejects, fx->business_rejects,
             fx->order_rejects, fx->logouts, fx->heartbeats_missed, itch->md_gaps + mdp3->md_gaps,
             itch->duplicate_events + mdp3->duplicate_events,
@@ -943,8 +942,7 @@ static int write_trading_expect(const char *pcap, uint64_t frames, struct fix_ex
 
 int gen_trading(const char *scenario, struct gen *g, const char *out)
 {
-    if (strcmp(scenario, "trading_fix_md"))
-        return -1;
+    if (strcmp(scenario, "trading_fix_md")) return -1;
     static struct fix_exp fx;
     static struct soup_exp sx;
     static struct md_exp itch, mdp3;

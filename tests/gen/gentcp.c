@@ -17,7 +17,7 @@ void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, i
         break;
     case E_MPLS:
         build_eth(&f, c->vlans, c->nvlan, 0x8847);
-        put32(&f, (100u << 12) | 0x000);       /* label 100 */
+        put32(&f, (100u << 12) | 0x000);      /* label 100 */
         put32(&f, (200u << 12) | 0x100 | 64); /* label 200, bottom of stack */
         break;
     case E_VXLAN:
@@ -43,8 +43,7 @@ void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, i
             put16(&f, (uint16_t)n);
             put32(&f, c->tun_id);
         }
-        if (inner_l2)
-            build_eth(&f, NULL, 0, et);
+        if (inner_l2) build_eth(&f, NULL, 0, et);
         break;
     }
     case E_GRE:
@@ -65,8 +64,7 @@ static void tcp_send(struct gen *g, struct conn *c, int dir, uint16_t flags, uin
                      const struct tcp_opts *o)
 {
     struct ipaddrs a = c->a;
-    if (dir)
-        ipaddrs_swap(&a);
+    if (dir) ipaddrs_swap(&a);
     struct buf ip = {.n = 0};
     struct buf tcp = {.n = 0};
     build_tcp(&tcp, c->port[dir], c->port[!dir], seq, ack, flags, win, o);
@@ -92,7 +90,6 @@ void tcp_data(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t s
     tcp_send(g, c, dir, flags, seq, ack, data, len, c->win[dir], NULL);
 }
 
-
 /* Sends the next segment of side dir: its current seq, ACKing everything of the other side;
  * advances seq (SYN and FIN count one). */
 void seg(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t len)
@@ -101,8 +98,8 @@ void seg(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t len)
     c->seq[dir] += len + ((flags & (S | F)) ? 1 : 0);
 }
 
-void conn_init(struct conn *c, const char *cli, const char *srv, uint16_t cport,
-                      uint16_t sport, uint32_t isn_c, uint32_t isn_s)
+void conn_init(struct conn *c, const char *cli, const char *srv, uint16_t cport, uint16_t sport,
+               uint32_t isn_c, uint32_t isn_s)
 {
     memset(c, 0, sizeof(*c));
     ipaddrs_set(&c->a, cli, srv);
@@ -135,4 +132,3 @@ void close_fin(struct gen *g, struct conn *c)
     g->t += 100 * US;
     seg(g, c, 0, A, 0);
 }
-

@@ -69,7 +69,7 @@ static void stream_delivers_split_messages_once(void **state)
     rig_init(&r);
     seg(&r, 1000, "ab", 1);
     seg(&r, 1002, "c\nde", 2);
-    seg(&r, 1000, "ab", 3);      /* retransmission: dropped */
+    seg(&r, 1000, "ab", 3); /* retransmission: dropped */
     seg(&r, 1006, "f\ng\n", 4);
     seg(&r, 1003, "\ndef\n", 5); /* wholly old again */
     assert_string_equal(r.s.out, "abc\ndef\ng\n");
@@ -229,7 +229,7 @@ static void mold_and_itch_structure(void **state)
     assert_int_equal(mold_next_message(&mp, &off, &m, &ml), 1);
     assert_int_equal(ml, 19);
     assert_int_equal(itch_timestamp(m, ml), 7);
-    assert_int_equal(mold_parse(p, 20 + 2 + 18, &mp), -1); /* block runs past the end */
+    assert_int_equal(mold_parse(p, 20 + 2 + 18, &mp), -1);     /* block runs past the end */
     assert_int_equal(mold_parse(p, 20 + 2 + 19 + 1, &mp), -1); /* trailing byte */
     p[22] = 'A'; /* an Add Order is 36 bytes, not 19 */
     assert_int_equal(mold_parse(p, 41, &mp), 0);
@@ -243,13 +243,13 @@ static void mdp3_structure(void **state)
 {
     (void)state;
     uint8_t p[12 + 32] = {0x39, 0x30, 0, 0}; /* seq 12345 */
-    p[4] = 1;                               /* sending time 1 */
+    p[4] = 1;                                /* sending time 1 */
     uint8_t *m = p + 12;
-    m[0] = 32;  /* size */
-    m[2] = 11;  /* block length */
-    m[4] = 46;  /* template */
-    m[6] = 1;   /* schema 1 */
-    m[8] = 9;   /* version */
+    m[0] = 32; /* size */
+    m[2] = 11; /* block length */
+    m[4] = 46; /* template */
+    m[6] = 1;  /* schema 1 */
+    m[8] = 9;  /* version */
     struct mdp3_packet dp;
     assert_int_equal(mdp3_parse(p, sizeof(p), &dp), 0);
     assert_int_equal(dp.seq, 12345);
@@ -278,8 +278,7 @@ static void bursts_merge_windows_and_end_when_traffic_falls(void **state)
     for (int i = 0; i < 100; i++) /* 8 Gb/s for 100 us */
         assert_int_equal(burst_feed(&d, t + (uint64_t)i * 1000, 1000, &b), 0);
     for (int i = 0; i < 10; i++) /* then a trickle: the window empties, the burst ends */
-        if (burst_feed(&d, t + 250000 + (uint64_t)i * 50000, 100, &b))
-            break;
+        if (burst_feed(&d, t + 250000 + (uint64_t)i * 50000, 100, &b)) break;
     assert_int_equal(d.bursts, 1);
     assert_int_equal(b.start_ns, t);
     assert_int_equal(b.end_ns - b.start_ns, 99000);

@@ -193,7 +193,10 @@ section "saturation: a ring too small for the burst loses frames, and says how m
 { printf 'capture:\n  interfaces:\n    - name: vb\n      mode: host\n  ring_size: 4096\n  stats_interval: 200ms\n'
   cat "$ROOT/tests/live/rules.yaml"; } > "$WORK/sat.yaml"
 start_agent sat -c "$WORK/sat.yaml" -s "$WORK/sat.s.json" -e "$WORK/sat.e.jsonl" -q
+# The agent is paused while the burst comes, so the ring fills whatever the machine's speed.
+kill -STOP $agent
 inA "$SEND" va "$WORK/mix.pcap" 0 20 > /dev/null
+kill -CONT $agent
 sleep 0.6
 stop_agent
 check "saturation: capture.saturated events count every frame the ring refused" $PY -c "

@@ -167,6 +167,8 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
     pkt->tcp.wscale = -1;
     pkt->payload = NULL;
     pkt->payload_len = 0;
+    pkt->l3_end = 0;
+    pkt->hw_ts_source = HW_TS_NONE;
     pkt->frame_data = data;
     struct cursor c = cur_make(data, caplen);
     switch (linktype) {

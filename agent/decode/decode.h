@@ -124,12 +124,14 @@ struct packet {
     struct flow_key key;
     uint8_t tunnel_outer_src[16]; /* innermost tunnel's outer endpoints (when depth > 0) */
     uint8_t tunnel_outer_dst[16];
-    uint32_t l3_end;     /* offset in the frame where the outer IP datagram ends (0: unknown) */
+    struct tcp_info tcp;
+    /* Below tcp: not cleared by decode_frame's memset (kept to 128 bytes, cheap per frame);
+     * set explicitly. */
+    uint32_t l3_end;      /* offset in the frame where the outer IP datagram ends (0: unknown) */
     uint8_t hw_ts_source; /* enum hw_ts_source: a timestamp the TAP or switch added */
     uint8_t hw_port;      /* Metamako: the port the frame came in on */
     uint16_t hw_device;   /* Metamako: the device id */
     uint64_t hw_ts_ns;    /* that timestamp (UTC, ns), when hw_ts_source != HW_TS_NONE */
-    struct tcp_info tcp;
     uint16_t udp_len;
     uint8_t icmp_type;
     uint8_t icmp_code;

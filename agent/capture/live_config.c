@@ -7,64 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cidr_parse(const char *s, struct cidr *out)
-{
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", s);
-    char *slash = strchr(buf, '/');
-    long plen = -1;
-    if (slash) {
-        char *end;
-        *slash = 0;
-        plen = strtol(slash + 1, &end, 10);
-        if (*end || end == slash + 1)
-            return -1;
-    }
-    memset(out, 0, sizeof(*out));
-    if (inet_pton(AF_INET, buf, out->addr) == 1) {
-        out->family = 4;
-        if (plen < 0)
-            plen = 32;
-        if (plen > 32)
-            return -1;
-    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-        out->family = 6;
-        if (plen < 0)
-            plen = 128;
-        if (plen > 128)
-            return -1;
-    } else {
-        return -1;
-    }
-    out->plen = (uint8_t)plen;
-    for (int bit = (int)plen; bit < 128; bit++) /* clear host bits: 10.1.2.3/16 is 10.1/16 */
-        out->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-    return 0;
-}
 
-static int is_multicast(const struct cidr *c)
-{
-    return c->family == 4 ? (c->addr[0] & 0xf0) == 0xe0 : c->addr[0] == 0xff;
-}
 
-static int parse_port_range(const char *s, struct port_range *r)
-{
-    char *end;
-    long lo = strtol(s, &end, 10), hi = lo;
-    if (end == s)
-        return -1;
-    if (*end == '-') {
-        const char *h = end + 1;
-        hi = strtol(h, &end, 10);
-        if (end == h)
-            return -1;
-    }
-    if (*end || lo < 0 || hi > 65535 || lo > hi)
-        return -1;
-    r->lo = (uint16_t)lo;
-    r->hi = (uint16_t)hi;
-    return 0;
-}
 
 static int parse_proto(const char *s, uint8_t *p)
 {
@@ -85,16 +29,6 @@ static int parse_proto(const char *s, uint8_t *p)
     return 0;
 }
 
-/* Splits "N.FIELD" after a list prefix; returns the index or -1. */
-static int list_index(const char *rest, const char **field, uint32_t max)
-{
-    char *end;
-    long idx = strtol(rest, &end, 10);
-    if (end == rest || *end != '.' || idx < 0 || idx >= (long)max)
-        return -1;
-    *field = end + 1;
-    return (int)idx;
-}
 
 static int iface_set(struct live_iface *ifc, const char *field, const char *v, char *err,
                      size_t errlen)
@@ -165,7 +99,7 @@ static int rule_add_item(struct capture_rule *r, const char *field, const char *
                      item);
             return -1;
         }
-        if (field[0] == 'g' && !is_multicast(c)) {
+        if (field[0] == 'g' && !cidr_is_multicast(c)) {
             snprintf(err, errlen, "rule '%s': group '%s' is not a multicast address", r->name,
                      item);
             return -1;
@@ -174,7 +108,7 @@ static int rule_add_item(struct capture_rule *r, const char *field, const char *
     } else if (!strcmp(field, "ports") || !strcmp(field, "port")) {
         if (r->nports >= RULE_MAX_ITEMS)
             goto full;
-        if (parse_port_range(item, &r->ports[r->nports])) {
+        if (port_range_parse(item, &r->ports[r->nports])) {
             snprintf(err, errlen, "rule '%s': port '%s': give N or LOW-HIGH within 0-65535",
                      r->name, item);
             return -1;

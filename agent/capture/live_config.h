@@ -11,22 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../util/netparse.h"
+
 #define LIVE_MAX_IFACES 8
 #define LIVE_MAX_RULES 64 /* = TT_MAX_RULES */
 #define RULE_MAX_ITEMS 16 /* CIDRs, port ranges, VLANs or protocols per rule field */
 
 enum live_mode { LIVE_HOST = 0, LIVE_TAP = 1, LIVE_PCAP = 2 };
 enum xdp_attach { XDP_ATTACH_AUTO = 0, XDP_ATTACH_NATIVE = 1, XDP_ATTACH_GENERIC = 2 };
-
-struct cidr {
-    uint8_t family; /* 4 or 6 */
-    uint8_t plen;
-    uint8_t addr[16]; /* network byte order, host bits cleared */
-};
-
-struct port_range {
-    uint16_t lo, hi;
-};
 
 struct capture_rule {
     uint32_t id; /* 1..255: the id in events and metrics */
@@ -65,8 +57,6 @@ int live_config_set(struct live_config *lc, const char *key, const char *value, 
 int live_config_finish(struct live_config *lc, char *err, size_t errlen);
 
 /* Parses "10.1.0.0/16", "ff02::1", "233.54.12.1" (a host when no /len). */
-int cidr_parse(const char *s, struct cidr *out);
-
 /* The compiled form of one rule generation, ready to be written into the program's maps. */
 struct lpm_entry {
     struct cidr net;

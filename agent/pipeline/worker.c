@@ -357,6 +357,8 @@ void worker_flush(struct worker *w)
         w->cur_sub = 0;
         emit_burst(w, &b, EVENT_ORDER_END);
     }
+    if (w->burst)
+        w->st.counters[TT_C_BURST_RING_FULL] += w->burst->ring_overflow;
     flow_table_flush(&w->flows);
     trading_flush(&w->trading, w->cur_ts);
 }

@@ -809,7 +809,10 @@ static int md_feed_of(struct trading *t, struct md_session *s, const struct pack
     } else {
         for (int i = 0; i < MD_FEEDS_MAX && fi < 0; i++)
             if (!s->feed[i].used) fi = i;
-        if (fi < 0) return MD_FEEDS_MAX - 1; /* more feeds than tracked: the last slot takes them */
+        if (fi < 0) { /* more feeds than tracked: the last slot takes them, counted */
+            t->counters[TT_C_TRADING_FEEDS_FULL]++;
+            return MD_FEEDS_MAX - 1;
+        }
     }
     struct md_feed *fd = &s->feed[fi];
     fd->used = 1;

@@ -1,13 +1,13 @@
 /* trading_config.c - parsing of the trading settings (see trading_config.h). */
 #include "trading_config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "../util/netparse.h"
 #include "md.h"
 
 /* Tags that carry credentials: Password, NewPassword, RawData (FIX 4.x logon secrets). */
@@ -32,70 +32,34 @@ void trading_config_defaults(struct trading_config *tc)
 static int parse_ports(const char *s, uint8_t *set, const char *what, char *err, size_t errlen)
 {
     memset(set, 0, 65536 / 8);
-    while (*s) {
-        char *end;
-        long lo = strtol(s, &end, 10), hi = lo;
-        if (end == s) goto bad;
-        if (*end == '-') {
-            s = end + 1;
-            hi = strtol(s, &end, 10);
-            if (end == s) goto bad;
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", s);
+    for (char *save = NULL, *item = strtok_r(buf, ", ", &save); item;
+         item = strtok_r(NULL, ", ", &save)) {
+        struct port_range r;
+        if (port_range_parse(item, &r)) {
+            snprintf(err, errlen, "%s: '%s' is not a port or range (like 9876,9880-9889)", what,
+                     item);
+            return -1;
         }
-        if (lo < 0 || hi > 65535 || lo > hi) goto bad;
-        for (long p = lo; p <= hi; p++)
+        for (uint32_t p = r.lo; p <= r.hi; p++)
             set[p >> 3] |= (uint8_t)(1u << (p & 7));
-        s = end;
-        while (*s == ',' || *s == ' ')
-            s++;
-        continue;
-    bad:
-        snprintf(err, errlen, "%s: '%s' is not a port list (like 9876,9880-9889)", what, s);
-        return -1;
     }
-    return 0;
-}
-
-static int parse_group(const char *v, uint8_t addr[16], uint8_t *family, uint16_t *port)
-{
-    char host[64];
-    const char *colon = strrchr(v, ':');
-    if (!colon || (size_t)(colon - v) >= sizeof(host)) return -1;
-    memcpy(host, v, (size_t)(colon - v));
-    host[colon - v] = 0;
-    char *h = host;
-    if (*h == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = 0;
-        h++;
-    }
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535) return -1;
-    memset(addr, 0, 16);
-    if (inet_pton(AF_INET, h, addr + 12) == 1) {
-        addr[10] = addr[11] = 0xff;
-        *family = 4;
-    } else if (inet_pton(AF_INET6, h, addr) == 1) {
-        *family = 6;
-    } else {
-        return -1;
-    }
-    *port = (uint16_t)p;
     return 0;
 }
 
 int trading_feed_set(struct trading_config *tc, const char *key, const char *value, char *err,
                      size_t errlen)
 {
-    char *end;
-    long idx = strtol(key, &end, 10);
-    if (end == key || *end != '.' || idx < 0 || idx >= TRADING_FEED_PAIRS_MAX) {
+    const char *field;
+    int idx = list_index(key, &field, TRADING_FEED_PAIRS_MAX);
+    if (idx < 0) {
         snprintf(err, errlen, "'trading.feeds.%s': at most %d feed pairs", key,
                  TRADING_FEED_PAIRS_MAX);
         return -1;
     }
-    const char *field = end + 1;
     struct md_feed_pair *p = &tc->pairs[idx];
-    if (!p->used) snprintf(p->name, sizeof(p->name), "feed%ld", idx + 1);
+    if (!p->used) snprintf(p->name, sizeof(p->name), "feed%d", idx + 1);
     p->used = 1;
     if (!strcmp(field, "name")) {
         snprintf(p->name, sizeof(p->name), "%s", value);
@@ -103,7 +67,7 @@ int trading_feed_set(struct trading_config *tc, const char *key, const char *val
     }
     if (!strcmp(field, "a") || !strcmp(field, "b")) {
         int side = field[0] == 'b';
-        if (parse_group(value, p->addr[side], &p->family[side], &p->port[side])) {
+        if (group_port_parse(value, p->addr[side], &p->family[side], &p->port[side])) {
             snprintf(err, errlen, "feed %s: '%s' is not GROUP:PORT (like 233.54.12.111:26477)",
                      field, value);
             return -1;
@@ -157,8 +121,10 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
                  tc->itch_timezone);
         return -1;
     }
-    if (tc->stream_buffer < 1024 || tc->max_sessions < 1) {
-        snprintf(err, errlen, "trading.stream_buffer must be >= 1024 and max_sessions >= 1");
+    if (tc->stream_buffer < 1024 || tc->max_sessions < 1 || tc->md_sessions < 1 ||
+        tc->fix_max_message < 64) {
+        snprintf(err, errlen, "trading.stream_buffer must be >= 1024, trading.max_sessions and "
+                              "trading.md_sessions >= 1, trading.fix.max_message >= 64");
         return -1;
     }
     return 0;
@@ -195,8 +161,7 @@ uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16
     if (pair >= 0) return 0x7070000000000000ull | (uint64_t)(pair + 1);
     /* By session name, so A and B copies meet. Only multicast: every packet of such a flow
      * parses alike, so a flow never straddles two workers. */
-    int v4 = !memcmp(dst, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
-    int multicast = v4 ? (dst[12] & 0xf0) == 0xe0 : dst[0] == 0xff;
+    int multicast = addr16_is_multicast(dst);
     struct mold_packet mp;
     if ((port_in(tc->mold_ports, dport) || (tc->detect && multicast)) &&
         !mold_parse(payload, len, &mp))

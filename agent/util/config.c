@@ -312,6 +312,13 @@ int config_finish(struct tt_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "capture.ring_size: a power of 2 from 4k to 1G");
         return -1;
     }
+    if (cfg->burst_link_mbps &&
+        (!cfg->burst_window_ns || !cfg->burst_fraction_pct || cfg->burst_fraction_pct > 100)) {
+        snprintf(err, errlen,
+                 "detect.burst_window must be > 0 and detect.burst_fraction_pct 1 to 100 "
+                 "(or detect.burst_link_mbps 0 to turn microbursts off)");
+        return -1;
+    }
     if (trading_config_finish(&cfg->trading, err, errlen))
         return -1;
     return live_config_finish(&cfg->live, err, errlen);

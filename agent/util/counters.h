@@ -59,7 +59,10 @@
     X(ARISTA_TRUNCATED, "arista.truncated")         /* Arista timestamp header cut off */       \
     X(ARISTA_UNKNOWN, "arista.unknown")             /* EtherType 0xD28B of an unknown subtype */ \
     X(TRADING_SESSIONS_FULL, "trading.sessions_full") /* session not analysed: table full */      \
-    X(TRADING_ORDERS_EVICTED, "trading.orders_evicted") /* pending order dropped: table full */
+    X(TRADING_ORDERS_EVICTED, "trading.orders_evicted") /* pending order dropped: table full */ \
+    X(TRADING_FEEDS_FULL, "trading.feeds_full")     /* packet of a 5th+ feed of a session: counted \
+                                                        under its 4th */                          \
+    X(BURST_RING_FULL, "burst.ring_full")           /* frame left the burst window early: full */
 
 enum tt_counter {
 #define TT_X(id, name) TT_C_##id,

@@ -48,6 +48,17 @@ static uint32_t sorted_sessions(const struct trading_stats *t,
 
 #define JI(v) json_integer((json_int_t)(v))
 
+struct named_count {
+    const char *k;
+    uint64_t v;
+};
+
+static void set_counts(json_t *o, const struct named_count *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, f[i].k, JI(f[i].v));
+}
+
 static json_t *fix_session_json(const struct trading_session_stats *s)
 {
     json_t *o = json_object();
@@ -55,10 +66,7 @@ static json_t *fix_session_json(const struct trading_session_stats *s)
     json_object_set_new(o, "messages",
                         json_pack("{s:I, s:I}", "from_initiator", (json_int_t)s->messages[0],
                                   "from_acceptor", (json_int_t)s->messages[1]));
-    const struct {
-        const char *k;
-        uint64_t v;
-    } f[] = {
+    const struct named_count f[] = {
         {"logons", s->logons},
         {"logouts", s->logouts},
         {"seq_gaps", s->seq_gaps},
@@ -76,8 +84,7 @@ static json_t *fix_session_json(const struct trading_session_stats *s)
         {"bad_checksum", s->bad_checksum},
         {"unanswered_orders", s->unanswered},
     };
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        json_object_set_new(o, f[i].k, JI(f[i].v));
+    set_counts(o, f, sizeof(f) / sizeof(f[0]));
     json_t *orders = json_object();
     for (int p = 0; p < OP_MAX; p++)
         json_object_set_new(orders, order_pair_name((enum order_pair)p), JI(s->orders[p]));
@@ -121,10 +128,7 @@ static json_t *soup_session_json(const struct trading_session_stats *s)
     json_object_set_new(o, "messages",
                         json_pack("{s:I, s:I}", "from_client", (json_int_t)s->messages[0],
                                   "from_server", (json_int_t)s->messages[1]));
-    const struct {
-        const char *k;
-        uint64_t v;
-    } f[] = {
+    const struct named_count f[] = {
         {"logins_accepted", s->logins_accepted},
         {"logins_rejected", s->logins_rejected},
         {"sequenced", s->sequenced},
@@ -137,8 +141,7 @@ static json_t *soup_session_json(const struct trading_session_stats *s)
         {"executions", s->executions},
         {"unanswered_orders", s->unanswered},
     };
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        json_object_set_new(o, f[i].k, JI(f[i].v));
+    set_counts(o, f, sizeof(f) / sizeof(f[0]));
     json_t *orders = json_object();
     static const char *const names[OP_MAX] = {"enter_order", "cancel", "replace"};
     for (int p = 0; p < OP_MAX; p++)

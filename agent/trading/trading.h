@@ -7,6 +7,8 @@
  * callbacks; counts and latency distributions go into a struct trading_stats. Everything is
  * preallocated at init and bounded by the config (sessions, buffers, pending orders); what
  * does not fit is counted. Time is packet time. One struct trading per worker, no locking.
+ * Code: trading.c (recognition, TCP sessions, events, pending orders), trading_fix.c,
+ * trading_soup.c, trading_md.c (the protocols), over the decoders fix.c, soup.c, md.c.
  */
 #ifndef TT_TRADING_H
 #define TT_TRADING_H

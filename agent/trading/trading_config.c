@@ -123,8 +123,9 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
     }
     if (tc->stream_buffer < 1024 || tc->max_sessions < 1 || tc->md_sessions < 1 ||
         tc->fix_max_message < 64) {
-        snprintf(err, errlen, "trading.stream_buffer must be >= 1024, trading.max_sessions and "
-                              "trading.md_sessions >= 1, trading.fix.max_message >= 64");
+        snprintf(err, errlen,
+                 "trading.stream_buffer must be >= 1024, trading.max_sessions and "
+                 "trading.md_sessions >= 1, trading.fix.max_message >= 64");
         return -1;
     }
     return 0;

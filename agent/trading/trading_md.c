@@ -247,8 +247,12 @@ static uint64_t local_midnight_ns(struct trading *t, uint64_t ts_ns)
     return t->day_start_ns;
 }
 
+/* The session's latest flow names its events; its key is copied only when the flow changes
+ * (with A and B interleaved that is per packet, with one feed never). */
 static void md_touch(struct md_session *s, const struct flow *f)
 {
+    if (s->last_flow_id == f->id)
+        return;
     s->last_key = f->key;
     s->last_flow_id = f->id;
 }

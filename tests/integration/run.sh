@@ -46,6 +46,16 @@ check "trading: 2 workers give the same events" cmp "$WORK/tr1.e" "$WORK/tr2.e"
 check "trading: FIX and SoupBinTCP passwords never leave the agent" \
     sh -c "! grep -q -e s3cr3t -e pw-secret -e wrong-pass '$WORK/tr1.e' '$WORK/tr1.json'"
 "$TT" analyze -q $TSET --set trading.fix.redact_tags=58 -e "$WORK/tr3.e" "$TP"
+"$TT" analyze -q $TSET --set capture.tap_timestamps=true -e "$WORK/tr4.e" "$TP"
+check "trading: capture.tap_timestamps makes the TAP's / switch's time the packet time" $PY -c "
+import json
+def span(path):
+    for l in open(path):
+        e = json.loads(l)
+        if e['type'] == 'flow' and e['flow']['src'] == '10.6.0.1':
+            return e['record']['start_ns'], e['record']['end_ns']
+a, b = span('$WORK/tr1.e'), span('$WORK/tr4.e')
+assert b == (a[0] - 1234, a[1] - 1234), (a, b)"
 check "trading: a configured tag (58) is redacted in events" $PY -c "
 import json
 ev = [json.loads(l) for l in open('$WORK/tr3.e')]
@@ -162,6 +172,14 @@ assert d.get('report.talkers_full',0) > 0 and d.get('flow.evicted',0) > 0, d"
 check "alert keys replaced in a full table are counted" $PY -c "
 import json; d=json.load(open('$WORK/lim2.json'))['drops']; assert d.get('alert.keys_evicted',0) > 0, d"
 
+"$TT" analyze -q -s "$WORK/lim3.json" --set trading.max_sessions=1 "$WORK/trading_fix_md.pcap"
+"$TT" analyze -q -s "$WORK/lim4.json" --set detect.burst_window=10s --set detect.burst_link_mbps=1 \
+    "$WORK/trading_demo.pcap"
+check "TCP trading sessions beyond the table and frames beyond the burst window's ring are counted" $PY -c "
+import json
+d, e = json.load(open('$WORK/lim3.json'))['drops'], json.load(open('$WORK/lim4.json'))['drops']
+assert d.get('trading.sessions_full', 0) == 2 and e.get('burst.ring_full', 0) > 0, (d, e)"
+
 section "command line: errors are one clear line and a documented exit status"
 expect_exit "missing file -> 2" 2 "cannot read capture" -- "$TT" analyze /nonexistent.pcap
 head -c 4096 /dev/urandom > "$WORK/garbage.pcap"
@@ -169,6 +187,12 @@ expect_exit "not a capture -> 2" 2 "cannot read capture" -- "$TT" analyze "$WORK
 expect_exit "bad filter -> 1" 1 "filter" -- "$TT" analyze --filter "tcp port banana" "$WORK/clean.pcap"
 expect_exit "bad --workers -> 1" 1 "workers" -- "$TT" analyze -w 0 "$WORK/clean.pcap"
 printf 'flow:\n  max_flowz: 10\n' > "$WORK/bad.yaml"
+expect_exit "bad trading port list -> 1" 1 "trading.fix.ports: '98x'" -- "$TT" analyze --set trading.fix.ports=98x "$WORK/clean.pcap"
+expect_exit "bad feed group -> 1" 1 "is not GROUP:PORT" -- "$TT" analyze --set trading.feeds.0.a=233.1.1.1 "$WORK/clean.pcap"
+expect_exit "feed pair missing its B side -> 1" 1 "needs both a and b" -- "$TT" analyze --set trading.feeds.0.a=233.1.1.1:5 "$WORK/clean.pcap"
+expect_exit "unknown time zone -> 1" 1 "no such time zone" -- "$TT" analyze --set trading.itch_timezone=Mars/Base "$WORK/clean.pcap"
+expect_exit "no market-data sessions -> 1" 1 "md_sessions" -- "$TT" analyze --set trading.md_sessions=0 "$WORK/clean.pcap"
+expect_exit "burst fraction out of range -> 1" 1 "burst_fraction_pct" -- "$TT" analyze --set detect.burst_fraction_pct=150 "$WORK/clean.pcap"
 expect_exit "unknown config key -> 1" 1 "unknown setting 'flow.max_flowz'" -- "$TT" analyze -c "$WORK/bad.yaml" "$WORK/clean.pcap"
 printf 'flow:\n  tcp_idle_timeout: soon\n' > "$WORK/bad2.yaml"
 expect_exit "bad config value -> 1" 1 "tcp_idle_timeout" -- "$TT" analyze -c "$WORK/bad2.yaml" "$WORK/clean.pcap"

@@ -4,11 +4,11 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libpcap jansson yaml-0.1 libxxhash zlib rdkafka libbpf libxdp
+PKGS    := libpcap jansson yaml-0.1 libxxhash zlib rdkafka libbpf libxdp libmicrohttpd
 # -flto: the per-protocol decoders live in separate files; LTO inlines the chain per packet.
 CFLAGS  ?= -O2 -g -flto=auto
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz -lrdkafka -lbpf -lxdp -lelf) -pthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz -lrdkafka -lbpf -lxdp -lelf -lmicrohttpd) -pthread
 
 ifneq ($(V),1)
 Q := @

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "../metrics/metrics_http.h"
 #include "../pipeline/pipeline.h"
 
 int cmd_analyze(int argc, char **argv);
@@ -22,5 +23,15 @@ int cli_write_outputs(const struct run_result *res, FILE *events, const char *ev
 FILE *cli_human_stream(const char *events_path, const char *summary_path);
 /* Prints Kafka's accounting; 5 when a message was not delivered (with the likely cause). */
 int cli_kafka_report(const struct kafka_stats *k);
+
+/* The /metrics endpoint of a run, when metrics.listen is set (--metrics ADDR). */
+struct cli_metrics {
+    struct metrics reg;
+    struct metrics_http *http;
+    int on;
+};
+/* Starts it and says where on stderr; 0, or 1 after a one-line error. */
+int cli_metrics_start(struct cli_metrics *cm, const struct tt_config *cfg);
+void cli_metrics_stop(struct cli_metrics *cm);
 
 #endif

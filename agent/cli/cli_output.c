@@ -55,19 +55,50 @@ FILE *cli_human_stream(const char *events_path, const char *summary_path)
 int cli_kafka_report(const struct kafka_stats *k)
 {
     fprintf(stderr,
-            "kafka: %llu delivered, %llu failed, %llu dropped (queue full), %llu undelivered "
+            "kafka: %llu delivered, %llu failed, %llu dropped (buffer full), %llu undelivered "
             "of %llu%s%s\n",
             (unsigned long long)k->delivered, (unsigned long long)k->failed,
-            (unsigned long long)k->dropped_queue_full, (unsigned long long)k->undelivered,
+            (unsigned long long)(k->dropped_queue_full + k->dropped_oldest),
+            (unsigned long long)k->undelivered,
             (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
             k->last_error);
     if (k->delivered == k->offered)
         return 0;
     fprintf(stderr, "kafka: %llu message(s) not delivered: %s\n",
             (unsigned long long)(k->offered - k->delivered),
-            k->dropped_queue_full ? "the producer queue was full (raise "
-                                    "kafka.properties.queue.buffering.max.messages)"
+            k->dropped_queue_full + k->dropped_oldest
+                ? "the buffer was full while the brokers did not take messages (raise "
+                  "kafka.buffer_messages)"
                                   : "check that the brokers are reachable (or raise "
                                     "kafka.flush_timeout)");
     return 5;
+}
+
+int cli_metrics_start(struct cli_metrics *cm, const struct tt_config *cfg)
+{
+    memset(cm, 0, sizeof(*cm));
+    if (!cfg->metrics.listen[0])
+        return 0;
+    char err[512];
+    metrics_init(&cm->reg, &cfg->metrics);
+    if (metrics_http_start(&cm->http, &cm->reg, cfg->metrics.listen, err, sizeof(err))) {
+        fprintf(stderr, "ticktap: %s\n", err);
+        metrics_fini(&cm->reg);
+        return 1;
+    }
+    cm->on = 1;
+    const char *colon = strrchr(cfg->metrics.listen, ':');
+    int hl = (int)(colon - cfg->metrics.listen);
+    fprintf(stderr, "metrics: http://%.*s:%u/metrics (and /healthz)\n", hl ? hl : 7,
+            hl ? cfg->metrics.listen : "0.0.0.0", metrics_http_port(cm->http));
+    return 0;
+}
+
+void cli_metrics_stop(struct cli_metrics *cm)
+{
+    if (!cm->on)
+        return;
+    metrics_http_stop(cm->http);
+    metrics_fini(&cm->reg);
+    cm->on = 0;
 }

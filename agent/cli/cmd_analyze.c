@@ -40,6 +40,8 @@ static void usage(FILE *out)
             "  -F, --follow          follow one growing pcap file (tcpdump -w, dumpcap -P) until\n"
             "                        Ctrl-C, events as they come; a file replaced under the\n"
             "                        same name (rotation) is followed into\n"
+            "  -m, --metrics ADDR    serve Prometheus /metrics and /healthz on ADDR while running\n"
+            "                        (127.0.0.1:9108; port 0 picks a free one)\n"
             "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
             "                        Ctrl-C) so consumers can read it\n"
             "\n"
@@ -57,7 +59,7 @@ int cmd_analyze(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'S'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"kafka", required_argument, NULL, 'k'},   {"kafka-hold", required_argument, NULL, 'H'},
-        {"follow", no_argument, NULL, 'F'},
+        {"follow", no_argument, NULL, 'F'},        {"metrics", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     struct tt_config cfg;
@@ -65,12 +67,12 @@ int cmd_analyze(int argc, char **argv)
     const char *filter = NULL, *events_path = NULL, *summary_path = NULL;
     const char *sets[64];
     int nsets = 0, quiet = 0, workers = -1, follow = 0;
-    const char *kafka_brokers = NULL;
+    const char *kafka_brokers = NULL, *metrics_addr = NULL;
     double kafka_hold = 0;
     char err[1024];
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:F", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:Fm:", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': filter = optarg; break;
         case 'e': events_path = optarg; break;
@@ -98,6 +100,7 @@ int cmd_analyze(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'F': follow = 1; break;
         case 'k': kafka_brokers = optarg; break;
+        case 'm': metrics_addr = optarg; break;
         case 'H': {
             char *end;
             kafka_hold = strtod(optarg, &end);
@@ -135,6 +138,8 @@ int cmd_analyze(int argc, char **argv)
 
     if (kafka_brokers)
         snprintf(cfg.kafka.brokers, sizeof(cfg.kafka.brokers), "%s", kafka_brokers);
+    if (metrics_addr)
+        snprintf(cfg.metrics.listen, sizeof(cfg.metrics.listen), "%s", metrics_addr);
     struct kafka_sink *kafka = NULL;
     if (cfg.kafka.brokers[0]) {
         if (kafka_sink_open(&kafka, &cfg.kafka, err, sizeof(err))) {
@@ -150,7 +155,7 @@ int cmd_analyze(int argc, char **argv)
         kafka_sink_close(kafka);
         return 4;
     }
-    struct live_source followed = {&capture_follow_ops, NULL, "capture"};
+    struct live_source followed = {&capture_follow_ops, NULL, "capture", -1};
     if (follow && !(followed.cap = capture_follow_open(argv[optind], filter, err, sizeof(err)))) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);
@@ -178,6 +183,15 @@ int cmd_analyze(int argc, char **argv)
         opt.progress = 0;
         fprintf(stderr, "ticktap: following %s; Ctrl-C to stop\n", argv[optind]);
     }
+    struct cli_metrics cm;
+    if (cli_metrics_start(&cm, &cfg)) {
+        if (followed.cap)
+            followed.ops->close(followed.cap);
+        kafka_sink_close(kafka);
+        cli_events_discard(events_out);
+        return 1;
+    }
+    opt.metrics = cm.on ? &cm.reg : NULL;
     struct run_result res;
     int rc = pipeline_run(&cfg, &opt, &res, err, sizeof(err));
     if (followed.cap) {
@@ -186,6 +200,7 @@ int cmd_analyze(int argc, char **argv)
     }
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
+        cli_metrics_stop(&cm);
         kafka_sink_close(kafka);
         cli_events_discard(events_out);
         return rc == -EINVAL && strstr(err, "--filter") ? 1 : 2;
@@ -220,6 +235,7 @@ int cmd_analyze(int argc, char **argv)
         }
         kafka_sink_close(kafka);
     }
+    cli_metrics_stop(&cm);
     if (res.interrupted)
         status = 130;
     run_result_fini(&res);

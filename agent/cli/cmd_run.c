@@ -58,6 +58,8 @@ struct run_state {
     uint32_t nsrc;
     uint64_t reloads, reload_failures;
     uint64_t next_stats_ns; /* counters are read every capture.stats_interval */
+    uint64_t next_metrics_ns; /* and for /metrics every metrics.publish_interval */
+    struct metrics *metrics; /* NULL: no /metrics endpoint */
 };
 
 static const char *mode_name(int m)
@@ -79,6 +81,7 @@ static void usage(FILE *out)
             "  -e, --events PATH     write every event and flow record as JSON lines ('-': stdout)\n"
             "  -s, --summary PATH    write the summary JSON at the end ('-': stdout)\n"
             "  -k, --kafka BROKERS   also stream events to Kafka ('mock': a mock cluster inside)\n"
+            "  -m, --metrics ADDR    serve Prometheus /metrics and /healthz (metrics.listen)\n"
             "  -d, --duration SEC    stop after SEC seconds\n"
             "  -q, --quiet           no human summary\n"
             "\n"
@@ -148,7 +151,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
                                                    filter, err, errlen);
         if (!c)
             return -1;
-        rs->src[rs->nsrc++] = (struct live_source){&capture_pcap_live_ops, c, ri->cfg.name};
+        rs->src[rs->nsrc++] = (struct live_source){&capture_pcap_live_ops, c, ri->cfg.name, -1};
         ri->nsrc = 1;
         return 0;
     }
@@ -167,7 +170,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
         struct capture *c = capture_ring_open(ri->xdp, cfg->snaplen, err, errlen);
         if (!c)
             return -1;
-        rs->src[rs->nsrc++] = (struct live_source){&capture_ring_ops, c, ri->cfg.name};
+        rs->src[rs->nsrc++] = (struct live_source){&capture_ring_ops, c, ri->cfg.name, -1};
         ri->nsrc = 1;
         return 0;
     }
@@ -181,7 +184,7 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
                                              errlen);
         if (!c)
             return -1;
-        rs->src[rs->nsrc++] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name};
+        rs->src[rs->nsrc++] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name, (int)q};
         ri->nsrc++;
     }
     return 0;
@@ -288,6 +291,87 @@ static void lost_now(struct run_state *rs, struct run_iface *ri, uint64_t *lost,
     }
 }
 
+/* The capture's own families for /metrics: XDP program counters, rule hits, socket and
+ * kernel losses per interface and queue, config reloads. */
+static void capture_metrics(struct run_state *rs)
+{
+    struct prom_buf b = {0};
+    struct prom_labels l;
+    static const char *xdp_names[] = {"seen",   "egress_seen", "matched", "redirected",
+                                      "redirect_fail", "copied", "copy_fail", "passed",
+                                      "dropped", "parse_errors"};
+    struct tt_counters c[LIVE_MAX_IFACES];
+    static uint64_t hits[LIVE_MAX_IFACES][TT_MAX_RULE_ID + 1];
+    int have[LIVE_MAX_IFACES] = {0};
+    for (uint32_t i = 0; i < rs->nifs; i++)
+        have[i] = rs->ifs[i].xdp && !xdp_iface_counters(rs->ifs[i].xdp, &c[i], hits[i]);
+    prom_family(&b, "ticktap_xdp_packets_total", "counter",
+                "XDP/TC program counters per interface (seen, matched, redirected, copied, "
+                "passed, failures)");
+    for (uint32_t i = 0; i < rs->nifs; i++) {
+        if (!have[i])
+            continue;
+        uint64_t v[] = {c[i].seen,   c[i].egress_seen, c[i].matched, c[i].redirected,
+                        c[i].redirect_fail, c[i].copied, c[i].copy_fail, c[i].passed,
+                        c[i].dropped, c[i].parse_errors};
+        for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+            prom_labels_init(&l);
+            prom_label(&l, "interface", rs->ifs[i].cfg.name);
+            prom_label(&l, "counter", xdp_names[k]);
+            prom_sample(&b, "ticktap_xdp_packets_total", &l, v[k]);
+        }
+    }
+    prom_family(&b, "ticktap_rule_matches_total", "counter", "Frames each capture rule matched");
+    for (uint32_t i = 0; i < rs->nifs; i++)
+        for (uint32_t r = 0; have[i] && r < rs->cfg.live.nrules; r++) {
+            const struct capture_rule *cr = &rs->cfg.live.rules[r];
+            prom_labels_init(&l);
+            prom_label(&l, "interface", rs->ifs[i].cfg.name);
+            prom_label_u(&l, "rule_id", cr->id);
+            prom_label(&l, "rule", cr->name);
+            prom_sample(&b, "ticktap_rule_matches_total", &l, hits[i][cr->id]);
+        }
+    prom_family(&b, "ticktap_capture_lost_total", "counter",
+                "Frames lost before the agent: ring_full (host), redirect_failed (tap), "
+                "socket_dropped (AF_XDP queue), kernel_dropped (pcap)");
+    for (uint32_t i = 0; i < rs->nifs; i++) {
+        struct run_iface *ri = &rs->ifs[i];
+        uint64_t lost[MAX_SOURCES + 1];
+        int why = SAT_RING_FULL;
+        lost_now(rs, ri, lost, &why);
+        for (uint32_t k = 0; k <= ri->nsrc && k <= MAX_SOURCES; k++) {
+            if (k && ri->cfg.mode != LIVE_TAP)
+                break;
+            prom_labels_init(&l);
+            prom_label(&l, "interface", ri->cfg.name);
+            if (k)
+                prom_label_u(&l, "queue", k - 1);
+            prom_label(&l, "reason",
+                       saturation_reason_name(k ? SAT_SOCKET_DROPPED : (enum saturation_reason)why));
+            prom_sample(&b, "ticktap_capture_lost_total", &l, lost[k]);
+        }
+    }
+    prom_family(&b, "ticktap_xsk_zero_copy", "gauge", "AF_XDP queue bound in zero-copy mode (1) or copy mode (0)");
+    for (uint32_t i = 0; i < rs->nifs; i++)
+        for (uint32_t q = 0; rs->ifs[i].cfg.mode == LIVE_TAP && q < rs->ifs[i].nsrc; q++) {
+            prom_labels_init(&l);
+            prom_label(&l, "interface", rs->ifs[i].cfg.name);
+            prom_label_u(&l, "queue", q);
+            prom_sample(&b, "ticktap_xsk_zero_copy", &l,
+                        (uint64_t)capture_xsk_zerocopy(rs->src[rs->ifs[i].first + q].cap));
+        }
+    prom_family(&b, "ticktap_config_reloads_total", "counter", "SIGHUP reloads, by result");
+    prom_labels_init(&l);
+    prom_label(&l, "result", "ok");
+    prom_sample(&b, "ticktap_config_reloads_total", &l, rs->reloads);
+    prom_labels_init(&l);
+    prom_label(&l, "result", "failed");
+    prom_sample(&b, "ticktap_config_reloads_total", &l, rs->reload_failures);
+    if (!b.oom && b.p)
+        metrics_set_capture_text(rs->metrics, b.p);
+    prom_buf_fini(&b);
+}
+
 static int run_tick(void *arg, struct event *out, int max)
 {
     struct run_state *rs = arg;
@@ -296,6 +380,10 @@ static int run_tick(void *arg, struct event *out, int max)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    if (rs->metrics && (now >= rs->next_metrics_ns || atomic_load(&stop_flag))) {
+        capture_metrics(rs);
+        rs->next_metrics_ns = now + rs->cfg.metrics.publish_interval_ns;
+    }
     if (now < rs->next_stats_ns && !atomic_load(&stop_flag)) /* stopping: a last read */
         return 0;
     rs->next_stats_ns = now + rs->cfg.stats_interval_ns;
@@ -453,16 +541,18 @@ int cmd_run(int argc, char **argv)
         {"events", required_argument, NULL, 'e'},  {"summary", required_argument, NULL, 's'},
         {"kafka", required_argument, NULL, 'k'},   {"duration", required_argument, NULL, 'd'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"metrics", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     static struct run_state rs; /* large (config with rules): not on the stack */
     memset(&rs, 0, sizeof(rs));
-    const char *sets[64], *events_path = NULL, *summary_path = NULL, *kafka_brokers = NULL;
+    const char *sets[64], *events_path = NULL, *summary_path = NULL, *kafka_brokers = NULL,
+               *metrics_addr = NULL;
     int nsets = 0, quiet = 0, c;
     double duration = 0;
     char err[1024];
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:e:s:k:d:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:e:s:k:d:qhm:", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': rs.config_path = optarg; break;
         case 'S':
@@ -472,6 +562,7 @@ int cmd_run(int argc, char **argv)
         case 'e': events_path = optarg; break;
         case 's': summary_path = optarg; break;
         case 'k': kafka_brokers = optarg; break;
+        case 'm': metrics_addr = optarg; break;
         case 'd': {
             char *end;
             duration = strtod(optarg, &end);
@@ -532,6 +623,16 @@ int cmd_run(int argc, char **argv)
         }
         fprintf(stderr, "kafka: streaming to %s\n", kafka_sink_bootstrap(kafka));
     }
+    if (metrics_addr)
+        snprintf(cfg->metrics.listen, sizeof(cfg->metrics.listen), "%s", metrics_addr);
+    static struct cli_metrics cm;
+    if (cli_metrics_start(&cm, cfg)) {
+        rules_compiled_free(&cr);
+        kafka_sink_close(kafka);
+        cli_events_discard(events_out);
+        return 1;
+    }
+    rs.metrics = cm.on ? &cm.reg : NULL;
 
     /* Signals before attaching: a stop during set-up still detaches cleanly. */
     struct sigaction sa;
@@ -566,6 +667,7 @@ int cmd_run(int argc, char **argv)
     rules_compiled_free(&cr);
     if (status) {
         close_all(&rs);
+        cli_metrics_stop(&cm);
         kafka_sink_close(kafka);
         cli_events_discard(events_out);
         return status;
@@ -587,12 +689,14 @@ int cmd_run(int argc, char **argv)
         .tick_interval_ns = 50000000, /* SIGHUP is acted on within 50 ms */
         .events_out = events_out,
         .kafka = kafka,
+        .metrics = rs.metrics,
         .stop = &stop_flag,
     };
     struct run_result res;
     int rc = pipeline_run(cfg, &opt, &res, err, sizeof(err));
     json_t *cap = rc ? NULL : capture_json(&rs);
     close_all(&rs);
+    cli_metrics_stop(&cm);
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
         kafka_sink_close(kafka);

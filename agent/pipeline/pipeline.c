@@ -30,7 +30,7 @@ struct dispatch_ctx {
     uint32_t errors;
     int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
     int live;   /* a full worker queue drops the frame (counted) instead of waiting */
-    uint64_t ring_full;
+    _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
 };
 
 static double now_s(void)
@@ -63,7 +63,9 @@ static void *dispatch_main(void *arg)
             int rc;
             while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
                 if (x->live) { /* live frames cannot wait: the kernel would drop them instead */
-                    x->ring_full++;
+                    atomic_store_explicit(&x->ring_full,
+                                          atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
+                                          memory_order_relaxed);
                     break;
                 }
                 /* Offline input waits for the worker. Publish what is queued first: the
@@ -98,6 +100,13 @@ struct sink {
     struct alert_detector alerts;
     struct event alert_buf[ALERT_MAX_RULES];
     char line[8192];
+    /* exported while running (metrics.h) */
+    struct metrics *metrics;
+    int live_source; /* packet times are wall-clock times: their delay is meaningful */
+    uint64_t events_sev[EV_MAX][3];
+    struct prom_hist event_delay;
+    uint64_t next_publish_ns, next_stats_ns, last_stats_ns, kafka_stats_ns;
+    struct dispatch_ctx *dx;
 };
 
 static void sink_emit(struct sink *s, struct event *e);
@@ -124,6 +133,14 @@ static void sink_emit(struct sink *s, struct event *e)
         return;
     }
     s->res->events[e->type]++;
+    s->events_sev[e->type][e->severity < 3 ? e->severity : 2]++;
+    if (s->live_source && s->metrics) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+        if (now > e->ts_ns)
+            prom_hist_observe(&s->event_delay, now - e->ts_ns);
+    }
     if (s->out || s->kafka) {
         size_t n = event_to_json(e, s->line, sizeof(s->line));
         if (s->out) {
@@ -185,6 +202,50 @@ static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
         spsc_ring_pop(&ws[best].events);
         taken++;
     }
+}
+
+/* The sink's counters for /metrics, every publish interval (and at the end). */
+static void sink_publish(struct sink *s, int final)
+{
+    if (!s->metrics)
+        return;
+    struct metrics_sink_snap *snap = calloc(1, sizeof(*snap));
+    if (!snap)
+        return;
+    memcpy(snap->events, s->events_sev, sizeof(snap->events));
+    snap->event_delay = s->event_delay;
+    if (s->kafka) {
+        snap->kafka_on = 1;
+        kafka_sink_stats(s->kafka, &snap->kafka);
+        snap->kafka_queue = snap->kafka.queued;
+        prom_hist_from_hist(&snap->kafka_delivery, kafka_sink_delivery_hist(s->kafka));
+        prom_hist_from_hist(&snap->kafka_e2e, kafka_sink_e2e_hist(s->kafka));
+    }
+    if (s->dx)
+        snap->dispatch_ring_full = atomic_load_explicit(&s->dx->ring_full, memory_order_relaxed);
+    snap->heartbeat_ns = final ? UINT64_MAX : metrics_now_ns(); /* done: never stuck */
+    metrics_sink_publish(s->metrics, snap);
+    free(snap);
+}
+
+/* A stats record on Kafka's stats topic every kafka.stats_interval, and one at the end. */
+static void sink_stats_record(struct sink *s, int final)
+{
+    if (!s->metrics || !s->kafka || !s->kafka_stats_ns)
+        return;
+    uint64_t now = metrics_now_ns();
+    if (!final && now < s->next_stats_ns)
+        return;
+    s->next_stats_ns = now + s->kafka_stats_ns;
+    sink_publish(s, 0);
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    char *line = metrics_stats_json(s->metrics, (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec,
+                                    now - s->last_stats_ns);
+    s->last_stats_ns = now;
+    if (line)
+        kafka_sink_send_stats(s->kafka, 0, line, strlen(line));
+    free(line);
 }
 
 static void show_progress(struct worker *ws, uint32_t n, double t0)
@@ -342,6 +403,37 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         goto out;
     }
 
+    /* Exported while running: the caller's registry, or a private one for Kafka's stats. */
+    struct metrics own_metrics, *m = opt->metrics;
+    if (!m && opt->kafka && cfg->kafka.stats_interval_ns) {
+        metrics_init(&own_metrics, &cfg->metrics);
+        m = &own_metrics;
+    }
+    if (m && metrics_attach_workers(m, nw)) {
+        snprintf(err, errlen, "out of memory for the metrics of %u workers", nw);
+        rc = -ENOMEM;
+        if (m == &own_metrics)
+            metrics_fini(m);
+        goto out;
+    }
+    for (uint32_t i = 0; m && i < nw; i++) {
+        struct metrics_worker *mw = &m->workers[i];
+        if (live) { /* worker i reads source i, or every worker shares the only one */
+            const struct live_source *ls = &opt->live[i < (uint32_t)opt->nlive ? i : 0];
+            snprintf(mw->ifname, sizeof(mw->ifname), "%s", ls->ifname ? ls->ifname : "live");
+            mw->queue = ls->queue;
+        }
+        ws[i].mw = mw;
+    }
+    s.metrics = m;
+    s.live_source = live;
+    s.dx = dx;
+    s.kafka_stats_ns = cfg->kafka.stats_interval_ns;
+    s.last_stats_ns = metrics_now_ns();
+    s.next_stats_ns = s.last_stats_ns + s.kafka_stats_ns;
+    if (opt->kafka)
+        kafka_sink_set_mode(opt->kafka, live, !live && cfg->overflow_block);
+
     double t0 = now_s(), next_progress = t0 + 2.0;
     double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
     double next_tick = t0 + tick_every;
@@ -360,6 +452,11 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         int taken = sink_drain(&s, ws, nw);
         if (s.kafka)
             kafka_sink_poll(s.kafka);
+        if (m && metrics_now_ns() >= s.next_publish_ns) {
+            sink_publish(&s, 0);
+            s.next_publish_ns = metrics_now_ns() + cfg->metrics.publish_interval_ns;
+        }
+        sink_stats_record(&s, 0);
         if (all_done) {
             int left = 0;
             for (uint32_t i = 0; i < nw; i++)
@@ -408,10 +505,16 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         pthread_join(tids[i], NULL);
     if (s.out)
         fflush(s.out);
+    sink_stats_record(&s, 1); /* the totals, before the flush delivers them */
     if (s.kafka) {
         kafka_sink_flush(s.kafka, &res->kafka);
         res->kafka_used = 1;
+        res->kafka_delivery = *kafka_sink_delivery_hist(s.kafka);
+        res->kafka_e2e = *kafka_sink_e2e_hist(s.kafka);
     }
+    sink_publish(&s, 1);
+    if (m == &own_metrics)
+        metrics_fini(m);
     res->wall_seconds = now_s() - t0;
 
     stats_init(&res->st, cfg->talkers_max * (nw > 4 ? 4 : nw), cfg->top_n);
@@ -422,7 +525,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     }
     if (dx) {
         res->capture_errors += dx->errors;
-        res->st.counters[TT_C_DISPATCH_RING_FULL] += dx->ring_full;
+        res->st.counters[TT_C_DISPATCH_RING_FULL] += atomic_load(&dx->ring_full);
     }
     res->st.counters[TT_C_TALKERS_FULL] += res->st.talkers.untracked;
     res->st.counters[TT_C_ALERT_KEYS_EVICTED] += s.alerts.evicted;

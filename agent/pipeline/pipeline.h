@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "../event/event.h"
+#include "../metrics/metrics.h"
 #include "../sink/sink_kafka.h"
 #include "../util/config.h"
 #include "stats.h"
@@ -26,6 +27,7 @@ struct live_source {
     const struct capture_ops *ops;
     struct capture *cap;
     const char *ifname; /* names the interface in burst.micro events */
+    int queue;          /* its rx queue, -1 for a whole interface (labels the metrics) */
 };
 
 /* Called by the sink thread every tick_interval_ns of wall-clock time: may hand back events
@@ -48,6 +50,10 @@ struct run_options {
     const char *filter;
     FILE *events_out; /* NULL: events are counted, not written */
     struct kafka_sink *kafka; /* NULL: no Kafka; owned by the caller, flushed by the run */
+    /* NULL: nothing exported while running. The run attaches its workers to it (labelled by
+     * the live sources) and publishes the sink's counters; stats records for Kafka's stats
+     * topic are built from it (the run makes a private one when Kafka needs it). */
+    struct metrics *metrics;
     int progress;     /* print progress on stderr */
     _Atomic int *stop;
 };
@@ -57,6 +63,7 @@ struct run_result {
     uint64_t events[EV_MAX]; /* counted by the sink, storms included */
     uint32_t capture_errors; /* files that broke mid-way */
     struct kafka_stats kafka; /* when opt->kafka was given */
+    struct hist kafka_delivery, kafka_e2e; /* produce (live: packet time) to delivery report */
     int kafka_used;
     double wall_seconds;
     int interrupted;

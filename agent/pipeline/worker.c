@@ -374,6 +374,14 @@ static void idle_live(struct worker *w)
         housekeep(w, now);
 }
 
+/* Publishes this worker's counters for /metrics when the interval is up (per burst or
+ * while idle, so a quiet link still shows a live worker). */
+static void publish(struct worker *w, int final)
+{
+    if (w->mw)
+        metrics_worker_publish(w->mw, &w->st, w->flows.nactive, final);
+}
+
 static int input_burst(struct worker *w, struct frame *frames)
 {
     if (w->in_ring)
@@ -382,6 +390,7 @@ static int input_burst(struct worker *w, struct frame *frames)
     if (n == -EAGAIN) {
         if (w->live)
             idle_live(w);
+        publish(w, 0);
         return -EAGAIN;
     }
     if (n < 0) {
@@ -422,6 +431,7 @@ void *worker_main(void *arg)
                     nanosleep(&ts, NULL);
                     if (w->live)
                         idle_live(w);
+                    publish(w, 0);
                 } else {
                     sched_yield();
                 }
@@ -432,6 +442,17 @@ void *worker_main(void *arg)
                 continue; /* the source reported one broken file; read the rest */
             }
             break;
+        }
+        uint64_t t0 = 0;
+        if (w->mw) {
+            t0 = metrics_now_ns();
+            if (w->live) { /* how long the burst's first frame waited since its timestamp */
+                struct timespec t;
+                clock_gettime(CLOCK_REALTIME, &t);
+                uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+                if (now > frames[0].ts_ns)
+                    prom_hist_observe(&w->mw->capture_delay, now - frames[0].ts_ns);
+            }
         }
         for (int i = 0; i < n; i++) {
             struct burst b;
@@ -446,8 +467,13 @@ void *worker_main(void *arg)
         if (w->in_ring)
             frame_ring_release(w->in_ring);
         atomic_store_explicit(&w->watermark, frames[n - 1].ordinal, memory_order_release);
+        if (w->mw) {
+            prom_hist_observe(&w->mw->burst_time, metrics_now_ns() - t0);
+            publish(w, 0);
+        }
     }
     worker_flush(w);
+    publish(w, 1);
     atomic_store_explicit(&w->watermark, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&w->done, 1, memory_order_release);
     return NULL;

@@ -17,6 +17,7 @@
 #include "../decode/decode.h"
 #include "../detect/detect_burst.h"
 #include "../flow/flow_table.h"
+#include "../metrics/metrics.h"
 #include "../tcp/tcp_analysis.h"
 #include "../trading/trading.h"
 #include "../util/config.h"
@@ -64,6 +65,7 @@ struct worker {
     struct burst_detector *burst;
     char burst_ifname[16];
     int dispatch_live; /* the dispatcher's source is live: an empty ring is waited on, not spun */
+    struct metrics_worker *mw; /* NULL: nothing exported while running */
 };
 
 int worker_init(struct worker *w, int id, const struct tt_config *cfg);

@@ -117,14 +117,22 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     for (uint32_t i = 0; i < st->nworst; i++)
         json_array_append_new(wf, flow_json(&worst[i]));
     json_object_set_new(root, "worst_flows", wf);
-    if (res->kafka_used)
-        json_object_set_new(root, "kafka",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I}", "offered",
-                                      (json_int_t)res->kafka.offered, "delivered",
-                                      (json_int_t)res->kafka.delivered, "failed",
-                                      (json_int_t)res->kafka.failed, "dropped_queue_full",
-                                      (json_int_t)res->kafka.dropped_queue_full, "undelivered",
-                                      (json_int_t)res->kafka.undelivered));
+    if (res->kafka_used) {
+        const struct kafka_stats *k = &res->kafka;
+        json_t *ko = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "offered",
+                               (json_int_t)k->offered, "delivered", (json_int_t)k->delivered,
+                               "failed", (json_int_t)k->failed, "dropped_queue_full",
+                               (json_int_t)k->dropped_queue_full, "dropped_oldest",
+                               (json_int_t)k->dropped_oldest, "undelivered",
+                               (json_int_t)k->undelivered, "fatal_restarts",
+                               (json_int_t)k->fatal_restarts);
+        if (k->last_error[0])
+            json_object_set_new(ko, "last_error", json_string(k->last_error));
+        json_object_set_new(ko, "delivery_latency_us", report_latency_json(&res->kafka_delivery));
+        if (res->kafka_e2e.n)
+            json_object_set_new(ko, "end_to_end_latency_us", report_latency_json(&res->kafka_e2e));
+        json_object_set_new(root, "kafka", ko);
+    }
     json_object_set_new(root, "capture_errors", json_integer(res->capture_errors));
     if (res->capture_json)
         json_object_set(root, "capture", (json_t *)res->capture_json);

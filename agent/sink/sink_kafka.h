@@ -1,15 +1,22 @@
-/* sink_kafka.h - events and flow records to Kafka (librdkafka), with every message accounted.
+/* sink_kafka.h - events, flow records and stats to Kafka (librdkafka), every message accounted.
  *
- * Topics: anomaly events to topic_events, flow records to topic_flows. The key is the flow id,
- * so one flow's messages stay in order on one partition; headers carry schema_version, type
- * and host. The payload is the same JSON line as the JSON-lines sink. brokers "mock" starts
- * librdkafka's built-in mock cluster inside the process (kafka_sink_bootstrap() says where),
- * so a run streams to a real Kafka-protocol endpoint with no broker installed.
+ * Topics: anomaly events to topic_events, flow records to topic_flows (key: the flow id, so
+ * one flow's messages stay in order on one partition), periodic stats records to topic_stats
+ * (key: the host). Headers carry schema_version, type and host. The payload is the same JSON
+ * line as the JSON-lines sink. brokers "mock" starts librdkafka's built-in mock cluster inside
+ * the process (kafka_sink_bootstrap() says where): a real Kafka-protocol endpoint, no broker.
  *
- * Accounting: every message ends as delivered, failed (with the last reason kept), dropped
- * because the producer queue was full, or undelivered when the close timeout ran out; the four
- * add up to what was offered. Runs on the sink thread only (never on a worker): produce never
- * blocks, delivery reports arrive through kafka_sink_poll().
+ * Buffering: messages wait in ticktap's own FIFO (buffer_messages) until librdkafka takes them
+ * (at most inflight_messages at once). When the FIFO is full, overflow "drop_newest" refuses
+ * the new message and "drop_oldest" discards the oldest waiting one; both are counted. A
+ * message's payload is not copied: librdkafka sends it from the FIFO's allocation, which the
+ * delivery report frees, after timing it (produce to report, and packet time to report).
+ *
+ * Accounting: every message ends as delivered, failed (last reason kept), dropped (newest or
+ * oldest, buffer full), or undelivered when the close timeout ran out; they add up to what was
+ * offered. Runs on the sink thread only (never a worker): nothing blocks, delivery reports
+ * arrive through kafka_sink_poll(). A fatal producer error (idempotence broken) recreates the
+ * producer; the messages it held are counted failed with the reason.
  */
 #ifndef TT_SINK_KAFKA_H
 #define TT_SINK_KAFKA_H
@@ -18,6 +25,7 @@
 #include <stdint.h>
 
 #include "../event/event.h"
+#include "../util/hist.h"
 
 #define KAFKA_MAX_PROPS 32
 
@@ -26,7 +34,14 @@ struct kafka_config {
     uint32_t mock_brokers;    /* brokers in the mock cluster */
     char topic_events[128];
     char topic_flows[128];
+    char topic_stats[128];
+    uint64_t stats_interval_ns; /* a stats record this often (and one at the end); 0: never */
+    uint32_t buffer_messages;   /* ticktap's FIFO in front of librdkafka */
+    uint32_t inflight_messages; /* librdkafka's queue (queue.buffering.max.messages) */
+    char overflow[128];         /* "drop_newest" or "drop_oldest" */
+    uint32_t drop_oldest;       /* overflow parsed: 1 drop the oldest waiting, 0 the newest */
     uint64_t flush_timeout_ns; /* at close: wait this long for outstanding deliveries */
+    uint64_t test_fatal_after; /* tests: a fatal producer error after this many messages */
     uint64_t mock_outage_ns;   /* mock only: all brokers down from the first message for this
                                 * long, to show an outage shorter than the buffer loses nothing */
     uint32_t nprops;
@@ -37,10 +52,16 @@ struct kafka_stats {
     uint64_t offered;
     uint64_t delivered;
     uint64_t failed;
-    uint64_t dropped_queue_full;
-    uint64_t undelivered; /* still queued when the close timeout ran out */
+    uint64_t dropped_queue_full; /* newest refused: buffer full (overflow drop_newest) */
+    uint64_t dropped_oldest;     /* oldest waiting discarded: buffer full (drop_oldest) */
+    uint64_t undelivered;        /* still held when the close timeout ran out */
+    uint64_t queued;             /* held now: the FIFO and librdkafka's queue */
+    uint64_t fatal_restarts;     /* producers recreated after a fatal error */
+    uint64_t last_report_ns;     /* CLOCK_MONOTONIC of the last delivery report */
     char last_error[256];
 };
+
+enum kafka_topic { KAFKA_EVENTS = 0, KAFKA_FLOWS, KAFKA_STATS, KAFKA_TOPICS };
 
 struct kafka_sink;
 
@@ -61,8 +82,22 @@ int kafka_sink_open(struct kafka_sink **out, const struct kafka_config *cfg, cha
 const char *kafka_sink_bootstrap(const struct kafka_sink *k);
 
 /* Offers one event; json[0..len) is its JSON line (a trailing newline is not sent). Never
- * blocks; a full producer queue drops the message and counts it. */
+ * blocks; a full buffer drops a message (by the overflow policy) and counts it. */
 void kafka_sink_send(struct kafka_sink *k, const struct event *e, const char *json, size_t len);
+
+/* Offers one stats record (type "stats", keyed by host) to topic_stats. */
+void kafka_sink_send_stats(struct kafka_sink *k, uint64_t ts_ns, const char *json, size_t len);
+
+/* live: also time each message from its packet timestamp to its delivery report.
+ * wait_when_full: a full buffer makes the sink wait for librdkafka (offline analysis: the
+ * capture can wait), up to kafka.flush_timeout without progress, before the overflow policy
+ * drops anything; otherwise (live) the policy applies at once. */
+void kafka_sink_set_mode(struct kafka_sink *k, int live, int wait_when_full);
+
+/* Counters now (queued included), and the delivery latency distributions so far. */
+void kafka_sink_stats(struct kafka_sink *k, struct kafka_stats *st);
+const struct hist *kafka_sink_delivery_hist(const struct kafka_sink *k);
+const struct hist *kafka_sink_e2e_hist(const struct kafka_sink *k);
 
 /* Serves delivery reports; cheap, call often. */
 void kafka_sink_poll(struct kafka_sink *k);

@@ -63,6 +63,26 @@ static const struct opt options[] = {
     {"kafka.mock_brokers", OPT_U32, O(kafka.mock_brokers), "brokers in the mock cluster"},
     {"kafka.topic_events", OPT_STR128, O(kafka.topic_events), "topic of anomaly events"},
     {"kafka.topic_flows", OPT_STR128, O(kafka.topic_flows), "topic of flow records"},
+    {"kafka.topic_stats", OPT_STR128, O(kafka.topic_stats),
+     "topic of the periodic stats records (counters per interface and protocol)"},
+    {"kafka.stats_interval", OPT_DURATION, O(kafka.stats_interval_ns),
+     "a stats record this often, and one at the end (0: none)"},
+    {"kafka.buffer_messages", OPT_U32, O(kafka.buffer_messages),
+     "messages waiting in ticktap while librdkafka holds kafka.inflight_messages (a broker "
+     "outage is bridged by both)"},
+    {"kafka.inflight_messages", OPT_U32, O(kafka.inflight_messages),
+     "messages librdkafka holds at once (its queue.buffering.max.messages)"},
+    {"kafka.overflow", OPT_STR128, O(kafka.overflow),
+     "buffer full: drop_newest (refuse new messages) or drop_oldest (discard the oldest waiting)"},
+    {"kafka.test_fatal_after", OPT_U64, O(kafka.test_fatal_after),
+     "tests only: raise a fatal producer error after this many messages (0: never)"},
+    {"metrics.listen", OPT_STR128, O(metrics.listen),
+     "Prometheus /metrics and /healthz address (127.0.0.1:9108, [::]:9108; port 0: any free); "
+     "empty: off"},
+    {"metrics.publish_interval", OPT_DURATION, O(metrics.publish_interval_ns),
+     "workers and sinks refresh what /metrics shows this often"},
+    {"metrics.stuck_after", OPT_DURATION, O(metrics.stuck_after_ns),
+     "/healthz fails when capture, a worker or Kafka made no progress for this long"},
     {"kafka.flush_timeout", OPT_DURATION, O(kafka.flush_timeout_ns),
      "at the end, time allowed for outstanding deliveries"},
     {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
@@ -135,6 +155,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->burst_fraction_pct = 50;
     cfg->talkers_max = 1u << 16;
     kafka_config_default(&cfg->kafka);
+    metrics_config_default(&cfg->metrics);
     trading_config_defaults(&cfg->trading);
     cfg->alert_keys = 4096;
     cfg->snaplen = 2048;
@@ -317,6 +338,21 @@ int config_finish(struct tt_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen,
                  "detect.burst_window must be > 0 and detect.burst_fraction_pct 1 to 100 "
                  "(or detect.burst_link_mbps 0 to turn microbursts off)");
+        return -1;
+    }
+    if (!strcmp(cfg->kafka.overflow, "drop_oldest") || !strcmp(cfg->kafka.overflow, "drop_newest")) {
+        cfg->kafka.drop_oldest = !strcmp(cfg->kafka.overflow, "drop_oldest");
+    } else {
+        snprintf(err, errlen, "kafka.overflow '%s': give drop_newest or drop_oldest",
+                 cfg->kafka.overflow);
+        return -1;
+    }
+    if (!cfg->kafka.buffer_messages || !cfg->kafka.inflight_messages) {
+        snprintf(err, errlen, "kafka.buffer_messages and kafka.inflight_messages must be > 0");
+        return -1;
+    }
+    if (!cfg->metrics.publish_interval_ns || !cfg->metrics.stuck_after_ns) {
+        snprintf(err, errlen, "metrics.publish_interval and metrics.stuck_after must be > 0");
         return -1;
     }
     if (trading_config_finish(&cfg->trading, err, errlen))

@@ -16,6 +16,7 @@
 #include "../flow/flow_table.h"
 #include "../detect/detect_alert.h"
 #include "../sink/sink_kafka.h"
+#include "../metrics/metrics.h"
 #include "../capture/live_config.h"
 #include "../trading/trading_config.h"
 
@@ -40,6 +41,7 @@ struct tt_config {
     uint32_t top_n;         /* rows in "top talkers" and "worst flows" */
     uint32_t talkers_max;   /* hosts tracked per worker for top talkers */
     struct kafka_config kafka;
+    struct metrics_config metrics;
     struct alert_rules alerts;
     uint32_t alert_keys; /* flows/hosts tracked by the alert rules at once */
     /* live capture (ticktap run) */

@@ -38,6 +38,7 @@ void hist_add(struct hist *h, uint64_t v)
     if (v > h->max)
         h->max = v;
     h->n++;
+    h->sum += v;
 }
 
 void hist_merge(struct hist *into, const struct hist *from)
@@ -51,6 +52,7 @@ void hist_merge(struct hist *into, const struct hist *from)
     if (from->max > into->max)
         into->max = from->max;
     into->n += from->n;
+    into->sum += from->sum;
 }
 
 uint64_t hist_quantile(const struct hist *h, double q)
@@ -79,4 +81,19 @@ uint64_t hist_quantile(const struct hist *h, double q)
         }
     }
     return h->max;
+}
+
+void hist_count_le(const struct hist *h, const uint64_t *bounds, uint32_t nbounds, uint64_t *cum)
+{
+    uint64_t seen = 0;
+    uint32_t i = 0;
+    for (uint32_t b = 0; b < HIST_BUCKETS && i < nbounds; b++) {
+        if (!h->buckets[b])
+            continue;
+        while (i < nbounds && bucket_low(b) > bounds[i])
+            cum[i++] = seen;
+        seen += h->buckets[b];
+    }
+    while (i < nbounds)
+        cum[i++] = seen;
 }

@@ -16,6 +16,7 @@
 
 struct hist {
     uint64_t n;
+    uint64_t sum; /* of every value: Prometheus reports it beside the buckets */
     uint64_t max;
     uint64_t min;
     uint64_t buckets[HIST_BUCKETS];
@@ -27,5 +28,9 @@ void hist_merge(struct hist *into, const struct hist *from);
 /* Value at quantile q in [0,1] (nearest rank), 0 when empty. The result is the midpoint of
  * its bucket, clamped to [min, max]. */
 uint64_t hist_quantile(const struct hist *h, double q);
+
+/* Cumulative counts at ascending bounds (Prometheus "le" buckets): cum[i] counts the values
+ * whose bucket starts at or below bounds[i], exact up to 1/64 of the bound. */
+void hist_count_le(const struct hist *h, const uint64_t *bounds, uint32_t nbounds, uint64_t *cum);
 
 #endif

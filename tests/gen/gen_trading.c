@@ -812,9 +812,14 @@ static void put_dist(FILE *f, const uint64_t *v, unsigned n)
 {
     fprintf(
         f,
-        "{\"n\": %u, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f}",
+        "{\"n\": %u, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f, "
+        "\"samples_us\": [",
         n, pct(v, n, 0.5) / 1e3, pct(v, n, 0.9) / 1e3, pct(v, n, 0.99) / 1e3,
         pct(v, n, 0.999) / 1e3, n ? v[n - 1] / 1e3 : 0.0);
+    /* every sample, so a test can count them into any histogram buckets */
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "%s%.3f", i ? ", " : "", v[i] / 1e3);
+    fprintf(f, "]}");
 }
 
 static void put_md(FILE *f, const struct md_exp *x)

@@ -3,6 +3,8 @@
  *   ttgen SCENARIO OUT.pcap        writes the capture and OUT.pcap.expect.json
  *   ttgen list                     names the scenarios
  *   ttgen trading OUT.pcap [N]     N packets of mixed trading traffic (demo, bench)
+ *   ttgen flows OUT.pcap [N]       N short TCP connections, 100 us apart: 2 messages each
+ *                                  (tcp.handshake and the flow record) for the Kafka bench
  *   ttgen live_mix OUT.pcap [PER]  frames for the live tests' rules (+ OUT.pcap.rules.json)
  *
  * Each scenario builds its packets by hand, so what it contains is known by construction:
@@ -512,6 +514,25 @@ static const struct scenario scenarios[] = {
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
+/* N short connections (handshake, one request and answer, FIN both ways), each from its own
+ * client port: every one ends as a tcp.handshake event and a flow record. */
+static void sc_flows(struct gen *g, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct conn c;
+        char cli[32];
+        snprintf(cli, sizeof(cli), "10.9.%u.%u", (unsigned)(i >> 16) & 255, (unsigned)(i >> 8) & 255);
+        conn_init(&c, cli, "10.9.255.1", (uint16_t)(20000 + (i & 255)), 9001, (uint32_t)i * 7919,
+                  (uint32_t)i * 104729);
+        handshake(g, &c, 50 * US);
+        seg(g, &c, 0, P | A, 64);
+        g->t += 20 * US;
+        seg(g, &c, 1, P | A, 128);
+        close_fin(g, &c);
+        g->t += 100 * US;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "list")) {
@@ -521,7 +542,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading OUT.pcap [PACKETS] | ttgen list\n");
+        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading|flows OUT.pcap [N] | ttgen list\n");
         return 1;
     }
     struct gen g = {.t = T0, .ipid = 1};
@@ -538,6 +559,10 @@ int main(int argc, char **argv)
     int rc = gen_trading(argv[1], &g, argv[2]);
     if (rc >= 0)
         return rc;
+    if (!strcmp(argv[1], "flows")) {
+        sc_flows(&g, argc > 3 ? strtoull(argv[3], NULL, 10) : 100000);
+        return pcapw_close(&g.w) ? 1 : 0;
+    }
     if (!strcmp(argv[1], "trading")) {
         uint64_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000;
         sc_trading_n(&g, &e, n);

@@ -239,28 +239,55 @@ BOOT=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$WORK/k.err")
 check "mock cluster has 3 brokers" test "$(echo "$BOOT" | tr ',' '\n' | grep -c 127.0.0.1)" -eq 3
 timeout 60 kcat -C -b "$BOOT" -t ticktap.events -o beginning -e -q -J > "$WORK/kev.jsonl" 2> /dev/null
 timeout 60 kcat -C -b "$BOOT" -t ticktap.flows -o beginning -e -q -J > "$WORK/kfl.jsonl" 2> /dev/null
+timeout 60 kcat -C -b "$BOOT" -t ticktap.stats -o beginning -e -q -J > "$WORK/kst.jsonl" 2> /dev/null
 kill -TERM $kpid 2> /dev/null; wait $kpid; krc=$?
 check "kafka run exits 0 after the hold is cut short" test $krc -eq 0
-check "kcat reads back every event and flow record, keyed and in order" \
-    "$ROOT/tests/integration/check_kafka.py" "$WORK/k.json" "$WORK/kev.jsonl" "$WORK/kfl.jsonl" "$WORK/ks.json"
+check "kcat reads back every event and flow record (keyed, in order) and stats records (schema, final counts)" \
+    "$ROOT/tests/integration/check_kafka.py" "$WORK/k.json" "$WORK/kev.jsonl" "$WORK/kfl.jsonl" "$WORK/ks.json" "$WORK/kst.jsonl"
+check "kafka summary (delivery latency included) matches its schema" "$ROOT/tests/integration/validate.py" "$ROOT/schemas/summary.schema.json" "$WORK/ks.json"
 "$TT" analyze -q --kafka mock --set kafka.mock_outage=3s -e "$WORK/ko.json" -s "$WORK/kos.json" \
     "$WORK/trading_demo.pcap" 2> "$WORK/ko.err"
 check "all mock brokers down for 3 s during the run: nothing lost" $PY -c "
 import json; k=json.load(open('$WORK/kos.json'))['kafka']; n=sum(1 for _ in open('$WORK/ko.json'))
-assert k['offered']==k['delivered']==n and k['failed']==k['undelivered']==k['dropped_queue_full']==0, (k, n)"
-"$TT" analyze -q --kafka mock --kafka-hold 120 --set kafka.mock_outage=2s \
-    --set kafka.properties.queue.buffering.max.messages=20 -s "$WORK/kq.json" \
-    "$WORK/trading_demo.pcap" 2> "$WORK/kq.err" &
-kpid=$!
-for _ in $(seq 600); do grep -q "^kafka: .* delivered" "$WORK/kq.err" && break; sleep 0.1; done
-BOOT=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$WORK/kq.err")
-nread=$( (timeout 60 kcat -C -b "$BOOT" -t ticktap.events -o beginning -e -q; \
-          timeout 60 kcat -C -b "$BOOT" -t ticktap.flows -o beginning -e -q) 2> /dev/null | wc -l)
-kill -TERM $kpid 2> /dev/null; wait $kpid
-check "full producer queue: what arrives is exactly offered - dropped, and the drop is counted" $PY -c "
-import json; k=json.load(open('$WORK/kq.json'))['kafka']
-assert k['dropped_queue_full'] > 0 and k['delivered'] == $nread == k['offered'] - k['dropped_queue_full'], (k, $nread)"
-check "full producer queue: the message says what to raise" grep -q "queue.buffering.max.messages" "$WORK/kq.err"
+assert k['offered']==k['delivered']==n+1 and k['failed']==k['undelivered']==k['dropped_queue_full']==0, (k, n)"
+# A 2 s outage against a buffer of 20 + 20 messages, not waited for (as live capture does):
+# the rest must be dropped, by the policy.
+for policy in drop_newest drop_oldest; do
+    "$TT" analyze -q --kafka mock --kafka-hold 120 --set kafka.mock_outage=2s --set kafka.overflow=$policy \
+        --set pipeline.overflow_block=false \
+        --set kafka.buffer_messages=20 --set kafka.inflight_messages=20 -s "$WORK/kq.json" -e "$WORK/kq.e" \
+        "$WORK/trading_demo.pcap" 2> "$WORK/kq.err" &
+    kpid=$!
+    for _ in $(seq 600); do grep -q "^kafka: .* delivered" "$WORK/kq.err" && break; sleep 0.1; done
+    BOOT=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$WORK/kq.err")
+    for t in events flows stats; do
+        timeout 60 kcat -C -b "$BOOT" -t ticktap.$t -o beginning -e -q 2> /dev/null
+    done > "$WORK/kq.read"
+    kill -TERM $kpid 2> /dev/null; wait $kpid
+    check "$policy: what arrives is exactly offered - dropped, and the drop is counted" $PY -c "
+import json; k=json.load(open('$WORK/kq.json'))['kafka']; n=sum(1 for _ in open('$WORK/kq.read'))
+dropped = k['dropped_queue_full'] + k['dropped_oldest']
+assert dropped > 0 and k['delivered'] == n == k['offered'] - dropped, (k, n)
+assert (k['dropped_oldest'] > 0) == ('$policy' == 'drop_oldest') and k['failed'] == k['undelivered'] == 0, k"
+    check "$policy: the newest messages arrive (drop_oldest) or the oldest do (drop_newest)" $PY -c "
+lines = [l.rstrip('\n') for l in open('$WORK/kq.e')]
+got = set(l.rstrip('\n') for l in open('$WORK/kq.read'))
+first, last = lines[0] in got, lines[-1] in got
+assert (first, last) == ((True, False) if '$policy' == 'drop_newest' else (True, True)), (first, last)"
+done
+check "buffer full: the message says what to raise" grep -q "kafka.buffer_messages" "$WORK/kq.err"
+"$TT" analyze -q --kafka mock --set kafka.test_fatal_after=20 -s "$WORK/kf.json" "$WORK/trading_demo.pcap" 2> "$WORK/kf.err"
+check "fatal producer error: a new producer takes over and delivers every message" $PY -c "
+import json; k=json.load(open('$WORK/kf.json'))['kafka']
+assert k['fatal_restarts'] == 1 and k['offered'] == k['delivered'] and k['failed'] == 0, k"
+check "fatal producer error: said on stderr" grep -q "fatal producer error.*recreating the producer" "$WORK/kf.err"
+"$TT" analyze -q --kafka mock --set kafka.mock_outage=2s --set kafka.buffer_messages=20 \
+    --set kafka.inflight_messages=20 -s "$WORK/kw.json" "$WORK/trading_demo.pcap" 2> "$WORK/kw.err"
+check "offline analysis waits for a full buffer (2 s outage, 40 messages of room): nothing dropped" $PY -c "
+import json; k=json.load(open('$WORK/kw.json'))['kafka']
+assert k['offered'] == k['delivered'] > 40 and k['dropped_queue_full'] == k['dropped_oldest'] == 0, k"
+expect_exit "kafka.overflow typo -> 1" 1 "drop_newest or drop_oldest" -- \
+    "$TT" analyze -q --set kafka.overflow=drop_some "$WORK/clean.pcap"
 expect_exit "unreachable broker -> 5, nothing lost silently" 5 "undelivered of" -- \
     "$TT" analyze -q --kafka 127.0.0.1:9 --set kafka.flush_timeout=2s -s "$WORK/ku.json" "$WORK/clean.pcap"
 check "unreachable broker: every message accounted" $PY -c "
@@ -268,6 +295,42 @@ import json; k=json.load(open('$WORK/ku.json'))['kafka']
 assert k['offered'] > 0 and k['delivered'] == 0 and k['failed'] + k['undelivered'] + k['dropped_queue_full'] == k['offered'], k"
 expect_exit "bad kafka property -> 1" 1 "kafka property 'no.such.property'" -- \
     "$TT" analyze -q --kafka mock --set kafka.properties.no.such.property=1 "$WORK/clean.pcap"
+
+section "Prometheus /metrics and /healthz (libmicrohttpd)"
+"$TT" analyze -q $TSET --metrics 127.0.0.1:0 --kafka mock --kafka-hold 120 -s "$WORK/ms.json" "$TP" 2> "$WORK/ms.err" &
+mpid=$!
+for _ in $(seq 600); do grep -q "^kafka: holding" "$WORK/ms.err" && break; sleep 0.1; done
+MPORT=$(sed -n 's|^metrics: http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$WORK/ms.err")
+curl -s "http://127.0.0.1:$MPORT/metrics" > "$WORK/m1.txt"
+check "metrics: format, families, histograms; counters equal the summary; FIX latency buckets equal the generated samples" \
+    "$ROOT/tests/integration/check_metrics.py" "$WORK/m1.txt" --summary "$WORK/ms.json" --truth "$TP.trading.json" \
+    --require ticktap_packets_total ticktap_decode_errors_total ticktap_drops_total ticktap_flows_active \
+    ticktap_events_total ticktap_stage_latency_seconds ticktap_kafka_messages_total ticktap_kafka_queue_messages \
+    ticktap_kafka_delivery_seconds ticktap_order_latency_seconds ticktap_feed_latency_seconds \
+    ticktap_session_latency_seconds ticktap_feed_lost_messages_total ticktap_up
+check "healthz: 200 ok" sh -c "curl -sf http://127.0.0.1:$MPORT/healthz | grep -qx ok"
+check "metrics: other paths are 404" sh -c "test \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$MPORT/nope) = 404"
+expect_exit "metrics: port in use -> 1" 1 "cannot listen on 127.0.0.1:$MPORT" -- "$TT" analyze -q --metrics 127.0.0.1:$MPORT "$WORK/clean.pcap"
+kill -TERM $mpid 2> /dev/null; wait $mpid
+expect_exit "metrics: bad port -> 1" 1 "the port must be 0-65535" -- "$TT" analyze -q --metrics 127.0.0.1:99999 "$WORK/clean.pcap"
+expect_exit "metrics: not an address -> 1" 1 "is not an IP address" -- "$TT" analyze -q --set metrics.listen=example.com:9108 "$WORK/clean.pcap"
+# An unreachable broker while following a capture: Kafka holds messages and delivers none.
+"$TT" analyze -q --follow --metrics 127.0.0.1:0 --kafka 127.0.0.1:9 --set metrics.stuck_after=1s \
+    --set kafka.flush_timeout=1s "$WORK/trading_demo.pcap" 2> "$WORK/mh.err" > /dev/null &
+mpid=$!
+for _ in $(seq 100); do grep -q "^metrics: http" "$WORK/mh.err" && break; sleep 0.1; done
+MPORT=$(sed -n 's|^metrics: http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$WORK/mh.err")
+for _ in $(seq 100); do
+    curl -s -o "$WORK/mh.body" -w '%{http_code}' "http://127.0.0.1:$MPORT/healthz" > "$WORK/mh.code"
+    grep -q 503 "$WORK/mh.code" && break; sleep 0.1
+done
+check "healthz: 503 naming Kafka when messages wait and none is delivered" grep -q "^kafka: [0-9]* message(s) waiting, none delivered" "$WORK/mh.body"
+curl -s "http://127.0.0.1:$MPORT/metrics" > "$WORK/mh.txt"
+check "metrics: ticktap_up 0 and the waiting messages in ticktap_kafka_queue_messages" $PY -c "
+t = open('$WORK/mh.txt').read()
+assert '\nticktap_up 0\n' in t and '\nticktap_kafka_queue_messages 0\n' not in t, t[-300:]"
+kill -INT $mpid 2> /dev/null; wait $mpid; mrc=$?
+check "unreachable broker while following: exit 5 (messages not delivered)" test $mrc -eq 5
 
 section "real TCP captures against tshark (../shared/captures/tcp)"
 if [ -d "$CAPS/tcp" ]; then

@@ -63,6 +63,12 @@ start_agent() {
     echo "agent $name did not start:"; sed 's/^/       /' "$WORK/$name.err"; return 1
 }
 stop_agent() { kill -INT $agent; wait $agent; }
+# Scrapes the running agent's /metrics (it listens inside B): scrape NAME -> $WORK/NAME.prom
+scrape() {
+    local port
+    port=$(sed -n 's|^metrics: http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$WORK/$1.err")
+    inB curl -s "http://127.0.0.1:$port/$2" > "$WORK/$1.prom"
+}
 attached() { # what of ours is still attached to vb
     inB ip link show vb | grep -o "xdp[a-z]*"
     inB bpftool net show dev vb 2>/dev/null | grep -o "tt_[a-z_]*"
@@ -123,11 +129,21 @@ section "tap mode: known frames over two AF_XDP queues"
 "$GEN" live_mix "$WORK/mix.pcap" 40
 { printf 'capture:\n  interfaces:\n    - name: vb\n      mode: tap\n      queues: 2\n      unmatched: drop\n'
   cat "$ROOT/tests/live/rules.yaml"; } > "$WORK/tap.yaml"
-start_agent tap -c "$WORK/tap.yaml" -s "$WORK/tap.s.json" -e "$WORK/tap.e.jsonl" -q
+start_agent tap -c "$WORK/tap.yaml" -s "$WORK/tap.s.json" -e "$WORK/tap.e.jsonl" -q --metrics 127.0.0.1:0
 t0=$(date +%s%N)
 inA "$SEND" va "$WORK/mix.pcap" > "$WORK/send.out"
 sleep 0.5
 t1=$(date +%s%N)
+want=$($PY -c "import json; print(sum(json.load(open('$WORK/mix.pcap.rules.json'))['rules'].values()))")
+for _ in $(seq 30); do # the workers publish every 250 ms
+    scrape tap metrics
+    grep -q "^ticktap_stage_latency_seconds_count{stage=\"capture_delay\"} [1-9]" "$WORK/tap.prom" &&
+        [ "$(awk '/^ticktap_packets_total/ {n += $2} END {print n}' "$WORK/tap.prom")" = "$want" ] &&
+        [ "$(awk '/^ticktap_rule_matches_total/ {n += $2} END {print n}' "$WORK/tap.prom")" = "$want" ] && break
+    sleep 0.1
+done
+scrape tap healthz; cp "$WORK/tap.prom" "$WORK/tap.health"
+scrape tap metrics
 stop_agent; rc=$?
 check "tap: status 0, detached" bash -c "test $rc -eq 0 && test -z \"$(attached)\""
 check "tap: the agent received exactly the matched frames, per rule" $PY -c "
@@ -164,6 +180,25 @@ cap = json.load(open('$WORK/tap.s.json'))['capture']['interfaces'][0]
 assert cap['timestamps'].startswith('hardware') and cap['hw_stamped_frames'] == 0, cap
 "
 check "tap: events match their schema" "$VALIDATE" "$ROOT/schemas/event.schema.json" "$WORK/tap.e.jsonl" --lines
+check "tap: /metrics scraped during the run parses, with the capture's families" \
+    "$ROOT/tests/integration/check_metrics.py" "$WORK/tap.prom" --require ticktap_xdp_packets_total \
+    ticktap_rule_matches_total ticktap_capture_lost_total ticktap_xsk_zero_copy ticktap_stage_latency_seconds
+check "tap: /metrics per queue and per rule equal the summary" $PY -c "
+import json, re
+s = json.load(open('$WORK/tap.s.json')); cap = s['capture']['interfaces'][0]
+m = {}
+for l in open('$WORK/tap.prom'):
+    if not l.startswith('#'):
+        k, v = l.rsplit(' ', 1); m[k] = float(v)
+for q in cap['queues']:
+    assert m['ticktap_packets_total{interface=\"vb\",queue=\"%d\"}' % q['queue']] == q['frames'], q
+for r in cap['rules']:
+    assert m['ticktap_rule_matches_total{interface=\"vb\",rule_id=\"%d\",rule=\"%s\"}' % (r['id'], r['name'])] == r['matched'], r
+assert m['ticktap_xdp_packets_total{interface=\"vb\",counter=\"redirected\"}'] == cap['xdp']['redirected']
+assert m['ticktap_stage_latency_seconds_count{stage=\"capture_delay\"}'] > 0
+assert m['ticktap_up'] == 1
+"
+check "tap: /healthz says ok while capturing" grep -qx ok "$WORK/tap.health"
 
 section "rule reload (SIGHUP) while frames flow"
 cp "$WORK/tap.yaml" "$WORK/reload.yaml"
@@ -192,12 +227,13 @@ check "reload: the agent said so" grep -q "reloaded .*6 rule" "$WORK/reload.err"
 section "saturation: a ring too small for the burst loses frames, and says how many"
 { printf 'capture:\n  interfaces:\n    - name: vb\n      mode: host\n  ring_size: 4096\n  stats_interval: 200ms\n'
   cat "$ROOT/tests/live/rules.yaml"; } > "$WORK/sat.yaml"
-start_agent sat -c "$WORK/sat.yaml" -s "$WORK/sat.s.json" -e "$WORK/sat.e.jsonl" -q
+start_agent sat -c "$WORK/sat.yaml" -s "$WORK/sat.s.json" -e "$WORK/sat.e.jsonl" -q --metrics 127.0.0.1:0
 # The agent is paused while the burst comes, so the ring fills whatever the machine's speed.
 kill -STOP $agent
 inA "$SEND" va "$WORK/mix.pcap" 0 20 > /dev/null
 kill -CONT $agent
 sleep 0.6
+scrape sat metrics
 stop_agent
 check "saturation: capture.saturated events count every frame the ring refused" $PY -c "
 import json
@@ -213,6 +249,16 @@ assert all(e['capture']['interface'] == 'vb' and e['capture']['reason'] == 'ring
 assert s['events']['capture.saturated'] == len(sat)
 "
 check "saturation: events match their schema" "$VALIDATE" "$ROOT/schemas/event.schema.json" "$WORK/sat.e.jsonl" --lines
+check "saturation: /metrics shows the loss (ticktap_capture_lost_total, reason ring_full) and the events" $PY -c "
+import json
+x = json.load(open('$WORK/sat.s.json'))['capture']['interfaces'][0]['xdp']
+m = {}
+for l in open('$WORK/sat.prom'):
+    if not l.startswith('#'):
+        k, v = l.rsplit(' ', 1); m[k] = float(v)
+assert m['ticktap_capture_lost_total{interface=\"vb\",reason=\"ring_full\"}'] == x['copy_fail'] > 0, x
+assert m['ticktap_events_total{type=\"capture.saturated\",severity=\"critical\"}'] >= 1
+"
 
 section "pcap mode: the rules as a libpcap filter"
 { printf 'capture:\n  interfaces:\n    - name: vb\n      mode: pcap\n'

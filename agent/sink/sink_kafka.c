@@ -433,7 +433,10 @@ void kafka_sink_send(struct kafka_sink *k, const struct event *e, const char *js
 {
     char key[24];
     snprintf(key, sizeof(key), "%016llx", (unsigned long long)e->flow_id);
-    enqueue(k, e->type == EV_FLOW ? KAFKA_FLOWS : KAFKA_EVENTS, key, e->type, e->ts_ns, json, len);
+    /* a flow record's time is its last packet, long before it ends: only events are timed
+     * from packet to delivery */
+    enqueue(k, e->type == EV_FLOW ? KAFKA_FLOWS : KAFKA_EVENTS, key, e->type,
+            e->type == EV_FLOW ? 0 : e->ts_ns, json, len);
 }
 
 void kafka_sink_send_stats(struct kafka_sink *k, uint64_t ts_ns, const char *json, size_t len)

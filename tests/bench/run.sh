@@ -71,4 +71,19 @@ if [ -z "${BENCH_NO_TSHARK:-}" ]; then
 fi
 
 echo
+echo "Kafka sink to the mock cluster (3 brokers in the process), offline, back-pressured:"
+FCAP="$DIR/flows-100000.pcap"
+[ -f "$FCAP" ] || "$BUILD/ttgen" flows "$FCAP" 100000
+run "ticktap, no Kafka" "$BUILD/ticktap" analyze -q -s "$DIR/f0.json" "$FCAP"
+run "ticktap --kafka mock" "$BUILD/ticktap" analyze -q --kafka mock -s "$DIR/fk.json" "$FCAP"
+$PY_BIN - "$DIR/fk.json" "${secs["ticktap --kafka mock"]}" <<'EOF'
+import json, sys
+k = json.load(open(sys.argv[1]))['kafka']
+secs = float(sys.argv[2])
+d = k['delivery_latency_us']
+print(f"  {k['delivered']} of {k['offered']} messages delivered in {secs:.2f} s: {k['delivered'] / secs / 1e3:.0f} k messages/s; "
+      f"produce to delivery report p50 {d['p50'] / 1e3:.1f} ms, p99 {d['p99'] / 1e3:.1f} ms (a full buffer waits)")
+EOF
+
+echo
 "$ROOT/tests/bench/live.sh"

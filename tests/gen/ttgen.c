@@ -522,7 +522,7 @@ static void sc_flows(struct gen *g, uint64_t n)
         struct conn c;
         char cli[32];
         snprintf(cli, sizeof(cli), "10.9.%u.%u", (unsigned)(i >> 16) & 255, (unsigned)(i >> 8) & 255);
-        conn_init(&c, cli, "10.9.255.1", (uint16_t)(20000 + (i & 255)), 9001, (uint32_t)i * 7919,
+        conn_init(&c, cli, "10.9.255.1", (uint16_t)(20000 + (i & 255)), 9878, (uint32_t)i * 7919,
                   (uint32_t)i * 104729);
         handshake(g, &c, 50 * US);
         seg(g, &c, 0, P | A, 64);

@@ -1,6 +1,8 @@
 /* detect_burst.c - microburst detection over a sliding byte window (see detect_burst.h). */
 #include "detect_burst.h"
 
+#include <stdio.h>
+
 #include <stddef.h>
 #include <string.h>
 
@@ -73,4 +75,31 @@ int burst_finish(struct burst_detector *d, struct burst *out)
     d->in_burst = 0;
     d->bursts++;
     return 1;
+}
+
+void burst_totals_merge(struct burst_totals *into, const struct burst_totals *from)
+{
+    into->bursts += from->bursts;
+    into->bytes += from->bytes;
+    if (from->peak_bps > into->peak_bps)
+        into->peak_bps = from->peak_bps;
+    if (from->longest_ns > into->longest_ns)
+        into->longest_ns = from->longest_ns;
+}
+
+void burst_describe(const struct burst_detector *d, const struct burst *b, const char *ifname,
+                    struct event *e, struct burst_totals *tot)
+{
+    uint64_t peak_bps = b->peak_bytes * 8ull * 1000000000ull / d->window_ns;
+    struct burst_totals one = {1, b->bytes, peak_bps, b->end_ns - b->start_ns};
+    burst_totals_merge(tot, &one);
+    e->ts_ns = b->start_ns;
+    snprintf(e->u.burst.ifname, sizeof(e->u.burst.ifname), "%s", ifname);
+    e->u.burst.start_ns = b->start_ns;
+    e->u.burst.duration_ns = b->end_ns - b->start_ns;
+    e->u.burst.bytes = b->bytes;
+    e->u.burst.frames = b->frames;
+    e->u.burst.peak_bps = peak_bps;
+    e->u.burst.threshold_bps = d->threshold_bytes * 8ull * 1000000000ull / d->window_ns;
+    e->u.burst.window_ns = d->window_ns;
 }

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "../event/event.h"
+
 #define BURST_RING 8192
 
 struct burst {
@@ -41,5 +43,16 @@ int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struc
 
 /* Ends a burst in progress at the end of the input; returns 1 with *out when there was one. */
 int burst_finish(struct burst_detector *d, struct burst *out);
+
+/* What the summary counts of the bursts of every interface. */
+struct burst_totals {
+    uint64_t bursts, bytes, peak_bps, longest_ns;
+};
+void burst_totals_merge(struct burst_totals *into, const struct burst_totals *from);
+
+/* Fills the burst.micro fields of e (ts_ns and u.burst) for burst b of interface ifname,
+ * and counts it in tot. */
+void burst_describe(const struct burst_detector *d, const struct burst *b, const char *ifname,
+                    struct event *e, struct burst_totals *tot);
 
 #endif

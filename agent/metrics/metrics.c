@@ -133,7 +133,7 @@ void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st
     s->soup_packets = t->soup_packets;
     s->mold_messages = t->mold_messages;
     s->mdp3_messages = t->mdp3_messages;
-    s->microbursts = t->bursts;
+    s->microbursts = t->bursts.bursts;
     for (int p = 0; p < OP_MAX; p++) {
         hist_refresh(&s->order_latency[0][p], &t->order_latency[p]);
         hist_refresh(&s->order_latency[1][p], &t->ouch_latency[p]);
@@ -496,6 +496,7 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
                     "Live: packet timestamp to the delivery report of its event");
         prom_histogram(b, "ticktap_kafka_end_to_end_seconds", NULL, &s->kafka_e2e);
     }
+    t->microbursts += s->dispatch_bursts;
     render_trading(b, t);
     char why[512];
     int bad = metrics_health(m, why, sizeof(why));

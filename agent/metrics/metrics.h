@@ -79,6 +79,7 @@ struct metrics_sink_snap {
     struct prom_hist kafka_delivery; /* produce to delivery report */
     struct prom_hist kafka_e2e;      /* live: packet timestamp to delivery report */
     uint64_t dispatch_ring_full;
+    uint64_t dispatch_bursts; /* microbursts the dispatcher thread found */
 };
 
 struct metrics {

@@ -31,7 +31,43 @@ struct dispatch_ctx {
     int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
     int live;   /* a full worker queue drops the frame (counted) instead of waiting */
     _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
+    /* Microbursts: only the dispatcher sees every frame of the interface. Its burst.micro
+     * events go to the sink through a ring of its own, merged like a worker's. */
+    struct burst_detector *burst;
+    char burst_ifname[16];
+    struct burst_totals bursts;
+    _Atomic uint64_t bursts_seen; /* for /metrics */
+    struct spsc_ring events;
+    _Atomic uint64_t events_wm; /* its events are all out up to this frame */
+    uint64_t events_full;       /* live: burst events dropped, the ring was full */
+    uint64_t last_pushed;       /* ordinal of the last frame handed to a worker's ring */
 };
+
+static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, uint64_t order)
+{
+    struct event *e, dropped;
+    while (!(e = spsc_ring_reserve(&x->events)) && !x->live) {
+        /* Offline: wait for the sink, whose merge may wait for the workers to pass this
+         * frame: hand them what is queued first. */
+        for (uint32_t k = 0; k < x->nworkers; k++)
+            frame_ring_publish(&x->rings[k]);
+        atomic_store_explicit(&x->dispatched, x->last_pushed, memory_order_release);
+        atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
+        sched_yield();
+    }
+    if (!e)
+        x->events_full++;
+    struct event *out = e ? e : &dropped;
+    memset(out, 0, offsetof(struct event, u));
+    out->frame = order;
+    out->type = EV_BURST_MICRO;
+    out->severity = (uint8_t)event_type_severity(EV_BURST_MICRO);
+    out->worker = x->nworkers;
+    burst_describe(x->burst, b, x->burst_ifname, out, &x->bursts);
+    atomic_store_explicit(&x->bursts_seen, x->bursts.bursts, memory_order_relaxed);
+    if (e)
+        spsc_ring_commit(&x->events);
+}
 
 static double now_s(void)
 {
@@ -59,6 +95,9 @@ static void *dispatch_main(void *arg)
         if (n == 0)
             break;
         for (int i = 0; i < n; i++) {
+            struct burst b;
+            if (x->burst && burst_feed(x->burst, frames[i].ts_ns, frames[i].wirelen, &b))
+                dispatch_emit_burst(x, &b, frames[i].ordinal);
             uint32_t w = dispatch_pick(&x->d, &frames[i]);
             int rc;
             while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
@@ -82,11 +121,17 @@ static void *dispatch_main(void *arg)
                 cut.caplen = 65536;
                 frame_ring_push(&x->rings[w], &cut, x->by_ref);
             }
+            x->last_pushed = frames[i].ordinal;
         }
         for (uint32_t k = 0; k < x->nworkers; k++)
             frame_ring_publish(&x->rings[k]);
+        atomic_store_explicit(&x->events_wm, frames[n - 1].ordinal, memory_order_release);
         atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
     }
+    struct burst b;
+    if (x->burst && burst_finish(x->burst, &b))
+        dispatch_emit_burst(x, &b, EVENT_ORDER_END);
+    atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&x->done, 1, memory_order_release);
     return NULL;
 }
@@ -174,15 +219,20 @@ static int event_before(const struct event *a, const struct event *b)
  * Returns how many were taken. An event at order k from worker i can go out when every other
  * worker either holds an event that sorts after it, or has an empty ring and a watermark at
  * or past k (anything it emits later sorts after k). */
-static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
+struct event_source {
+    struct spsc_ring *ring;
+    _Atomic uint64_t *watermark;
+};
+
+static int sink_drain(struct sink *s, const struct event_source *src, uint32_t n)
 {
     int taken = 0;
     for (;;) {
-        uint64_t wm[MAX_WORKERS];
-        struct event *head[MAX_WORKERS];
+        uint64_t wm[MAX_WORKERS + 1];
+        struct event *head[MAX_WORKERS + 1];
         for (uint32_t i = 0; i < n; i++) {
-            wm[i] = atomic_load_explicit(&ws[i].watermark, memory_order_acquire);
-            head[i] = spsc_ring_peek(&ws[i].events);
+            wm[i] = atomic_load_explicit(src[i].watermark, memory_order_acquire);
+            head[i] = spsc_ring_peek(src[i].ring);
         }
         int best = -1;
         for (uint32_t i = 0; i < n; i++)
@@ -199,7 +249,7 @@ static int sink_drain(struct sink *s, struct worker *ws, uint32_t n)
                 return taken; /* worker i may still emit something earlier */
         }
         sink_emit(s, head[best]);
-        spsc_ring_pop(&ws[best].events);
+        spsc_ring_pop(src[best].ring);
         taken++;
     }
 }
@@ -221,8 +271,10 @@ static void sink_publish(struct sink *s, int final)
         prom_hist_from_hist(&snap->kafka_delivery, kafka_sink_delivery_hist(s->kafka));
         prom_hist_from_hist(&snap->kafka_e2e, kafka_sink_e2e_hist(s->kafka));
     }
-    if (s->dx)
+    if (s->dx) {
         snap->dispatch_ring_full = atomic_load_explicit(&s->dx->ring_full, memory_order_relaxed);
+        snap->dispatch_bursts = atomic_load_explicit(&s->dx->bursts_seen, memory_order_relaxed);
+    }
     snap->heartbeat_ns = final ? UINT64_MAX : metrics_now_ns(); /* done: never stuck */
     metrics_sink_publish(s->metrics, snap);
     free(snap);
@@ -326,7 +378,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     }
     /* Microbursts need every frame of an interface in one place: the only worker, each
      * live source's worker, or worker 0 of replicated reading (which walks every record).
-     * A dispatcher thread hands frames out by flow: no worker sees them all. */
+     * With a dispatcher thread (which hands frames out by flow) the dispatcher does it. */
     const char *ifname = live && opt->live[0].ifname ? opt->live[0].ifname : "capture";
     if (nw == 1) {
         ws[0].src_ops = ops;
@@ -377,6 +429,18 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         dx->d.trading = &cfg->trading;
         atomic_init(&dx->dispatched, 0);
         atomic_init(&dx->done, 0);
+        atomic_init(&dx->events_wm, 0);
+        if (cfg->burst_link_mbps) { /* no worker sees every frame: the dispatcher looks */
+            dx->burst = malloc(sizeof(*dx->burst));
+            if (!dx->burst || spsc_ring_init(&dx->events, cfg->event_ring, sizeof(struct event))) {
+                snprintf(err, errlen, "out of memory for the microburst detector");
+                rc = -ENOMEM;
+                goto out;
+            }
+            burst_init(dx->burst, cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
+                       cfg->burst_fraction_pct / 100.0);
+            snprintf(dx->burst_ifname, sizeof(dx->burst_ifname), "%s", ifname);
+        }
         for (uint32_t i = 0; i < nw; i++) {
             ws[i].in_ring = &rings[i];
             ws[i].dispatched = &dx->dispatched;
@@ -443,13 +507,21 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     if (dx)
         pthread_create(&dtid, NULL, dispatch_main, dx);
 
+    /* where events come from: the workers, and the dispatcher's microbursts */
+    struct event_source srcs[MAX_WORKERS + 1];
+    uint32_t nsrc = 0;
+    for (uint32_t i = 0; i < nw; i++)
+        srcs[nsrc++] = (struct event_source){&ws[i].events, &ws[i].watermark};
+    if (dx && dx->burst)
+        srcs[nsrc++] = (struct event_source){&dx->events, &dx->events_wm};
+
     int progress_shown = 0;
     for (;;) {
         int all_done = 1;
         for (uint32_t i = 0; i < nw; i++)
             if (!atomic_load_explicit(&ws[i].done, memory_order_acquire))
                 all_done = 0;
-        int taken = sink_drain(&s, ws, nw);
+        int taken = sink_drain(&s, srcs, nsrc);
         if (s.kafka)
             kafka_sink_poll(s.kafka);
         if (m && metrics_now_ns() >= s.next_publish_ns) {
@@ -459,8 +531,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         sink_stats_record(&s, 0);
         if (all_done) {
             int left = 0;
-            for (uint32_t i = 0; i < nw; i++)
-                if (spsc_ring_peek(&ws[i].events))
+            for (uint32_t i = 0; i < nsrc; i++)
+                if (spsc_ring_peek(srcs[i].ring))
                     left = 1;
             if (!left)
                 break;
@@ -526,6 +598,11 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     if (dx) {
         res->capture_errors += dx->errors;
         res->st.counters[TT_C_DISPATCH_RING_FULL] += atomic_load(&dx->ring_full);
+        if (dx->burst) {
+            burst_totals_merge(&res->st.trading.bursts, &dx->bursts);
+            res->st.counters[TT_C_BURST_RING_FULL] += dx->burst->ring_overflow;
+            res->st.counters[TT_C_EVENT_RING_FULL] += dx->events_full;
+        }
     }
     res->st.counters[TT_C_TALKERS_FULL] += res->st.talkers.untracked;
     res->st.counters[TT_C_ALERT_KEYS_EVICTED] += s.alerts.evicted;
@@ -551,6 +628,10 @@ out:
             ops->close(extra_caps[i]);
     if (!live)
         ops->close(cap);
+    if (dx && dx->burst) {
+        spsc_ring_fini(&dx->events);
+        free(dx->burst);
+    }
     free(shards);
     free(ws);
     free(rings);

@@ -179,27 +179,11 @@ int worker_enable_bursts(struct worker *w, const char *ifname)
 
 static void emit_burst(struct worker *w, const struct burst *b, uint64_t order)
 {
-    struct trading_stats *ts = &w->st.trading;
-    uint64_t peak_bps = b->peak_bytes * 8ull * 1000000000ull / w->burst->window_ns;
-    ts->bursts++;
-    ts->burst_bytes += b->bytes;
-    if (peak_bps > ts->burst_peak_bps)
-        ts->burst_peak_bps = peak_bps;
-    if (b->end_ns - b->start_ns > ts->burst_longest_ns)
-        ts->burst_longest_ns = b->end_ns - b->start_ns;
     struct event *e = event_new(w, EV_BURST_MICRO, order);
-    if (!e)
-        return;
-    e->ts_ns = b->start_ns;
-    memcpy(e->u.burst.ifname, w->burst_ifname, sizeof(e->u.burst.ifname));
-    e->u.burst.start_ns = b->start_ns;
-    e->u.burst.duration_ns = b->end_ns - b->start_ns;
-    e->u.burst.bytes = b->bytes;
-    e->u.burst.frames = b->frames;
-    e->u.burst.peak_bps = peak_bps;
-    e->u.burst.threshold_bps = w->burst->threshold_bytes * 8ull * 1000000000ull / w->burst->window_ns;
-    e->u.burst.window_ns = w->burst->window_ns;
-    spsc_ring_commit(&w->events);
+    struct event dropped; /* a full ring still counts the burst */
+    burst_describe(w->burst, b, w->burst_ifname, e ? e : &dropped, &w->st.trading.bursts);
+    if (e)
+        spsc_ring_commit(&w->events);
 }
 
 void worker_fini(struct worker *w)

@@ -250,10 +250,10 @@ json_t *report_trading_json(const struct trading_stats *t)
                                   (json_int_t)t->hw_ts_offset_min_ns, "capture_minus_tap_max_ns",
                                   (json_int_t)t->hw_ts_offset_max_ns));
     json_object_set_new(root, "microbursts",
-                        json_pack("{s:I, s:I, s:I, s:f}", "count", (json_int_t)t->bursts, "bytes",
-                                  (json_int_t)t->burst_bytes, "peak_bps",
-                                  (json_int_t)t->burst_peak_bps, "longest_us",
-                                  (double)t->burst_longest_ns / 1e3));
+                        json_pack("{s:I, s:I, s:I, s:f}", "count", (json_int_t)t->bursts.bursts, "bytes",
+                                  (json_int_t)t->bursts.bytes, "peak_bps",
+                                  (json_int_t)t->bursts.peak_bps, "longest_us",
+                                  (double)t->bursts.longest_ns / 1e3));
     return root;
 }
 
@@ -413,7 +413,7 @@ static void human_soup(const struct trading_stats *t, const struct trading_sessi
 
 void report_trading_human(const struct trading_stats *t, FILE *out)
 {
-    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets && !t->bursts)
+    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets && !t->bursts.bursts)
         return;
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
     uint32_t n = sorted_sessions(t, ss);
@@ -421,11 +421,11 @@ void report_trading_human(const struct trading_stats *t, FILE *out)
     if (t->fix_messages) human_fix(t, ss, n, out);
     if (t->soup_packets) human_soup(t, ss, n, out);
     if (t->mold_packets || t->mdp3_packets) human_md(t, ss, n, out);
-    if (t->bursts)
+    if (t->bursts.bursts)
         fprintf(out,
                 "  microbursts: %" PRIu64 " (%" PRIu64 " bytes), peak %.2f Gb/s, longest %.1f us\n",
-                t->bursts, t->burst_bytes, (double)t->burst_peak_bps / 1e9,
-                (double)t->burst_longest_ns / 1e3);
+                t->bursts.bursts, t->bursts.bytes, (double)t->bursts.peak_bps / 1e9,
+                (double)t->bursts.longest_ns / 1e3);
     if (t->sessions_untracked)
         fprintf(out, "  (%" PRIu64 " sessions beyond the table: in the totals only)\n",
                 t->sessions_untracked);

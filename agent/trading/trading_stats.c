@@ -179,10 +179,6 @@ void trading_stats_merge(struct trading_stats *into, const struct trading_stats 
         if (first || from->hw_ts_offset_max_ns > into->hw_ts_offset_max_ns)
             into->hw_ts_offset_max_ns = from->hw_ts_offset_max_ns;
     }
-    into->bursts += from->bursts;
-    into->burst_bytes += from->burst_bytes;
-    if (from->burst_peak_bps > into->burst_peak_bps) into->burst_peak_bps = from->burst_peak_bps;
-    if (from->burst_longest_ns > into->burst_longest_ns)
-        into->burst_longest_ns = from->burst_longest_ns;
+    burst_totals_merge(&into->bursts, &from->bursts);
     hist_merge(&into->mdp3_latency, &from->mdp3_latency);
 }

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "../detect/detect_burst.h"
 #include "../util/hist.h"
 #include "stream.h"
 
@@ -83,7 +84,7 @@ struct trading_stats {
     uint64_t hw_ts_frames[3];
     int64_t hw_ts_offset_min_ns, hw_ts_offset_max_ns; /* capture time - that time */
     /* microbursts (detect_burst.h), of every capture interface */
-    uint64_t bursts, burst_bytes, burst_peak_bps, burst_longest_ns;
+    struct burst_totals bursts;
 };
 
 int trading_stats_init(struct trading_stats *s);

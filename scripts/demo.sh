@@ -25,6 +25,9 @@ echo "\$ kcat -C -b $boot -t ticktap.events -o beginning -e -q -f 'key %k: %s\\n
     grep -v 'tcp.handshake"' | head -4 | cut -c1-220; } || true # head closes the pipe early
 echo
 echo "(read back from Kafka; all $(timeout 30 kcat -C -b "$boot" -t ticktap.events -o beginning -e -q | wc -l) events and $(timeout 30 kcat -C -b "$boot" -t ticktap.flows -o beginning -e -q | wc -l) flow records are on the topics ticktap.events and ticktap.flows)"
+echo
+echo "\$ kcat -C -b $boot -t ticktap.stats -o beginning -e -q | tail -1   # counters per interface and protocol"
+{ timeout 30 kcat -C -b "$boot" -t ticktap.stats -o beginning -e -q 2> /dev/null | tail -1 | cut -c1-300; } || true
 kill -TERM $pid 2> /dev/null || true
 wait $pid 2> /dev/null || true
 echo "files: $OUT/summary.json $OUT/events.jsonl $OUT/trading.pcap"

@@ -146,8 +146,8 @@ int cmd_analyze(int argc, char **argv)
             fprintf(stderr, "ticktap: %s\n", err);
             return 1;
         }
-        fprintf(stderr, "kafka: streaming to %s (topics %s, %s)\n", kafka_sink_bootstrap(kafka),
-                cfg.kafka.topic_events, cfg.kafka.topic_flows);
+        fprintf(stderr, "kafka: streaming to %s (topics %s, %s, %s)\n", kafka_sink_bootstrap(kafka),
+                cfg.kafka.topic_events, cfg.kafka.topic_flows, cfg.kafka.topic_stats);
     }
 
     FILE *events_out = cli_events_open(events_path, follow);

@@ -28,7 +28,7 @@ for s in $("$GEN" list); do
     check "$s: 2 workers give the same summary" cmp "$WORK/$s.s1.json" "$WORK/$s.s2.json"
     check "$s: 2 workers give the same events, in the same order" cmp "$WORK/$s.e1.json" "$WORK/$s.e2.json"
     if grep -q '"tshark_agrees": true' "$p.expect.json"; then
-        check "$s: tshark agrees on every tcp_analysis count" "$ROOT/tests/oracle/compare.sh" "$p"
+        check "$s: tshark agrees on every tcp_analysis count" env TICKTAP="$TT" "$ROOT/tests/oracle/compare.sh" "$p"
     fi
 done
 
@@ -338,7 +338,7 @@ check "unreachable broker while following: exit 5 (messages not delivered)" test
 
 section "real TCP captures against tshark (../shared/captures/tcp)"
 if [ -d "$CAPS/tcp" ]; then
-    "$ROOT/tests/oracle/compare.sh" --out "$WORK/diffs.tsv" "$CAPS"/tcp/* > "$WORK/cmp.txt" 2>&1
+    TICKTAP="$TT" "$ROOT/tests/oracle/compare.sh" --out "$WORK/diffs.tsv" "$CAPS"/tcp/* > "$WORK/cmp.txt" 2>&1
     sed -n '/per-flag agreement/,$p' "$WORK/cmp.txt"
     # Every file must agree on every flag, except the known differences listed (with reasons).
     unexpected=$(awk -F'\t' 'NR>1{print $1}' "$WORK/diffs.tsv" | xargs -rn1 basename | sort -u |

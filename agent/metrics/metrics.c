@@ -239,6 +239,7 @@ struct input_row {
     char ifname[16];
     int queue;
     uint64_t packets, bytes;
+    uint64_t counters[TT_C_MAX];
 };
 
 static uint32_t collect(struct metrics *m, struct metrics_worker_snap *tot, struct input_row *rows,
@@ -262,6 +263,8 @@ static uint32_t collect(struct metrics *m, struct metrics_worker_snap *tot, stru
         if (r < nrows) {
             rows[r].packets += w->snap.packets;
             rows[r].bytes += w->snap.bytes;
+            for (int c = 0; c < TT_C_MAX; c++)
+                rows[r].counters[c] += w->snap.counters[c];
         }
         pthread_mutex_unlock(&w->lock);
     }
@@ -409,24 +412,22 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     }
     if (capture) prom_printf(b, "%s", capture);
     free(capture);
-    prom_family(b, "ticktap_decode_errors_total", "counter",
-                "Packets that could not be fully decoded, by reason");
-    for (int i = 0; i < TT_C_MAX; i++)
-        if (tt_counter_is_decode_error((enum tt_counter)i)) {
-            prom_labels_init(&l);
-            prom_label(&l, "reason", tt_counter_name((enum tt_counter)i));
-            prom_sample(b, "ticktap_decode_errors_total", &l, t->counters[i]);
-        }
-    prom_family(b, "ticktap_drops_total", "counter",
-                "Work dropped at a configured limit (tables, rings, pools), by reason");
-    for (int i = 0; i < TT_C_MAX; i++)
-        if (!tt_counter_is_decode_error((enum tt_counter)i)) {
-            uint64_t v = t->counters[i];
-            if (i == TT_C_DISPATCH_RING_FULL) v += s->dispatch_ring_full;
-            prom_labels_init(&l);
-            prom_label(&l, "reason", tt_counter_name((enum tt_counter)i));
-            prom_sample(b, "ticktap_drops_total", &l, v);
-        }
+    /* A dispatcher thread's drops belong to the only input it reads (row 0). */
+    if (nrows) rows[0].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full;
+    for (int pass = 0; pass < 2; pass++) { /* decode errors, then drops */
+        const char *name = pass ? "ticktap_drops_total" : "ticktap_decode_errors_total";
+        prom_family(b, name, "counter",
+                    pass ? "Work dropped at a configured limit (tables, rings, pools), by capture "
+                           "input and reason"
+                         : "Packets that could not be fully decoded, by capture input and reason");
+        for (uint32_t r = 0; r < nrows; r++)
+            for (int i = 0; i < TT_C_MAX; i++) {
+                if (tt_counter_is_decode_error((enum tt_counter)i) == pass) continue;
+                input_labels(&l, &rows[r]);
+                prom_label(&l, "reason", tt_counter_name((enum tt_counter)i));
+                prom_sample(b, name, &l, rows[r].counters[i]);
+            }
+    }
     prom_family(b, "ticktap_protocol_packets_total", "counter",
                 "Packets carrying each layer, outer or inner");
     for (int i = 0; i < TT_P_MAX; i++) {

@@ -105,7 +105,8 @@ static void workers_merge_by_input_and_session(void **state)
     assert_false(out.oom);
     assert_non_null(strstr(out.p, "ticktap_packets_total{interface=\"eth1\"} 11\n"));
     assert_non_null(strstr(out.p, "ticktap_packets_total{interface=\"eth2\",queue=\"3\"} 7\n"));
-    assert_non_null(strstr(out.p, "ticktap_decode_errors_total{reason=\"ipv4.truncated\"} 6\n"));
+    assert_non_null(strstr(out.p, "ticktap_decode_errors_total{interface=\"eth1\",reason=\"ipv4.truncated\"} 4\n"));
+    assert_non_null(strstr(out.p, "ticktap_decode_errors_total{interface=\"eth2\",queue=\"3\",reason=\"ipv4.truncated\"} 2\n"));
     assert_non_null(strstr(out.p, "ticktap_flows_active 6\n"));
     assert_non_null(
         strstr(out.p, "ticktap_session_messages_total{protocol=\"fix\",session=\"C1-EX\"} 20\n"));

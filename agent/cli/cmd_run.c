@@ -301,7 +301,7 @@ static void capture_metrics(struct run_state *rs)
                                       "redirect_fail", "copied", "copy_fail", "passed",
                                       "dropped", "parse_errors"};
     struct tt_counters c[LIVE_MAX_IFACES];
-    static uint64_t hits[LIVE_MAX_IFACES][TT_MAX_RULE_ID + 1];
+    uint64_t hits[LIVE_MAX_IFACES][TT_MAX_RULE_ID + 1]; /* 16 KiB, on the sink thread */
     int have[LIVE_MAX_IFACES] = {0};
     for (uint32_t i = 0; i < rs->nifs; i++)
         have[i] = rs->ifs[i].xdp && !xdp_iface_counters(rs->ifs[i].xdp, &c[i], hits[i]);

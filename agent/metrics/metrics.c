@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../event/event_json.h"
+#include "../report/report.h"
 
 uint64_t metrics_now_ns(void)
 {
@@ -490,7 +491,7 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
         }
         prom_family(b, "ticktap_kafka_queue_messages", "gauge",
                     "Messages waiting for delivery (librdkafka's queue and ticktap's buffer)");
-        prom_sample(b, "ticktap_kafka_queue_messages", NULL, s->kafka_queue);
+        prom_sample(b, "ticktap_kafka_queue_messages", NULL, s->kafka.queued);
         prom_family(b, "ticktap_kafka_delivery_seconds", "histogram", "Produce to delivery report");
         prom_histogram(b, "ticktap_kafka_delivery_seconds", NULL, &s->kafka_delivery);
         prom_family(b, "ticktap_kafka_end_to_end_seconds", "histogram",
@@ -557,7 +558,6 @@ char *metrics_stats_json(struct metrics *m, uint64_t ts_ns, uint64_t interval_ns
     uint64_t events[EV_MAX][3];
     memcpy(events, m->sink.events, sizeof(events));
     struct kafka_stats ks = m->sink.kafka;
-    uint64_t kq = m->sink.kafka_queue;
     int kafka_on = m->sink.kafka_on;
     pthread_mutex_unlock(&m->sink_lock);
 
@@ -582,25 +582,14 @@ char *metrics_stats_json(struct metrics *m, uint64_t ts_ns, uint64_t interval_ns
     json_object_set_new(o, "interfaces", ifs);
     json_object_set_new(o, "packets", json_integer((json_int_t)t->packets));
     json_object_set_new(o, "bytes", json_integer((json_int_t)t->bytes));
-    json_t *pr = json_object(), *de = json_object(), *dr = json_object(), *ev = json_object();
-    for (int i = 0; i < TT_P_MAX; i++)
-        if (t->protos[i])
-            json_object_set_new(pr, tt_proto_name((enum tt_proto)i),
-                                json_integer((json_int_t)t->protos[i]));
-    for (int i = 0; i < TT_C_MAX; i++)
-        if (t->counters[i])
-            json_object_set_new(tt_counter_is_decode_error((enum tt_counter)i) ? de : dr,
-                                tt_counter_name((enum tt_counter)i),
-                                json_integer((json_int_t)t->counters[i]));
+    report_counts_json(o, t->counters, t->protos);
+    json_t *ev = json_object();
     for (int e = 0; e < EV_MAX; e++) {
         uint64_t n = events[e][0] + events[e][1] + events[e][2];
         if (n)
             json_object_set_new(ev, event_type_name((enum event_type)e),
                                 json_integer((json_int_t)n));
     }
-    json_object_set_new(o, "protocols", pr);
-    json_object_set_new(o, "decode_errors", de);
-    json_object_set_new(o, "drops", dr);
     json_object_set_new(o, "events", ev);
     json_object_set_new(o, "flows",
                         json_pack("{s:I, s:I, s:I, s:I}", "active", (json_int_t)t->flows_active,
@@ -608,12 +597,12 @@ char *metrics_stats_json(struct metrics *m, uint64_t ts_ns, uint64_t interval_ns
                                   (json_int_t)t->flows_ended, "evicted",
                                   (json_int_t)t->flows_evicted));
     if (kafka_on)
-        json_object_set_new(o, "kafka",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "offered",
-                                      (json_int_t)ks.offered, "delivered", (json_int_t)ks.delivered,
-                                      "failed", (json_int_t)ks.failed, "dropped_queue_full",
-                                      (json_int_t)ks.dropped_queue_full, "dropped_oldest",
-                                      (json_int_t)ks.dropped_oldest, "queued", (json_int_t)kq));
+        json_object_set_new(
+            o, "kafka",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "offered", (json_int_t)ks.offered,
+                      "delivered", (json_int_t)ks.delivered, "failed", (json_int_t)ks.failed,
+                      "dropped_queue_full", (json_int_t)ks.dropped_queue_full, "dropped_oldest",
+                      (json_int_t)ks.dropped_oldest, "queued", (json_int_t)ks.queued));
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     free(t);

@@ -74,7 +74,6 @@ struct metrics_sink_snap {
     struct prom_hist event_delay; /* live: packet timestamp to the sink */
     int kafka_on;
     struct kafka_stats kafka;
-    uint64_t kafka_queue;            /* messages librdkafka holds */
     uint64_t kafka_progress_ns;      /* CLOCK_MONOTONIC of the last delivery report */
     struct prom_hist kafka_delivery; /* produce to delivery report */
     struct prom_hist kafka_e2e;      /* live: packet timestamp to delivery report */

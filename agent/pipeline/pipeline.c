@@ -55,8 +55,7 @@ static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, u
         atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
         sched_yield();
     }
-    if (!e)
-        x->events_full++;
+    if (!e) x->events_full++;
     struct event *out = e ? e : &dropped;
     memset(out, 0, offsetof(struct event, u));
     out->frame = order;
@@ -65,8 +64,7 @@ static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, u
     out->worker = x->nworkers;
     burst_describe(x->burst, b, x->burst_ifname, out, &x->bursts);
     atomic_store_explicit(&x->bursts_seen, x->bursts.bursts, memory_order_relaxed);
-    if (e)
-        spsc_ring_commit(&x->events);
+    if (e) spsc_ring_commit(&x->events);
 }
 
 static double now_s(void)
@@ -82,18 +80,15 @@ static void *dispatch_main(void *arg)
     struct frame frames[64];
     char err[512];
     for (;;) {
-        if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed))
-            break;
+        if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed)) break;
         int n = x->ops->rx_burst(x->cap, frames, 64, err, sizeof(err));
-        if (n == -EAGAIN)
-            continue;
+        if (n == -EAGAIN) continue;
         if (n < 0) {
             fprintf(stderr, "ticktap: %s\n", err);
             x->errors++;
             continue;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         for (int i = 0; i < n; i++) {
             struct burst b;
             if (x->burst && burst_feed(x->burst, frames[i].ts_ns, frames[i].wirelen, &b))
@@ -102,9 +97,10 @@ static void *dispatch_main(void *arg)
             int rc;
             while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
                 if (x->live) { /* live frames cannot wait: the kernel would drop them instead */
-                    atomic_store_explicit(&x->ring_full,
-                                          atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
-                                          memory_order_relaxed);
+                    atomic_store_explicit(
+                        &x->ring_full,
+                        atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
                     break;
                 }
                 /* Offline input waits for the worker. Publish what is queued first: the
@@ -129,8 +125,7 @@ static void *dispatch_main(void *arg)
         atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
     }
     struct burst b;
-    if (x->burst && burst_finish(x->burst, &b))
-        dispatch_emit_burst(x, &b, EVENT_ORDER_END);
+    if (x->burst && burst_finish(x->burst, &b)) dispatch_emit_burst(x, &b, EVENT_ORDER_END);
     atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&x->done, 1, memory_order_release);
     return NULL;
@@ -149,6 +144,7 @@ struct sink {
     struct metrics *metrics;
     int live_source; /* packet times are wall-clock times: their delay is meaningful */
     uint64_t events_sev[EV_MAX][3];
+    struct metrics_sink_snap snap; /* built here, copied into the registry */
     struct prom_hist event_delay;
     uint64_t next_publish_ns, next_stats_ns, last_stats_ns, kafka_stats_ns;
     struct dispatch_ctx *dx;
@@ -161,8 +157,7 @@ static void sink_emit(struct sink *s, struct event *e);
 static void storm_check(struct sink *s, struct storm_detector *det, const struct event *e,
                         enum event_type storm)
 {
-    if (!storm_feed(det, e->ts_ns))
-        return;
+    if (!storm_feed(det, e->ts_ns)) return;
     struct event st = *e;
     st.type = (uint16_t)storm;
     st.severity = (uint8_t)event_type_severity(storm);
@@ -183,19 +178,16 @@ static void sink_emit(struct sink *s, struct event *e)
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
         uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-        if (now > e->ts_ns)
-            prom_hist_observe(&s->event_delay, now - e->ts_ns);
+        if (now > e->ts_ns) prom_hist_observe(&s->event_delay, now - e->ts_ns);
     }
     if (s->out || s->kafka) {
         size_t n = event_to_json(e, s->line, sizeof(s->line));
         if (s->out) {
             fwrite(s->line, 1, n, s->out);
         }
-        if (s->kafka)
-            kafka_sink_send(s->kafka, e, s->line, n);
+        if (s->kafka) kafka_sink_send(s->kafka, e, s->line, n);
     }
-    if (e->type == EV_TCP_RESET)
-        storm_check(s, &s->rst, e, EV_TCP_RST_STORM);
+    if (e->type == EV_TCP_RESET) storm_check(s, &s->rst, e, EV_TCP_RST_STORM);
     if (s->alerts.rules.n && e->type != EV_ALERT) {
         struct event fired[ALERT_MAX_RULES];
         int n = alert_feed(&s->alerts, e, fired, ALERT_MAX_RULES);
@@ -208,10 +200,8 @@ static void sink_emit(struct sink *s, struct event *e)
  * flushes its flows at the end), so the output never depends on the number of workers. */
 static int event_before(const struct event *a, const struct event *b)
 {
-    if (a->frame != b->frame)
-        return a->frame < b->frame;
-    if (a->sub != b->sub)
-        return a->sub < b->sub;
+    if (a->frame != b->frame) return a->frame < b->frame;
+    if (a->sub != b->sub) return a->sub < b->sub;
     return a->flow_id < b->flow_id;
 }
 
@@ -239,12 +229,10 @@ static int sink_drain(struct sink *s, const struct event_source *src, uint32_t n
             if (head[i] && (best < 0 || (s->live ? head[i]->ts_ns < head[best]->ts_ns
                                                  : event_before(head[i], head[best]))))
                 best = (int)i;
-        if (best < 0)
-            return taken;
+        if (best < 0) return taken;
         uint64_t k = head[best]->frame;
         for (uint32_t i = 0; i < n && !s->live; i++) {
-            if ((int)i == best || head[i])
-                continue;
+            if ((int)i == best || head[i]) continue;
             if (wm[i] < k || (k == EVENT_ORDER_END && wm[i] != EVENT_ORDER_END))
                 return taken; /* worker i may still emit something earlier */
         }
@@ -257,17 +245,13 @@ static int sink_drain(struct sink *s, const struct event_source *src, uint32_t n
 /* The sink's counters for /metrics, every publish interval (and at the end). */
 static void sink_publish(struct sink *s, int final)
 {
-    if (!s->metrics)
-        return;
-    struct metrics_sink_snap *snap = calloc(1, sizeof(*snap));
-    if (!snap)
-        return;
+    if (!s->metrics) return;
+    struct metrics_sink_snap *snap = &s->snap;
     memcpy(snap->events, s->events_sev, sizeof(snap->events));
     snap->event_delay = s->event_delay;
     if (s->kafka) {
         snap->kafka_on = 1;
         kafka_sink_stats(s->kafka, &snap->kafka);
-        snap->kafka_queue = snap->kafka.queued;
         prom_hist_from_hist(&snap->kafka_delivery, kafka_sink_delivery_hist(s->kafka));
         prom_hist_from_hist(&snap->kafka_e2e, kafka_sink_e2e_hist(s->kafka));
     }
@@ -277,26 +261,23 @@ static void sink_publish(struct sink *s, int final)
     }
     snap->heartbeat_ns = final ? UINT64_MAX : metrics_now_ns(); /* done: never stuck */
     metrics_sink_publish(s->metrics, snap);
-    free(snap);
 }
 
 /* A stats record on Kafka's stats topic every kafka.stats_interval, and one at the end. */
 static void sink_stats_record(struct sink *s, int final)
 {
-    if (!s->metrics || !s->kafka || !s->kafka_stats_ns)
-        return;
+    if (!s->metrics || !s->kafka || !s->kafka_stats_ns) return;
     uint64_t now = metrics_now_ns();
-    if (!final && now < s->next_stats_ns)
-        return;
+    if (!final && now < s->next_stats_ns) return;
     s->next_stats_ns = now + s->kafka_stats_ns;
     sink_publish(s, 0);
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    char *line = metrics_stats_json(s->metrics, (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec,
-                                    now - s->last_stats_ns);
+    char *line =
+        metrics_stats_json(s->metrics, (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec,
+                           now - s->last_stats_ns);
     s->last_stats_ns = now;
-    if (line)
-        kafka_sink_send_stats(s->kafka, 0, line, strlen(line));
+    if (line) kafka_sink_send_stats(s->kafka, 0, line, strlen(line));
     free(line);
 }
 
@@ -305,16 +286,15 @@ static void show_progress(struct worker *ws, uint32_t n, double t0)
     uint64_t frame = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t w = atomic_load_explicit(&ws[i].watermark, memory_order_relaxed);
-        if (w != EVENT_ORDER_END && w > frame)
-            frame = w;
+        if (w != EVENT_ORDER_END && w > frame) frame = w;
     }
     double dt = now_s() - t0;
     fprintf(stderr, "\r  %.2f M frames  %.1f s  %.2f Mpps ", (double)frame / 1e6, dt,
             dt > 0 ? (double)frame / dt / 1e6 : 0.0);
 }
 
-int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
-                 struct run_result *res, char *err, size_t errlen)
+int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, struct run_result *res,
+                 char *err, size_t errlen)
 {
     memset(res, 0, sizeof(*res));
     uint32_t nw = cfg->workers ? cfg->workers : 1;
@@ -336,8 +316,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             nw = (uint32_t)opt->nlive;
     } else {
         ops = capture_find("pcap-file");
-        if ((rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen)))
-            return rc;
+        if ((rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen))) return rc;
     }
 
     /* Mapped files are read by every worker (replicated); other sources need a dispatcher,
@@ -354,8 +333,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     struct dispatch_ctx *dx = dispatched ? calloc(1, sizeof(*dx)) : NULL;
     if (!ws || (dispatched && (!rings || !dx)) || (replicated && !shards)) {
         snprintf(err, errlen, "out of memory for %u workers", nw);
-        if (!live)
-            ops->close(cap);
+        if (!live) ops->close(cap);
         free(ws);
         free(rings);
         free(dx);
@@ -365,8 +343,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     uint32_t inited = 0;
     for (; inited < nw; inited++) {
         rc = worker_init(&ws[inited], (int)inited, cfg);
-        if (!rc && dispatched)
-            rc = frame_ring_init(&rings[inited], cfg->frame_ring_bytes);
+        if (!rc && dispatched) rc = frame_ring_init(&rings[inited], cfg->frame_ring_bytes);
         if (rc) {
             snprintf(err, errlen,
                      "cannot allocate worker %u: %s (lower flow.max_flows or tcp.rtt_segments)",
@@ -455,8 +432,10 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     s.out = opt->events_out;
     s.kafka = opt->kafka;
     s.res = res;
-    if (storm_init(&s.rst, cfg->rst_storm_threshold, cfg->storm_window_ns, cfg->storm_cooldown_ns) ||
-        storm_init(&s.fin, cfg->fin_storm_threshold, cfg->storm_window_ns, cfg->storm_cooldown_ns)) {
+    if (storm_init(&s.rst, cfg->rst_storm_threshold, cfg->storm_window_ns,
+                   cfg->storm_cooldown_ns) ||
+        storm_init(&s.fin, cfg->fin_storm_threshold, cfg->storm_window_ns,
+                   cfg->storm_cooldown_ns)) {
         snprintf(err, errlen, "out of memory for storm detectors");
         rc = -ENOMEM;
         goto out;
@@ -476,8 +455,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     if (m && metrics_attach_workers(m, nw)) {
         snprintf(err, errlen, "out of memory for the metrics of %u workers", nw);
         rc = -ENOMEM;
-        if (m == &own_metrics)
-            metrics_fini(m);
+        if (m == &own_metrics) metrics_fini(m);
         goto out;
     }
     for (uint32_t i = 0; m && i < nw; i++) {
@@ -495,8 +473,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     s.kafka_stats_ns = cfg->kafka.stats_interval_ns;
     s.last_stats_ns = metrics_now_ns();
     s.next_stats_ns = s.last_stats_ns + s.kafka_stats_ns;
-    if (opt->kafka)
-        kafka_sink_set_mode(opt->kafka, live, !live && cfg->overflow_block);
+    if (opt->kafka) kafka_sink_set_mode(opt->kafka, live, !live && cfg->overflow_block);
 
     double t0 = now_s(), next_progress = t0 + 2.0;
     double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
@@ -504,26 +481,22 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     pthread_t tids[MAX_WORKERS], dtid;
     for (uint32_t i = 0; i < nw; i++)
         pthread_create(&tids[i], NULL, worker_main, &ws[i]);
-    if (dx)
-        pthread_create(&dtid, NULL, dispatch_main, dx);
+    if (dx) pthread_create(&dtid, NULL, dispatch_main, dx);
 
     /* where events come from: the workers, and the dispatcher's microbursts */
     struct event_source srcs[MAX_WORKERS + 1];
     uint32_t nsrc = 0;
     for (uint32_t i = 0; i < nw; i++)
         srcs[nsrc++] = (struct event_source){&ws[i].events, &ws[i].watermark};
-    if (dx && dx->burst)
-        srcs[nsrc++] = (struct event_source){&dx->events, &dx->events_wm};
+    if (dx && dx->burst) srcs[nsrc++] = (struct event_source){&dx->events, &dx->events_wm};
 
     int progress_shown = 0;
     for (;;) {
         int all_done = 1;
         for (uint32_t i = 0; i < nw; i++)
-            if (!atomic_load_explicit(&ws[i].done, memory_order_acquire))
-                all_done = 0;
+            if (!atomic_load_explicit(&ws[i].done, memory_order_acquire)) all_done = 0;
         int taken = sink_drain(&s, srcs, nsrc);
-        if (s.kafka)
-            kafka_sink_poll(s.kafka);
+        if (s.kafka) kafka_sink_poll(s.kafka);
         if (m && metrics_now_ns() >= s.next_publish_ns) {
             sink_publish(&s, 0);
             s.next_publish_ns = metrics_now_ns() + cfg->metrics.publish_interval_ns;
@@ -532,10 +505,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         if (all_done) {
             int left = 0;
             for (uint32_t i = 0; i < nsrc; i++)
-                if (spsc_ring_peek(srcs[i].ring))
-                    left = 1;
-            if (!left)
-                break;
+                if (spsc_ring_peek(srcs[i].ring)) left = 1;
+            if (!left) break;
             continue;
         }
         if (opt->tick && now_s() >= next_tick) {
@@ -569,14 +540,11 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
             n = alert_finish(&s.alerts, s.alert_buf, ALERT_MAX_RULES);
         }
     }
-    if (progress_shown)
-        fprintf(stderr, "\r%60s\r", "");
-    if (dx)
-        pthread_join(dtid, NULL);
+    if (progress_shown) fprintf(stderr, "\r%60s\r", "");
+    if (dx) pthread_join(dtid, NULL);
     for (uint32_t i = 0; i < nw; i++)
         pthread_join(tids[i], NULL);
-    if (s.out)
-        fflush(s.out);
+    if (s.out) fflush(s.out);
     sink_stats_record(&s, 1); /* the totals, before the flush delivers them */
     if (s.kafka) {
         kafka_sink_flush(s.kafka, &res->kafka);
@@ -585,8 +553,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
         res->kafka_e2e = *kafka_sink_e2e_hist(s.kafka);
     }
     sink_publish(&s, 1);
-    if (m == &own_metrics)
-        metrics_fini(m);
+    if (m == &own_metrics) metrics_fini(m);
     res->wall_seconds = now_s() - t0;
 
     stats_init(&res->st, cfg->talkers_max * (nw > 4 ? 4 : nw), cfg->top_n);
@@ -608,8 +575,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
     res->st.counters[TT_C_ALERT_KEYS_EVICTED] += s.alerts.evicted;
     struct capture_stats cs;
     ops->stats(cap, &cs);
-    if (!live)
-        res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
+    if (!live) res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
     res->interrupted = opt->stop && atomic_load(opt->stop);
     rc = 0;
     storm_fini(&s.rst);
@@ -618,16 +584,12 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
 out:
     for (uint32_t i = 0; i < inited; i++) {
         worker_fini(&ws[i]);
-        if (rings)
-            frame_ring_fini(&rings[i]);
+        if (rings) frame_ring_fini(&rings[i]);
     }
-    if (rings && inited < nw && rings[inited].buf)
-        frame_ring_fini(&rings[inited]);
+    if (rings && inited < nw && rings[inited].buf) frame_ring_fini(&rings[inited]);
     for (uint32_t i = 0; i < MAX_WORKERS; i++)
-        if (extra_caps[i])
-            ops->close(extra_caps[i]);
-    if (!live)
-        ops->close(cap);
+        if (extra_caps[i]) ops->close(extra_caps[i]);
+    if (!live) ops->close(cap);
     if (dx && dx->burst) {
         spsc_ring_fini(&dx->events);
         free(dx->burst);

@@ -452,8 +452,10 @@ void *worker_main(void *arg)
             frame_ring_release(w->in_ring);
         atomic_store_explicit(&w->watermark, frames[n - 1].ordinal, memory_order_release);
         if (w->mw) {
-            prom_hist_observe(&w->mw->burst_time, metrics_now_ns() - t0);
-            publish(w, 0);
+            uint64_t t1 = metrics_now_ns();
+            prom_hist_observe(&w->mw->burst_time, t1 - t0);
+            if (t1 >= w->mw->next_publish_ns)
+                publish(w, 0);
         }
     }
     worker_flush(w);

@@ -251,8 +251,7 @@ static uint64_t local_midnight_ns(struct trading *t, uint64_t ts_ns)
  * (with A and B interleaved that is per packet, with one feed never). */
 static void md_touch(struct md_session *s, const struct flow *f)
 {
-    if (s->last_flow_id == f->id)
-        return;
+    if (s->last_flow_id == f->id) return;
     s->last_key = f->key;
     s->last_flow_id = f->id;
 }
@@ -268,10 +267,30 @@ static struct md_session *md_cached(struct trading *t, const struct flow *f, enu
     return s;
 }
 
-static void md_remember(struct trading *t, struct flow *f, const struct md_session *s, int fi)
+/* The session of key (created as kind, name, pair when new) and the packet's feed in it,
+ * remembered in the flow so its next packets skip the lookup. NULL when the table is full. */
+static struct md_session *md_attach(struct trading *t, struct flow *f, const struct packet *pkt,
+                                    uint64_t key, enum trading_kind kind, const char *name,
+                                    int pair, int side, int *fi)
 {
+    struct md_session *s = md_session_get(t, key, kind, name, pair);
+    if (!s) return NULL;
+    *fi = md_feed_of(t, s, pkt, side);
     f->app = (uint32_t)(s - t->md);
-    f->app_feed = (uint8_t)fi;
+    f->app_feed = (uint8_t)*fi;
+    return s;
+}
+
+/* Feed latency: capture time minus the exchange's time; a negative one is only counted. */
+static void md_latency(struct trading_session_stats *ss, struct hist *all, uint64_t capture_ns,
+                       uint64_t exchange_ns)
+{
+    if (capture_ns < exchange_ns) {
+        ss->latency_negative++;
+        return;
+    }
+    hist_add(&ss->latency, capture_ns - exchange_ns);
+    hist_add(all, capture_ns - exchange_ns);
 }
 
 void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
@@ -293,11 +312,9 @@ void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
         session_name(mp.session, sizeof(mp.session), name, sizeof(name));
         uint64_t key =
             XXH3_64bits_withSeed(mp.session, sizeof(mp.session), (uint64_t)(pair + 1)) ^ TK_MOLD;
-        s = md_session_get(t, key, TK_MOLD, name, pair);
+        s = md_attach(t, f, pkt, key, TK_MOLD, name, pair, side, &fi);
         if (!s) return;
         memcpy(s->raw, mp.session, sizeof(s->raw));
-        fi = md_feed_of(t, s, pkt, side);
-        md_remember(t, f, s, fi);
     }
     md_touch(s, f);
     struct trading_session_stats *ss = md_stats(t, s);
@@ -329,13 +346,10 @@ void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
         if (!fresh) /* the other feed's copy was timed already */
             continue;
         int64_t its = itch_timestamp(m, ml);
-        uint64_t local = pkt->ts_ns - midnight;
-        if (its < 0 || (uint64_t)its > local) {
+        if (its < 0)
             ss->latency_negative++;
-            continue;
-        }
-        hist_add(&ss->latency, local - (uint64_t)its);
-        hist_add(&t->st->itch_latency, local - (uint64_t)its);
+        else
+            md_latency(ss, &t->st->itch_latency, pkt->ts_ns - midnight, (uint64_t)its);
     }
 }
 
@@ -363,10 +377,8 @@ void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
             addr_port_str(pkt->key.dst, pkt->key.family, pkt->key.dport, name, sizeof(name));
             key = XXH3_64bits_withSeed(pkt->key.dst, 16, pkt->key.dport) ^ TK_MDP3;
         }
-        s = md_session_get(t, key, TK_MDP3, name, pair);
+        s = md_attach(t, f, pkt, key, TK_MDP3, name, pair, side, &fi);
         if (!s) return;
-        fi = md_feed_of(t, s, pkt, side);
-        md_remember(t, f, s, fi);
     }
     md_touch(s, f);
     struct trading_session_stats *ss = md_stats(t, s);
@@ -384,11 +396,5 @@ void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
     }
     ss->feed[fi].messages += msgs;
     t->st->mdp3_messages += msgs;
-    if (!fresh) return;
-    if (pkt->ts_ns < dp.sending_time) {
-        ss->latency_negative++;
-        return;
-    }
-    hist_add(&ss->latency, pkt->ts_ns - dp.sending_time);
-    hist_add(&t->st->mdp3_latency, pkt->ts_ns - dp.sending_time);
+    if (fresh) md_latency(ss, &t->st->mdp3_latency, pkt->ts_ns, dp.sending_time);
 }

@@ -89,7 +89,7 @@ EOF
 ip netns exec $B tcpdump -i vb -w "$WORK/host.pcap" --time-stamp-precision=nano -U 'tcp port 9878' \
     2> "$WORK/tcpdump.err" & tcpd=$!; pids+=($tcpd)
 start_agent host -c "$WORK/host.yaml" -s "$WORK/host.s.json" -e "$WORK/host.e.jsonl" -q \
-    --set pipeline.workers=2
+    --set pipeline.workers=2 --kafka mock
 for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
 ip netns exec $B $PP server 10.77.0.2 9878 > "$WORK/srv.out" & srv=$!; pids+=($srv)
 for _ in $(seq 50); do grep -q listening "$WORK/srv.out" && break; sleep 0.1; done
@@ -115,6 +115,15 @@ flows = [json.loads(l) for l in open('$WORK/host.e.jsonl') if '\"type\":\"flow\"
 assert len(flows) == 1, flows
 p = flows[0]['record']['packets']
 assert p['src_to_dst'] > 25 and p['dst_to_src'] > 25, p
+"
+check "host: every message reaches Kafka; each event is timed from its packet to its delivery report" $PY -c "
+import json
+k = json.load(open('$WORK/host.s.json'))['kafka']
+events = [json.loads(l) for l in open('$WORK/host.e.jsonl')]
+timed = [e for e in events if e['type'] != 'flow']
+assert k['offered'] == k['delivered'] > len(events) and k['failed'] == k['undelivered'] == 0, k
+e2e = k['end_to_end_latency_us']
+assert timed and e2e['n'] == len(timed) and 0 < e2e['p50'] <= e2e['max'] < 60e6, (len(timed), e2e)
 "
 "$TT" analyze -q -s "$WORK/host.a.json" "$WORK/host.pcap"
 check "host: summary equals 'ticktap analyze' of a tcpdump capture of the same traffic" $PY -c "

@@ -23,6 +23,8 @@ struct frame {
 
 struct capture;
 
+#define CAPTURE_INTO_MIN (512u << 10)
+
 struct capture_stats {
     uint64_t frames;
     uint64_t bytes;
@@ -42,9 +44,11 @@ struct capture_ops {
      * -EAGAIN when nothing arrived within a short wait (at most ~10 ms): call again. */
     int (*rx_burst)(struct capture *c, struct frame *frames, int max, char *err, size_t errlen);
     void (*stats)(struct capture *c, struct capture_stats *st);
-    /* Optional: a second reader of the same input from its start, sharing what can be shared
-     * (mappings); closed before the original. NULL when the source cannot do it. */
-    struct capture *(*clone)(struct capture *c);
+    /* Optional (offline sources): like rx_burst, but the frames' bytes are in buf (cap bytes,
+     * at least CAPTURE_INTO_MIN), read there directly when the source can, so they stay valid
+     * as long as the caller keeps buf. Lets several workers share what one of them read. */
+    int (*rx_into)(struct capture *c, uint8_t *buf, size_t cap, struct frame *frames, int max,
+                   char *err, size_t errlen);
     void (*close)(struct capture *c);
 };
 

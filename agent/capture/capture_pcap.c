@@ -1,5 +1,5 @@
-/* capture_pcap.c - offline capture files: classic pcap (µs and ns) read in place from a
- * memory mapping; pcapng, gzip and anything else through libpcap.
+/* capture_pcap.c - offline capture files: classic pcap (µs and ns) read directly in large
+ * chunks; pcapng, gzip and anything else through libpcap.
  *
  *   classic pcap: file header (24 bytes: magic, version, thiszone, sigfigs, snaplen, linktype)
  *                 then records: ts_sec(4) ts_frac(4) incl_len(4) orig_len(4) data[incl_len]
@@ -9,17 +9,21 @@
  * A --filter expression is compiled by libpcap and applied with pcap_offline_filter(), so
  * frame ordinals stay the file's own frame numbers, as tshark shows them. A file that breaks
  * part-way (a record running past the end, an impossible length) is reported once through
- * rx_burst's error and dropped; the others go on. Mapped files give frames that stay valid
- * until close (capture_frames_stable); libpcap's are copied into an arena per burst.
+ * rx_burst's error and dropped; the others go on.
+ *
+ * Classic pcap is read() into a buffer of a few hundred KiB that stays in the core's cache
+ * while its frames are analysed (a memory mapping costs a page fault and a cache miss per
+ * new page, and its pages count against the process): frames point into the buffer, which is
+ * refilled only at the start of a burst, so a burst's frames stay valid until the next one.
+ * libpcap's frames are copied into an arena per burst. Direct readers can be cloned: every
+ * worker of an offline run reads the file itself and keeps its share.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -29,10 +33,14 @@
 #include "pcap_format.h"
 
 #define ARENA_BYTES (4u << 20)
-/* The mapping is released behind the reader in chunks of this size (two chunks behind, so the
- * frames of the burst in flight stay resident): memory follows the flows, not the file size.
- * Released pages are still mapped: touching one again re-reads it from the page cache. */
-#define RELEASE_CHUNK (16u << 20)
+/* Bytes asked of read() at a time: small enough that a chunk is still in the core's L2 cache
+ * when its frames are decoded, large enough that the syscall is rare (one per ~2000 small
+ * frames). The buffer holds two chunks, or one record of the largest size. */
+#define READ_CHUNK (256u << 10)
+#define DIRECT_BUFFER CAPTURE_INTO_MIN /* two chunks */
+_Static_assert(DIRECT_BUFFER >= 2 * READ_CHUNK &&
+                   DIRECT_BUFFER >= PCAP_RECORD_HEADER + PCAP_MAX_RECORD,
+               "two chunks, and a record of the largest size, fit the buffer");
 
 struct pcap_input {
     const char *path;
@@ -41,13 +49,15 @@ struct pcap_input {
     /* libpcap path */
     pcap_t *p;
     struct pcap_pkthdr *hdr;
-    /* mapped path */
-    const uint8_t *map;
-    size_t map_len;
-    size_t off;
-    size_t released; /* the mapping below this offset has been released */
+    /* direct path: the file's bytes [buf_off, buf_off + hi) are in buf; pos is the next record */
+    int fd;
+    uint8_t *buf;
+    size_t buf_cap, pos, hi;
+    int eof;        /* read() has returned everything */
+    int stalled;    /* the next record is not all in buf: refill at the start of the next burst */
+    size_t rec_pos; /* where the record direct_next() returned starts in buf */
     struct pcap_file_info fmt;
-    pcap_t *dead; /* for the filter when mapped */
+    pcap_t *dead; /* for the filter when read directly */
     /* filter */
     struct bpf_program prog;
     int has_prog;
@@ -59,22 +69,11 @@ struct pcap_input {
     uint64_t file_frame;
 };
 
-/* Readers of one mapping (an original and its clones) publish how far they have read, so that
- * the original can release what all of them have passed. Single-file captures only. */
-#define MAX_READERS 64
-struct reader_group {
-    _Atomic size_t pos[MAX_READERS];
-    _Atomic int n;
-};
-
 struct capture {
     struct pcap_input *in;
-    struct reader_group *group; /* owned by the original */
-    int reader;                 /* index in group */
     int nin;
-    int is_clone;   /* shares the original's mappings: does not unmap */
-    int has_clones; /* others read the same mappings: do not release pages behind */
-    int all_mapped;
+    int streaming; /* one directly read file: no pending records, see stream_frames() */
+    int nstalled;  /* inputs waiting for a refill */
     uint8_t *arena;
     struct capture_stats st;
     char pending_err[512];
@@ -84,17 +83,12 @@ static void pcap_close_all(struct capture *c)
 {
     for (int i = 0; i < c->nin; i++) {
         struct pcap_input *in = &c->in[i];
-        if (in->has_prog)
-            pcap_freecode(&in->prog);
-        if (in->p)
-            pcap_close(in->p);
-        if (in->dead)
-            pcap_close(in->dead);
-        if (in->map && !c->is_clone)
-            munmap((void *)in->map, in->map_len);
+        if (in->has_prog) pcap_freecode(&in->prog);
+        if (in->p) pcap_close(in->p);
+        if (in->dead) pcap_close(in->dead);
+        if (in->buf) close(in->fd);
+        free(in->buf);
     }
-    if (!c->is_clone)
-        free(c->group);
     free(c->in);
     free(c->arena);
     free(c);
@@ -109,62 +103,81 @@ static void input_fail(struct capture *c, struct pcap_input *in, const char *why
     c->st.truncated_files++;
 }
 
-/* Next record of a mapped file, checked against the mapping's end. */
-static int mapped_next(struct capture *c, struct pcap_input *in)
+/* Bytes the record at pos needs to be whole (its header alone while that is incomplete). */
+static size_t first_record_bytes(const struct pcap_input *in)
 {
-    if (in->off == in->map_len)
-        return 0;
-    if (in->off >= in->released + 3 * (size_t)RELEASE_CHUNK) {
-        size_t low = in->off;
-        if (c->group && c->nin == 1) {
-            atomic_store_explicit(&c->group->pos[c->reader], in->off, memory_order_relaxed);
-            int n = atomic_load_explicit(&c->group->n, memory_order_relaxed);
-            for (int r = 0; r < n; r++) {
-                size_t p = atomic_load_explicit(&c->group->pos[r], memory_order_relaxed);
-                if (p < low)
-                    low = p;
-            }
+    struct cursor h = cur_make(in->buf + in->pos, in->hi - in->pos);
+    struct pcap_record rec;
+    if (!pcap_record_header(&in->fmt, &h, &rec) || rec.incl > PCAP_MAX_RECORD)
+        return PCAP_RECORD_HEADER; /* direct_next() reports an impossible length */
+    return PCAP_RECORD_HEADER + (size_t)rec.incl;
+}
+
+/* Refills a direct input's buffer: keeps the unread bytes from pos on (moved to the start)
+ * and reads a chunk, more if the next record is still not whole (the buffer, two chunks,
+ * holds the largest record), until the file ends. Only between bursts: frames handed out
+ * point into the buffer. */
+static void refill(struct capture *c, struct pcap_input *in)
+{
+    size_t keep = in->hi - in->pos;
+    memmove(in->buf, in->buf + in->pos, keep);
+    in->pos = 0;
+    in->hi = keep;
+    while (!in->eof && in->hi < in->buf_cap &&
+           (in->hi < READ_CHUNK || in->hi < first_record_bytes(in))) {
+        size_t want = in->buf_cap - in->hi;
+        ssize_t n = read(in->fd, in->buf + in->hi, want > READ_CHUNK ? READ_CHUNK : want);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            char why[160];
+            snprintf(why, sizeof(why), "read error: %s", strerror(errno));
+            input_fail(c, in, why);
+            return;
         }
-        if (!c->is_clone && (!c->has_clones || c->nin == 1) &&
-            low >= in->released + 3 * (size_t)RELEASE_CHUNK) {
-            madvise((void *)(in->map + in->released), RELEASE_CHUNK, MADV_DONTNEED);
-            in->released += RELEASE_CHUNK;
-        }
+        if (n == 0) in->eof = 1;
+        in->hi += (size_t)n;
     }
-    /* Records are read in order: ask for the lines a few records ahead now (hardware
-     * prefetchers stop at page boundaries, and every line here is a first touch). */
-    if (in->off + 1024 + 128 < in->map_len) {
-        __builtin_prefetch(in->map + in->off + 1024);
-        __builtin_prefetch(in->map + in->off + 1024 + 64);
-    }
-    struct cursor h = cur_make(in->map + in->off, in->map_len - in->off);
+}
+
+enum { NEXT_END, NEXT_RECORD, NEXT_STALL };
+
+/* Next record of a directly read file, checked against the bytes read and the file's end. */
+static int direct_next(struct capture *c, struct pcap_input *in)
+{
+    size_t left = in->hi - in->pos;
+    if (left == 0 && in->eof) return NEXT_END;
+    struct cursor h = cur_make(in->buf + in->pos, left);
     struct pcap_record rec;
     int whole = pcap_record_header(&in->fmt, &h, &rec);
     uint32_t incl = rec.incl;
     char why[160];
     if (!whole) {
-        snprintf(why, sizeof(why), "truncated record header (%zu bytes left)", in->map_len - in->off);
+        if (!in->eof) return NEXT_STALL;
+        snprintf(why, sizeof(why), "truncated record header (%zu bytes left)", left);
         input_fail(c, in, why);
-        return 0;
+        return NEXT_END;
     }
     if (incl > PCAP_MAX_RECORD) {
         snprintf(why, sizeof(why), "record length %u is bigger than the maximum of %u", incl,
                  PCAP_MAX_RECORD);
         input_fail(c, in, why);
-        return 0;
+        return NEXT_END;
     }
     if (!cur_has(&h, incl)) {
+        if (!in->eof) return NEXT_STALL;
         snprintf(why, sizeof(why), "record of %u bytes cut short by the end of the file (%zu left)",
                  incl, cur_left(&h));
         input_fail(c, in, why);
-        return 0;
+        return NEXT_END;
     }
+    in->rec_pos = in->pos;
     in->data = h.p;
-    in->caplen = in->fmt.snaplen && incl > in->fmt.snaplen ? in->fmt.snaplen : incl; /* as libpcap */
+    in->caplen =
+        in->fmt.snaplen && incl > in->fmt.snaplen ? in->fmt.snaplen : incl; /* as libpcap */
     in->wirelen = rec.orig;
     in->ts_ns = rec.ts_ns;
-    in->off += 16 + (size_t)incl;
-    return 1;
+    in->pos += PCAP_RECORD_HEADER + (size_t)incl;
+    return NEXT_RECORD;
 }
 
 /* Loads the next record of input in (skipping what the filter rejects) into its pending
@@ -172,30 +185,35 @@ static int mapped_next(struct capture *c, struct pcap_input *in)
 static void advance(struct capture *c, struct pcap_input *in)
 {
     for (;;) {
-        if (in->map) {
-            if (!mapped_next(c, in)) {
+        if (in->buf) {
+            int r = direct_next(c, in);
+            if (r == NEXT_END) {
                 in->done = 1;
+                return;
+            }
+            if (r == NEXT_STALL) {
+                in->stalled = 1;
+                c->nstalled++;
                 return;
             }
         } else {
             const u_char *data;
             int rc = pcap_next_ex(in->p, &in->hdr, &data);
             if (rc != 1) {
-                if (rc == PCAP_ERROR)
-                    input_fail(c, in, pcap_geterr(in->p));
+                if (rc == PCAP_ERROR) input_fail(c, in, pcap_geterr(in->p));
                 in->done = 1;
                 return;
             }
             in->data = data;
             in->caplen = in->hdr->caplen;
             in->wirelen = in->hdr->len;
-            in->ts_ns = (uint64_t)in->hdr->ts.tv_sec * 1000000000ull + (uint64_t)in->hdr->ts.tv_usec;
+            in->ts_ns =
+                (uint64_t)in->hdr->ts.tv_sec * 1000000000ull + (uint64_t)in->hdr->ts.tv_usec;
         }
         in->file_frame++;
         if (in->has_prog) {
             struct pcap_pkthdr ph = {.caplen = in->caplen, .len = in->wirelen};
-            if (!pcap_offline_filter(&in->prog, &ph, in->data))
-                continue;
+            if (!pcap_offline_filter(&in->prog, &ph, in->data)) continue;
         }
         return;
     }
@@ -225,8 +243,7 @@ static pcap_t *open_libpcap(const char *path, int gzip, char *ebuf)
         }
         cookie_io_functions_t io = {.read = gz_read, .close = gz_close};
         f = fopencookie(gz, "rb", io);
-        if (!f)
-            gzclose(gz);
+        if (!f) gzclose(gz);
     } else {
         f = fopen(path, "rb");
     }
@@ -236,26 +253,26 @@ static pcap_t *open_libpcap(const char *path, int gzip, char *ebuf)
     }
     setvbuf(f, NULL, _IOFBF, 1u << 20); /* libpcap's two freads per record rarely reach read() */
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
-    if (!p)
-        fclose(f);
+    if (!p) fclose(f);
     return p;
 }
 
-/* Maps a classic pcap file; returns 1 when mapped, 0 to use libpcap instead, -1 on error. */
-static int try_map(struct pcap_input *in, int *gzip, char *ebuf)
+/* Opens a classic pcap file for direct reading (buffer allocated, first chunk read); returns
+ * 1 when it is one, 0 to use libpcap instead, -1 on error. */
+static int open_direct(struct capture *c, struct pcap_input *in, int *gzip, char *ebuf)
 {
     *gzip = 0;
-    int fd = open(in->path, O_RDONLY);
+    int fd = open(in->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
         return -1;
     }
     struct stat st;
-    uint8_t hdr[24];
+    uint8_t hdr[PCAP_FILE_HEADER];
     ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
-    if (fstat(fd, &st) || n < 4) {
+    if (fstat(fd, &st) || n < 4 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return 0; /* too short or odd: libpcap will say what is wrong */
+        return 0; /* short, odd or not a regular file: libpcap reads it or says what is wrong */
     }
     if (hdr[0] == 0x1f && hdr[1] == 0x8b) {
         *gzip = 1;
@@ -263,20 +280,21 @@ static int try_map(struct pcap_input *in, int *gzip, char *ebuf)
         return 0;
     }
     struct pcap_file_info fmt;
-    if (pcap_file_header(hdr, (size_t)n, &fmt) != 1 || st.st_size < PCAP_FILE_HEADER) {
+    if (pcap_file_header(hdr, (size_t)n, &fmt) != 1 || lseek(fd, PCAP_FILE_HEADER, SEEK_SET) < 0) {
         close(fd);
         return 0; /* pcapng, short or odd files: libpcap reads them or says what is wrong */
     }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED)
-        return 0;
-    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
-    in->map = m;
-    in->map_len = (size_t)st.st_size;
-    in->off = PCAP_FILE_HEADER;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    in->buf_cap = DIRECT_BUFFER;
+    if (!(in->buf = malloc(in->buf_cap))) {
+        close(fd);
+        snprintf(ebuf, PCAP_ERRBUF_SIZE, "out of memory");
+        return -1;
+    }
+    in->fd = fd;
     in->fmt = fmt;
     in->linktype = fmt.linktype;
+    refill(c, in);
     return 1;
 }
 
@@ -284,28 +302,24 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
                           const char *filter, char *err, size_t errlen)
 {
     struct capture *c = calloc(1, sizeof(*c));
-    if (!c)
-        return -ENOMEM;
+    if (!c) return -ENOMEM;
     c->in = calloc((size_t)npaths, sizeof(*c->in));
     c->arena = malloc(ARENA_BYTES);
     if (!c->in || !c->arena) {
         pcap_close_all(c);
         return -ENOMEM;
     }
-    c->all_mapped = 1;
     for (int i = 0; i < npaths; i++) {
         char ebuf[PCAP_ERRBUF_SIZE] = "";
         struct pcap_input *in = &c->in[i];
         c->nin = i + 1;
         in->path = paths[i];
-        int gzip, mapped = try_map(in, &gzip, ebuf);
-        if (mapped == 0) {
-            c->all_mapped = 0;
+        int gzip, direct = open_direct(c, in, &gzip, ebuf);
+        if (direct == 0) {
             in->p = open_libpcap(paths[i], gzip, ebuf);
-            if (in->p)
-                in->linktype = pcap_datalink(in->p);
+            if (in->p) in->linktype = pcap_datalink(in->p);
         }
-        if (mapped < 0 || (!mapped && !in->p)) {
+        if (direct < 0 || (!direct && !in->p)) {
             snprintf(err, errlen, "%s: cannot read capture: %s (give a pcap or pcapng file)",
                      paths[i], ebuf);
             pcap_close_all(c);
@@ -314,8 +328,8 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
         if (filter && *filter) {
             pcap_t *cp = in->p;
             if (!cp)
-                cp = in->dead = pcap_open_dead_with_tstamp_precision(
-                    in->linktype, PCAP_MAX_RECORD, PCAP_TSTAMP_PRECISION_NANO);
+                cp = in->dead = pcap_open_dead_with_tstamp_precision(in->linktype, PCAP_MAX_RECORD,
+                                                                     PCAP_TSTAMP_PRECISION_NANO);
             if (!cp || pcap_compile(cp, &in->prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
                 snprintf(err, errlen, "--filter '%s': %s (use tcpdump filter syntax)", filter,
                          cp ? pcap_geterr(cp) : "out of memory");
@@ -325,48 +339,64 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
             in->has_prog = 1;
         }
     }
-    for (int i = 0; i < c->nin; i++)
-        advance(c, &c->in[i]);
+    c->streaming = c->nin == 1 && c->in[0].buf;
+    for (int i = 0; i < c->nin && !c->streaming; i++) /* merged: each input's first record */
+        if (!c->in[i].done) advance(c, &c->in[i]);
     *out = c;
     return 0;
 }
 
-static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                              size_t errlen)
+static int take_pending_err(struct capture *c, char *err, size_t errlen)
 {
-    if (c->pending_err[0]) {
-        snprintf(err, errlen, "%s", c->pending_err);
-        c->pending_err[0] = 0;
-        return -EIO;
+    if (!c->pending_err[0]) return 0;
+    snprintf(err, errlen, "%s", c->pending_err);
+    c->pending_err[0] = 0;
+    return -EIO;
+}
+
+static void refill_stalled(struct capture *c)
+{
+    for (int i = 0; c->nstalled && i < c->nin; i++) {
+        struct pcap_input *in = &c->in[i];
+        while (in->stalled) { /* each refill reads more, or meets the end or an error */
+            in->stalled = 0;
+            c->nstalled--;
+            refill(c, in);
+            if (!in->done) advance(c, in);
+        }
     }
-    uint32_t used = 0;
+}
+
+/* Up to max frames of the merged inputs, in time order. Frames of directly read inputs point
+ * into their read buffers unless copy_all; the others are copied into arena (cap bytes). */
+static int merge_burst(struct capture *c, struct frame *frames, int max, uint8_t *arena, size_t cap,
+                       int copy_all)
+{
+    size_t used = 0;
     int n = 0;
-    while (n < max) {
+again:
+    refill_stalled(c);
+    while (n < max && !c->nstalled) { /* a stalled input's next time is unknown: stop */
         struct pcap_input *best = NULL;
         if (c->nin == 1) {
             best = c->in[0].done ? NULL : &c->in[0];
         } else {
             for (int i = 0; i < c->nin; i++) {
                 struct pcap_input *in = &c->in[i];
-                if (!in->done && (!best || in->ts_ns < best->ts_ns))
-                    best = in;
+                if (!in->done && (!best || in->ts_ns < best->ts_ns)) best = in;
             }
         }
-        if (!best)
-            break;
+        if (!best) break;
         struct frame *f = &frames[n];
-        uint32_t len = best->caplen;
-        if (best->map) {
-            f->data = best->data; /* in place: valid until close */
+        uint32_t len = best->caplen; /* <= PCAP_MAX_RECORD, and cap is larger */
+        if (best->buf && !copy_all) {
+            f->data = best->data; /* in the read buffer: valid until the next burst */
         } else {
-            if (len > ARENA_BYTES - used) {
-                if (n > 0)
-                    break;
-                len = ARENA_BYTES;
-            }
-            memcpy(c->arena + used, best->data, len);
-            f->data = c->arena + used;
-            used += (len + 7u) & ~7u;
+            if (len > cap - used) break; /* stays pending for the next call */
+            memcpy(arena + used, best->data, len);
+            f->data = arena + used;
+            used += (len + 7u) & ~(size_t)7;
+            if (used > cap) used = cap;
         }
         n++;
         f->caplen = len;
@@ -379,67 +409,125 @@ static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, 
          * files: the position in the merged stream. */
         f->ordinal = c->nin == 1 ? best->file_frame : c->st.frames;
         advance(c, best);
-        if (c->pending_err[0])
-            break;
+        if (c->pending_err[0]) break;
+    }
+    if (n == 0 && c->nstalled && !c->pending_err[0])
+        goto again; /* the filter passed nothing in what was read: read on */
+    return n;
+}
+
+/* One directly read file is streamed: no record is held pending (nothing to merge), pos is
+ * the next record. Frames of whole records from the buffer, up to max; stops early at the end
+ * of what was read (refill, then call again) or of the file (in->done). */
+static int stream_frames(struct capture *c, struct pcap_input *in, struct frame *frames, int max)
+{
+    int n = 0;
+    while (n < max && !in->done) {
+        /* The common case in a tight loop: whole records, one after another. Anything else
+         * (the end, a record cut by the buffer, a damaged one) goes to direct_next(). */
+        struct cursor cur = cur_make(in->buf + in->pos, in->hi - in->pos);
+        uint64_t file_frame = in->file_frame;
+        while (n < max) {
+            struct cursor h = cur;
+            struct pcap_record rec;
+            if (!pcap_record_header(&in->fmt, &h, &rec) || rec.incl > PCAP_MAX_RECORD) break;
+            const uint8_t *data = cur_take(&h, rec.incl);
+            if (!data) break;
+            cur = h;
+            file_frame++;
+            uint32_t caplen =
+                in->fmt.snaplen && rec.incl > in->fmt.snaplen ? in->fmt.snaplen : rec.incl;
+            if (in->has_prog) {
+                struct pcap_pkthdr ph = {.caplen = caplen, .len = rec.orig};
+                if (!pcap_offline_filter(&in->prog, &ph, data)) continue;
+            }
+            frames[n++] = (struct frame){.ts_ns = rec.ts_ns,
+                                         .ordinal = file_frame,
+                                         .data = data,
+                                         .caplen = caplen,
+                                         .wirelen = rec.orig,
+                                         .linktype = in->linktype};
+            c->st.bytes += rec.orig;
+        }
+        in->pos = (size_t)(cur.p - in->buf);
+        in->file_frame = file_frame;
+        if (n == max) break;
+        int r = direct_next(c, in);
+        if (r == NEXT_END) in->done = 1;
+        if (r != NEXT_RECORD) break;
+        in->pos = in->rec_pos; /* whole after all (cannot be, but stay exact): take it above */
+    }
+    c->st.frames += (uint64_t)n;
+    return n;
+}
+
+/* Streaming in place: the previous burst's frames may move now. */
+static int stream_burst(struct capture *c, struct pcap_input *in, struct frame *frames, int max)
+{
+    int n = stream_frames(c, in, frames, max);
+    while (n == 0 && !in->done) { /* the buffer ran out (or the filter passed nothing) */
+        refill(c, in);
+        n = stream_frames(c, in, frames, max);
     }
     return n;
+}
+
+/* Streaming into the caller's buffer: what the input's own buffer holds moves over, read()
+ * fills the rest, and an incomplete record at the end moves back for the next call. */
+static int stream_into(struct capture *c, struct pcap_input *in, uint8_t *buf, struct frame *frames,
+                       int max)
+{
+    uint8_t *own = in->buf;
+    size_t keep = in->hi - in->pos;
+    memcpy(buf, own + in->pos, keep);
+    in->buf = buf; /* buf_cap stays the own buffer's: what is left must fit back */
+    in->pos = 0;
+    in->hi = keep;
+    int n = 0;
+    while (n == 0 && !in->done) {
+        refill(c, in);
+        n = stream_frames(c, in, frames, max);
+    }
+    keep = in->hi - in->pos;
+    memcpy(own, buf + in->pos, keep);
+    in->buf = own;
+    in->pos = 0;
+    in->hi = keep;
+    return n;
+}
+
+static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
+                              size_t errlen)
+{
+    int rc = take_pending_err(c, err, errlen);
+    if (rc) return rc;
+    if (c->streaming)
+        rc = stream_burst(c, &c->in[0], frames, max);
+    else
+        rc = merge_burst(c, frames, max, c->arena, ARENA_BYTES, 0);
+    if (!rc) /* an input that broke as the others ended: say so before the end */
+        rc = take_pending_err(c, err, errlen);
+    return rc;
+}
+
+static int pcap_file_rx_into(struct capture *c, uint8_t *buf, size_t cap, struct frame *frames,
+                             int max, char *err, size_t errlen)
+{
+    int rc = take_pending_err(c, err, errlen);
+    if (rc) return rc;
+    if (cap < DIRECT_BUFFER) return -EINVAL;
+    if (c->streaming)
+        rc = stream_into(c, &c->in[0], buf, frames, max);
+    else
+        rc = merge_burst(c, frames, max, buf, cap, 1);
+    if (!rc) rc = take_pending_err(c, err, errlen);
+    return rc;
 }
 
 static void pcap_file_stats(struct capture *c, struct capture_stats *st)
 {
     *st = c->st;
-    st->frames_stable = c->all_mapped;
-}
-
-/* Only for fully mapped inputs: a clone walks the same mappings with cursors of its own. */
-static struct capture *pcap_file_clone(struct capture *orig)
-{
-    if (!orig->all_mapped)
-        return NULL;
-    struct capture *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->in = calloc((size_t)orig->nin, sizeof(*c->in));
-    c->arena = malloc(8);
-    if (!c->in || !c->arena) {
-        free(c->in);
-        free(c->arena);
-        free(c);
-        return NULL;
-    }
-    c->is_clone = 1;
-    orig->has_clones = 1;
-    if (!orig->group && (orig->group = calloc(1, sizeof(*orig->group))))
-        atomic_store(&orig->group->n, 1); /* the original is reader 0 */
-    if (orig->group) {
-        int r = atomic_load(&orig->group->n);
-        if (r < MAX_READERS) {
-            c->group = orig->group;
-            c->reader = r;
-            atomic_store(&orig->group->n, r + 1);
-        }
-    }
-    c->all_mapped = 1;
-    c->nin = orig->nin;
-    for (int i = 0; i < orig->nin; i++) {
-        struct pcap_input *in = &c->in[i], *o = &orig->in[i];
-        in->path = o->path;
-        in->linktype = o->linktype;
-        in->map = o->map;
-        in->map_len = o->map_len;
-        in->off = PCAP_FILE_HEADER;
-        in->fmt = o->fmt;
-        if (o->has_prog) { /* the compiled filter is read-only: copy the program */
-            in->prog.bf_len = o->prog.bf_len;
-            in->prog.bf_insns = malloc(o->prog.bf_len * sizeof(*o->prog.bf_insns));
-            if (in->prog.bf_insns) {
-                memcpy(in->prog.bf_insns, o->prog.bf_insns, o->prog.bf_len * sizeof(*o->prog.bf_insns));
-                in->has_prog = 1;
-            }
-        }
-        advance(c, in);
-    }
-    return c;
+    st->frames_stable = 0;
 }
 
 const struct capture_ops capture_pcap_file = {
@@ -447,6 +535,6 @@ const struct capture_ops capture_pcap_file = {
     .open = pcap_file_open,
     .rx_burst = pcap_file_rx_burst,
     .stats = pcap_file_stats,
-    .clone = pcap_file_clone,
+    .rx_into = pcap_file_rx_into,
     .close = pcap_close_all,
 };

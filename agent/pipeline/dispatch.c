@@ -13,6 +13,7 @@ void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint
 {
     memset(d, 0, sizeof(*d));
     d->nworkers = nworkers ? nworkers : 1;
+    if (d->nworkers > DISPATCH_MAX_WORKERS) d->nworkers = DISPATCH_MAX_WORKERS;
     d->vxlan_port = vxlan;
     d->geneve_port = geneve;
     d->gtpu_port = gtpu;
@@ -40,21 +41,39 @@ static int is_tunnel_port(const struct dispatcher *d, uint16_t sport, uint16_t d
            (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port));
 }
 
+enum { KIND_FLOW, KIND_MD_SESSION };
+
+/* The worker owning hash h's bucket; a bucket seen first goes to the worker owning the fewest
+ * of its kind, then to the one handed the fewest frames. */
+static uint32_t owner_of(struct dispatcher *d, uint64_t h, int kind)
+{
+    uint8_t *o = &d->bucket_owner[h % DISPATCH_BUCKETS];
+    if (!*o) {
+        const uint32_t *owned = d->owned[kind];
+        uint32_t best = 0;
+        for (uint32_t i = 1; i < d->nworkers; i++)
+            if (owned[i] < owned[best] ||
+                (owned[i] == owned[best] && d->handed[i] < d->handed[best]))
+                best = i;
+        d->owned[kind][best]++;
+        *o = (uint8_t)(best + 1);
+    }
+    return *o - 1u;
+}
+
 /* Steering of fragments: the first fragment of a datagram to arrive decides its worker (the
  * flow's, when it carries the ports; else the address pair's) and the others follow it,
  * whatever order they come in, so reassembly always happens in one place. */
 static uint32_t frag_pick(struct dispatcher *d, const uint8_t *addrs, size_t alen, uint32_t id,
-                          int first, uint32_t flow_worker, uint32_t pair_worker)
+                          int first, uint32_t flow_worker, uint64_t pair_h)
 {
     uint8_t key[32] = {0};
     memcpy(key, addrs, 2 * alen);
     uint32_t slot = (uint32_t)(XXH3_64bits(key, sizeof(key)) ^ id) % DISPATCH_FRAG_SLOTS;
     struct frag_steer *s = &d->frags[slot];
-    if (s->used && s->id == id && !memcmp(s->addrs, key, 32))
-        return s->worker;
-    uint32_t w = first ? flow_worker : pair_worker;
-    if (!first)
-        d->unsteered++;
+    if (s->used && s->id == id && !memcmp(s->addrs, key, 32)) return s->worker;
+    uint32_t w = first ? flow_worker : owner_of(d, pair_h, KIND_FLOW);
+    if (!first) d->unsteered++;
     memcpy(s->addrs, key, 32);
     s->id = id;
     s->worker = (uint16_t)w;
@@ -62,10 +81,18 @@ static uint32_t frag_pick(struct dispatcher *d, const uint8_t *addrs, size_t ale
     return w;
 }
 
+static uint32_t pick(struct dispatcher *d, const struct frame *f);
+
 uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
 {
-    if (d->nworkers == 1)
-        return 0;
+    if (d->nworkers == 1) return 0;
+    uint32_t w = pick(d, f);
+    d->handed[w]++;
+    return w;
+}
+
+static uint32_t pick(struct dispatcher *d, const struct frame *f)
+{
     struct cursor c = cur_make(f->data, f->caplen);
     uint16_t etype = 0;
     switch (f->linktype) {
@@ -82,26 +109,38 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
         cur_skip(&c, 18);
         break;
     default: /* raw IP and the rest: decide by the version nibble */
-        if (f->linktype == TT_LINK_NULL || f->linktype == TT_LINK_LOOP)
-            cur_skip(&c, 4);
+        if (f->linktype == TT_LINK_NULL || f->linktype == TT_LINK_LOOP) cur_skip(&c, 4);
         etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
         break;
     }
-    if (etype == 0xd28b && !c.err) { /* Arista timestamp header: subtype, version, time */
-        cur_skip(&c, 2);
-        uint16_t version = cur_be16(&c);
-        cur_skip(&c, (version & 0xff) == 0x10 ? 8 : 6);
-        etype = cur_be16(&c);
-    }
-    while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !c.err) {
-        cur_skip(&c, 2);
-        etype = cur_be16(&c);
-    }
-    if (etype == 0x8847 && !c.err) { /* MPLS: skip the label stack */
-        for (int i = 0; i < 8 && !c.err; i++)
-            if (cur_be32(&c) & 0x100)
+    /* Down to the IP header as the decoder goes: tags, label stacks, an Ethernet frame in an
+     * MPLS pseudowire or in transparent bridging, the Arista timestamp header. */
+    for (int layer = 0; layer < 16 && !c.err; layer++) {
+        if (etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) {
+            cur_skip(&c, 2);
+            etype = cur_be16(&c);
+        } else if (etype == 0xd28b) { /* subtype, version, time */
+            cur_skip(&c, 2);
+            uint16_t version = cur_be16(&c);
+            cur_skip(&c, (version & 0xff) == 0x10 ? 8 : 6);
+            etype = cur_be16(&c);
+        } else if (etype == 0x8847 || etype == 0x8848) {
+            for (int i = 0; i < 8 && !c.err; i++)
+                if (cur_be32(&c) & 0x100) break;
+            int nibble = cur_has(&c, 1) ? c.p[0] >> 4 : -1;
+            if (nibble == 4 || nibble == 6) {
+                etype = nibble == 6 ? 0x86dd : 0x0800;
                 break;
-        etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
+            }
+            if (nibble != 0) goto fallback;
+            cur_skip(&c, 4 + 12); /* pseudowire control word, then an Ethernet frame */
+            etype = cur_be16(&c);
+        } else if (etype == 0x6558) { /* transparent Ethernet bridging */
+            cur_skip(&c, 12);
+            etype = cur_be16(&c);
+        } else {
+            break;
+        }
     }
     const uint8_t *addrs;
     size_t alen;
@@ -109,8 +148,7 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
     uint32_t frag_id = 0;
     int fragment = 0, first_fragment = 0;
     if (etype == 0x0800) {
-        if (!cur_has(&c, 20))
-            goto fallback;
+        if (!cur_has(&c, 20)) goto fallback;
         uint32_t ihl = (c.p[0] & 0x0f) * 4u;
         uint16_t fo = (uint16_t)((c.p[6] << 8) | c.p[7]);
         proto = c.p[9];
@@ -119,12 +157,10 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
         frag_id = (uint32_t)((c.p[4] << 8) | c.p[5]);
         fragment = (fo & 0x3fff) != 0;
         first_fragment = fragment && (fo & 0x1fff) == 0;
-        if (ihl < 20)
-            goto fallback;
+        if (ihl < 20) goto fallback;
         cur_skip(&c, ihl);
     } else if (etype == 0x86dd) {
-        if (!cur_has(&c, 40))
-            goto fallback;
+        if (!cur_has(&c, 40)) goto fallback;
         proto = c.p[6];
         addrs = c.p + 8;
         alen = 16;
@@ -140,7 +176,6 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
     } else {
         goto fallback;
     }
-    uint32_t pair = (uint32_t)(pair_hash(addrs, addrs + alen, alen, 0, 0, 0) % d->nworkers);
     uint16_t sport = 0, dport = 0;
     int have_ports = (proto == 6 || proto == 17) && cur_has(&c, 4) && (!fragment || first_fragment);
     if (have_ports) {
@@ -162,16 +197,16 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
         size_t plen = ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
         md_key = trading_steer_key(d->trading, dst, dport, c.p + 8, plen);
     }
-    if (proto == 47 || proto == 4 || proto == 41 || (proto == 17 && is_tunnel_port(d, sport, dport)))
-        w = pair;
+    int by_pair = proto == 47 || proto == 4 || proto == 41 || !have_ports ||
+                  (proto == 17 && is_tunnel_port(d, sport, dport));
+    uint64_t pair_h = by_pair || fragment ? pair_hash(addrs, addrs + alen, alen, 0, 0, 0) : 0;
+    if (by_pair)
+        w = owner_of(d, pair_h, KIND_FLOW);
     else if (md_key)
-        w = (uint32_t)(mix64(md_key) % d->nworkers);
-    else if (have_ports)
-        w = (uint32_t)(pair_hash(addrs, addrs + alen, alen, sport, dport, proto) % d->nworkers);
+        w = owner_of(d, mix64(md_key), KIND_MD_SESSION);
     else
-        w = pair;
-    if (fragment)
-        w = frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair);
+        w = owner_of(d, pair_hash(addrs, addrs + alen, alen, sport, dport, proto), KIND_FLOW);
+    if (fragment) w = frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair_h);
     return w;
 fallback:
     /* Not IP (ARP, unknown, truncated): no flow to keep together; spread by ordinal. */

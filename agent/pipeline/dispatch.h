@@ -9,6 +9,13 @@
  * the ports, the datagram goes by the address pair (counted in unsteered): its flow may then
  * meet two workers. Market-data feeds go by session (see trading below). Bytes are read
  * through the cursor helpers only.
+ *
+ * Hashes pick one of DISPATCH_BUCKETS buckets. A bucket belongs to the worker that owned the
+ * fewest buckets of its kind (market-data sessions, or flows) when it was first seen (ties:
+ * the one handed the fewest frames); it never moves after. A few heavy sessions (eight
+ * market-data channels, say) then split evenly, where hashing them straight onto two workers
+ * often gives one of them twice the work of the other. The choice depends only on the frames
+ * seen so far, so dispatchers fed the same frames agree.
  */
 #ifndef TT_DISPATCH_H
 #define TT_DISPATCH_H
@@ -19,6 +26,8 @@
 #include "../trading/trading_config.h"
 
 #define DISPATCH_FRAG_SLOTS 256
+#define DISPATCH_BUCKETS 4096
+#define DISPATCH_MAX_WORKERS 64
 
 struct frag_steer {
     uint8_t addrs[32];
@@ -32,6 +41,9 @@ struct dispatcher {
     uint16_t vxlan_port, geneve_port, gtpu_port;
     struct frag_steer frags[DISPATCH_FRAG_SLOTS];
     uint64_t unsteered;
+    uint8_t bucket_owner[DISPATCH_BUCKETS];  /* worker + 1; 0 while the bucket is unseen */
+    uint64_t handed[DISPATCH_MAX_WORKERS];   /* frames given to each worker */
+    uint32_t owned[2][DISPATCH_MAX_WORKERS]; /* buckets per worker: flows, market-data sessions */
     /* Market data whose A and B feeds must meet in one worker goes by its session instead
      * of its 5-tuple (trading_steer_key). NULL: no such steering. */
     const struct trading_config *trading;
@@ -40,7 +52,7 @@ struct dispatcher {
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,
                    uint16_t gtpu);
 
-/* The worker index for frame f, in [0, nworkers). */
+/* The worker index for frame f, in [0, nworkers) (nworkers <= DISPATCH_MAX_WORKERS). */
 uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f);
 
 #endif

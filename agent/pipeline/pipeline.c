@@ -13,6 +13,7 @@
 #include "../detect/detect_storm.h"
 #include "../event/event_json.h"
 #include "dispatch.h"
+#include "shared_reader.h"
 #include "worker.h"
 
 #define MAX_WORKERS 64
@@ -319,25 +320,25 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         if ((rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen))) return rc;
     }
 
-    /* Mapped files are read by every worker (replicated); other sources need a dispatcher,
-     * except several live sources, each read by its own worker. */
+    /* Capture files are read by the workers in turns (shared reading); a live source needs a
+     * dispatcher thread, except several live sources, each read by its own worker. */
     struct capture_stats cs0;
     ops->stats(cap, &cs0);
-    int replicated = !live && nw > 1 && cs0.frames_stable && ops->clone && !cfg->dispatch_thread;
+    int shared = !live && nw > 1 && ops->rx_into && !cfg->dispatch_thread;
     int per_source = live && opt->nlive > 1;
-    int dispatched = nw > 1 && !replicated && !per_source;
-    struct capture *extra_caps[MAX_WORKERS] = {NULL};
-    struct dispatcher *shards = replicated ? calloc(nw, sizeof(*shards)) : NULL;
+    int dispatched = nw > 1 && !shared && !per_source;
+    struct shared_reader *sr = shared ? aligned_alloc(64, sizeof(*sr)) : NULL;
+    if (sr) sr->chunks = NULL;
     struct worker *ws = aligned_alloc(64, sizeof(struct worker) * nw);
     struct frame_ring *rings = dispatched ? calloc(nw, sizeof(*rings)) : NULL;
     struct dispatch_ctx *dx = dispatched ? calloc(1, sizeof(*dx)) : NULL;
-    if (!ws || (dispatched && (!rings || !dx)) || (replicated && !shards)) {
+    if (!ws || (dispatched && (!rings || !dx)) || (shared && !sr)) {
         snprintf(err, errlen, "out of memory for %u workers", nw);
         if (!live) ops->close(cap);
         free(ws);
         free(rings);
         free(dx);
-        free(shards);
+        free(sr);
         return -ENOMEM;
     }
     uint32_t inited = 0;
@@ -354,7 +355,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         ws[inited].live = live && opt->wall_clock_idle;
     }
     /* Microbursts need every frame of an interface in one place: the only worker, each
-     * live source's worker, or worker 0 of replicated reading (which walks every record).
+     * live source's worker, or worker 0 of shared reading (which walks every chunk).
      * With a dispatcher thread (which hands frames out by flow) the dispatcher does it. */
     const char *ifname = live && opt->live[0].ifname ? opt->live[0].ifname : "capture";
     if (nw == 1) {
@@ -367,7 +368,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
             ws[i].src = opt->live[i].cap;
             rc = worker_enable_bursts(&ws[i], opt->live[i].ifname ? opt->live[i].ifname : "live");
         }
-    } else if (replicated) {
+    } else if (shared) {
         rc = worker_enable_bursts(&ws[0], ifname);
     }
     if (rc) {
@@ -376,22 +377,18 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     }
     if (nw == 1 || per_source) {
         /* sources assigned above */
-    } else if (replicated) {
-        /* Each worker reads the whole mapping (no copy) and keeps its share: no thread hands
-         * frames to another. */
-        for (uint32_t i = 0; i < nw; i++) {
-            if (i > 0 && !(extra_caps[i] = ops->clone(cap))) {
-                snprintf(err, errlen, "out of memory for worker %u's reader", i);
-                rc = -ENOMEM;
-                goto out;
-            }
-            dispatch_init(&shards[i], nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
-                          cfg->decode.gtpu_port);
-            shards[i].trading = &cfg->trading;
-            ws[i].src_ops = ops;
-            ws[i].src = i == 0 ? cap : extra_caps[i];
-            ws[i].shard = &shards[i];
+    } else if (shared) {
+        struct dispatcher d;
+        dispatch_init(&d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
+                      cfg->decode.gtpu_port);
+        d.trading = &cfg->trading;
+        if (shared_reader_init(sr, ops, cap, nw, &d, opt->stop)) {
+            snprintf(err, errlen, "out of memory for the shared reader's chunks");
+            rc = -ENOMEM;
+            goto out;
         }
+        for (uint32_t i = 0; i < nw; i++)
+            ws[i].shared = sr;
     } else {
         dx->ops = ops;
         dx->cap = cap;
@@ -479,9 +476,16 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
     double next_tick = t0 + tick_every;
     pthread_t tids[MAX_WORKERS], dtid;
-    for (uint32_t i = 0; i < nw; i++)
+    for (uint32_t i = 0; i < nw; i++) {
+        char name[16]; /* as top -H and perf show them */
         pthread_create(&tids[i], NULL, worker_main, &ws[i]);
-    if (dx) pthread_create(&dtid, NULL, dispatch_main, dx);
+        snprintf(name, sizeof(name), "tt-worker%u", i);
+        pthread_setname_np(tids[i], name);
+    }
+    if (dx) {
+        pthread_create(&dtid, NULL, dispatch_main, dx);
+        pthread_setname_np(dtid, "tt-dispatch");
+    }
 
     /* where events come from: the workers, and the dispatcher's microbursts */
     struct event_source srcs[MAX_WORKERS + 1];
@@ -562,6 +566,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         res->st.counters[TT_C_TCP_UNACKED_POOL_FULL] += ws[i].segs.exhausted;
         res->capture_errors += ws[i].src_errors;
     }
+    if (sr) res->capture_errors += sr->errors;
     if (dx) {
         res->capture_errors += dx->errors;
         res->st.counters[TT_C_DISPATCH_RING_FULL] += atomic_load(&dx->ring_full);
@@ -587,14 +592,13 @@ out:
         if (rings) frame_ring_fini(&rings[i]);
     }
     if (rings && inited < nw && rings[inited].buf) frame_ring_fini(&rings[inited]);
-    for (uint32_t i = 0; i < MAX_WORKERS; i++)
-        if (extra_caps[i]) ops->close(extra_caps[i]);
     if (!live) ops->close(cap);
     if (dx && dx->burst) {
         spsc_ring_fini(&dx->events);
         free(dx->burst);
     }
-    free(shards);
+    if (sr) shared_reader_fini(sr);
+    free(sr);
     free(ws);
     free(rings);
     free(dx);

@@ -16,8 +16,7 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
     while (cap < 2 * talkers_max)
         cap <<= 1;
     s->talkers.slots = calloc(cap, sizeof(struct talker));
-    if (!s->talkers.slots)
-        return -ENOMEM;
+    if (!s->talkers.slots) return -ENOMEM;
     s->talkers.cap = cap;
     s->talkers.max = talkers_max;
     return trading_stats_init(&s->trading);
@@ -53,21 +52,27 @@ void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, 
     }
 }
 
+int stats_worst_cmp(const void *a, const void *b)
+{
+    const struct event *x = a, *y = b;
+    if (x->u.flow.anomalies != y->u.flow.anomalies)
+        return x->u.flow.anomalies < y->u.flow.anomalies ? 1 : -1;
+    return x->flow_id < y->flow_id ? -1 : x->flow_id > y->flow_id;
+}
+
 void stats_offer_worst(struct tt_stats *s, const struct event *rec)
 {
-    uint32_t a = rec->u.flow.anomalies;
-    if (a == 0 || s->top_n == 0)
-        return;
+    if (rec->u.flow.anomalies == 0 || s->top_n == 0) return;
     if (s->nworst < s->top_n) {
         s->worst[s->nworst++] = *rec;
         return;
     }
-    uint32_t min_i = 0;
+    /* A total order (ties by flow id), so the same flows are kept whatever order they are
+     * offered in: by one worker, or by several and then merged. */
+    uint32_t least = 0;
     for (uint32_t i = 1; i < s->nworst; i++)
-        if (s->worst[i].u.flow.anomalies < s->worst[min_i].u.flow.anomalies)
-            min_i = i;
-    if (a > s->worst[min_i].u.flow.anomalies)
-        s->worst[min_i] = *rec;
+        if (stats_worst_cmp(&s->worst[i], &s->worst[least]) > 0) least = i;
+    if (stats_worst_cmp(rec, &s->worst[least]) < 0) s->worst[least] = *rec;
 }
 
 void stats_merge(struct tt_stats *into, const struct tt_stats *from)
@@ -75,8 +80,7 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     if (from->packets) {
         if (!into->packets || from->first_ts_ns < into->first_ts_ns)
             into->first_ts_ns = from->first_ts_ns;
-        if (from->last_ts_ns > into->last_ts_ns)
-            into->last_ts_ns = from->last_ts_ns;
+        if (from->last_ts_ns > into->last_ts_ns) into->last_ts_ns = from->last_ts_ns;
     }
     into->packets += from->packets;
     into->bytes += from->bytes;
@@ -107,20 +111,17 @@ uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_
     uint32_t k = 0;
     for (uint32_t i = 0; i < s->talkers.cap; i++) {
         const struct talker *e = &s->talkers.slots[i];
-        if (!e->used)
-            continue;
+        if (!e->used) continue;
         /* insertion into a sorted top-n array; ties broken by address for stable output */
         uint32_t pos = k < n ? k : n;
-        while (pos > 0 && (out[pos - 1].bytes < e->bytes ||
-                           (out[pos - 1].bytes == e->bytes && memcmp(out[pos - 1].addr, e->addr, 16) > 0))) {
-            if (pos < n)
-                out[pos] = out[pos - 1];
+        while (pos > 0 &&
+               (out[pos - 1].bytes < e->bytes ||
+                (out[pos - 1].bytes == e->bytes && memcmp(out[pos - 1].addr, e->addr, 16) > 0))) {
+            if (pos < n) out[pos] = out[pos - 1];
             pos--;
         }
-        if (pos < n)
-            out[pos] = *e;
-        if (k < n)
-            k++;
+        if (pos < n) out[pos] = *e;
+        if (k < n) k++;
     }
     return k;
 }

@@ -123,8 +123,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
         w->st.flows_evicted++;
         w->st.counters[TT_C_FLOW_EVICTED]++;
     }
-    if (why == FLOW_END_CAPTURE_END)
-        w->cur_sub = f->first_ts_ns;
+    if (why == FLOW_END_CAPTURE_END) w->cur_sub = f->first_ts_ns;
     trading_flow_end(&w->trading, f); /* its last messages come before the flow record */
     emit_flow_record(w, f, why, why == FLOW_END_CAPTURE_END ? EVENT_ORDER_END : w->cur_frame);
     tcp_conv_release(&f->tcp, &w->segs);
@@ -166,11 +165,9 @@ int worker_init(struct worker *w, int id, const struct tt_config *cfg)
 
 int worker_enable_bursts(struct worker *w, const char *ifname)
 {
-    if (!w->cfg->burst_link_mbps)
-        return 0;
+    if (!w->cfg->burst_link_mbps) return 0;
     w->burst = malloc(sizeof(*w->burst));
-    if (!w->burst)
-        return -ENOMEM;
+    if (!w->burst) return -ENOMEM;
     burst_init(w->burst, w->cfg->burst_window_ns, w->cfg->burst_link_mbps * 1000000ull,
                w->cfg->burst_fraction_pct / 100.0);
     snprintf(w->burst_ifname, sizeof(w->burst_ifname), "%s", ifname);
@@ -182,8 +179,7 @@ static void emit_burst(struct worker *w, const struct burst *b, uint64_t order)
     struct event *e = event_new(w, EV_BURST_MICRO, order);
     struct event dropped; /* a full ring still counts the burst */
     burst_describe(w->burst, b, w->burst_ifname, e ? e : &dropped, &w->st.trading.bursts);
-    if (e)
-        spsc_ring_commit(&w->events);
+    if (e) spsc_ring_commit(&w->events);
 }
 
 void worker_fini(struct worker *w)
@@ -202,8 +198,7 @@ static void emit_tcp(struct worker *w, enum event_type type, const struct flow *
                      const struct packet *pkt, const struct tcp_result *res)
 {
     struct event *e = event_new(w, type, pkt->frame);
-    if (!e)
-        return;
+    if (!e) return;
     fill_flow(e, f, dir, pkt->ts_ns);
     e->u.tcp.seq = pkt->tcp.seq;
     e->u.tcp.ack = pkt->tcp.ack;
@@ -223,17 +218,14 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
     for (uint32_t bits = res.flags; bits; bits &= bits - 1) {
         int b = __builtin_ctz(bits);
         w->st.tcp_flags[b]++;
-        if (flag_event[b] != EV_MAX)
-            emit_tcp(w, flag_event[b], f, dir, pkt, &res);
+        if (flag_event[b] != EV_MAX) emit_tcp(w, flag_event[b], f, dir, pkt, &res);
     }
-    if (res.flags & WORST_FLAGS && f->anomalies < UINT16_MAX)
-        f->anomalies++;
+    if (res.flags & WORST_FLAGS && f->anomalies < UINT16_MAX) f->anomalies++;
     if (pkt->tcp.flags & TH_RST)
         emit_tcp(w, EV_TCP_RESET, f, dir, pkt, &res);
     else if (pkt->tcp.flags & TH_FIN)
         emit_tcp(w, EV_TCP_FIN, f, dir, pkt, &res); /* internal: feeds the FIN-storm detector */
-    if (res.ack_rtt_ns)
-        hist_add(&w->st.rtt, res.ack_rtt_ns);
+    if (res.ack_rtt_ns) hist_add(&w->st.rtt, res.ack_rtt_ns);
     if (res.handshake_ns) {
         hist_add(&w->st.handshake, res.handshake_ns);
         struct event *e = event_new(w, EV_TCP_HANDSHAKE, pkt->frame);
@@ -253,8 +245,7 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
             spsc_ring_commit(&w->events);
         }
     }
-    if (res.closed)
-        flow_mark_closed(&w->flows, f);
+    if (res.closed) flow_mark_closed(&w->flows, f);
 }
 
 static void housekeep(struct worker *w, uint64_t now)
@@ -265,14 +256,26 @@ static void housekeep(struct worker *w, uint64_t now)
     w->next_housekeep_ns = now + HOUSEKEEP_INTERVAL_NS;
 }
 
+/* Shared reading: another worker's frame still moves this worker's clock, so its flows time
+ * out at the same frame as they would with one worker (packet time is the capture's, not the
+ * worker's). */
+static void pass_time(struct worker *w, const struct frame *fr)
+{
+    w->cur_ts = fr->ts_ns;
+    if (fr->ts_ns >= w->next_housekeep_ns) {
+        w->cur_frame = fr->ordinal;
+        w->cur_sub = 0;
+        housekeep(w, fr->ts_ns);
+    }
+}
+
 void worker_process_frame(struct worker *w, const struct frame *fr)
 {
     struct packet pkt;
     w->cur_frame = fr->ordinal;
     w->cur_sub = 0;
     w->cur_ts = fr->ts_ns;
-    if (fr->ts_ns >= w->next_housekeep_ns)
-        housekeep(w, fr->ts_ns);
+    if (fr->ts_ns >= w->next_housekeep_ns) housekeep(w, fr->ts_ns);
 
     decode_frame(&w->dec, fr->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns, &pkt);
     pkt.frame = fr->ordinal;
@@ -281,29 +284,22 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
         int64_t off = (int64_t)(fr->ts_ns - pkt.hw_ts_ns);
         if (!ts->hw_ts_frames[1] && !ts->hw_ts_frames[2])
             ts->hw_ts_offset_min_ns = ts->hw_ts_offset_max_ns = off;
-        if (off < ts->hw_ts_offset_min_ns)
-            ts->hw_ts_offset_min_ns = off;
-        if (off > ts->hw_ts_offset_max_ns)
-            ts->hw_ts_offset_max_ns = off;
+        if (off < ts->hw_ts_offset_min_ns) ts->hw_ts_offset_min_ns = off;
+        if (off > ts->hw_ts_offset_max_ns) ts->hw_ts_offset_max_ns = off;
         ts->hw_ts_frames[pkt.hw_ts_source]++;
         if (w->cfg->tap_timestamps) /* the TAP's clock, closer to the wire than ours */
             pkt.ts_ns = pkt.hw_ts_ns;
     }
     struct tt_stats *st = &w->st;
-    if (!st->packets || fr->ts_ns < st->first_ts_ns)
-        st->first_ts_ns = fr->ts_ns;
-    if (fr->ts_ns > st->last_ts_ns)
-        st->last_ts_ns = fr->ts_ns;
+    if (!st->packets || fr->ts_ns < st->first_ts_ns) st->first_ts_ns = fr->ts_ns;
+    if (fr->ts_ns > st->last_ts_ns) st->last_ts_ns = fr->ts_ns;
     st->packets++;
     st->bytes += fr->wirelen;
     for (uint32_t bits = pkt.protos; bits; bits &= bits - 1)
         st->protos[__builtin_ctz(bits)]++;
-    if (pkt.error != TT_C_MAX)
-        st->counters[pkt.error]++;
-    if (pkt.key.proto == 6 && pkt.has_l4 && (pkt.tcp.flags & TH_RST))
-        st->resets++;
-    if (!pkt.has_l3 || pkt.fragment_held)
-        return;
+    if (pkt.error != TT_C_MAX) st->counters[pkt.error]++;
+    if (pkt.key.proto == 6 && pkt.has_l4 && (pkt.tcp.flags & TH_RST)) st->resets++;
+    if (!pkt.has_l3 || pkt.fragment_held) return;
 
     int dir, created;
     struct flow *f = flow_lookup(&w->flows, &pkt.key, pkt.ts_ns, pkt.frame, &dir, &created);
@@ -317,12 +313,10 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
          * "TCP port numbers reused"). */
         flow_end(&w->flows, f, FLOW_END_PORT_REUSE);
         f = flow_lookup(&w->flows, &pkt.key, pkt.ts_ns, pkt.frame, &dir, &created);
-        if (!f)
-            return;
+        if (!f) return;
         extra = TA(REUSED_PORTS);
     }
-    if (created)
-        st->flows_created++;
+    if (created) st->flows_created++;
     f->pkts[dir]++;
     f->bytes[dir] += fr->wirelen;
     if (pkt.key.proto == 6 && pkt.has_l4) {
@@ -341,8 +335,7 @@ void worker_flush(struct worker *w)
         w->cur_sub = 0;
         emit_burst(w, &b, EVENT_ORDER_END);
     }
-    if (w->burst)
-        w->st.counters[TT_C_BURST_RING_FULL] += w->burst->ring_overflow;
+    if (w->burst) w->st.counters[TT_C_BURST_RING_FULL] += w->burst->ring_overflow;
     flow_table_flush(&w->flows);
     trading_flush(&w->trading, w->cur_ts);
 }
@@ -354,67 +347,89 @@ static void idle_live(struct worker *w)
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-    if (now >= w->next_housekeep_ns && now > w->cur_ts)
-        housekeep(w, now);
+    if (now >= w->next_housekeep_ns && now > w->cur_ts) housekeep(w, now);
 }
 
 /* Publishes this worker's counters for /metrics when the interval is up (per burst or
  * while idle, so a quiet link still shows a live worker). */
 static void publish(struct worker *w, int final)
 {
-    if (w->mw)
-        metrics_worker_publish(w->mw, &w->st, w->flows.nactive, final);
+    if (w->mw) metrics_worker_publish(w->mw, &w->st, w->flows.nactive, final);
 }
 
 static int input_burst(struct worker *w, struct frame *frames)
 {
-    if (w->in_ring)
-        return frame_ring_burst(w->in_ring, frames, WORKER_BURST);
+    if (w->in_ring) return frame_ring_burst(w->in_ring, frames, WORKER_BURST);
     int n = w->src_ops->rx_burst(w->src, frames, WORKER_BURST, w->src_err, sizeof(w->src_err));
     if (n == -EAGAIN) {
-        if (w->live)
-            idle_live(w);
+        if (w->live) idle_live(w);
         publish(w, 0);
         return -EAGAIN;
     }
     if (n < 0) {
-        /* Rare and off the per-packet path: say it now, count it for the exit code (once:
-         * with replicated reading every worker meets the same damage). */
-        if (w->id == 0) {
-            fprintf(stderr, "ticktap: %s\n", w->src_err);
-            w->src_errors++;
-        }
+        /* Rare and off the per-packet path: say it now, count it for the exit code. */
+        fprintf(stderr, "ticktap: %s\n", w->src_err);
+        w->src_errors++;
         w->src_failed = 1;
         return 0;
     }
     return n;
 }
 
+/* Shared reading: the next WORKER_BURST frames of the chunk being walked (the next chunk's
+ * when it is done) and whom each belongs to; 0 at the end. */
+static int shared_burst(struct worker *w, const struct frame **batch, const uint8_t **owner)
+{
+    if (!w->chunk) {
+        if (!(w->chunk = shared_reader_get(w->shared, w->chunk_seq))) return 0;
+        w->chunk_pos = 0;
+    }
+    uint32_t left = w->chunk->nframes - w->chunk_pos;
+    *batch = w->chunk->frames + w->chunk_pos;
+    *owner = w->chunk->owner + w->chunk_pos;
+    return left < WORKER_BURST ? (int)left : WORKER_BURST;
+}
+
+static void shared_burst_done(struct worker *w, int n)
+{
+    w->chunk_pos += (uint32_t)n;
+    if (w->chunk_pos == w->chunk->nframes) {
+        shared_reader_release(w->chunk);
+        w->chunk = NULL;
+        w->chunk_seq++;
+    }
+}
+
+/* Frames ahead whose first bytes are fetched while the current one is analysed: with shared
+ * reading half of them were read by another core, whose cache is far. */
+#define PREFETCH_AHEAD 8
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct frame frames[WORKER_BURST];
     for (;;) {
-        if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed))
-            break;
+        if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
         /* Read what the dispatcher has published before looking at the ring: if the ring
          * then turns out empty, every frame up to that point has been processed. */
-        uint64_t published = w->dispatched ? atomic_load_explicit(w->dispatched, memory_order_acquire) : 0;
-        int ddone = w->dispatch_done ? atomic_load_explicit(w->dispatch_done, memory_order_acquire) : 0;
-        int n = input_burst(w, frames);
-        if (n == -EAGAIN)
-            continue;
+        uint64_t published =
+            w->dispatched ? atomic_load_explicit(w->dispatched, memory_order_acquire) : 0;
+        int ddone =
+            w->dispatch_done ? atomic_load_explicit(w->dispatch_done, memory_order_acquire) : 0;
+        const struct frame *batch = frames;
+        const uint8_t *owner = NULL; /* NULL: every frame is this worker's */
+        int n = w->shared ? shared_burst(w, &batch, &owner) : input_burst(w, frames);
+        int readable = w->shared && n > 0 ? (int)(w->chunk->nframes - w->chunk_pos) : n;
+        if (n == -EAGAIN) continue;
         if (n == 0) {
             if (w->in_ring) {
-                if (ddone)
-                    break;
+                if (ddone) break;
                 if (published > atomic_load_explicit(&w->watermark, memory_order_relaxed))
                     atomic_store_explicit(&w->watermark, published, memory_order_release);
                 if (w->dispatch_live) { /* frames arrive at line pace: sleep rather than spin */
                     struct timespec ts = {0, 200000};
                     nanosleep(&ts, NULL);
-                    if (w->live)
-                        idle_live(w);
+                    if (w->live) idle_live(w);
                     publish(w, 0);
                 } else {
                     sched_yield();
@@ -434,28 +449,35 @@ void *worker_main(void *arg)
                 struct timespec t;
                 clock_gettime(CLOCK_REALTIME, &t);
                 uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-                if (now > frames[0].ts_ns)
-                    prom_hist_observe(&w->mw->capture_delay, now - frames[0].ts_ns);
+                if (now > batch[0].ts_ns)
+                    prom_hist_observe(&w->mw->capture_delay, now - batch[0].ts_ns);
             }
         }
         for (int i = 0; i < n; i++) {
             struct burst b;
-            if (w->burst && burst_feed(w->burst, frames[i].ts_ns, frames[i].wirelen, &b)) {
-                w->cur_frame = frames[i].ordinal;
-                w->cur_sub = 0;
-                emit_burst(w, &b, frames[i].ordinal);
+            if (i + PREFETCH_AHEAD < readable &&
+                (!owner || owner[i + PREFETCH_AHEAD] == (uint8_t)w->id)) {
+                __builtin_prefetch(batch[i + PREFETCH_AHEAD].data);
+                __builtin_prefetch(batch[i + PREFETCH_AHEAD].data + 64);
             }
-            if (!w->shard || dispatch_pick(w->shard, &frames[i]) == (uint32_t)w->id)
-                worker_process_frame(w, &frames[i]);
+            if (w->burst && burst_feed(w->burst, batch[i].ts_ns, batch[i].wirelen, &b)) {
+                w->cur_frame = batch[i].ordinal;
+                w->cur_sub = 0;
+                emit_burst(w, &b, batch[i].ordinal);
+            }
+            if (!owner || owner[i] == (uint8_t)w->id)
+                worker_process_frame(w, &batch[i]);
+            else
+                pass_time(w, &batch[i]);
         }
-        if (w->in_ring)
-            frame_ring_release(w->in_ring);
-        atomic_store_explicit(&w->watermark, frames[n - 1].ordinal, memory_order_release);
+        uint64_t last = batch[n - 1].ordinal;
+        if (w->in_ring) frame_ring_release(w->in_ring);
+        if (w->shared) shared_burst_done(w, n);
+        atomic_store_explicit(&w->watermark, last, memory_order_release);
         if (w->mw) {
             uint64_t t1 = metrics_now_ns();
             prom_hist_observe(&w->mw->burst_time, t1 - t0);
-            if (t1 >= w->mw->next_publish_ns)
-                publish(w, 0);
+            if (t1 >= w->mw->next_publish_ns) publish(w, 0);
         }
     }
     worker_flush(w);

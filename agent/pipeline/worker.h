@@ -24,6 +24,7 @@
 #include "../util/spsc_ring.h"
 #include "dispatch.h"
 #include "frame_ring.h"
+#include "shared_reader.h"
 #include "stats.h"
 
 #define WORKER_BURST 32
@@ -38,8 +39,8 @@ struct worker {
     struct flow_table flows;
     struct tcp_seg_pool segs;
     struct tt_stats st;
-    struct trading trading;           /* FIX, market data: after the TCP analysis */
-    struct spsc_ring events;          /* to the sink */
+    struct trading trading;                 /* FIX, market data: after the TCP analysis */
+    struct spsc_ring events;                /* to the sink */
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;
     alignas(64) uint64_t cur_frame;
@@ -52,16 +53,19 @@ struct worker {
     _Atomic int *dispatch_done;
     const struct capture_ops *src_ops;
     struct capture *src;
-    /* Replicated reading: every worker reads the whole (mapped) capture and keeps the
-     * frames its copy of the dispatcher assigns to it. NULL: every frame is this worker's. */
-    struct dispatcher *shard;
+    /* Shared reading (offline, several workers): every worker walks every chunk of the
+     * capture and analyses the frames marked for it. NULL: every frame is this worker's. */
+    struct shared_reader *shared;
+    struct chunk *chunk; /* the one being walked */
+    uint64_t chunk_seq;
+    uint32_t chunk_pos;
     char src_err[512];
     int src_failed;
     uint32_t src_errors; /* capture files that broke mid-way */
-    _Atomic int *stop; /* set by a signal: finish the burst, then flush */
-    int live;          /* live capture: idle time still expires flows (by the wall clock) */
+    _Atomic int *stop;   /* set by a signal: finish the burst, then flush */
+    int live;            /* live capture: idle time still expires flows (by the wall clock) */
     /* Microbursts, when this worker sees every frame of its interface (one worker, one live
-     * source per worker, or worker 0 of replicated reading); NULL otherwise. */
+     * source per worker, or worker 0 of shared reading); NULL otherwise. */
     struct burst_detector *burst;
     char burst_ifname[16];
     int dispatch_live; /* the dispatcher's source is live: an empty ring is waited on, not spun */

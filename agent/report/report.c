@@ -45,14 +45,6 @@ static json_t *flow_json(const struct event *e)
                      flow_end_reason_name((enum flow_end_reason)r->end_reason));
 }
 
-static int cmp_worst(const void *a, const void *b)
-{
-    const struct event *x = a, *y = b;
-    if (x->u.flow.anomalies != y->u.flow.anomalies)
-        return x->u.flow.anomalies < y->u.flow.anomalies ? 1 : -1;
-    return x->flow_id < y->flow_id ? -1 : x->flow_id > y->flow_id;
-}
-
 void report_counts_json(json_t *root, const uint64_t counters[TT_C_MAX],
                         const uint64_t protos[TT_P_MAX])
 {
@@ -116,30 +108,27 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     json_object_set_new(root, "top_talkers", tt);
     struct event worst[TT_TOP_MAX];
     memcpy(worst, st->worst, st->nworst * sizeof(worst[0]));
-    qsort(worst, st->nworst, sizeof(worst[0]), cmp_worst);
+    qsort(worst, st->nworst, sizeof(worst[0]), stats_worst_cmp);
     json_t *wf = json_array();
     for (uint32_t i = 0; i < st->nworst; i++)
         json_array_append_new(wf, flow_json(&worst[i]));
     json_object_set_new(root, "worst_flows", wf);
     if (res->kafka_used) {
         const struct kafka_stats *k = &res->kafka;
-        json_t *ko = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "offered",
-                               (json_int_t)k->offered, "delivered", (json_int_t)k->delivered,
-                               "failed", (json_int_t)k->failed, "dropped_queue_full",
-                               (json_int_t)k->dropped_queue_full, "dropped_oldest",
-                               (json_int_t)k->dropped_oldest, "undelivered",
-                               (json_int_t)k->undelivered, "fatal_restarts",
-                               (json_int_t)k->fatal_restarts);
-        if (k->last_error[0])
-            json_object_set_new(ko, "last_error", json_string(k->last_error));
+        json_t *ko =
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "offered", (json_int_t)k->offered,
+                      "delivered", (json_int_t)k->delivered, "failed", (json_int_t)k->failed,
+                      "dropped_queue_full", (json_int_t)k->dropped_queue_full, "dropped_oldest",
+                      (json_int_t)k->dropped_oldest, "undelivered", (json_int_t)k->undelivered,
+                      "fatal_restarts", (json_int_t)k->fatal_restarts);
+        if (k->last_error[0]) json_object_set_new(ko, "last_error", json_string(k->last_error));
         json_object_set_new(ko, "delivery_latency_us", report_latency_json(&res->kafka_delivery));
         if (res->kafka_e2e.n)
             json_object_set_new(ko, "end_to_end_latency_us", report_latency_json(&res->kafka_e2e));
         json_object_set_new(root, "kafka", ko);
     }
     json_object_set_new(root, "capture_errors", json_integer(res->capture_errors));
-    if (res->capture_json)
-        json_object_set(root, "capture", (json_t *)res->capture_json);
+    if (res->capture_json) json_object_set(root, "capture", (json_t *)res->capture_json);
     json_object_set_new(root, "interrupted", json_boolean(res->interrupted));
 
     int rc = 0;
@@ -148,7 +137,8 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
         fputc('\n', stdout);
     } else {
         FILE *f = fopen(path, "w");
-        if (!f || json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) ||
+        if (!f ||
+            json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) ||
             fputc('\n', f) == EOF || fclose(f)) {
             snprintf(err, errlen, "%s: cannot write summary: %s", path, strerror(errno));
             rc = -1;
@@ -164,8 +154,7 @@ static void human_count(uint64_t v, char *buf, size_t len)
     snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
     size_t n = strlen(tmp), o = 0;
     for (size_t i = 0; i < n && o + 2 < len; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
         buf[o++] = tmp[i];
     }
     buf[o] = 0;
@@ -216,20 +205,19 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     any = 0;
     for (int i = 0; i < TT_C_MAX; i++)
         if (st->counters[i] && !tt_counter_is_decode_error((enum tt_counter)i)) {
-            fprintf(out, "%s %s %" PRIu64, any ? "," : "  drops and limits:",
-                    tt_counter_name((enum tt_counter)i), st->counters[i]);
+            fprintf(out, "%s %s %" PRIu64,
+                    any ? "," : "  drops and limits:", tt_counter_name((enum tt_counter)i),
+                    st->counters[i]);
             any = 1;
         }
-    if (any)
-        fprintf(out, "\n");
+    if (any) fprintf(out, "\n");
 
     fprintf(out, "\nTCP analysis (tshark's tcp.analysis.* definitions)\n ");
     int col = 0;
     for (size_t i = 0; i < NSUMMARY_FLAGS; i++) {
         fprintf(out, " %-24s %-8" PRIu64, tcp_analysis_name(summary_flags[i]),
                 report_tcp_count(st, summary_flags[i]));
-        if (++col % 3 == 0)
-            fprintf(out, "\n ");
+        if (++col % 3 == 0) fprintf(out, "\n ");
     }
     fprintf(out, " %-24s %-8" PRIu64 "\n", "reset", st->resets);
 
@@ -255,7 +243,7 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     if (st->nworst) {
         struct event worst[TT_TOP_MAX];
         memcpy(worst, st->worst, st->nworst * sizeof(worst[0]));
-        qsort(worst, st->nworst, sizeof(worst[0]), cmp_worst);
+        qsort(worst, st->nworst, sizeof(worst[0]), stats_worst_cmp);
         fprintf(out, "\nWorst flows (TCP anomalies)\n");
         for (uint32_t i = 0; i < st->nworst; i++) {
             char s1[64], s2[64];
@@ -278,7 +266,8 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
         }
     fprintf(out, "%s   (flow records: %" PRIu64 ")\n", any ? "" : " none", res->events[EV_FLOW]);
     if (res->capture_errors)
-        fprintf(out, "\nWARNING: %u capture file(s) ended in a damaged record; results cover the "
-                     "frames before it.\n",
+        fprintf(out,
+                "\nWARNING: %u capture file(s) ended in a damaged record; results cover the "
+                "frames before it.\n",
                 res->capture_errors);
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "../util/netparse.h"
 #include "md.h"
@@ -107,6 +106,9 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
         while (*s == ',' || *s == ' ')
             s++;
     }
+    tc->npairs = 0;
+    for (int i = 0; i < TRADING_FEED_PAIRS_MAX; i++)
+        if (tc->pairs[i].used) tc->npairs = i + 1;
     for (int i = 0; i < TRADING_FEED_PAIRS_MAX; i++)
         if (tc->pairs[i].used && (!tc->pairs[i].family[0] || !tc->pairs[i].family[1])) {
             snprintf(err, errlen, "feed pair '%s' needs both a and b (GROUP:PORT)",
@@ -141,7 +143,7 @@ int trading_tag_redacted(const struct trading_config *tc, uint32_t tag)
 int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint16_t port,
                     int *side)
 {
-    for (int i = 0; i < TRADING_FEED_PAIRS_MAX; i++) {
+    for (int i = 0; i < tc->npairs; i++) { /* checked per market-data packet: few, if any */
         const struct md_feed_pair *p = &tc->pairs[i];
         if (!p->used) continue;
         for (int s = 0; s < 2; s++)
@@ -151,6 +153,17 @@ int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint
             }
     }
     return -1;
+}
+
+/* The 10-byte session name as a number (steering only needs it to be the same for the same
+ * name, and spread by the dispatcher's mix). Never 0. */
+static uint64_t session_key(const uint8_t session[10])
+{
+    uint64_t lo;
+    uint16_t hi;
+    memcpy(&lo, session, 8);
+    memcpy(&hi, session + 8, 2);
+    return (lo ^ (uint64_t)hi << 48 ^ (uint64_t)hi) | 1;
 }
 
 uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16], uint16_t dport,
@@ -166,6 +179,6 @@ uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16
     struct mold_packet mp;
     if ((port_in(tc->mold_ports, dport) || (tc->detect && multicast)) &&
         !mold_parse(payload, len, &mp))
-        return XXH3_64bits(mp.session, sizeof(mp.session)) | 1;
+        return session_key(mp.session);
     return 0;
 }

@@ -45,6 +45,7 @@ struct trading_config {
     uint32_t redact_tags[TRADING_REDACT_MAX];
     uint32_t nredact;
     struct md_feed_pair pairs[TRADING_FEED_PAIRS_MAX];
+    int npairs; /* pairs[] up to here may be used (set by trading_config_finish) */
 };
 
 void trading_config_defaults(struct trading_config *tc);

@@ -163,7 +163,7 @@ check "reader thread + 2 workers: same events as 1 worker" cmp "$WORK/trading_de
 NG="$CAPS/tcp/cooper-grill-dvwa.pcapng"
 "$TT" analyze -q -s "$WORK/ng1.json" -e "$WORK/ng1.e" "$NG"
 "$TT" analyze -q -w 2 -s "$WORK/ng2.json" -e "$WORK/ng2.e" "$NG"
-check "pcapng through libpcap, 2 workers (copying dispatcher): same output as 1" \
+check "pcapng through libpcap, 2 workers (frames copied into shared chunks): same output as 1" \
     cmp "$WORK/ng1.e" "$WORK/ng2.e"
 
 section "limits reached are counted in the summary"
@@ -213,11 +213,17 @@ assert s['protocols'].get('tcp',0)==0 and s['protocols']['udp']==s['packets']>0,
 check "two files are analysed as one stream" $PY -c "
 import json; s=json.load(open('$WORK/m.json'))
 assert s['flows']==2 and s['tcp_analysis']['fast_retransmission']==1, s"
+"$TT" analyze -q -w 2 -s "$WORK/m2.json" "$WORK/clean.pcap" "$WORK/loss.pcap"
+check "two files, 2 workers (merged, then shared): same summary as 1 worker" cmp "$WORK/m.json" "$WORK/m2.json"
+"$TT" analyze -q -w 3 --filter udp -s "$WORK/f3.json" "$WORK/trading_demo.pcap"
+check "--filter udp, 3 workers: same summary as 1 worker" cmp "$WORK/f.json" "$WORK/f3.json"
 size=$(stat -c %s "$WORK/trading_demo.pcap")
 head -c $((size / 2 + 7)) "$WORK/trading_demo.pcap" > "$WORK/cut.pcap"
 expect_exit "capture cut mid-record -> 3 with a message" 3 "damaged" -- "$TT" analyze -q -s "$WORK/cut.json" "$WORK/cut.pcap"
 check "cut capture still reports what it read" $PY -c "
 import json; s=json.load(open('$WORK/cut.json')); assert s['packets']>1000 and s['capture_errors']==1, s"
+expect_exit "capture cut mid-record, 2 workers -> 3 with a message" 3 "damaged" -- "$TT" analyze -q -w 2 -s "$WORK/cut2.json" "$WORK/cut.pcap"
+check "cut capture, 2 workers: same summary as 1 worker" cmp "$WORK/cut.json" "$WORK/cut2.json"
 
 section "alerting: sliding-window thresholds fire and clear as configured"
 "$TT" analyze -q -w 2 -e "$WORK/al.json" -s "$WORK/als.json" --set alert.tcp.reset.warn=10 \
@@ -345,6 +351,14 @@ if [ -d "$CAPS/tcp" ]; then
                  grep -vxF -f <(grep -v '^#' "$ROOT/tests/oracle/known_differences.txt" | cut -f1) || true)
     check "no disagreement outside tests/oracle/known_differences.txt" test -z "$unexpected"
     [ -n "$unexpected" ] && echo "       unexpected: $unexpected"
+    wdiff=""
+    for f in "$CAPS"/tcp/*; do
+        "$TT" analyze -q -s "$WORK/w1.json" "$f" > /dev/null 2>&1
+        "$TT" analyze -q -w 3 -s "$WORK/w3.json" "$f" > /dev/null 2>&1
+        cmp -s "$WORK/w1.json" "$WORK/w3.json" || wdiff+=" $(basename "$f")"
+    done
+    check "every real TCP capture: 3 workers give the same summary as 1" test -z "$wdiff"
+    [ -n "$wdiff" ] && echo "       differ:$wdiff"
 else
     bad "missing $CAPS/tcp (run from a checkout with ../shared beside it)"
 fi
@@ -400,14 +414,16 @@ section "hostile and malformed captures (../shared/captures/malformed): no crash
 mal_bad=""; n=0
 for f in "$CAPS"/malformed/*; do
     n=$((n + 1))
-    timeout 20 "$TT" analyze -q -s "$WORK/x.json" "$f" > /dev/null 2> "$WORK/x.err"; rc=$?
-    case $rc in
-        0) ;;
-        2|3) grep -q . "$WORK/x.err" || mal_bad+=" $(basename "$f")(rc=$rc,silent)";;
-        *) mal_bad+=" $(basename "$f")(rc=$rc)";;
-    esac
+    for w in 1 2; do # one worker, and two reading in turns
+        timeout 20 "$TT" analyze -q -w $w -s "$WORK/x.json" "$f" > /dev/null 2> "$WORK/x.err"; rc=$?
+        case $rc in
+            0) ;;
+            2|3) grep -q . "$WORK/x.err" || mal_bad+=" $(basename "$f")(w$w,rc=$rc,silent)";;
+            *) mal_bad+=" $(basename "$f")(w$w,rc=$rc)";;
+        esac
+    done
 done
-check "all $n malformed captures end in a result or a clear error" test -z "$mal_bad"
+check "all $n malformed captures end in a result or a clear error, with 1 and 2 workers" test -z "$mal_bad"
 [ -n "$mal_bad" ] && echo "       bad:$mal_bad"
 
 echo

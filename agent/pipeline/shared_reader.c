@@ -1,0 +1,106 @@
+/* shared_reader.c - workers take turns reading an offline capture into a ring of chunks. */
+#include "shared_reader.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chunks in the ring per worker: room for each worker to be a chunk or two apart. */
+#define CHUNKS_PER_WORKER 4
+/* A worker reads when fewer than this many chunks from its own are filled, so the next
+ * chunk is usually there before anyone needs it: while one worker reads, the others
+ * analyse, instead of all of them meeting at the end of the input and waiting. */
+#define READ_AHEAD 3
+
+int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, struct capture *cap,
+                       uint32_t nworkers, const struct dispatcher *d, _Atomic int *stop)
+{
+    memset(r, 0, sizeof(*r));
+    r->ops = ops;
+    r->cap = cap;
+    r->nworkers = nworkers;
+    r->nchunks = CHUNKS_PER_WORKER * nworkers;
+    r->d = *d;
+    r->stop = stop;
+    atomic_init(&r->token, 0);
+    atomic_init(&r->filled, 0);
+    atomic_init(&r->ended, 0);
+    if (!(r->chunks = calloc(r->nchunks, sizeof(*r->chunks)))) return -ENOMEM;
+    for (uint32_t i = 0; i < r->nchunks; i++) {
+        struct chunk *c = &r->chunks[i];
+        atomic_init(&c->readers_left, 0);
+        c->frames = malloc(CHUNK_FRAMES * sizeof(*c->frames));
+        c->owner = malloc(CHUNK_FRAMES);
+        c->bytes = malloc(CAPTURE_INTO_MIN);
+        if (!c->frames || !c->owner || !c->bytes) return -ENOMEM;
+    }
+    return 0;
+}
+
+void shared_reader_fini(struct shared_reader *r)
+{
+    for (uint32_t i = 0; r->chunks && i < r->nchunks; i++) {
+        free(r->chunks[i].frames);
+        free(r->chunks[i].owner);
+        free(r->chunks[i].bytes);
+    }
+    free(r->chunks);
+    r->chunks = NULL;
+}
+
+/* With the token: fills the next chunk if the slowest worker has released its slot. Returns
+ * 1 when it published one, 0 when the slot is still in use, -1 at the end of the input. */
+static int fill_one(struct shared_reader *r)
+{
+    uint64_t seq = atomic_load_explicit(&r->filled, memory_order_relaxed);
+    struct chunk *c = &r->chunks[seq % r->nchunks];
+    if (atomic_load_explicit(&c->readers_left, memory_order_acquire)) return 0;
+    int n;
+    char err[512];
+    while ((n = r->ops->rx_into(r->cap, c->bytes, CAPTURE_INTO_MIN, c->frames, CHUNK_FRAMES, err,
+                                sizeof(err))) < 0) {
+        /* A file broke part-way: said once, counted for the exit code; the others go on. */
+        fprintf(stderr, "ticktap: %s\n", err);
+        r->errors++;
+        if (n != -EIO) break;
+    }
+    if (n <= 0) {
+        atomic_store_explicit(&r->ended, 1, memory_order_release);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        c->owner[i] = (uint8_t)dispatch_pick(&r->d, &c->frames[i]);
+    c->nframes = (uint32_t)n;
+    atomic_store_explicit(&c->readers_left, r->nworkers, memory_order_relaxed);
+    atomic_store_explicit(&r->filled, seq + 1, memory_order_release);
+    return 1;
+}
+
+struct chunk *shared_reader_get(struct shared_reader *r, uint64_t seq)
+{
+    for (;;) {
+        uint64_t filled = atomic_load_explicit(&r->filled, memory_order_acquire);
+        if (filled < seq + READ_AHEAD && !atomic_load_explicit(&r->ended, memory_order_acquire) &&
+            !atomic_exchange_explicit(&r->token, 1, memory_order_acquire)) {
+            while (atomic_load_explicit(&r->filled, memory_order_relaxed) < seq + READ_AHEAD &&
+                   fill_one(r) == 1)
+                ;
+            atomic_store_explicit(&r->token, 0, memory_order_release);
+            filled = atomic_load_explicit(&r->filled, memory_order_acquire);
+        }
+        if (seq < filled) return &r->chunks[seq % r->nchunks];
+        /* ended is set after the last chunk is published: read it first */
+        if (atomic_load_explicit(&r->ended, memory_order_acquire) &&
+            seq >= atomic_load_explicit(&r->filled, memory_order_acquire))
+            return NULL;
+        if (r->stop && atomic_load_explicit(r->stop, memory_order_relaxed)) return NULL;
+        sched_yield(); /* another worker is reading, or the slowest still holds the slot */
+    }
+}
+
+void shared_reader_release(struct chunk *c)
+{
+    atomic_fetch_sub_explicit(&c->readers_left, 1, memory_order_release);
+}

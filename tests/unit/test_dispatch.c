@@ -1,0 +1,165 @@
+/* test_dispatch.c - software RSS: flows stay whole, A/B feeds meet, heavy sessions spread. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../agent/pipeline/dispatch.h"
+#include "../../agent/util/config.h"
+#include "../gen/pcapw.h"
+
+static struct frame as_frame(const struct buf *b, uint64_t ordinal)
+{
+    return (struct frame){.ordinal = ordinal,
+                          .data = b->b,
+                          .caplen = (uint32_t)b->n,
+                          .wirelen = (uint32_t)b->n,
+                          .linktype = 1};
+}
+
+static void tcp_frame(struct buf *b, const char *src, const char *dst, uint16_t sport,
+                      uint16_t dport)
+{
+    struct ipaddrs a;
+    ipaddrs_set(&a, src, dst);
+    b->n = 0;
+    build_eth(b, NULL, 0, a.v6 ? 0x86dd : 0x0800);
+    build_ip(b, &a, 6, 20, 1, 0, 0);
+    build_tcp(b, sport, dport, 1, 1, 0x10, 1000, NULL);
+}
+
+/* A MoldUDP64 packet of one message from src to group:26400 for session. */
+static void mold_frame(struct buf *b, const char *src, const char *group, const char *session,
+                       uint64_t seq)
+{
+    struct ipaddrs a;
+    ipaddrs_set(&a, src, group);
+    b->n = 0;
+    build_eth(b, NULL, 0, 0x0800);
+    build_ip(b, &a, 17, 8 + 20 + 2 + 3, 1, 0, 0);
+    build_udp(b, 26400, 26400, 20 + 2 + 3);
+    putbytes(b, session, 10);
+    put32(b, (uint32_t)(seq >> 32));
+    put32(b, (uint32_t)seq);
+    put16(b, 1);
+    put16(b, 3);
+    putbytes(b, "S\0\0", 3);
+}
+
+static void both_directions_meet(void **state)
+{
+    (void)state;
+    static struct dispatcher d;
+    dispatch_init(&d, 4, 4789, 6081, 2152);
+    struct buf f, r;
+    for (int i = 0; i < 200; i++) {
+        char cli[64];
+        snprintf(cli, sizeof(cli), i % 2 ? "10.0.%d.%d" : "2001:db8::%d:%d", i / 50, i % 50 + 1);
+        tcp_frame(&f, cli, i % 2 ? "10.9.9.9" : "2001:db8::99", (uint16_t)(40000 + i), 443);
+        tcp_frame(&r, i % 2 ? "10.9.9.9" : "2001:db8::99", cli, 443, (uint16_t)(40000 + i));
+        struct frame ff = as_frame(&f, 1), fr = as_frame(&r, 2);
+        uint32_t wf = dispatch_pick(&d, &ff);
+        assert_true(wf < 4);
+        assert_int_equal(dispatch_pick(&d, &fr), wf);
+    }
+}
+
+/* Eight market-data channels, each on an A and a B group: the feeds of a channel meet on one
+ * worker, and the channels split 4/4 (hashing them straight onto two workers rarely does). */
+static void ab_feeds_meet_and_sessions_spread(void **state)
+{
+    (void)state;
+    static struct tt_config cfg;
+    char err[256];
+    config_defaults(&cfg);
+    assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+    static struct dispatcher d;
+    dispatch_init(&d, 2, 4789, 6081, 2152);
+    d.trading = &cfg.trading;
+    uint32_t owner[8], per_worker[2] = {0, 0};
+    struct buf b;
+    for (uint64_t seq = 1; seq <= 50; seq++)
+        for (int ch = 0; ch < 8; ch++)
+            for (int feed = 0; feed < 2; feed++) {
+                char session[11], group[32];
+                snprintf(session, sizeof(session), "SESSION%03d", ch);
+                snprintf(group, sizeof(group), "233.54.%d.%d", 12 + feed, 1 + ch);
+                mold_frame(&b, feed ? "10.3.0.2" : "10.3.0.1", group, session, seq);
+                struct frame f = as_frame(&b, seq);
+                uint32_t w = dispatch_pick(&d, &f);
+                if (seq == 1 && feed == 0) {
+                    owner[ch] = w;
+                    per_worker[w]++;
+                }
+                assert_int_equal(w, owner[ch]);
+            }
+    assert_int_equal(per_worker[0], 4);
+    assert_int_equal(per_worker[1], 4);
+    assert_int_equal(d.handed[0], d.handed[1]);
+}
+
+/* Dispatchers fed the same frames make the same choices (each worker's copy, or whichever
+ * worker picks for a chunk, must agree), and a bucket never changes hands. */
+static void same_frames_same_choices(void **state)
+{
+    (void)state;
+    static struct dispatcher a, b;
+    dispatch_init(&a, 3, 4789, 6081, 2152);
+    dispatch_init(&b, 3, 4789, 6081, 2152);
+    uint32_t first[64];
+    struct buf f;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 64; i++) {
+            char cli[32];
+            snprintf(cli, sizeof(cli), "10.1.%d.%d", i / 16, 10 + i % 16);
+            tcp_frame(&f, cli, "10.2.0.1", (uint16_t)(50000 + i), 9878);
+            struct frame fr = as_frame(&f, (uint64_t)(round * 64 + i + 1));
+            uint32_t wa = dispatch_pick(&a, &fr), wb = dispatch_pick(&b, &fr);
+            assert_int_equal(wa, wb);
+            if (round == 0) first[i] = wa;
+            assert_int_equal(wa, first[i]);
+        }
+    for (int w = 0; w < 3; w++) /* 64 flows as they come: 22, 21, 21 */
+        assert_in_range(a.owned[0][w], 21, 22);
+}
+
+/* The fragments of a datagram follow its first fragment, whatever order they come in. */
+static void fragments_follow_the_first(void **state)
+{
+    (void)state;
+    static struct dispatcher d;
+    dispatch_init(&d, 4, 4789, 6081, 2152);
+    struct ipaddrs a;
+    ipaddrs_set(&a, "10.0.0.1", "10.0.0.2");
+    for (uint16_t id = 1; id <= 64; id++) {
+        struct buf first = {.n = 0}, later = {.n = 0}, whole = {.n = 0};
+        build_eth(&first, NULL, 0, 0x0800);
+        build_ip(&first, &a, 17, 16, id, 0, 1);
+        build_udp(&first, (uint16_t)(1000 + id), 2000, 8);
+        putzero(&first, 8);
+        build_eth(&later, NULL, 0, 0x0800);
+        build_ip(&later, &a, 17, 16, id, 16, 0);
+        putzero(&later, 16);
+        build_eth(&whole, NULL, 0, 0x0800); /* an unfragmented datagram of the same flow */
+        build_ip(&whole, &a, 17, 8, (uint16_t)(id + 1000), 0, 0);
+        build_udp(&whole, (uint16_t)(1000 + id), 2000, 0);
+        struct frame ff = as_frame(&first, 1), fl = as_frame(&later, 2), fw = as_frame(&whole, 3);
+        uint32_t wf = dispatch_pick(&d, &ff);
+        assert_int_equal(dispatch_pick(&d, &fl), wf);
+        assert_int_equal(dispatch_pick(&d, &fw), wf); /* the first carried the ports */
+    }
+    assert_int_equal(d.unsteered, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(both_directions_meet),
+        cmocka_unit_test(ab_feeds_meet_and_sessions_spread),
+        cmocka_unit_test(same_frames_same_choices),
+        cmocka_unit_test(fragments_follow_the_first),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,127 @@
+/* test_shared_reader.c - workers reading one capture in turns: every frame reaches exactly
+ * one worker, in order, the worker a single dispatcher would have picked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../agent/pipeline/shared_reader.h"
+#include "../gen/pcapw.h"
+
+#define NFRAMES 200000 /* about 50 chunks: several turns of the ring of 12 */
+#define NWORKERS 3
+
+static char path[] = "/tmp/tt-shared-XXXXXX";
+
+static void write_flows(int fd)
+{
+    struct pcapw w;
+    close(fd);
+    assert_int_equal(pcapw_open(&w, path, 1), 0);
+    for (int i = 0; i < NFRAMES; i++) {
+        struct ipaddrs a;
+        char cli[32];
+        int flow = (i * 7919) % 200;
+        snprintf(cli, sizeof(cli), "10.0.%d.%d", flow / 100, flow % 100 + 1);
+        ipaddrs_set(&a, cli, "10.9.0.1");
+        if (i % 2) ipaddrs_swap(&a);
+        struct buf b = {.n = 0};
+        build_eth(&b, NULL, 0, 0x0800);
+        build_ip(&b, &a, 6, 20, (uint16_t)i, 0, 0);
+        uint16_t cport = (uint16_t)(40000 + flow);
+        build_tcp(&b, i % 2 ? 443 : cport, i % 2 ? cport : 443, (uint32_t)i, 1, 0x10, 100, NULL);
+        pcapw_write(&w, 1000000000ull + (uint64_t)i * 100, b.b, b.n);
+    }
+    assert_int_equal(pcapw_close(&w), 0);
+}
+
+struct seen {
+    struct shared_reader *r;
+    int id;
+    uint32_t n;
+    uint64_t ordinals[NFRAMES];
+};
+
+static void *walk(void *arg)
+{
+    struct seen *s = arg;
+    struct chunk *c;
+    for (uint64_t seq = 0; (c = shared_reader_get(s->r, seq)); seq++) {
+        for (uint32_t i = 0; i < c->nframes; i++)
+            if (c->owner[i] == s->id) {
+                /* the frame's bytes are still there: its IP id is its number */
+                const struct frame *f = &c->frames[i];
+                assert_int_equal((f->data[18] << 8 | f->data[19]), (f->ordinal - 1) & 0xffff);
+                s->ordinals[s->n++] = f->ordinal;
+            }
+        if (s->id == 1 && seq % 5 == 0)
+            usleep(200); /* one slow worker: the others must wait for its slots, not overrun */
+        shared_reader_release(c);
+    }
+    return NULL;
+}
+
+static void every_frame_reaches_exactly_its_worker(void **state)
+{
+    (void)state;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    write_flows(fd);
+    const struct capture_ops *ops = capture_find("pcap-file");
+    const char *paths[] = {path};
+    char err[512];
+    struct capture *cap, *ref;
+    assert_int_equal(ops->open(&cap, paths, 1, NULL, err, sizeof(err)), 0);
+    assert_int_equal(ops->open(&ref, paths, 1, NULL, err, sizeof(err)), 0);
+
+    static struct dispatcher d, dref;
+    dispatch_init(&d, NWORKERS, 4789, 6081, 2152);
+    dref = d;
+    static struct shared_reader r;
+    assert_int_equal(shared_reader_init(&r, ops, cap, NWORKERS, &d, NULL), 0);
+    static struct seen seen[NWORKERS];
+    pthread_t t[NWORKERS];
+    for (int i = 0; i < NWORKERS; i++) {
+        seen[i].r = &r;
+        seen[i].id = i;
+        pthread_create(&t[i], NULL, walk, &seen[i]);
+    }
+    for (int i = 0; i < NWORKERS; i++)
+        pthread_join(t[i], NULL);
+
+    /* the reference: one dispatcher over the whole capture, in order */
+    static uint8_t want[NFRAMES + 1];
+    struct frame frames[64];
+    int n;
+    while ((n = ops->rx_burst(ref, frames, 64, err, sizeof(err))) > 0)
+        for (int i = 0; i < n; i++)
+            want[frames[i].ordinal] = (uint8_t)dispatch_pick(&dref, &frames[i]);
+    uint32_t total = 0;
+    for (int w = 0; w < NWORKERS; w++) {
+        assert_true(seen[w].n > NFRAMES / 10); /* each worker has flows of its own */
+        for (uint32_t k = 0; k < seen[w].n; k++) {
+            assert_int_equal(want[seen[w].ordinals[k]], w);
+            if (k) assert_true(seen[w].ordinals[k] > seen[w].ordinals[k - 1]);
+        }
+        total += seen[w].n;
+    }
+    assert_int_equal(total, NFRAMES);
+    assert_int_equal(r.errors, 0);
+    shared_reader_fini(&r);
+    ops->close(cap);
+    ops->close(ref);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_frame_reaches_exactly_its_worker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -18,13 +18,20 @@ const char *tt_proto_name(enum tt_proto p)
 const char *tt_tunnel_name(enum tt_tunnel_kind k)
 {
     switch (k) {
-    case TT_TUN_VXLAN: return "vxlan";
-    case TT_TUN_GENEVE: return "geneve";
-    case TT_TUN_GRE: return "gre";
-    case TT_TUN_GTPU: return "gtpu";
-    case TT_TUN_IPIP: return "ipip";
-    case TT_TUN_ERSPAN: return "erspan";
-    default: return "none";
+    case TT_TUN_VXLAN:
+        return "vxlan";
+    case TT_TUN_GENEVE:
+        return "geneve";
+    case TT_TUN_GRE:
+        return "gre";
+    case TT_TUN_GTPU:
+        return "gtpu";
+    case TT_TUN_IPIP:
+        return "ipip";
+    case TT_TUN_ERSPAN:
+        return "erspan";
+    default:
+        return "none";
     }
 }
 
@@ -71,6 +78,7 @@ int pkt_enter_tunnel(struct packet *pkt, enum tt_tunnel_kind kind, uint32_t id)
     /* The inner packet describes the flow from here on. */
     pkt->has_l3 = 0;
     pkt->has_l4 = 0;
+    pkt->frag = 0;
     return 0;
 }
 
@@ -136,8 +144,7 @@ static void decode_null(struct decoder *d, struct cursor c, struct packet *pkt, 
  * FCS is never taken for one. */
 static void decode_trailer(const uint8_t *p, uint32_t len, struct packet *pkt)
 {
-    if (len != 16 && len != 20)
-        return;
+    if (len != 16 && len != 20) return;
     struct cursor c = cur_make(p, len);
     cur_skip(&c, 4);
     uint64_t secs = cur_be32(&c);
@@ -168,23 +175,40 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
     pkt->payload = NULL;
     pkt->payload_len = 0;
     pkt->l3_end = 0;
+    pkt->frag = 0;
     pkt->hw_ts_source = HW_TS_NONE;
     pkt->frame_data = data;
     struct cursor c = cur_make(data, caplen);
     switch (linktype) {
-    case TT_LINK_ETHERNET: decode_ethernet(d, c, pkt); break;
-    case TT_LINK_SLL: decode_sll(d, c, pkt); break;
-    case TT_LINK_SLL2: decode_sll2(d, c, pkt); break;
+    case TT_LINK_ETHERNET:
+        decode_ethernet(d, c, pkt);
+        break;
+    case TT_LINK_SLL:
+        decode_sll(d, c, pkt);
+        break;
+    case TT_LINK_SLL2:
+        decode_sll2(d, c, pkt);
+        break;
     case TT_LINK_RAW:
     case TT_LINK_RAW_101:
     case 14: /* DLT_RAW on some BSDs */
         decode_ip_by_version(d, c, pkt);
         break;
-    case TT_LINK_IPV4: decode_ipv4(d, c, pkt); break;
-    case TT_LINK_IPV6: decode_ipv6(d, c, pkt); break;
-    case TT_LINK_NULL: decode_null(d, c, pkt, 0); break;
-    case TT_LINK_LOOP: decode_null(d, c, pkt, 1); break;
-    default: pkt_set_error(pkt, TT_C_LINKTYPE_UNSUPPORTED); break;
+    case TT_LINK_IPV4:
+        decode_ipv4(d, c, pkt);
+        break;
+    case TT_LINK_IPV6:
+        decode_ipv6(d, c, pkt);
+        break;
+    case TT_LINK_NULL:
+        decode_null(d, c, pkt, 0);
+        break;
+    case TT_LINK_LOOP:
+        decode_null(d, c, pkt, 1);
+        break;
+    default:
+        pkt_set_error(pkt, TT_C_LINKTYPE_UNSUPPORTED);
+        break;
     }
     if (pkt->l3_end && caplen > pkt->l3_end)
         decode_trailer(data + pkt->l3_end, caplen - pkt->l3_end, pkt);

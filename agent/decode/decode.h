@@ -36,10 +36,11 @@ enum {
 
 /* Protocol-mix bits: which layers a packet carried (anywhere, outer or inner). */
 #define TT_PROTO_LIST(X)                                                                           \
-    X(ETH, "ethernet") X(VLAN, "vlan") X(MPLS, "mpls") X(ARP, "arp") X(IPV4, "ipv4")               \
-    X(IPV6, "ipv6") X(ICMP, "icmp") X(ICMPV6, "icmpv6") X(TCP, "tcp") X(UDP, "udp")                \
-    X(GRE, "gre") X(VXLAN, "vxlan") X(GENEVE, "geneve") X(GTPU, "gtpu") X(ERSPAN, "erspan")        \
-    X(IPIP, "ipip") X(FRAGMENT, "ip_fragment") X(OTHER, "other")
+    X(ETH, "ethernet")                                                                             \
+    X(VLAN, "vlan") X(MPLS, "mpls") X(ARP, "arp") X(IPV4, "ipv4") X(IPV6, "ipv6") X(ICMP, "icmp")  \
+        X(ICMPV6, "icmpv6") X(TCP, "tcp") X(UDP, "udp") X(GRE, "gre") X(VXLAN, "vxlan")            \
+            X(GENEVE, "geneve") X(GTPU, "gtpu") X(ERSPAN, "erspan") X(IPIP, "ipip")                \
+                X(FRAGMENT, "ip_fragment") X(OTHER, "other")
 
 enum tt_proto {
 #define TT_X(id, name) TT_P_##id,
@@ -110,7 +111,7 @@ struct packet {
     uint64_t frame; /* 1-based ordinal in the capture, as tshark numbers frames */
     uint32_t caplen;
     uint32_t wirelen;
-    uint32_t protos; /* bit set of enum tt_proto */
+    uint32_t protos;       /* bit set of enum tt_proto */
     enum tt_counter error; /* first decode error, TT_C_MAX when none */
     uint8_t has_l3;        /* an IP header (innermost) was decoded */
     uint8_t has_l4;        /* the innermost L4 header was decoded whole */
@@ -128,6 +129,8 @@ struct packet {
     /* Below tcp: not cleared by decode_frame's memset (kept to 128 bytes, cheap per frame);
      * set explicitly. */
     uint32_t l3_end;      /* offset in the frame where the outer IP datagram ends (0: unknown) */
+    uint32_t frag_id;     /* when frag: the innermost IP header's identification */
+    uint8_t frag;         /* it is a fragment: FRAG_FIRST (offset 0) or FRAG_LATER; 0: whole */
     uint8_t hw_ts_source; /* enum hw_ts_source: a timestamp the TAP or switch added */
     uint8_t hw_port;      /* Metamako: the port the frame came in on */
     uint16_t hw_device;   /* Metamako: the device id */
@@ -136,9 +139,11 @@ struct packet {
     uint8_t icmp_type;
     uint8_t icmp_code;
     const uint8_t *frame_data; /* the captured frame (bounds "reported" lengths, see below) */
-    const uint8_t *payload; /* L4 payload inside the captured bytes */
-    uint32_t payload_len;   /* captured payload bytes (<= the length the headers announce) */
+    const uint8_t *payload;    /* L4 payload inside the captured bytes */
+    uint32_t payload_len;      /* captured payload bytes (<= the length the headers announce) */
 };
+
+enum { FRAG_FIRST = 1, FRAG_LATER = 2 };
 
 /* Timestamps added to the frame on the wire by a TAP or switch. */
 enum hw_ts_source {
@@ -149,6 +154,9 @@ enum hw_ts_source {
 
 struct decoder {
     struct ip_reasm reasm;
+    /* Steering (dispatch.c): a first fragment is decoded as far as its bytes go, as if it
+     * were the whole datagram, to learn the flow it belongs to; no reassembly. */
+    uint8_t first_fragment_whole;
     uint16_t vxlan_port;
     uint16_t geneve_port;
     uint16_t gtpu_port;
@@ -172,6 +180,10 @@ void decoder_fini(struct decoder *d);
  * Bytes of a reassembled datagram live in the decoder until the next call. */
 void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, uint64_t ts_ns, struct packet *pkt);
+
+/* 1 when UDP between these ports carries a tunnel the decoder opens (VXLAN, GENEVE, GTP-U,
+ * GRE-in-UDP), so its flows are the inner ones. */
+int decode_udp_is_tunnel(const struct decoder *d, uint16_t sport, uint16_t dport);
 
 /* Expires reassembly state older than the timeout at packet time now_ns; counts timeouts into
  * counters[]. Bounded: looks at most max_slots slots. */

@@ -72,17 +72,22 @@ void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
      * frame beyond total is Ethernet padding or a timestamp trailer, never payload). */
     uint32_t l4_len = total - hlen;
     uint32_t wire = pkt_wire_left(pkt, start);
-    if (wire != UINT32_MAX && wire >= hlen && wire - hlen < l4_len)
-        l4_len = wire - hlen;
+    if (wire != UINT32_MAX && wire >= hlen && wire - hlen < l4_len) l4_len = wire - hlen;
     struct cursor body = cur_make(start + hlen, avail - hlen < l4_len ? avail - hlen : l4_len);
 
     uint32_t off = (frag & 0x1fffu) * 8u;
     int more = (frag & 0x2000) != 0;
-    if (off == 0 && !more) {
+    if (off == 0 && (!more || d->first_fragment_whole)) {
+        if (more) { /* steering: a first fragment, decoded as far as it goes */
+            pkt->frag = FRAG_FIRST;
+            pkt->frag_id = id;
+        }
         decode_l4(d, proto, body, l4_len, pkt);
         return;
     }
     pkt_proto(pkt, TT_P_FRAGMENT);
+    pkt->frag = off ? FRAG_LATER : FRAG_FIRST;
+    pkt->frag_id = id;
     if (cur_left(&body) < l4_len) {
         pkt_set_error(pkt, TT_C_IPV4_TRUNCATED);
         return;
@@ -92,8 +97,7 @@ void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
     int err;
     enum reasm_result r = ip_reasm_add(&d->reasm, 4, pkt->key.src, pkt->key.dst, proto, id, off,
                                        more, body.p, l4_len, pkt->ts_ns, &whole, &whole_len, &err);
-    if (err != TT_C_MAX)
-        pkt_set_error(pkt, (enum tt_counter)err);
+    if (err != TT_C_MAX) pkt_set_error(pkt, (enum tt_counter)err);
     if (r == REASM_COMPLETE) {
         pkt->reassembled = 1;
         pkt->ip_len = hlen + whole_len;

@@ -37,25 +37,21 @@ static int walk_ext(struct cursor *c, uint8_t next, uint32_t *consumed, struct p
         case IP6_ROUTING:
         case IP6_DSTOPTS:
         case IP6_MOBILITY:
-            if (!cur_has(c, 2))
-                goto truncated;
+            if (!cur_has(c, 2)) goto truncated;
             len = (c->p[1] + 1u) * 8u;
             break;
         case IP6_AH:
-            if (!cur_has(c, 2))
-                goto truncated;
+            if (!cur_has(c, 2)) goto truncated;
             len = (c->p[1] + 2u) * 4u;
             break;
         case IP6_FRAGMENT:
-            if (!cur_has(c, 8))
-                goto truncated;
+            if (!cur_has(c, 8)) goto truncated;
             *frag_hdr_at = c->p;
             return next;
         default:
             return next;
         }
-        if (!cur_has(c, len))
-            goto truncated;
+        if (!cur_has(c, len)) goto truncated;
         next = c->p[0];
         cur_skip(c, len);
         *consumed += len;
@@ -98,14 +94,12 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
         pkt->l3_end = (uint32_t)(c.p - pkt->frame_data) + plen;
 
     uint32_t wire = pkt_wire_left(pkt, c.p);
-    if (wire != UINT32_MAX && wire < plen)
-        plen = wire;
+    if (wire != UINT32_MAX && wire < plen) plen = wire;
     struct cursor body = cur_make(c.p, avail - 40 < plen ? avail - 40 : plen);
     uint32_t consumed = 0;
     const uint8_t *frag;
     int proto = walk_ext(&body, next, &consumed, pkt, &frag);
-    if (proto < 0)
-        return;
+    if (proto < 0) return;
     if (!frag) {
         pkt->key.proto = (uint8_t)proto;
         decode_l4(d, (uint8_t)proto, body, plen > consumed ? plen - consumed : 0, pkt);
@@ -122,13 +116,19 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
     uint32_t off = offm & 0xfff8u;
     int more = offm & 1;
     uint32_t flen = plen > consumed ? plen - consumed : 0;
-    if (off == 0 && !more) { /* atomic fragment (RFC 6946) */
+    if (off == 0 && (!more || d->first_fragment_whole)) { /* atomic fragment (RFC 6946) */
+        if (more) { /* steering: a first fragment, decoded as far as it goes */
+            pkt->frag = FRAG_FIRST;
+            pkt->frag_id = id;
+        }
         pkt->key.proto = fnext;
         decode_l4(d, fnext, body, flen, pkt);
         return;
     }
     pkt_proto(pkt, TT_P_FRAGMENT);
     pkt->key.proto = fnext;
+    pkt->frag = off ? FRAG_LATER : FRAG_FIRST;
+    pkt->frag_id = id;
     if (cur_left(&body) < flen) {
         pkt_set_error(pkt, TT_C_IPV6_TRUNCATED);
         return;
@@ -138,8 +138,7 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
     int err;
     enum reasm_result r = ip_reasm_add(&d->reasm, 6, src, dst, fnext, id, off, more, body.p, flen,
                                        pkt->ts_ns, &whole, &whole_len, &err);
-    if (err != TT_C_MAX)
-        pkt_set_error(pkt, (enum tt_counter)err);
+    if (err != TT_C_MAX) pkt_set_error(pkt, (enum tt_counter)err);
     if (r != REASM_COMPLETE) {
         pkt->fragment_held = 1;
         return;
@@ -149,8 +148,7 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
     struct cursor rc = cur_make(whole, whole_len);
     uint32_t rconsumed = 0;
     proto = walk_ext(&rc, fnext, &rconsumed, pkt, &frag);
-    if (proto < 0 || frag)
-        return;
+    if (proto < 0 || frag) return;
     pkt->key.proto = (uint8_t)proto;
     decode_l4(d, (uint8_t)proto, rc, whole_len - rconsumed, pkt);
 }

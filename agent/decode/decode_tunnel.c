@@ -12,8 +12,7 @@
 /* PPP inside enhanced GRE: [ff 03] protocol (1 byte when compressed, else 2), then IP. */
 static void decode_ppp(struct decoder *d, struct cursor c, struct packet *pkt, uint32_t call_id)
 {
-    if (cur_has(&c, 2) && c.p[0] == 0xff && c.p[1] == 0x03)
-        cur_skip(&c, 2);
+    if (cur_has(&c, 2) && c.p[0] == 0xff && c.p[1] == 0x03) cur_skip(&c, 2);
     uint16_t proto = cur_has(&c, 1) && (c.p[0] & 1) ? cur_u8(&c) : cur_be16(&c);
     if (c.err) {
         pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
@@ -41,8 +40,7 @@ static void decode_vxlan(struct decoder *d, struct cursor c, struct packet *pkt)
         pkt_set_error(pkt, TT_C_VXLAN_TRUNCATED);
         return;
     }
-    if (pkt_enter_tunnel(pkt, TT_TUN_VXLAN, vni) == 0)
-        decode_ethernet(d, c, pkt);
+    if (pkt_enter_tunnel(pkt, TT_TUN_VXLAN, vni) == 0) decode_ethernet(d, c, pkt);
 }
 
 static void decode_geneve(struct decoder *d, struct cursor c, struct packet *pkt)
@@ -58,8 +56,7 @@ static void decode_geneve(struct decoder *d, struct cursor c, struct packet *pkt
         pkt_set_error(pkt, TT_C_GENEVE_TRUNCATED);
         return;
     }
-    if (pkt_enter_tunnel(pkt, TT_TUN_GENEVE, vni) == 0)
-        decode_ethertype(d, proto, c, pkt);
+    if (pkt_enter_tunnel(pkt, TT_TUN_GENEVE, vni) == 0) decode_ethertype(d, proto, c, pkt);
 }
 
 static void decode_gtpu(struct decoder *d, struct cursor c, struct packet *pkt)
@@ -88,14 +85,23 @@ static void decode_gtpu(struct decoder *d, struct cursor c, struct packet *pkt)
     }
     if (type != 255) /* only G-PDU carries user packets */
         return;
-    if (pkt_enter_tunnel(pkt, TT_TUN_GTPU, teid) == 0)
-        decode_ip_by_version(d, c, pkt);
+    if (pkt_enter_tunnel(pkt, TT_TUN_GTPU, teid) == 0) decode_ip_by_version(d, c, pkt);
+}
+
+#define GRE_IN_UDP_PORT 4754 /* RFC 8086 */
+
+int decode_udp_is_tunnel(const struct decoder *d, uint16_t sport, uint16_t dport)
+{
+    return (d->vxlan_port && dport == d->vxlan_port) ||
+           (d->geneve_port && dport == d->geneve_port) ||
+           (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port)) ||
+           dport == GRE_IN_UDP_PORT;
 }
 
 int decode_udp_tunnel(struct decoder *d, uint16_t sport, uint16_t dport, struct cursor c,
                       struct packet *pkt)
 {
-    (void)sport;
+    if (!decode_udp_is_tunnel(d, sport, dport)) return 0;
     if (dport == d->vxlan_port && d->vxlan_port) {
         decode_vxlan(d, c, pkt);
         return 1;
@@ -108,11 +114,8 @@ int decode_udp_tunnel(struct decoder *d, uint16_t sport, uint16_t dport, struct 
         decode_gtpu(d, c, pkt);
         return 1;
     }
-    if (dport == 4754) { /* GRE-in-UDP (RFC 8086) */
-        decode_gre(d, c, pkt);
-        return 1;
-    }
-    return 0;
+    decode_gre(d, c, pkt); /* GRE-in-UDP */
+    return 1;
 }
 
 void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
@@ -124,16 +127,14 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
     int seq_present = (fv & 0x1000) != 0;
     if (fv & 0x8000) /* checksum + reserved */
         cur_skip(&c, 4);
-    if (fv & 0x2000)
-        key = cur_be32(&c);
-    if (seq_present)
-        cur_skip(&c, 4);
+    if (fv & 0x2000) key = cur_be32(&c);
+    if (seq_present) cur_skip(&c, 4);
     if (c.err) {
         pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
         return;
     }
     if ((fv & 0x7) == 1) { /* PPTP's enhanced GRE (RFC 2637): PPP inside */
-        if (fv & 0x0080) /* acknowledgment number present */
+        if (fv & 0x0080)   /* acknowledgment number present */
             cur_skip(&c, 4);
         decode_ppp(d, c, pkt, key & 0xffff);
         return;
@@ -148,14 +149,12 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
         return;
     case 0x883e: /* WCCP: a 4-byte redirect header, then the redirected IPv4 packet */
         cur_skip(&c, 4);
-        if (pkt_enter_tunnel(pkt, TT_TUN_GRE, key) == 0)
-            decode_ip_by_version(d, c, pkt);
+        if (pkt_enter_tunnel(pkt, TT_TUN_GRE, key) == 0) decode_ip_by_version(d, c, pkt);
         return;
     case 0x0800:
     case 0x86dd:
     case 0x6558:
-        if (pkt_enter_tunnel(pkt, TT_TUN_GRE, key) == 0)
-            decode_ethertype(d, proto, c, pkt);
+        if (pkt_enter_tunnel(pkt, TT_TUN_GRE, key) == 0) decode_ethertype(d, proto, c, pkt);
         return;
     case 0x88be: /* ERSPAN type II: 8-byte header only when the GRE sequence bit is set */
     case 0x22eb: {
@@ -165,7 +164,7 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
         } else {
             uint16_t ver_vlan = cur_be16(&c);
             session = cur_be16(&c) & 0x03ffu;
-            cur_skip(&c, 4); /* II: reserved + index; III: timestamp */
+            cur_skip(&c, 4);       /* II: reserved + index; III: timestamp */
             if (proto == 0x22eb) { /* III: SGT(16), then P/FT/HW/D/Gra/O */
                 cur_skip(&c, 2);
                 uint16_t last = cur_be16(&c);
@@ -178,10 +177,11 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
             pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
             return;
         }
-        if (pkt_enter_tunnel(pkt, TT_TUN_ERSPAN, session) == 0)
-            decode_ethernet(d, c, pkt);
+        if (pkt_enter_tunnel(pkt, TT_TUN_ERSPAN, session) == 0) decode_ethernet(d, c, pkt);
         return;
     }
-    default: pkt_set_error(pkt, TT_C_GRE_UNKNOWN_PROTO); return;
+    default:
+        pkt_set_error(pkt, TT_C_GRE_UNKNOWN_PROTO);
+        return;
     }
 }

@@ -1,4 +1,4 @@
-/* dispatch.c - symmetric flow hashing of raw frames for the dispatcher thread. */
+/* dispatch.c - symmetric flow hashing of raw frames: which worker analyses which frame. */
 #include "dispatch.h"
 
 #include <string.h>
@@ -14,9 +14,16 @@ void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint
     memset(d, 0, sizeof(*d));
     d->nworkers = nworkers ? nworkers : 1;
     if (d->nworkers > DISPATCH_MAX_WORKERS) d->nworkers = DISPATCH_MAX_WORKERS;
-    d->vxlan_port = vxlan;
-    d->geneve_port = geneve;
-    d->gtpu_port = gtpu;
+    /* A decoder without a reassembler (nothing allocated: the dispatcher can be copied): a
+     * fragment inside a tunnel goes by its addresses. */
+    struct decoder_config dc;
+    decoder_config_default(&dc);
+    dc.frag_slots = 0;
+    dc.vxlan_port = vxlan;
+    dc.geneve_port = geneve;
+    dc.gtpu_port = gtpu;
+    decoder_init(&d->dec, &dc);
+    d->dec.first_fragment_whole = 1;
 }
 
 /* Worker selection only needs balance, not a table-quality hash: XOR-combining the two
@@ -32,13 +39,6 @@ static uint64_t pair_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint1
         x ^= (uint64_t)(wa ^ wb) << (i % 8 ? 0 : 8);
     }
     return mix64(x);
-}
-
-static int is_tunnel_port(const struct dispatcher *d, uint16_t sport, uint16_t dport)
-{
-    return (d->vxlan_port && dport == d->vxlan_port) ||
-           (d->geneve_port && dport == d->geneve_port) ||
-           (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port));
 }
 
 enum { KIND_FLOW, KIND_MD_SESSION };
@@ -91,6 +91,36 @@ uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
     return w;
 }
 
+/* The slow way, for everything the fast one does not know: the decoder finds the innermost
+ * flow (through tunnels, label stacks, extension headers), whose key then picks the worker. */
+static uint32_t pick_decoded(struct dispatcher *d, const struct frame *f)
+{
+    struct packet pkt;
+    decode_frame(&d->dec, f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, &pkt);
+    if (!pkt.has_l3) /* not IP: no flow to keep together; spread by ordinal */
+        return (uint32_t)(f->ordinal % d->nworkers);
+    const struct flow_key *k = &pkt.key;
+    size_t alen = k->family == 4 ? 4 : 16, skip = 16 - alen; /* IPv4 is ::ffff:a.b.c.d */
+    uint32_t w = UINT32_MAX;
+    if (k->proto == 17 && pkt.has_l4 && d->trading) {
+        uint64_t md_key =
+            trading_steer_key(d->trading, k->dst, k->dport, pkt.payload, pkt.payload_len);
+        if (md_key) w = owner_of(d, mix64(md_key), KIND_MD_SESSION);
+    }
+    if (w == UINT32_MAX && pkt.frag != FRAG_LATER)
+        w = owner_of(d, pair_hash(k->src + skip, k->dst + skip, alen, k->sport, k->dport, k->proto),
+                     KIND_FLOW);
+    if (!pkt.frag) return w;
+    /* A fragment inside a tunnel: its datagram follows the first fragment, as outside. */
+    uint8_t addrs[32];
+    memcpy(addrs, k->src + skip, alen);
+    memcpy(addrs + alen, k->dst + skip, alen);
+    return frag_pick(d, addrs, alen, pkt.frag_id, pkt.frag == FRAG_FIRST, w,
+                     pair_hash(addrs, addrs + alen, alen, 0, 0, 0));
+}
+
+/* The fast way, for plain TCP and UDP over IPv4/IPv6 (VLAN tags at most), which is nearly all
+ * of a trading link; the same hash as pick_decoded() gives for the same flow. */
 static uint32_t pick(struct dispatcher *d, const struct frame *f)
 {
     struct cursor c = cur_make(f->data, f->caplen);
@@ -113,42 +143,16 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
         break;
     }
-    /* Down to the IP header as the decoder goes: tags, label stacks, an Ethernet frame in an
-     * MPLS pseudowire or in transparent bridging, the Arista timestamp header. */
-    for (int layer = 0; layer < 16 && !c.err; layer++) {
-        if (etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) {
-            cur_skip(&c, 2);
-            etype = cur_be16(&c);
-        } else if (etype == 0xd28b) { /* subtype, version, time */
-            cur_skip(&c, 2);
-            uint16_t version = cur_be16(&c);
-            cur_skip(&c, (version & 0xff) == 0x10 ? 8 : 6);
-            etype = cur_be16(&c);
-        } else if (etype == 0x8847 || etype == 0x8848) {
-            for (int i = 0; i < 8 && !c.err; i++)
-                if (cur_be32(&c) & 0x100) break;
-            int nibble = cur_has(&c, 1) ? c.p[0] >> 4 : -1;
-            if (nibble == 4 || nibble == 6) {
-                etype = nibble == 6 ? 0x86dd : 0x0800;
-                break;
-            }
-            if (nibble != 0) goto fallback;
-            cur_skip(&c, 4 + 12); /* pseudowire control word, then an Ethernet frame */
-            etype = cur_be16(&c);
-        } else if (etype == 0x6558) { /* transparent Ethernet bridging */
-            cur_skip(&c, 12);
-            etype = cur_be16(&c);
-        } else {
-            break;
-        }
+    while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !c.err) {
+        cur_skip(&c, 2);
+        etype = cur_be16(&c);
     }
     const uint8_t *addrs;
     size_t alen;
     uint8_t proto;
     uint32_t frag_id = 0;
     int fragment = 0, first_fragment = 0;
-    if (etype == 0x0800) {
-        if (!cur_has(&c, 20)) goto fallback;
+    if (etype == 0x0800 && cur_has(&c, 20)) {
         uint32_t ihl = (c.p[0] & 0x0f) * 4u;
         uint16_t fo = (uint16_t)((c.p[6] << 8) | c.p[7]);
         proto = c.p[9];
@@ -157,10 +161,9 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         frag_id = (uint32_t)((c.p[4] << 8) | c.p[5]);
         fragment = (fo & 0x3fff) != 0;
         first_fragment = fragment && (fo & 0x1fff) == 0;
-        if (ihl < 20) goto fallback;
+        if (ihl < 20 || (c.p[0] >> 4) != 4) return pick_decoded(d, f);
         cur_skip(&c, ihl);
-    } else if (etype == 0x86dd) {
-        if (!cur_has(&c, 40)) goto fallback;
+    } else if (etype == 0x86dd && cur_has(&c, 40)) {
         proto = c.p[6];
         addrs = c.p + 8;
         alen = 16;
@@ -174,7 +177,7 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
             cur_skip(&c, 8);
         }
     } else {
-        goto fallback;
+        return pick_decoded(d, f);
     }
     uint16_t sport = 0, dport = 0;
     int have_ports = (proto == 6 || proto == 17) && cur_has(&c, 4) && (!fragment || first_fragment);
@@ -182,9 +185,16 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         sport = (uint16_t)((c.p[0] << 8) | c.p[1]);
         dport = (uint16_t)((c.p[2] << 8) | c.p[3]);
     }
-    uint32_t w;
+    int tunnel = proto == 4 || proto == 41 || proto == 47 ||
+                 (proto == 17 && have_ports && decode_udp_is_tunnel(&d->dec, sport, dport));
+    /* A protocol without ports over IPv4 (ICMP, ESP...): its flow key is the address pair and
+     * the protocol, which every fragment carries. IPv6 may have extension headers first. */
+    int portless = alen == 4 && proto != 6 && proto != 17 && !tunnel;
+    if (portless) return owner_of(d, pair_hash(addrs, addrs + alen, alen, 0, 0, proto), KIND_FLOW);
+    if (!fragment && (!have_ports || tunnel))
+        return pick_decoded(d, f); /* extension headers, ICMPv6, tunnels, ... */
     uint64_t md_key = 0;
-    if (proto == 17 && have_ports && d->trading && cur_has(&c, 8)) {
+    if (proto == 17 && have_ports && !tunnel && d->trading && cur_has(&c, 8)) {
         uint8_t dst[16] = {0};
         if (alen == 4) {
             dst[10] = dst[11] = 0xff;
@@ -197,18 +207,14 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         size_t plen = ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
         md_key = trading_steer_key(d->trading, dst, dport, c.p + 8, plen);
     }
-    int by_pair = proto == 47 || proto == 4 || proto == 41 || !have_ports ||
-                  (proto == 17 && is_tunnel_port(d, sport, dport));
-    uint64_t pair_h = by_pair || fragment ? pair_hash(addrs, addrs + alen, alen, 0, 0, 0) : 0;
-    if (by_pair)
-        w = owner_of(d, pair_h, KIND_FLOW);
-    else if (md_key)
+    uint32_t w = 0;
+    if (md_key)
         w = owner_of(d, mix64(md_key), KIND_MD_SESSION);
-    else
+    else if (have_ports && !tunnel)
         w = owner_of(d, pair_hash(addrs, addrs + alen, alen, sport, dport, proto), KIND_FLOW);
-    if (fragment) w = frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair_h);
-    return w;
-fallback:
-    /* Not IP (ARP, unknown, truncated): no flow to keep together; spread by ordinal. */
-    return (uint32_t)(f->ordinal % d->nworkers);
+    else if (first_fragment) /* a tunnel's (or IPv6 extension headers'): as far as it goes */
+        w = pick_decoded(d, f);
+    if (!fragment) return w;
+    uint64_t pair_h = pair_hash(addrs, addrs + alen, alen, 0, 0, 0);
+    return frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair_h);
 }

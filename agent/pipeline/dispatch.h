@@ -1,14 +1,14 @@
 /* dispatch.h - software RSS: picks the worker for a frame so that both directions of a flow,
  * and every fragment of a datagram, reach the same worker.
  *
- * A light parse (Ethernet, VLAN, MPLS, IPv4/IPv6, TCP/UDP ports) gives a symmetric hash of
- * the 5-tuple. Tunnels (UDP to the VXLAN/GENEVE/GTP-U ports, GRE, IP-in-IP) hash on the outer
- * address pair only, so an inner flow's two directions (whose outer ports differ) stay
- * together. A first fragment records where its datagram went; later fragments follow it
- * through a small table: the first fragment to arrive decides. When that is not the one with
- * the ports, the datagram goes by the address pair (counted in unsteered): its flow may then
- * meet two workers. Market-data feeds go by session (see trading below). Bytes are read
- * through the cursor helpers only.
+ * A symmetric hash of the innermost flow's 5-tuple picks the worker: the one the decoder will
+ * key the flow by, so every frame of a flow lands in one place. Plain TCP and UDP over IPv4
+ * or IPv6 (VLAN tags at most) take a light parse; anything else (tunnels, label stacks, IPv6
+ * extension headers, ICMP) goes through a decoder of its own. A first fragment records where
+ * its datagram went; later fragments follow it through a small table: the first fragment to
+ * arrive decides. When that one has no ports (or carries a tunnel), the datagram goes by the
+ * address pair (counted in unsteered): its flow may then meet two workers. Market-data feeds
+ * go by session (see trading below). Bytes are read through the cursor helpers only.
  *
  * Hashes pick one of DISPATCH_BUCKETS buckets. A bucket belongs to the worker that owned the
  * fewest buckets of its kind (market-data sessions, or flows) when it was first seen (ties:
@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "../capture/capture.h"
+#include "../decode/decode.h"
 #include "../trading/trading_config.h"
 
 #define DISPATCH_FRAG_SLOTS 256
@@ -38,7 +39,7 @@ struct frag_steer {
 
 struct dispatcher {
     uint32_t nworkers;
-    uint16_t vxlan_port, geneve_port, gtpu_port;
+    struct decoder dec; /* for frames the fast parse does not know (see pick_decoded) */
     struct frag_steer frags[DISPATCH_FRAG_SLOTS];
     uint64_t unsteered;
     uint8_t bucket_owner[DISPATCH_BUCKETS];  /* worker + 1; 0 while the bucket is unseen */

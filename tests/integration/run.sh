@@ -351,13 +351,15 @@ if [ -d "$CAPS/tcp" ]; then
                  grep -vxF -f <(grep -v '^#' "$ROOT/tests/oracle/known_differences.txt" | cut -f1) || true)
     check "no disagreement outside tests/oracle/known_differences.txt" test -z "$unexpected"
     [ -n "$unexpected" ] && echo "       unexpected: $unexpected"
-    wdiff=""
-    for f in "$CAPS"/tcp/*; do
+    # Steering must keep every flow whole, tunnels, fragments and label stacks included.
+    wdiff=""; nw=0
+    for f in "$CAPS"/tcp/* "$CAPS"/tunnel/* "$CAPS"/trading/*.pcap*; do
+        nw=$((nw + 1))
         "$TT" analyze -q -s "$WORK/w1.json" "$f" > /dev/null 2>&1
         "$TT" analyze -q -w 3 -s "$WORK/w3.json" "$f" > /dev/null 2>&1
         cmp -s "$WORK/w1.json" "$WORK/w3.json" || wdiff+=" $(basename "$f")"
     done
-    check "every real TCP capture: 3 workers give the same summary as 1" test -z "$wdiff"
+    check "all $nw real TCP, tunnel and exchange captures: 3 workers give the same summary as 1" test -z "$wdiff"
     [ -n "$wdiff" ] && echo "       differ:$wdiff"
 else
     bad "missing $CAPS/tcp (run from a checkout with ../shared beside it)"

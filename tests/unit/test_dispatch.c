@@ -153,6 +153,92 @@ static void fragments_follow_the_first(void **state)
     assert_int_equal(d.unsteered, 0);
 }
 
+/* Frames the light parse does not know go by the flow the decoder finds inside: an IPv6 flow
+ * in IPv6 whose tunnel endpoints change, fragments inside GRE, a fragmented ICMP echo and its
+ * unfragmented reply. */
+static void inner_flows_as_the_decoder_sees_them(void **state)
+{
+    (void)state;
+    static struct dispatcher d;
+    dispatch_init(&d, 8, 4789, 6081, 2152);
+    struct ipaddrs inner, outer;
+    struct buf b;
+    uint32_t w6 = UINT32_MAX;
+    for (int i = 0; i < 16; i++) { /* 16 tunnel endpoint pairs, both directions */
+        char osrc[64];
+        snprintf(osrc, sizeof(osrc), "2001:db8:ffff::%d", i + 1);
+        ipaddrs_set(&outer, osrc, "2001:db8:eeee::1");
+        ipaddrs_set(&inner, "2001:db8:1::1", "2001:db8:2::2");
+        if (i % 2) {
+            ipaddrs_swap(&outer);
+            ipaddrs_swap(&inner);
+        }
+        b.n = 0;
+        build_eth(&b, NULL, 0, 0x86dd);
+        build_ip(&b, &outer, 41, 40 + 20, 0, 0, 0);
+        build_ip(&b, &inner, 6, 20, 0, 0, 0);
+        build_tcp(&b, i % 2 ? 443 : 40000, i % 2 ? 40000 : 443, 1, 1, 0x10, 100, NULL);
+        struct frame f = as_frame(&b, (uint64_t)i + 1);
+        uint32_t w = dispatch_pick(&d, &f);
+        if (w6 == UINT32_MAX) w6 = w;
+        assert_int_equal(w, w6);
+    }
+    for (uint16_t id = 1; id <= 32; id++) { /* UDP fragmented inside GRE, later parts reordered */
+        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
+        char src[32];
+        snprintf(src, sizeof(src), "10.8.0.%u", id);
+        ipaddrs_set(&inner, src, "10.9.0.1");
+        uint32_t seen[3];
+        static const int order[3] = {0, 2, 1};
+        for (int k = 0; k < 3; k++) {
+            int part = order[k];
+            b.n = 0;
+            build_eth(&b, NULL, 0, 0x0800);
+            build_ip(&b, &outer, 47, 4 + 20 + 16, id, 0, 0);
+            put16(&b, 0);
+            put16(&b, 0x0800);
+            build_ip(&b, &inner, 17, 16, id, (uint32_t)part * 16, part < 2);
+            if (part == 0) {
+                build_udp(&b, (uint16_t)(5000 + id), 53, 40);
+                putzero(&b, 8);
+            } else {
+                putzero(&b, 16);
+            }
+            struct frame f = as_frame(&b, (uint64_t)part + 1);
+            seen[part] = dispatch_pick(&d, &f);
+        }
+        assert_int_equal(seen[0], seen[1]);
+        assert_int_equal(seen[0], seen[2]);
+        b.n = 0; /* the same flow unfragmented: where its first fragment went */
+        build_eth(&b, NULL, 0, 0x0800);
+        build_ip(&b, &outer, 47, 4 + 20 + 8, 99, 0, 0);
+        put16(&b, 0);
+        put16(&b, 0x0800);
+        build_ip(&b, &inner, 17, 8, 99, 0, 0);
+        build_udp(&b, (uint16_t)(5000 + id), 53, 0);
+        struct frame f = as_frame(&b, 4);
+        assert_int_equal(dispatch_pick(&d, &f), seen[0]);
+    }
+    ipaddrs_set(&outer, "10.1.1.2", "10.1.1.1"); /* ICMP: a fragmented echo and its reply */
+    struct buf first = {.n = 0}, later = {.n = 0}, reply = {.n = 0};
+    build_eth(&first, NULL, 0, 0x0800);
+    build_ip(&first, &outer, 1, 16, 7, 0, 1);
+    putbytes(&first, "\x08\0\0\0\0\1\0\1", 8);
+    putzero(&first, 8);
+    build_eth(&later, NULL, 0, 0x0800);
+    build_ip(&later, &outer, 1, 16, 7, 16, 0);
+    putzero(&later, 16);
+    ipaddrs_swap(&outer);
+    build_eth(&reply, NULL, 0, 0x0800);
+    build_ip(&reply, &outer, 1, 8, 9, 0, 0);
+    putbytes(&reply, "\0\0\0\0\0\1\0\1", 8);
+    struct frame ff = as_frame(&first, 1), fl = as_frame(&later, 2), fr = as_frame(&reply, 3);
+    uint32_t wi = dispatch_pick(&d, &ff);
+    assert_int_equal(dispatch_pick(&d, &fl), wi);
+    assert_int_equal(dispatch_pick(&d, &fr), wi);
+    assert_int_equal(d.unsteered, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +246,7 @@ int main(void)
         cmocka_unit_test(ab_feeds_meet_and_sessions_spread),
         cmocka_unit_test(same_frames_same_choices),
         cmocka_unit_test(fragments_follow_the_first),
+        cmocka_unit_test(inner_flows_as_the_decoder_sees_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

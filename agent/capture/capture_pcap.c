@@ -15,8 +15,9 @@
  * while its frames are analysed (a memory mapping costs a page fault and a cache miss per
  * new page, and its pages count against the process): frames point into the buffer, which is
  * refilled only at the start of a burst, so a burst's frames stay valid until the next one.
- * libpcap's frames are copied into an arena per burst. Direct readers can be cloned: every
- * worker of an offline run reads the file itself and keeps its share.
+ * libpcap's frames are copied into an arena per burst. rx_into reads into the caller's memory
+ * instead (one classic file: read() goes straight there; otherwise frames are copied), which
+ * is how several workers share one reading (pipeline/shared_reader.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -21,11 +21,16 @@
 const char *flow_end_reason_name(enum flow_end_reason r)
 {
     switch (r) {
-    case FLOW_END_IDLE: return "idle_timeout";
-    case FLOW_END_CLOSED: return "closed";
-    case FLOW_END_EVICTED: return "evicted";
-    case FLOW_END_PORT_REUSE: return "port_reuse";
-    case FLOW_END_CAPTURE_END: return "capture_end";
+    case FLOW_END_IDLE:
+        return "idle_timeout";
+    case FLOW_END_CLOSED:
+        return "closed";
+    case FLOW_END_EVICTED:
+        return "evicted";
+    case FLOW_END_PORT_REUSE:
+        return "port_reuse";
+    case FLOW_END_CAPTURE_END:
+        return "capture_end";
     }
     return "unknown";
 }
@@ -46,7 +51,7 @@ void flow_table_config_default(struct flow_table_config *cfg)
 uint32_t flow_key_hash(const struct flow_key *k)
 {
     uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
-    return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
+    return (uint32_t)sym_hash_fast(k->src, k->sport, k->dst, k->dport, extra);
 }
 
 static inline int addr_eq(const uint8_t *a, const uint8_t *b)
@@ -60,8 +65,7 @@ static inline int addr_eq(const uint8_t *a, const uint8_t *b)
 static int key_match(const struct flow_key *fk, const struct flow_key *k)
 {
     /* Different VLANs are different flows; an untagged side matches a tagged one. */
-    if (fk->vlan != k->vlan && fk->vlan && k->vlan)
-        return -1;
+    if (fk->vlan != k->vlan && fk->vlan && k->vlan) return -1;
     if (fk->proto != k->proto || fk->tunnel_id != k->tunnel_id ||
         fk->tunnel_kind != k->tunnel_kind || fk->family != k->family)
         return -1;
@@ -78,8 +82,7 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
                     void *ctx)
 {
     memset(ft, 0, sizeof(*ft));
-    if (cfg->max_flows == 0 || cfg->max_flows > (1u << 28))
-        return -EINVAL;
+    if (cfg->max_flows == 0 || cfg->max_flows > (1u << 28)) return -EINVAL;
     ft->cfg = *cfg;
     ft->max_flows = cfg->max_flows;
     ft->on_end = on_end;
@@ -146,8 +149,7 @@ static void slot_remove(struct flow_table *ft, uint32_t idx)
     for (;;) {
         s = (s + 1) & ft->slot_mask;
         uint32_t j = ft->slots[s];
-        if (j == FT_EMPTY)
-            break;
+        if (j == FT_EMPTY) break;
         uint32_t home = ft->flows[j].hash & ft->slot_mask;
         /* Move j back into the hole unless its home lies cyclically in (hole, s]. */
         if (((s - home) & ft->slot_mask) >= ((s - hole) & ft->slot_mask)) {
@@ -161,8 +163,7 @@ static void slot_remove(struct flow_table *ft, uint32_t idx)
 void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why)
 {
     uint32_t idx = (uint32_t)(f - ft->flows);
-    if (ft->on_end)
-        ft->on_end(ft->ctx, f, why);
+    if (ft->on_end) ft->on_end(ft->ctx, f, why);
     slot_remove(ft, idx);
     list_unlink(ft, idx);
     f->in_use = 0;
@@ -174,16 +175,14 @@ void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why)
 void flow_mark_closed(struct flow_table *ft, struct flow *f)
 {
     uint32_t idx = (uint32_t)(f - ft->flows);
-    if (f->list == 1)
-        return;
+    if (f->list == 1) return;
     list_unlink(ft, idx);
     list_append(ft, idx, 1);
 }
 
 static uint64_t flow_timeout(const struct flow_table *ft, const struct flow *f)
 {
-    if (f->list == 1)
-        return ft->cfg.closed_linger_ns;
+    if (f->list == 1) return ft->cfg.closed_linger_ns;
     return f->key.proto == 6 ? ft->cfg.tcp_idle_ns : ft->cfg.udp_idle_ns;
 }
 
@@ -195,8 +194,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
     *created = 0;
     for (;;) {
         uint32_t j = ft->slots[s];
-        if (j == FT_EMPTY)
-            break;
+        if (j == FT_EMPTY) break;
         struct flow *f = &ft->flows[j];
         if (f->hash == h) {
             int d = key_match(&f->key, key);
@@ -209,10 +207,8 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
             }
             if (d >= 0) {
                 *dir = d;
-                if (!f->key.vlan)
-                    f->key.vlan = key->vlan;
-                if (ts_ns > f->last_ts_ns)
-                    f->last_ts_ns = ts_ns;
+                if (!f->key.vlan) f->key.vlan = key->vlan;
+                if (ts_ns > f->last_ts_ns) f->last_ts_ns = ts_ns;
                 if (ft->tail[f->list] != j) { /* move to the tail: most recent */
                     list_unlink(ft, j);
                     list_append(ft, j, f->list);
@@ -229,8 +225,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
     }
     if (ft->free_head == FT_NIL) {
         uint32_t victim = ft->head[1] != FT_NIL ? ft->head[1] : ft->head[0];
-        if (victim == FT_NIL)
-            return NULL;
+        if (victim == FT_NIL) return NULL;
         ft->evicted++;
         flow_end(ft, &ft->flows[victim], FLOW_END_EVICTED);
         /* The probe chain may have shifted: find the insertion slot again. */
@@ -262,8 +257,8 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
 uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budget)
 {
     uint32_t n = 0;
-    uint64_t min_idle = ft->cfg.tcp_idle_ns < ft->cfg.udp_idle_ns ? ft->cfg.tcp_idle_ns
-                                                                   : ft->cfg.udp_idle_ns;
+    uint64_t min_idle =
+        ft->cfg.tcp_idle_ns < ft->cfg.udp_idle_ns ? ft->cfg.tcp_idle_ns : ft->cfg.udp_idle_ns;
     for (int list = 1; list >= 0; list--) {
         /* Lists run in last-seen order, so the first flow younger than the shortest timeout
          * ends the walk. The active list mixes TCP and UDP timeouts: flows between the two
@@ -276,8 +271,7 @@ uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budg
             uint32_t next = f->lru_next;
             uint64_t age = now_ns > f->last_ts_ns ? now_ns - f->last_ts_ns : 0;
             looked++;
-            if (age <= stop_age)
-                break;
+            if (age <= stop_age) break;
             if (age > flow_timeout(ft, f)) {
                 flow_end(ft, f, list == 1 ? FLOW_END_CLOSED : FLOW_END_IDLE);
                 n++;
@@ -292,8 +286,7 @@ static int cmp_flow_start(const void *a, const void *b, void *ctx)
 {
     const struct flow *flows = ctx;
     const struct flow *x = &flows[*(const uint32_t *)a], *y = &flows[*(const uint32_t *)b];
-    if (x->first_ts_ns != y->first_ts_ns)
-        return x->first_ts_ns < y->first_ts_ns ? -1 : 1;
+    if (x->first_ts_ns != y->first_ts_ns) return x->first_ts_ns < y->first_ts_ns ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 

@@ -170,7 +170,8 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         cur_skip(&c, 40);
         if (proto == 44 && cur_has(&c, 8)) { /* fragment header right after the base header */
             uint16_t offm = (uint16_t)((c.p[2] << 8) | c.p[3]);
-            frag_id = (uint32_t)((c.p[4] << 24) | (c.p[5] << 16) | (c.p[6] << 8) | c.p[7]);
+            frag_id =
+                (uint32_t)c.p[4] << 24 | (uint32_t)c.p[5] << 16 | (uint32_t)c.p[6] << 8 | c.p[7];
             fragment = (offm & 0xfff9) != 0;
             first_fragment = fragment && (offm & 0xfff8) == 0;
             proto = c.p[0];

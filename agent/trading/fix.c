@@ -102,14 +102,13 @@ int fix_parse(const uint8_t *msg, size_t len, struct fix_msg *m)
     m->ord_rej_reason = m->cxl_rej_reason = m->biz_rej_reason = m->sess_rej_reason = -1;
     struct cursor c = cur_make(msg, len);
     while (cur_has(&c, 1)) {
-        size_t tl, vl;
-        const uint8_t *t = cur_take_until(&c, '=', &tl);
-        if (!t || !tl || tl > 6) return -1;
-        uint32_t tag = 0;
-        for (size_t i = 0; i < tl; i++) {
-            if (t[i] < '0' || t[i] > '9') return -1;
-            tag = tag * 10 + (uint32_t)(t[i] - '0');
+        uint32_t tag = 0, tl = 0; /* the tag's digits, then '=' */
+        while (cur_has(&c, 1) && (unsigned)(c.p[0] - '0') < 10u) {
+            if (++tl > 6) return -1;
+            tag = tag * 10 + cur_u8(&c) - '0';
         }
+        if (!tl || cur_u8(&c) != '=') return -1;
+        size_t vl;
         const uint8_t *v = cur_take_until(&c, FIX_SOH, &vl);
         if (!v) return -1;
         struct fix_str s = {v, (uint16_t)(vl > 0xffff ? 0xffff : vl)};

@@ -37,7 +37,7 @@ static inline int pcap_file_header(const uint8_t *p, size_t len, struct pcap_fil
     case 0xa1b23c4d: fi->swapped = 0, fi->nsec = 1; break;
     case 0xd4c3b2a1: fi->swapped = 1, fi->nsec = 0; break;
     case 0x4d3cb2a1: fi->swapped = 1, fi->nsec = 1; break;
-    default: return c.err ? -1 : 0;
+    default: return cur_failed(&c) ? -1 : 0;
     }
     if (len < PCAP_FILE_HEADER)
         return -1;
@@ -57,7 +57,7 @@ struct pcap_record {
 };
 
 /* Parses the record header at the cursor (advancing it). Returns 1, or 0 when the 16 bytes
- * are not all there (c->err is then set). */
+ * are not all there (the cursor then fails). */
 static inline int pcap_record_header(const struct pcap_file_info *fi, struct cursor *c,
                                      struct pcap_record *r)
 {
@@ -68,7 +68,7 @@ static inline int pcap_record_header(const struct pcap_file_info *fi, struct cur
         sec = cur_le32(c), frac = cur_le32(c), r->incl = cur_le32(c), r->orig = cur_le32(c);
     }
     r->ts_ns = (uint64_t)sec * 1000000000ull + (fi->nsec ? frac : (uint64_t)frac * 1000ull);
-    return !c->err;
+    return !cur_failed(c);
 }
 
 #endif

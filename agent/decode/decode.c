@@ -87,7 +87,7 @@ static void decode_sll(struct decoder *d, struct cursor c, struct packet *pkt)
 {
     cur_skip(&c, 14);
     uint16_t proto = cur_be16(&c);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_SLL_TRUNCATED);
         return;
     }
@@ -99,7 +99,7 @@ static void decode_sll2(struct decoder *d, struct cursor c, struct packet *pkt)
 {
     uint16_t proto = cur_be16(&c);
     cur_skip(&c, 18);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_SLL_TRUNCATED);
         return;
     }
@@ -124,7 +124,7 @@ void decode_ip_by_version(struct decoder *d, struct cursor c, struct packet *pkt
 static void decode_null(struct decoder *d, struct cursor c, struct packet *pkt, int big_endian)
 {
     uint32_t fam = big_endian ? cur_be32(&c) : cur_le32(&c);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_ETH_TRUNCATED);
         return;
     }
@@ -153,7 +153,7 @@ static void decode_trailer(const uint8_t *p, uint32_t len, struct packet *pkt)
     uint16_t device = cur_be16(&c);
     uint8_t port = cur_u8(&c);
     uint64_t cap = pkt->ts_ns / 1000000000ull;
-    if (c.err || !secs || ns >= 1000000000u || (secs > cap ? secs - cap : cap - secs) > 30 * 86400)
+    if (cur_failed(&c) || !secs || ns >= 1000000000u || (secs > cap ? secs - cap : cap - secs) > 30 * 86400)
         return;
     if (pkt->hw_ts_source == HW_TS_ARISTA) /* a header already gave the time */
         return;

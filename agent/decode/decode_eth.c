@@ -43,7 +43,7 @@ static void decode_mpls(struct decoder *d, struct cursor c, struct packet *pkt)
             return;
         }
         uint32_t entry = cur_be32(&c);
-        if (c.err) {
+        if (cur_failed(&c)) {
             pkt_set_error(pkt, TT_C_MPLS_TRUNCATED);
             return;
         }
@@ -72,7 +72,7 @@ static void decode_arp(struct cursor c, struct packet *pkt)
     uint8_t hlen = cur_u8(&c);
     uint8_t plen = cur_u8(&c);
     cur_skip(&c, 2 + 2u * hlen + 2u * plen);
-    if (c.err)
+    if (cur_failed(&c))
         pkt_set_error(pkt, TT_C_ARP_TRUNCATED);
 }
 
@@ -83,7 +83,7 @@ static void decode_arista(struct decoder *d, struct cursor c, struct packet *pkt
 {
     uint16_t subtype = cur_be16(&c);
     uint16_t version = cur_be16(&c);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_ARISTA_TRUNCATED);
         return;
     }
@@ -104,7 +104,7 @@ static void decode_arista(struct decoder *d, struct cursor c, struct packet *pkt
     }
     uint32_t ns = cur_be32(&c);
     uint16_t etype = cur_be16(&c);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_ARISTA_TRUNCATED);
         return;
     }
@@ -124,7 +124,7 @@ void decode_ethertype(struct decoder *d, uint16_t etype, struct cursor c, struct
         pkt_proto(pkt, TT_P_VLAN);
         uint16_t tci = cur_be16(&c);
         etype = cur_be16(&c);
-        if (c.err) {
+        if (cur_failed(&c)) {
             pkt_set_error(pkt, TT_C_VLAN_TRUNCATED);
             return;
         }

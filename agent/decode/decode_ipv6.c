@@ -72,7 +72,7 @@ void decode_ipv6(struct decoder *d, struct cursor c, struct packet *pkt)
     uint8_t src[16], dst[16];
     cur_copy(&c, src, 16);
     cur_copy(&c, dst, 16);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_IPV6_TRUNCATED);
         return;
     }

@@ -36,7 +36,7 @@ void decode_icmp(struct cursor c, struct packet *pkt, int v6)
     pkt->icmp_type = cur_u8(&c);
     pkt->icmp_code = cur_u8(&c);
     cur_skip(&c, 2);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_ICMP_TRUNCATED);
         return;
     }

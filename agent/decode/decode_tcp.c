@@ -21,7 +21,7 @@ static void decode_tcp_options(struct cursor o, struct packet *pkt)
         if (kind == OPT_NOP)
             continue;
         uint8_t len = cur_u8(&o);
-        if (o.err || len < 2 || len - 2u > cur_left(&o)) {
+        if (cur_failed(&o) || len < 2 || len - 2u > cur_left(&o)) {
             pkt_set_error(pkt, TT_C_TCP_BAD_OPTION);
             return;
         }

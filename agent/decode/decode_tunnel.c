@@ -14,7 +14,7 @@ static void decode_ppp(struct decoder *d, struct cursor c, struct packet *pkt, u
 {
     if (cur_has(&c, 2) && c.p[0] == 0xff && c.p[1] == 0x03) cur_skip(&c, 2);
     uint16_t proto = cur_has(&c, 1) && (c.p[0] & 1) ? cur_u8(&c) : cur_be16(&c);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
         return;
     }
@@ -36,7 +36,7 @@ static void decode_vxlan(struct decoder *d, struct cursor c, struct packet *pkt)
     cur_skip(&c, 4);
     uint32_t vni = cur_be24(&c);
     cur_skip(&c, 1);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_VXLAN_TRUNCATED);
         return;
     }
@@ -52,7 +52,7 @@ static void decode_geneve(struct decoder *d, struct cursor c, struct packet *pkt
     uint32_t vni = cur_be24(&c);
     cur_skip(&c, 1);
     cur_skip(&c, (ver_opt & 0x3fu) * 4u);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_GENEVE_TRUNCATED);
         return;
     }
@@ -69,17 +69,17 @@ static void decode_gtpu(struct decoder *d, struct cursor c, struct packet *pkt)
     if (flags & 0x07) { /* E, S or PN: the optional 4 bytes are present */
         cur_skip(&c, 3);
         uint8_t next = cur_u8(&c);
-        for (int n = 0; next != 0 && !c.err; n++) {
+        for (int n = 0; next != 0 && !cur_failed(&c); n++) {
             uint8_t units = cur_u8(&c);
             if (units == 0 || n >= 8) {
-                c.err = 1;
+                cur_fail(&c);
                 break;
             }
             cur_skip(&c, units * 4u - 2u);
             next = cur_u8(&c);
         }
     }
-    if (c.err || (flags >> 5) != 1) {
+    if (cur_failed(&c) || (flags >> 5) != 1) {
         pkt_set_error(pkt, TT_C_GTPU_TRUNCATED);
         return;
     }
@@ -129,7 +129,7 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
         cur_skip(&c, 4);
     if (fv & 0x2000) key = cur_be32(&c);
     if (seq_present) cur_skip(&c, 4);
-    if (c.err) {
+    if (cur_failed(&c)) {
         pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
         return;
     }
@@ -173,7 +173,7 @@ void decode_gre(struct decoder *d, struct cursor c, struct packet *pkt)
             }
             (void)ver_vlan;
         }
-        if (c.err) {
+        if (cur_failed(&c)) {
             pkt_set_error(pkt, TT_C_GRE_TRUNCATED);
             return;
         }

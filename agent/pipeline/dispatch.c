@@ -143,7 +143,7 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
         break;
     }
-    while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !c.err) {
+    while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !cur_failed(&c)) {
         cur_skip(&c, 2);
         etype = cur_be16(&c);
     }

@@ -3,8 +3,9 @@
  * fix_frame() finds where one message ends: it must start with "8=FIX", carry BodyLength(9)
  * as the second field and end with a three-digit CheckSum(10) exactly BodyLength bytes after
  * the end of the 9 field; the checksum is verified. fix_parse() walks tag=value<SOH> fields
- * and keeps pointers into the message for the tags the session and order analysis need.
- * Both read only inside [data, data+len) and never fail hard.
+ * and keeps the offsets of the values the session and order analysis need (the message is not
+ * copied). Both read only inside [data, data+len) and never fail hard. Messages are at most
+ * FIX_MAX_MESSAGE bytes, so an offset fits 16 bits.
  */
 #ifndef TT_FIX_H
 #define TT_FIX_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #define FIX_SOH 0x01
+#define FIX_MAX_MESSAGE 65535
 
 enum fix_frame_result {
     FIX_FRAME_NEED_MORE = 0, /* a message starts here but is not complete yet */
@@ -31,13 +33,14 @@ unsigned fix_checksum(const uint8_t *p, size_t n);
  * "8=FI" at the very end is kept: the offset of its start is returned). */
 size_t fix_find_start(const uint8_t *data, size_t len, size_t from);
 
+/* A value inside the parsed message: fix_at(m, s) points at its first byte. */
 struct fix_str {
-    const uint8_t *p;
-    uint16_t len;
+    uint16_t off, len;
 };
 
 /* The fields of one message the analysis reads (0 / empty when absent). */
 struct fix_msg {
+    const uint8_t *base; /* the message the offsets refer to */
     struct fix_str msg_type;                        /* 35 */
     struct fix_str sender, target;                  /* 49, 56 */
     struct fix_str clordid, orig_clordid, order_id; /* 11, 41, 37 */
@@ -61,11 +64,20 @@ struct fix_msg {
     uint8_t has_seq;
 };
 
-/* Parses a framed message. Returns 0, or -1 when a field is malformed (no '=' or a tag that
- * is not a number); fields read before the fault are kept. */
+/* Parses a framed message of at most FIX_MAX_MESSAGE bytes (longer ones are parsed up to that
+ * point). Returns 0, or -1 when a field is malformed (no '=', a tag that is not a number, no
+ * SOH at the end); fields read before the fault are kept. */
 int fix_parse(const uint8_t *msg, size_t len, struct fix_msg *m);
 
-/* 1 when msg_type is the one-character (or given) type. */
-int fix_type_is(const struct fix_msg *m, const char *type);
+static inline const uint8_t *fix_at(const struct fix_msg *m, struct fix_str s)
+{
+    return m->base + s.off;
+}
+
+/* The message type when it is one character (all session and order types are), else 0. */
+static inline char fix_type1(const struct fix_msg *m)
+{
+    return m->msg_type.len == 1 ? (char)m->base[m->msg_type.off] : 0;
+}
 
 #endif

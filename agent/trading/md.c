@@ -11,7 +11,7 @@ int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p)
     cur_copy(&c, p->session, sizeof(p->session));
     p->seq = cur_be64(&c);
     p->count = cur_be16(&c);
-    if (c.err) return -1;
+    if (cur_failed(&c)) return -1;
     p->msgs = c.p;
     p->msgs_len = cur_left(&c);
     if (p->count == 0 || p->count == MOLD_END_OF_SESSION) return p->msgs_len == 0 ? 0 : -1;
@@ -31,7 +31,7 @@ int mold_next_message(const struct mold_packet *p, size_t *off, const uint8_t **
     struct cursor c = cur_make(p->msgs + *off, p->msgs_len - *off);
     uint16_t l = cur_be16(&c);
     const uint8_t *m = cur_take(&c, l);
-    if (c.err || !l) return -1;
+    if (cur_failed(&c) || !l) return -1;
     *msg = m;
     *mlen = l;
     *off += 2u + l;
@@ -98,7 +98,7 @@ int64_t itch_timestamp(const uint8_t *msg, size_t len)
     cur_skip(&c, 5); /* type, stock locate, tracking number */
     uint64_t ts = (uint64_t)cur_be16(&c) << 32;
     ts |= cur_be32(&c);
-    return c.err ? -1 : (int64_t)ts;
+    return cur_failed(&c) ? -1 : (int64_t)ts;
 }
 
 int itch_plausible(const struct mold_packet *p)
@@ -117,7 +117,7 @@ int mdp3_parse(const uint8_t *payload, size_t len, struct mdp3_packet *p)
     struct cursor c = cur_make(payload, len);
     p->seq = cur_le32(&c);
     p->sending_time = cur_le64(&c);
-    if (c.err || !cur_left(&c)) return -1;
+    if (cur_failed(&c) || !cur_left(&c)) return -1;
     p->msgs = c.p;
     p->msgs_len = cur_left(&c);
     size_t off = 0;
@@ -138,7 +138,7 @@ int mdp3_next_message(const struct mdp3_packet *p, size_t *off, uint16_t *templa
     uint16_t schema = cur_le16(&c);
     uint16_t version = cur_le16(&c);
     (void)version;
-    if (c.err || size < 10 || size > p->msgs_len - *off || schema != 1 || block_len > size - 10u)
+    if (cur_failed(&c) || size < 10 || size > p->msgs_len - *off || schema != 1 || block_len > size - 10u)
         return -1;
     *template_id = tid;
     *off += size;

@@ -10,7 +10,7 @@ enum soup_frame_result soup_frame(const uint8_t *data, size_t len, size_t *total
 {
     struct cursor c = cur_make(data, len);
     uint16_t l = cur_be16(&c);
-    if (c.err) return SOUP_NEED_MORE;
+    if (cur_failed(&c)) return SOUP_NEED_MORE;
     if (l == 0) return SOUP_BAD;
     const uint8_t *body = cur_take(&c, l);
     if (!body) return SOUP_NEED_MORE;

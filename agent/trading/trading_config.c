@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../util/netparse.h"
+#include "fix.h"
 #include "md.h"
 
 /* Tags that carry credentials: Password, NewPassword, RawData (FIX 4.x logon secrets). */
@@ -124,10 +125,10 @@ int trading_config_finish(struct trading_config *tc, char *err, size_t errlen)
         return -1;
     }
     if (tc->stream_buffer < 1024 || tc->max_sessions < 1 || tc->md_sessions < 1 ||
-        tc->fix_max_message < 64) {
+        tc->fix_max_message < 64 || tc->fix_max_message > FIX_MAX_MESSAGE) {
         snprintf(err, errlen,
                  "trading.stream_buffer must be >= 1024, trading.max_sessions and "
-                 "trading.md_sessions >= 1, trading.fix.max_message >= 64");
+                 "trading.md_sessions >= 1, trading.fix.max_message 64..65535");
         return -1;
     }
     return 0;

@@ -9,14 +9,15 @@
 #include "fix.h"
 #include "trading_internal.h"
 
-static void copy_str(const struct trading *t, char *dst, size_t cap, uint32_t tag, struct fix_str s)
+static void copy_str(const struct trading *t, char *dst, size_t cap, uint32_t tag,
+                     const struct fix_msg *m, struct fix_str s)
 {
-    trading_copy_field(t, dst, cap, tag, s.p, s.len);
+    trading_copy_field(t, dst, cap, tag, fix_at(m, s), s.len);
 }
 
-static uint64_t order_key(uint64_t flow_id, struct fix_str clordid)
+static uint64_t order_key(uint64_t flow_id, const struct fix_msg *m)
 {
-    uint64_t k = XXH3_64bits_withSeed(clordid.p, clordid.len, flow_id);
+    uint64_t k = XXH3_64bits_withSeed(fix_at(m, m->clordid), m->clordid.len, flow_id);
     return k ? k : 1;
 }
 
@@ -29,8 +30,8 @@ static void fix_name_session(struct trading *t, struct tcp_app *a, int dir, cons
     a->initiator_dir = 0;
     const struct fix_str *ini = dir == 0 ? &m->sender : &m->target;
     const struct fix_str *acc = dir == 0 ? &m->target : &m->sender;
-    copy_str(t, a->comp[0], sizeof(a->comp[0]), 49, *ini);
-    copy_str(t, a->comp[1], sizeof(a->comp[1]), 56, *acc);
+    copy_str(t, a->comp[0], sizeof(a->comp[0]), 49, m, *ini);
+    copy_str(t, a->comp[1], sizeof(a->comp[1]), 56, m, *acc);
     char name[80];
     snprintf(name, sizeof(name), "%s-%s", a->comp[0], a->comp[1]);
     a->stats = trading_session_get(t->st, XXH3_64bits(name, strlen(name)) ^ TK_FIX, TK_FIX, name);
@@ -47,13 +48,13 @@ static struct event *fix_event(struct tcp_ctx *c, enum event_type type, const st
     e->u.fix.seq = m->seq;
     e->u.fix.from_initiator = c->dir == c->a->initiator_dir;
     e->u.fix.reason = -1;
-    copy_str(c->t, e->u.fix.msg_type, sizeof(e->u.fix.msg_type), 35, m->msg_type);
-    copy_str(c->t, e->u.fix.ref_msg_type, sizeof(e->u.fix.ref_msg_type), 372, m->ref_msg_type);
-    copy_str(c->t, e->u.fix.clordid, sizeof(e->u.fix.clordid), 11, m->clordid);
-    copy_str(c->t, e->u.fix.orig_clordid, sizeof(e->u.fix.orig_clordid), 41, m->orig_clordid);
-    copy_str(c->t, e->u.fix.order_id, sizeof(e->u.fix.order_id), 37, m->order_id);
-    copy_str(c->t, e->u.fix.symbol, sizeof(e->u.fix.symbol), 55, m->symbol);
-    copy_str(c->t, e->u.fix.text, sizeof(e->u.fix.text), 58, m->text);
+    copy_str(c->t, e->u.fix.msg_type, sizeof(e->u.fix.msg_type), 35, m, m->msg_type);
+    copy_str(c->t, e->u.fix.ref_msg_type, sizeof(e->u.fix.ref_msg_type), 372, m, m->ref_msg_type);
+    copy_str(c->t, e->u.fix.clordid, sizeof(e->u.fix.clordid), 11, m, m->clordid);
+    copy_str(c->t, e->u.fix.orig_clordid, sizeof(e->u.fix.orig_clordid), 41, m, m->orig_clordid);
+    copy_str(c->t, e->u.fix.order_id, sizeof(e->u.fix.order_id), 37, m, m->order_id);
+    copy_str(c->t, e->u.fix.symbol, sizeof(e->u.fix.symbol), 55, m, m->symbol);
+    copy_str(c->t, e->u.fix.text, sizeof(e->u.fix.text), 58, m, m->text);
     e->u.fix.text_redacted = m->text.len && trading_tag_redacted(c->t->cfg, 58);
     return e;
 }
@@ -111,9 +112,10 @@ static void fix_sequence(struct tcp_ctx *c, struct fix_side *sd, const struct fi
 {
     struct trading_session_stats *ss = trading_app_stats(c->t, c->a);
     if (!m->has_seq) return;
-    if (fix_type_is(m, "A") && m->reset_seq)
+    char type = fix_type1(m);
+    if (type == 'A' && m->reset_seq)
         sd->next_seq = 0; /* ResetSeqNumFlag: numbering starts again here */
-    if (fix_type_is(m, "4")) {
+    if (type == '4') {
         if (m->gap_fill) {
             ss->gap_fills++;
             if (!m->poss_dup) fix_check_seq(c, sd, m, ts_ns);
@@ -136,7 +138,7 @@ static void fix_application(struct tcp_ctx *c, const struct fix_msg *m, uint64_t
 {
     struct trading *t = c->t;
     struct trading_session_stats *ss = trading_app_stats(t, c->a);
-    char type = m->msg_type.len == 1 ? (char)m->msg_type.p[0] : 0;
+    char type = fix_type1(m);
     enum order_pair pair = OP_MAX;
     switch (type) {
     case 'D':
@@ -155,7 +157,7 @@ static void fix_application(struct tcp_ctx *c, const struct fix_msg *m, uint64_t
             fix_emit(c, EV_FIX_ORDER_REJECT, m, ts_ns, 0, 0, 0,
                      type == '9' ? m->cxl_rej_reason : m->ord_rej_reason, type == '9');
         }
-        if (m->clordid.len) trading_order_answered(t, order_key(c->f->id, m->clordid), ts_ns);
+        if (m->clordid.len) trading_order_answered(t, order_key(c->f->id, m), ts_ns);
         return;
     case 'j':
         ss->business_rejects++;
@@ -166,7 +168,7 @@ static void fix_application(struct tcp_ctx *c, const struct fix_msg *m, uint64_t
     }
     ss->orders[pair]++;
     if (m->clordid.len)
-        trading_order_add(t, order_key(c->f->id, m->clordid), ts_ns, c->a->stats, pair);
+        trading_order_add(t, order_key(c->f->id, m), ts_ns, c->a->stats, pair);
 }
 
 static void fix_session_message(struct tcp_ctx *c, const struct fix_msg *m, uint64_t ts_ns)
@@ -175,7 +177,7 @@ static void fix_session_message(struct tcp_ctx *c, const struct fix_msg *m, uint
     struct trading_session_stats *ss = trading_app_stats(t, c->a);
     struct fix_side *sd = &c->a->side[c->dir];
     struct fix_side *other = &c->a->side[!c->dir];
-    char type = m->msg_type.len == 1 ? (char)m->msg_type.p[0] : 0;
+    char type = fix_type1(m);
     switch (type) {
     case 'A':
         ss->logons++;
@@ -211,7 +213,7 @@ static void fix_message(struct tcp_ctx *c, const uint8_t *msg, size_t len, uint6
     struct fix_msg m;
     fix_parse(msg, len, &m); /* a malformed field ends the walk; what came before is used */
     t->st->fix_messages++;
-    trading_count_fix_type(t->st, m.msg_type.p, m.msg_type.len);
+    trading_count_fix_type(t->st, fix_at(&m, m.msg_type), m.msg_type.len);
     fix_name_session(t, c->a, c->dir, &m);
     struct trading_session_stats *ss = trading_app_stats(t, c->a);
     ss->messages[c->dir == c->a->initiator_dir ? 0 : 1]++;

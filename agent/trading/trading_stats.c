@@ -74,14 +74,16 @@ static void fix_type_add(struct trading_stats *s, const uint8_t *type, size_t le
         s->fix_types_other += n;
         return;
     }
+    /* a type is at most three characters: compared as one NUL-padded word */
+    char key[4] = {0};
+    memcpy(key, type, len);
     for (int i = 0; i < FIX_TYPES_MAX; i++) {
         if (!s->fix_types[i].n) {
-            memcpy(s->fix_types[i].type, type, len);
-            s->fix_types[i].type[len] = 0;
+            memcpy(s->fix_types[i].type, key, sizeof(key));
             s->fix_types[i].n = n;
             return;
         }
-        if (strlen(s->fix_types[i].type) == len && !memcmp(s->fix_types[i].type, type, len)) {
+        if (!memcmp(s->fix_types[i].type, key, sizeof(key))) {
             s->fix_types[i].n += n;
             return;
         }

@@ -184,13 +184,13 @@ static void fix_frames_and_parses(void **state)
     assert_int_equal(fix_frame((uint8_t *)m, 3, 4096, &ml), FIX_FRAME_NEED_MORE);
     struct fix_msg f;
     assert_int_equal(fix_parse((uint8_t *)m, n, &f), 0);
-    assert_true(fix_type_is(&f, "8"));
+    assert_int_equal(fix_type1(&f), '8');
     assert_int_equal(f.seq, 12);
     assert_int_equal(f.ord_status, '8');
     assert_int_equal(f.ord_rej_reason, 5);
     assert_int_equal(f.poss_dup, 1);
     assert_int_equal(f.text.len, 2);
-    assert_memory_equal(f.clordid.p, "ORD1", 4);
+    assert_memory_equal(fix_at(&f, f.clordid), "ORD1", 4);
     assert_int_equal(f.biz_rej_reason, -1);
     m[n - 3] ^= 1; /* a checksum digit */
     assert_int_equal(fix_frame((uint8_t *)m, n, 4096, &ml), FIX_FRAME_BAD_CHECKSUM);
@@ -205,6 +205,67 @@ static void fix_frames_and_parses(void **state)
     assert_int_equal(fix_find_start((const uint8_t *)junk, 9, 0), 2);
     assert_int_equal(fix_find_start((const uint8_t *)"abc8=F", 6, 0), 3);
     assert_int_equal(fix_find_start((const uint8_t *)"abc", 3, 0), 3);
+}
+
+/* A naive walk, byte by byte: what fix_parse must agree with for every field it keeps. */
+static int naive_fix_seq(const uint8_t *m, size_t n, uint32_t *seq, size_t *clordid_off)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t tag = 0, tl = 0;
+        while (i < n && m[i] >= '0' && m[i] <= '9') {
+            if (++tl > 6) return -1;
+            tag = tag * 10 + (uint32_t)(m[i++] - '0');
+        }
+        if (!tl || i >= n || m[i++] != '=') return -1;
+        size_t v = i;
+        while (i < n && m[i] != 1)
+            i++;
+        if (i >= n) return -1;
+        if (tag == 34) {
+            *seq = 0;
+            for (size_t k = v; k < i && k < v + 10; k++)
+                *seq = *seq * 10 + (uint32_t)(m[k] - '0');
+        }
+        if (tag == 11) *clordid_off = v;
+        i++;
+    }
+    return 0;
+}
+
+/* fix_parse keeps the offsets a plain reference walk finds: random tags, empty and long values,
+ * messages up to 3000 bytes, malformed tails. */
+static void fix_parse_agrees_with_a_byte_walk(void **state)
+{
+    (void)state;
+    static uint8_t m[3000];
+    uint32_t rng = 12345;
+    for (int round = 0; round < 2000; round++) {
+        size_t n = 0;
+        int fields = 1 + round % 60;
+        for (int f = 0; f < fields && n < sizeof(m) - 64; f++) {
+            rng = rng * 1103515245u + 12345u;
+            int tag = f == fields / 2 ? 34 : f == fields / 3 ? 11 : 100 + (int)(rng >> 20) % 900;
+            n += (size_t)sprintf((char *)m + n, "%d=", tag);
+            size_t vl = (rng >> 8) % (round % 7 == 0 ? 70 : 9);
+            if (tag == 34 && vl > 9) vl = 9; /* a sequence number fits 32 bits */
+            for (size_t k = 0; k < vl; k++)
+                m[n++] = tag == 34 ? (uint8_t)('0' + (k + (size_t)round) % 10) : (uint8_t)('A' + k % 26);
+            m[n++] = 1;
+        }
+        size_t cut = round % 5 == 0 ? n - (size_t)(round % 3) : n; /* sometimes no final SOH */
+        struct fix_msg f;
+        uint32_t seq = 0;
+        size_t cl = 0;
+        int want = naive_fix_seq(m, cut, &seq, &cl);
+        assert_int_equal(fix_parse(m, cut, &f), want);
+        if (want == 0) {
+            assert_int_equal(f.seq, seq);
+            if (f.clordid.len) assert_int_equal(f.clordid.off, cl);
+        }
+    }
+    /* one byte that is not a digit where a tag belongs ends the walk */
+    assert_int_equal(fix_parse((const uint8_t *)"35=D\001x=1\001", 9, &(struct fix_msg){0}), -1);
 }
 
 /* --- market data -------------------------------------------------------------------- */
@@ -315,6 +376,7 @@ int main(void)
         cmocka_unit_test(stream_finish_delivers_what_follows_holes),
         cmocka_unit_test(stream_sequence_numbers_wrap),
         cmocka_unit_test(fix_frames_and_parses),
+        cmocka_unit_test(fix_parse_agrees_with_a_byte_walk),
         cmocka_unit_test(mold_and_itch_structure),
         cmocka_unit_test(mdp3_structure),
         cmocka_unit_test(bursts_merge_windows_and_end_when_traffic_falls),

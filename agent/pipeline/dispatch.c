@@ -82,6 +82,7 @@ static uint32_t frag_pick(struct dispatcher *d, const uint8_t *addrs, size_t ale
 }
 
 static uint32_t pick(struct dispatcher *d, const struct frame *f);
+static uint32_t pick_plain(struct dispatcher *d, const struct frame *f);
 
 uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
 {
@@ -103,9 +104,9 @@ static uint32_t pick_decoded(struct dispatcher *d, const struct frame *f)
     size_t alen = k->family == 4 ? 4 : 16, skip = 16 - alen; /* IPv4 is ::ffff:a.b.c.d */
     uint32_t w = UINT32_MAX;
     if (k->proto == 17 && pkt.has_l4 && d->trading) {
-        uint64_t md_key =
+        uint64_t session =
             trading_steer_key(d->trading, k->dst, k->dport, pkt.payload, pkt.payload_len);
-        if (md_key) w = owner_of(d, mix64(md_key), KIND_MD_SESSION);
+        if (session) w = owner_of(d, mix64(session), KIND_MD_SESSION);
     }
     if (w == UINT32_MAX && pkt.frag != FRAG_LATER)
         w = owner_of(d, pair_hash(k->src + skip, k->dst + skip, alen, k->sport, k->dport, k->proto),
@@ -119,9 +120,55 @@ static uint32_t pick_decoded(struct dispatcher *d, const struct frame *f)
                      pair_hash(addrs, addrs + alen, alen, 0, 0, 0));
 }
 
+/* Market data steered by its session (trading_steer_key), else 0. udp: the UDP header, with
+ * avail (>= 8) bytes captured from there on; dst: the destination address (16 bytes). */
+static uint64_t md_key(const struct dispatcher *d, const uint8_t *dst, uint16_t dport,
+                       const uint8_t *udp, size_t avail)
+{
+    /* the UDP length bounds the payload: frames may carry padding or a trailer */
+    size_t ulen = ld_be16(udp + 4);
+    size_t plen = ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
+    return trading_steer_key(d->trading, dst, dport, udp + 8, plen);
+}
+
+static uint64_t md_key_v4(const struct dispatcher *d, const uint8_t *dst4, uint16_t dport,
+                          const uint8_t *udp, size_t avail)
+{
+    uint8_t dst[16] = {0};
+    dst[10] = dst[11] = 0xff; /* as the decoder keys it: ::ffff:a.b.c.d */
+    memcpy(dst + 12, dst4, 4);
+    return md_key(d, dst, dport, udp, avail);
+}
+
+/* The fastest way, for nearly every frame of a trading link: Ethernet, one 802.1Q tag at
+ * most, IPv4 without options or fragmentation, TCP or UDP (not to a tunnel port). It decides
+ * exactly as pick_plain() would, with the fewest tests; anything else goes there. */
+static uint32_t pick(struct dispatcher *d, const struct frame *f)
+{
+    if (f->linktype != TT_LINK_ETHERNET) return pick_plain(d, f);
+    struct cursor c = cur_make(f->data, f->caplen);
+    const uint8_t *eth = cur_take(&c, 14);
+    uint16_t etype = eth ? ld_be16(eth + 12) : 0;
+    if (etype == 0x8100) {
+        const uint8_t *tag = cur_take(&c, 4);
+        etype = tag ? ld_be16(tag + 2) : 0;
+    }
+    const uint8_t *ip = etype == 0x0800 ? cur_take(&c, 20 + 8) : NULL; /* + TCP ports or UDP */
+    if (!ip || ip[0] != 0x45 || (ld_be16(ip + 6) & 0x3fff) || (ip[9] != 6 && ip[9] != 17))
+        return pick_plain(d, f);
+    const uint8_t *l4 = ip + 20;
+    uint16_t sport = ld_be16(l4), dport = ld_be16(l4 + 2);
+    if (ip[9] == 17) {
+        if (decode_udp_is_tunnel(&d->dec, sport, dport)) return pick_plain(d, f);
+        uint64_t session = d->trading ? md_key_v4(d, ip + 16, dport, l4, 8 + cur_left(&c)) : 0;
+        if (session) return owner_of(d, mix64(session), KIND_MD_SESSION);
+    }
+    return owner_of(d, pair_hash(ip + 12, ip + 16, 4, sport, dport, ip[9]), KIND_FLOW);
+}
+
 /* The fast way, for plain TCP and UDP over IPv4/IPv6 (VLAN tags at most), which is nearly all
  * of a trading link; the same hash as pick_decoded() gives for the same flow. */
-static uint32_t pick(struct dispatcher *d, const struct frame *f)
+static uint32_t pick_plain(struct dispatcher *d, const struct frame *f)
 {
     struct cursor c = cur_make(f->data, f->caplen);
     uint16_t etype = 0;
@@ -194,23 +241,14 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
     if (portless) return owner_of(d, pair_hash(addrs, addrs + alen, alen, 0, 0, proto), KIND_FLOW);
     if (!fragment && (!have_ports || tunnel))
         return pick_decoded(d, f); /* extension headers, ICMPv6, tunnels, ... */
-    uint64_t md_key = 0;
+    uint64_t session = 0;
     if (proto == 17 && have_ports && !tunnel && d->trading && cur_has(&c, 8)) {
-        uint8_t dst[16] = {0};
-        if (alen == 4) {
-            dst[10] = dst[11] = 0xff;
-            memcpy(dst + 12, addrs + 4, 4);
-        } else {
-            memcpy(dst, addrs + 16, 16);
-        }
-        /* the UDP length bounds the payload: frames may carry padding or a trailer */
-        size_t ulen = (size_t)((c.p[4] << 8) | c.p[5]), avail = cur_left(&c);
-        size_t plen = ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
-        md_key = trading_steer_key(d->trading, dst, dport, c.p + 8, plen);
+        session = alen == 4 ? md_key_v4(d, addrs + 4, dport, c.p, cur_left(&c))
+                           : md_key(d, addrs + 16, dport, c.p, cur_left(&c));
     }
     uint32_t w = 0;
-    if (md_key)
-        w = owner_of(d, mix64(md_key), KIND_MD_SESSION);
+    if (session)
+        w = owner_of(d, mix64(session), KIND_MD_SESSION);
     else if (have_ports && !tunnel)
         w = owner_of(d, pair_hash(addrs, addrs + alen, alen, sport, dport, proto), KIND_FLOW);
     else if (first_fragment) /* a tunnel's (or IPv6 extension headers'): as far as it goes */

@@ -355,7 +355,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         ws[inited].live = live && opt->wall_clock_idle;
     }
     /* Microbursts need every frame of an interface in one place: the only worker, each
-     * live source's worker, or worker 0 of shared reading (which walks every chunk).
+     * live source's worker, or the shared reader as it fills chunks (worker 0 reports).
      * With a dispatcher thread (which hands frames out by flow) the dispatcher does it. */
     const char *ifname = live && opt->live[0].ifname ? opt->live[0].ifname : "capture";
     if (nw == 1) {
@@ -382,7 +382,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         dispatch_init(&d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                       cfg->decode.gtpu_port);
         d.trading = &cfg->trading;
-        if (shared_reader_init(sr, ops, cap, nw, &d, opt->stop)) {
+        if (shared_reader_init(sr, ops, cap, nw, &d, ws[0].burst, WORKER_HOUSEKEEP_NS, opt->stop)) {
             snprintf(err, errlen, "out of memory for the shared reader's chunks");
             rc = -ENOMEM;
             goto out;

@@ -15,7 +15,8 @@
 #define READ_AHEAD 3
 
 int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, struct capture *cap,
-                       uint32_t nworkers, const struct dispatcher *d, _Atomic int *stop)
+                       uint32_t nworkers, const struct dispatcher *d, struct burst_detector *burst,
+                       uint64_t tick_ns, _Atomic int *stop)
 {
     memset(r, 0, sizeof(*r));
     r->ops = ops;
@@ -23,6 +24,8 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
     r->nworkers = nworkers;
     r->nchunks = CHUNKS_PER_WORKER * nworkers;
     r->d = *d;
+    r->burst = burst;
+    r->tick_ns = tick_ns;
     r->stop = stop;
     atomic_init(&r->token, 0);
     atomic_init(&r->filled, 0);
@@ -32,9 +35,15 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
         struct chunk *c = &r->chunks[i];
         atomic_init(&c->readers_left, 0);
         c->frames = malloc(CHUNK_FRAMES * sizeof(*c->frames));
-        c->owner = malloc(CHUNK_FRAMES);
         c->bytes = malloc(CAPTURE_INTO_MIN);
-        if (!c->frames || !c->owner || !c->bytes) return -ENOMEM;
+        c->owner = malloc(CHUNK_FRAMES);
+        c->own = malloc(CHUNK_FRAMES * sizeof(*c->own));
+        c->own_start = malloc((nworkers + 1) * sizeof(*c->own_start));
+        c->marks = malloc(CHUNK_FRAMES * sizeof(*c->marks));
+        c->bursts = malloc(CHUNK_FRAMES * sizeof(*c->bursts)); /* touched only when used */
+        if (!c->frames || !c->bytes || !c->owner || !c->own || !c->own_start || !c->marks ||
+            !c->bursts)
+            return -ENOMEM;
     }
     return 0;
 }
@@ -42,12 +51,47 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
 void shared_reader_fini(struct shared_reader *r)
 {
     for (uint32_t i = 0; r->chunks && i < r->nchunks; i++) {
-        free(r->chunks[i].frames);
-        free(r->chunks[i].owner);
-        free(r->chunks[i].bytes);
+        struct chunk *c = &r->chunks[i];
+        free(c->frames);
+        free(c->bytes);
+        free(c->owner);
+        free(c->own);
+        free(c->own_start);
+        free(c->marks);
+        free(c->bursts);
     }
     free(r->chunks);
     r->chunks = NULL;
+}
+
+/* With the token: whose each frame is, which frames every worker must see (marks), and the
+ * frames grouped by worker. */
+static void steer(struct shared_reader *r, struct chunk *c, uint32_t n)
+{
+    uint32_t count[DISPATCH_MAX_WORKERS] = {0};
+    uint32_t nmarks = 0, nbursts = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct frame *f = &c->frames[i];
+        uint8_t w = (uint8_t)dispatch_pick(&r->d, f);
+        c->owner[i] = w;
+        count[w]++;
+        int tick = f->ts_ns >= r->next_tick_ns;
+        if (tick) r->next_tick_ns = f->ts_ns + r->tick_ns;
+        int burst = r->burst && burst_feed(r->burst, f->ts_ns, f->wirelen, &c->bursts[nbursts]);
+        if (tick || burst || i == n - 1)
+            c->marks[nmarks++] = (struct chunk_mark){(uint16_t)i, (uint16_t)(burst ? ++nbursts : 0)};
+    }
+    uint32_t at = 0;
+    for (uint32_t w = 0; w < r->nworkers; w++) {
+        c->own_start[w] = at;
+        at += count[w];
+        count[w] = c->own_start[w]; /* now where worker w's next index goes */
+    }
+    c->own_start[r->nworkers] = at;
+    for (uint32_t i = 0; i < n; i++)
+        c->own[count[c->owner[i]]++] = (uint16_t)i;
+    c->nframes = n;
+    c->nmarks = nmarks;
 }
 
 /* With the token: fills the next chunk if the slowest worker has released its slot. Returns
@@ -70,9 +114,7 @@ static int fill_one(struct shared_reader *r)
         atomic_store_explicit(&r->ended, 1, memory_order_release);
         return -1;
     }
-    for (int i = 0; i < n; i++)
-        c->owner[i] = (uint8_t)dispatch_pick(&r->d, &c->frames[i]);
-    c->nframes = (uint32_t)n;
+    steer(r, c, (uint32_t)n);
     atomic_store_explicit(&c->readers_left, r->nworkers, memory_order_relaxed);
     atomic_store_explicit(&r->filled, seq + 1, memory_order_release);
     return 1;

@@ -4,11 +4,18 @@
  *
  * A worker that finds few chunks ahead of it takes the reader's token (if no other worker
  * holds it), fills the next free chunk (the source reads straight into the chunk's buffer;
- * dispatch_pick marks which worker each frame belongs to), publishes it and goes back to its
- * analysis. Every worker walks every chunk in order and analyses the frames marked for it;
- * the last one done with a chunk frees it. Reading and steering thus happen once per frame,
- * by whichever worker has time, and frames are never copied from one thread to another. The
- * ring bounds how far the fastest worker runs ahead of the slowest.
+ * dispatch_pick says which worker each frame belongs to), publishes it and goes back to its
+ * analysis. Reading and steering thus happen once per frame, by whichever worker has time,
+ * and frames are never copied from one thread to another. The ring bounds how far the
+ * fastest worker runs ahead of the slowest; the last worker done with a chunk frees it.
+ *
+ * A worker walks only its own frames of a chunk (own[], in order) and the chunk's marks: the
+ * frames every worker must see because its clock moves there. A mark is the first frame at or
+ * after each tick (tick_ns of packet time after the previous mark: the workers' housekeeping
+ * rule, so each worker expires flows at the very frame it would alone), the chunk's last frame
+ * (each worker's clock ends where the capture does) and a frame where a microburst ended. The
+ * microburst detector sees every frame as the chunk is filled; the worker that owns it emits
+ * the bursts from the marks.
  */
 #ifndef TT_SHARED_READER_H
 #define TT_SHARED_READER_H
@@ -18,16 +25,26 @@
 #include <stdint.h>
 
 #include "../capture/capture.h"
+#include "../detect/detect_burst.h"
 #include "dispatch.h"
 
-#define CHUNK_FRAMES 4096
+#define CHUNK_FRAMES 4096 /* frame indices fit 16 bits */
+
+struct chunk_mark {
+    uint16_t frame; /* index in the chunk */
+    uint16_t burst; /* 1 + index in bursts[] of the microburst that ended here; 0: none */
+};
 
 struct chunk {
     alignas(64) _Atomic uint32_t readers_left; /* workers yet to walk it; 0: free */
-    uint32_t nframes;
+    uint32_t nframes, nmarks;
     struct frame *frames;
-    uint8_t *owner; /* the worker each frame belongs to */
-    uint8_t *bytes; /* the frames' bytes */
+    uint8_t *bytes;           /* the frames' bytes */
+    uint8_t *owner;           /* the worker each frame belongs to */
+    uint16_t *own;            /* frame indices grouped by worker, each group in order */
+    uint32_t *own_start;      /* worker w's are own[own_start[w] .. own_start[w + 1]) */
+    struct chunk_mark *marks; /* in frame order */
+    struct burst *bursts;
 };
 
 struct shared_reader {
@@ -40,13 +57,17 @@ struct shared_reader {
     _Atomic int ended;                   /* the source has no more frames */
     /* the token holder's */
     alignas(64) struct dispatcher d;
+    struct burst_detector *burst; /* fed every frame; NULL: none */
+    uint64_t tick_ns, next_tick_ns;
     uint32_t errors; /* capture files that broke mid-way (reported on stderr) */
     _Atomic int *stop;
 };
 
-/* The source must have rx_into. Returns 0 or -ENOMEM. */
+/* The source must have rx_into. burst (may be NULL) is fed every frame in order while
+ * chunks fill; tick_ns is the workers' housekeeping interval. Returns 0 or -ENOMEM. */
 int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, struct capture *cap,
-                       uint32_t nworkers, const struct dispatcher *d, _Atomic int *stop);
+                       uint32_t nworkers, const struct dispatcher *d, struct burst_detector *burst,
+                       uint64_t tick_ns, _Atomic int *stop);
 void shared_reader_fini(struct shared_reader *r);
 
 /* Chunk number seq (counted from 0) for a worker, filled by this worker if need be; NULL when

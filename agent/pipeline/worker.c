@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#define HOUSEKEEP_INTERVAL_NS 1000000000ull
-
 /* Event types raised by each TCP analysis flag (tcp_analysis.h order); EV_MAX: not an
  * event of its own (the *_ack flags qualify other segments, reused ports starts a flow). */
 static const enum event_type flag_event[TA_BIT_MAX] = {
@@ -253,7 +251,7 @@ static void housekeep(struct worker *w, uint64_t now)
     flow_table_expire(&w->flows, now, w->cfg->expire_budget);
     decoder_expire(&w->dec, now, w->st.counters);
     trading_housekeep(&w->trading, now);
-    w->next_housekeep_ns = now + HOUSEKEEP_INTERVAL_NS;
+    w->next_housekeep_ns = now + WORKER_HOUSEKEEP_NS;
 }
 
 /* Shared reading: another worker's frame still moves this worker's clock, so its flows time
@@ -269,7 +267,9 @@ static void pass_time(struct worker *w, const struct frame *fr)
     }
 }
 
-void worker_process_frame(struct worker *w, const struct frame *fr)
+/* Inlined into both loops (one worker's, shared reading's): a call per frame costs. */
+static inline __attribute__((always_inline)) void process_frame(struct worker *w,
+                                                                const struct frame *fr)
 {
     struct packet pkt;
     w->cur_frame = fr->ordinal;
@@ -327,6 +327,11 @@ void worker_process_frame(struct worker *w, const struct frame *fr)
     }
 }
 
+void worker_process_frame(struct worker *w, const struct frame *fr)
+{
+    process_frame(w, fr);
+}
+
 void worker_flush(struct worker *w)
 {
     w->cur_frame = EVENT_ORDER_END;
@@ -376,39 +381,77 @@ static int input_burst(struct worker *w, struct frame *frames)
     return n;
 }
 
-/* Shared reading: the next WORKER_BURST frames of the chunk being walked (the next chunk's
- * when it is done) and whom each belongs to; 0 at the end. */
-static int shared_burst(struct worker *w, const struct frame **batch, const uint8_t **owner)
-{
-    if (!w->chunk) {
-        if (!(w->chunk = shared_reader_get(w->shared, w->chunk_seq))) return 0;
-        w->chunk_pos = 0;
-    }
-    uint32_t left = w->chunk->nframes - w->chunk_pos;
-    *batch = w->chunk->frames + w->chunk_pos;
-    *owner = w->chunk->owner + w->chunk_pos;
-    return left < WORKER_BURST ? (int)left : WORKER_BURST;
-}
-
-static void shared_burst_done(struct worker *w, int n)
-{
-    w->chunk_pos += (uint32_t)n;
-    if (w->chunk_pos == w->chunk->nframes) {
-        shared_reader_release(w->chunk);
-        w->chunk = NULL;
-        w->chunk_seq++;
-    }
-}
-
 /* Frames ahead whose first bytes are fetched while the current one is analysed: with shared
  * reading half of them were read by another core, whose cache is far. */
 #define PREFETCH_AHEAD 8
+
+/* Ends a burst of frames: what a sink merging the workers' events may now pass, and the
+ * burst's time for /metrics. */
+static void burst_done(struct worker *w, uint64_t last_ordinal, uint64_t t0)
+{
+    atomic_store_explicit(&w->watermark, last_ordinal, memory_order_release);
+    if (w->mw) {
+        uint64_t t1 = metrics_now_ns();
+        prom_hist_observe(&w->mw->burst_time, t1 - t0);
+        if (t1 >= w->mw->next_publish_ns) publish(w, 0);
+    }
+}
+
+/* Shared reading: this worker's frames of a chunk and its marks (where every worker's clock
+ * must move, and where a microburst ended), merged in frame order. */
+static void shared_walk(struct worker *w, const struct chunk *c)
+{
+    const uint16_t *own = c->own + c->own_start[w->id];
+    uint32_t nown = c->own_start[w->id + 1] - c->own_start[w->id];
+    uint32_t i = 0, j = 0, visited = 0;
+    uint64_t t0 = w->mw ? metrics_now_ns() : 0;
+    while (i < nown || j < c->nmarks) {
+        uint32_t o = i < nown ? own[i] : UINT32_MAX;
+        uint32_t m = j < c->nmarks ? c->marks[j].frame : UINT32_MAX;
+        const struct frame *fr = &c->frames[o < m ? o : m];
+        if (i + PREFETCH_AHEAD < nown) {
+            const uint8_t *ahead = c->frames[own[i + PREFETCH_AHEAD]].data;
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+        }
+        if (m <= o) {
+            if (c->marks[j].burst && w->burst) { /* the detector's worker says it */
+                w->cur_frame = fr->ordinal;
+                w->cur_sub = 0;
+                emit_burst(w, &c->bursts[c->marks[j].burst - 1], fr->ordinal);
+            }
+            j++;
+        }
+        if (o <= m) {
+            process_frame(w, fr);
+            i++;
+        } else {
+            pass_time(w, fr);
+        }
+        if (++visited % WORKER_BURST == 0) {
+            burst_done(w, fr->ordinal, t0);
+            if (w->mw) t0 = metrics_now_ns();
+        }
+    }
+    burst_done(w, c->frames[c->nframes - 1].ordinal, t0);
+}
+
+static void shared_main(struct worker *w)
+{
+    struct chunk *c;
+    for (uint64_t seq = 0; (c = shared_reader_get(w->shared, seq)); seq++) {
+        shared_walk(w, c);
+        shared_reader_release(c);
+        if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
+    }
+}
 
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct frame frames[WORKER_BURST];
-    for (;;) {
+    if (w->shared) shared_main(w);
+    while (!w->shared) {
         if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
         /* Read what the dispatcher has published before looking at the ring: if the ring
          * then turns out empty, every frame up to that point has been processed. */
@@ -417,9 +460,7 @@ void *worker_main(void *arg)
         int ddone =
             w->dispatch_done ? atomic_load_explicit(w->dispatch_done, memory_order_acquire) : 0;
         const struct frame *batch = frames;
-        const uint8_t *owner = NULL; /* NULL: every frame is this worker's */
-        int n = w->shared ? shared_burst(w, &batch, &owner) : input_burst(w, frames);
-        int readable = w->shared && n > 0 ? (int)(w->chunk->nframes - w->chunk_pos) : n;
+        int n = input_burst(w, frames);
         if (n == -EAGAIN) continue;
         if (n == 0) {
             if (w->in_ring) {
@@ -455,8 +496,7 @@ void *worker_main(void *arg)
         }
         for (int i = 0; i < n; i++) {
             struct burst b;
-            if (i + PREFETCH_AHEAD < readable &&
-                (!owner || owner[i + PREFETCH_AHEAD] == (uint8_t)w->id)) {
+            if (i + PREFETCH_AHEAD < n) {
                 __builtin_prefetch(batch[i + PREFETCH_AHEAD].data);
                 __builtin_prefetch(batch[i + PREFETCH_AHEAD].data + 64);
             }
@@ -465,20 +505,11 @@ void *worker_main(void *arg)
                 w->cur_sub = 0;
                 emit_burst(w, &b, batch[i].ordinal);
             }
-            if (!owner || owner[i] == (uint8_t)w->id)
-                worker_process_frame(w, &batch[i]);
-            else
-                pass_time(w, &batch[i]);
+            process_frame(w, &batch[i]);
         }
         uint64_t last = batch[n - 1].ordinal;
         if (w->in_ring) frame_ring_release(w->in_ring);
-        if (w->shared) shared_burst_done(w, n);
-        atomic_store_explicit(&w->watermark, last, memory_order_release);
-        if (w->mw) {
-            uint64_t t1 = metrics_now_ns();
-            prom_hist_observe(&w->mw->burst_time, t1 - t0);
-            if (t1 >= w->mw->next_publish_ns) publish(w, 0);
-        }
+        burst_done(w, last, t0);
     }
     worker_flush(w);
     publish(w, 1);

@@ -29,6 +29,9 @@
 
 #define WORKER_BURST 32
 
+/* Housekeeping (expiry) interval in packet time: at the first frame at or after it. */
+#define WORKER_HOUSEKEEP_NS 1000000000ull
+
 /* Merge key of events emitted when the capture ends (after every frame). */
 #define EVENT_ORDER_END UINT64_MAX
 
@@ -53,19 +56,16 @@ struct worker {
     _Atomic int *dispatch_done;
     const struct capture_ops *src_ops;
     struct capture *src;
-    /* Shared reading (offline, several workers): every worker walks every chunk of the
-     * capture and analyses the frames marked for it. NULL: every frame is this worker's. */
+    /* Shared reading (offline, several workers): the worker walks its own frames and the
+     * marks of every chunk of the capture. NULL: every frame is this worker's. */
     struct shared_reader *shared;
-    struct chunk *chunk; /* the one being walked */
-    uint64_t chunk_seq;
-    uint32_t chunk_pos;
     char src_err[512];
     int src_failed;
     uint32_t src_errors; /* capture files that broke mid-way */
     _Atomic int *stop;   /* set by a signal: finish the burst, then flush */
     int live;            /* live capture: idle time still expires flows (by the wall clock) */
     /* Microbursts, when this worker sees every frame of its interface (one worker, one live
-     * source per worker, or worker 0 of shared reading); NULL otherwise. */
+     * source per worker), or says what the shared reader detected (worker 0); else NULL. */
     struct burst_detector *burst;
     char burst_ifname[16];
     int dispatch_live; /* the dispatcher's source is live: an empty ring is waited on, not spun */

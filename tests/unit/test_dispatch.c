@@ -19,25 +19,33 @@ static struct frame as_frame(const struct buf *b, uint64_t ordinal)
                           .linktype = 1};
 }
 
-static void tcp_frame(struct buf *b, const char *src, const char *dst, uint16_t sport,
-                      uint16_t dport)
+static const uint16_t two_tags[2] = {100, 200};
+
+static void tcp_frame_tagged(struct buf *b, const char *src, const char *dst, uint16_t sport,
+                             uint16_t dport, int nvlan)
 {
     struct ipaddrs a;
     ipaddrs_set(&a, src, dst);
     b->n = 0;
-    build_eth(b, NULL, 0, a.v6 ? 0x86dd : 0x0800);
+    build_eth(b, two_tags, nvlan, a.v6 ? 0x86dd : 0x0800);
     build_ip(b, &a, 6, 20, 1, 0, 0);
     build_tcp(b, sport, dport, 1, 1, 0x10, 1000, NULL);
 }
 
+static void tcp_frame(struct buf *b, const char *src, const char *dst, uint16_t sport,
+                      uint16_t dport)
+{
+    tcp_frame_tagged(b, src, dst, sport, dport, 0);
+}
+
 /* A MoldUDP64 packet of one message from src to group:26400 for session. */
-static void mold_frame(struct buf *b, const char *src, const char *group, const char *session,
-                       uint64_t seq)
+static void mold_frame_tagged(struct buf *b, const char *src, const char *group,
+                              const char *session, uint64_t seq, int nvlan)
 {
     struct ipaddrs a;
     ipaddrs_set(&a, src, group);
     b->n = 0;
-    build_eth(b, NULL, 0, 0x0800);
+    build_eth(b, two_tags, nvlan, 0x0800);
     build_ip(b, &a, 17, 8 + 20 + 2 + 3, 1, 0, 0);
     build_udp(b, 26400, 26400, 20 + 2 + 3);
     putbytes(b, session, 10);
@@ -46,6 +54,48 @@ static void mold_frame(struct buf *b, const char *src, const char *group, const 
     put16(b, 1);
     put16(b, 3);
     putbytes(b, "S\0\0", 3);
+}
+
+static void mold_frame(struct buf *b, const char *src, const char *group, const char *session,
+                       uint64_t seq)
+{
+    mold_frame_tagged(b, src, group, session, seq, 0);
+}
+
+/* The light parse (one tag at most) and the general one (two tags here) steer a flow, and a
+ * market-data session, to the same worker, whichever of them sees it first. */
+static void light_and_general_parse_agree(void **state)
+{
+    (void)state;
+    static struct tt_config cfg;
+    char err[256];
+    config_defaults(&cfg);
+    assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+    static struct dispatcher d;
+    dispatch_init(&d, 3, 4789, 6081, 2152);
+    d.trading = &cfg.trading;
+    struct buf a, b;
+    for (int i = 0; i < 300; i++) {
+        char cli[32], session[11], group[32];
+        snprintf(cli, sizeof(cli), "10.7.%d.%d", i / 100, i % 100 + 1);
+        int light_first = i % 2;
+        tcp_frame_tagged(&a, cli, "10.8.0.1", (uint16_t)(30000 + i), 9878, light_first ? 0 : 2);
+        tcp_frame_tagged(&b, "10.8.0.1", cli, 9878, (uint16_t)(30000 + i), light_first ? 2 : 0);
+        struct frame fa = as_frame(&a, 1), fb = as_frame(&b, 2);
+        uint32_t w = dispatch_pick(&d, &fa);
+        assert_int_equal(dispatch_pick(&d, &fb), w);
+        snprintf(session, sizeof(session), "SESS%06d", i);
+        snprintf(group, sizeof(group), "233.54.%d.%d", 12 + i % 2, 1 + i / 2);
+        mold_frame_tagged(&a, "10.3.0.1", group, session, 1, light_first ? 0 : 2);
+        snprintf(group, sizeof(group), "233.55.%d.%d", 12 + i % 2, 1 + i / 2); /* the B feed */
+        mold_frame_tagged(&b, "10.3.0.2", group, session, 1, light_first ? 2 : 0);
+        fa = as_frame(&a, 3);
+        fb = as_frame(&b, 4);
+        w = dispatch_pick(&d, &fa);
+        assert_int_equal(dispatch_pick(&d, &fb), w);
+    }
+    for (int w = 1; w < 3; w++) /* session buckets as they come: one apart at most */
+        assert_in_range(d.owned[1][w], d.owned[1][0] - 1, d.owned[1][0] + 1);
 }
 
 static void both_directions_meet(void **state)
@@ -243,6 +293,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(both_directions_meet),
+        cmocka_unit_test(light_and_general_parse_agree),
         cmocka_unit_test(ab_feeds_meet_and_sessions_spread),
         cmocka_unit_test(same_frames_same_choices),
         cmocka_unit_test(fragments_follow_the_first),

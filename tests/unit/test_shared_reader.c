@@ -1,5 +1,6 @@
 /* test_shared_reader.c - workers reading one capture in turns: every frame reaches exactly
- * one worker, in order, the worker a single dispatcher would have picked. */
+ * one worker, in order, the worker a single dispatcher would have picked; the marks fall on
+ * each tick of packet time and on each chunk's last frame. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,11 +41,14 @@ static void write_flows(int fd)
     assert_int_equal(pcapw_close(&w), 0);
 }
 
+#define TICK_NS 1000000ull /* the capture's frames are 100 ns apart: a mark every 10000 */
+
 struct seen {
     struct shared_reader *r;
     int id;
-    uint32_t n;
+    uint32_t n, nmarks;
     uint64_t ordinals[NFRAMES];
+    uint64_t marks[NFRAMES];
 };
 
 static void *walk(void *arg)
@@ -52,13 +56,19 @@ static void *walk(void *arg)
     struct seen *s = arg;
     struct chunk *c;
     for (uint64_t seq = 0; (c = shared_reader_get(s->r, seq)); seq++) {
-        for (uint32_t i = 0; i < c->nframes; i++)
-            if (c->owner[i] == s->id) {
-                /* the frame's bytes are still there: its IP id is its number */
-                const struct frame *f = &c->frames[i];
-                assert_int_equal((f->data[18] << 8 | f->data[19]), (f->ordinal - 1) & 0xffff);
-                s->ordinals[s->n++] = f->ordinal;
-            }
+        for (uint32_t k = c->own_start[s->id]; k < c->own_start[s->id + 1]; k++) {
+            const struct frame *f = &c->frames[c->own[k]];
+            assert_int_equal(c->owner[c->own[k]], s->id);
+            /* the frame's bytes are still there: its IP id is its number */
+            assert_int_equal((f->data[18] << 8 | f->data[19]), (f->ordinal - 1) & 0xffff);
+            s->ordinals[s->n++] = f->ordinal;
+        }
+        for (uint32_t k = 0; k < c->nmarks; k++) {
+            assert_int_equal(c->marks[k].burst, 0);
+            if (k) assert_true(c->marks[k].frame > c->marks[k - 1].frame);
+            s->marks[s->nmarks++] = c->frames[c->marks[k].frame].ordinal;
+        }
+        assert_int_equal(c->marks[c->nmarks - 1].frame, c->nframes - 1);
         if (s->id == 1 && seq % 5 == 0)
             usleep(200); /* one slow worker: the others must wait for its slots, not overrun */
         shared_reader_release(c);
@@ -83,7 +93,7 @@ static void every_frame_reaches_exactly_its_worker(void **state)
     dispatch_init(&d, NWORKERS, 4789, 6081, 2152);
     dref = d;
     static struct shared_reader r;
-    assert_int_equal(shared_reader_init(&r, ops, cap, NWORKERS, &d, NULL), 0);
+    assert_int_equal(shared_reader_init(&r, ops, cap, NWORKERS, &d, NULL, TICK_NS, NULL), 0);
     static struct seen seen[NWORKERS];
     pthread_t t[NWORKERS];
     for (int i = 0; i < NWORKERS; i++) {
@@ -111,6 +121,17 @@ static void every_frame_reaches_exactly_its_worker(void **state)
         total += seen[w].n;
     }
     assert_int_equal(total, NFRAMES);
+    /* every worker saw the same marks: each tick's first frame (1, 10001, ...) and the end of
+     * each chunk, the capture's last frame last */
+    for (int w = 1; w < NWORKERS; w++) {
+        assert_int_equal(seen[w].nmarks, seen[0].nmarks);
+        assert_memory_equal(seen[w].marks, seen[0].marks, seen[0].nmarks * sizeof(uint64_t));
+    }
+    uint32_t ticks = 0;
+    for (uint32_t k = 0; k < seen[0].nmarks; k++)
+        ticks += (seen[0].marks[k] - 1) % 10000 == 0;
+    assert_int_equal(ticks, NFRAMES / 10000);
+    assert_int_equal(seen[0].marks[seen[0].nmarks - 1], NFRAMES);
     assert_int_equal(r.errors, 0);
     shared_reader_fini(&r);
     ops->close(cap);

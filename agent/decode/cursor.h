@@ -3,8 +3,9 @@
  * A cursor is {p, end}. Every reader checks that its bytes lie inside [p, end); when they
  * do not, it marks the cursor failed (sticky: end becomes NULL, so nothing is left), yields 0
  * and leaves p alone, so a decoder reads several fields and checks cur_failed() once. Two
- * pointers, so a cursor passed or returned by value travels in registers. Names carry the byte order. Packet bytes are never cast to
- * structs. All functions are inline, allocation-free and safe on any input.
+ * pointers, so a cursor passed or returned by value travels in registers. Names carry the byte
+ * order. Packet bytes are never cast to structs. All functions are inline, allocation-free and safe
+ * on any input.
  */
 #ifndef TT_CURSOR_H
 #define TT_CURSOR_H
@@ -89,8 +90,8 @@ static inline uint32_t cur_be32(struct cursor *c)
         cur_fail(c);
         return 0;
     }
-    uint32_t v = ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) |
-                 ((uint32_t)c->p[2] << 8) | c->p[3];
+    uint32_t v =
+        ((uint32_t)c->p[0] << 24) | ((uint32_t)c->p[1] << 16) | ((uint32_t)c->p[2] << 8) | c->p[3];
     c->p += 4;
     return v;
 }
@@ -145,8 +146,8 @@ static inline void cur_copy(struct cursor *c, void *dst, size_t n)
 }
 
 /* Takes a fixed-size header in one check: returns a pointer to the next n bytes and advances
- * past them, or NULL (the cursor failed) when fewer remain. Read the header with the ld_* helpers at
- * offsets below n only; that is what keeps those loads in bounds. */
+ * past them, or NULL (the cursor failed) when fewer remain. Read the header with the ld_* helpers
+ * at offsets below n only; that is what keeps those loads in bounds. */
 static inline const uint8_t *cur_take(struct cursor *c, size_t n)
 {
     if (!cur_has(c, n)) {
@@ -163,8 +164,7 @@ static inline const uint8_t *cur_take(struct cursor *c, size_t n)
  * text protocols (FIX tag=value fields). */
 static inline const uint8_t *cur_take_until(struct cursor *c, uint8_t stop, size_t *n)
 {
-    if (cur_failed(c))
-        return NULL;
+    if (cur_failed(c)) return NULL;
     for (const uint8_t *q = c->p; q < c->end; q++)
         if (*q == stop) {
             const uint8_t *h = c->p;

@@ -244,7 +244,7 @@ static uint32_t pick_plain(struct dispatcher *d, const struct frame *f)
     uint64_t session = 0;
     if (proto == 17 && have_ports && !tunnel && d->trading && cur_has(&c, 8)) {
         session = alen == 4 ? md_key_v4(d, addrs + 4, dport, c.p, cur_left(&c))
-                           : md_key(d, addrs + 16, dport, c.p, cur_left(&c));
+                            : md_key(d, addrs + 16, dport, c.p, cur_left(&c));
     }
     uint32_t w = 0;
     if (session)

@@ -79,7 +79,8 @@ static void steer(struct shared_reader *r, struct chunk *c, uint32_t n)
         if (tick) r->next_tick_ns = f->ts_ns + r->tick_ns;
         int burst = r->burst && burst_feed(r->burst, f->ts_ns, f->wirelen, &c->bursts[nbursts]);
         if (tick || burst || i == n - 1)
-            c->marks[nmarks++] = (struct chunk_mark){(uint16_t)i, (uint16_t)(burst ? ++nbursts : 0)};
+            c->marks[nmarks++] =
+                (struct chunk_mark){(uint16_t)i, (uint16_t)(burst ? ++nbursts : 0)};
     }
     uint32_t at = 0;
     for (uint32_t w = 0; w < r->nworkers; w++) {

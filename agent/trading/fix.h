@@ -40,7 +40,7 @@ struct fix_str {
 
 /* The fields of one message the analysis reads (0 / empty when absent). */
 struct fix_msg {
-    const uint8_t *base; /* the message the offsets refer to */
+    const uint8_t *base;                            /* the message the offsets refer to */
     struct fix_str msg_type;                        /* 35 */
     struct fix_str sender, target;                  /* 49, 56 */
     struct fix_str clordid, orig_clordid, order_id; /* 11, 41, 37 */

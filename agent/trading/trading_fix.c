@@ -167,8 +167,7 @@ static void fix_application(struct tcp_ctx *c, const struct fix_msg *m, uint64_t
         return;
     }
     ss->orders[pair]++;
-    if (m->clordid.len)
-        trading_order_add(t, order_key(c->f->id, m), ts_ns, c->a->stats, pair);
+    if (m->clordid.len) trading_order_add(t, order_key(c->f->id, m), ts_ns, c->a->stats, pair);
 }
 
 static void fix_session_message(struct tcp_ctx *c, const struct fix_msg *m, uint64_t ts_ns)

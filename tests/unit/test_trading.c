@@ -250,7 +250,8 @@ static void fix_parse_agrees_with_a_byte_walk(void **state)
             size_t vl = (rng >> 8) % (round % 7 == 0 ? 70 : 9);
             if (tag == 34 && vl > 9) vl = 9; /* a sequence number fits 32 bits */
             for (size_t k = 0; k < vl; k++)
-                m[n++] = tag == 34 ? (uint8_t)('0' + (k + (size_t)round) % 10) : (uint8_t)('A' + k % 26);
+                m[n++] =
+                    tag == 34 ? (uint8_t)('0' + (k + (size_t)round) % 10) : (uint8_t)('A' + k % 26);
             m[n++] = 1;
         }
         size_t cut = round % 5 == 0 ? n - (size_t)(round % 3) : n; /* sometimes no final SOH */

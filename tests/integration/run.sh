@@ -43,6 +43,9 @@ check "trading: every event matches its schema" "$ROOT/tests/integration/validat
 "$TT" analyze -q -w 2 $TSET -s "$WORK/tr2.json" -e "$WORK/tr2.e" "$TP"
 check "trading: 2 workers (A/B feeds steered together) give the same summary" cmp "$WORK/tr1.json" "$WORK/tr2.json"
 check "trading: 2 workers give the same events" cmp "$WORK/tr1.e" "$WORK/tr2.e"
+"$TT" analyze -q -w 3 $TSET -s "$WORK/tr3.json" -e "$WORK/tr3.e" "$TP"
+check "trading: 3 workers (the reader finds the microbursts, worker 0 says them) give the same output" \
+    sh -c "cmp '$WORK/tr1.json' '$WORK/tr3.json' && cmp '$WORK/tr1.e' '$WORK/tr3.e'"
 "$TT" analyze -q -w 2 --set pipeline.dispatch_thread=true --set pipeline.event_ring=1 $TSET \
     -s "$WORK/tr5.json" -e "$WORK/tr5.e" "$TP"
 check "trading: a reader thread + 2 workers (it finds the microbursts; event rings of 1) give the same output" \

@@ -16,22 +16,24 @@ void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps,
                  : UINT64_MAX;
 }
 
+static uint32_t oldest(const struct burst_detector *d)
+{
+    return (d->head + BURST_RING - d->count) % BURST_RING;
+}
+
 static void drop_oldest(struct burst_detector *d)
 {
-    uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
-    d->sum -= d->len[tail];
+    d->sum -= d->len[oldest(d)];
     d->count--;
 }
 
 int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out)
 {
     if (d->threshold_bytes == UINT64_MAX) return 0;
-    /* frames that left the window ending at this frame */
-    while (d->count) {
-        uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
-        if (ts_ns >= d->window_ns && d->ts[tail] > ts_ns - d->window_ns) break;
-        if (ts_ns < d->window_ns) break;
-        drop_oldest(d);
+    if (ts_ns >= d->window_ns) { /* frames that left the window ending at this frame */
+        uint64_t horizon = ts_ns - d->window_ns;
+        while (d->count && d->ts[oldest(d)] <= horizon)
+            drop_oldest(d);
     }
     if (d->count == BURST_RING) {
         d->ring_overflow++;
@@ -52,10 +54,9 @@ int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struc
     d->sum += wirelen;
     if (d->sum > d->threshold_bytes) {
         if (!d->in_burst) {
-            uint32_t tail = (d->head + BURST_RING - d->count) % BURST_RING;
             d->in_burst = 1;
             memset(&d->cur, 0, sizeof(d->cur));
-            d->cur.start_ns = d->ts[tail];
+            d->cur.start_ns = d->ts[oldest(d)];
             d->cur.bytes = d->sum;
             d->cur.frames = d->count;
         } else {

@@ -172,13 +172,12 @@ uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16
 {
     if (!tc->enabled) return 0;
     int side;
-    int pair = trading_pair_of(tc, dst, dport, &side);
+    int pair = tc->npairs ? trading_pair_of(tc, dst, dport, &side) : -1;
     if (pair >= 0) return 0x7070000000000000ull | (uint64_t)(pair + 1);
     /* By session name, so A and B copies meet. Only multicast: every packet of such a flow
      * parses alike, so a flow never straddles two workers. */
-    int multicast = addr16_is_multicast(dst);
     struct mold_packet mp;
-    if ((port_in(tc->mold_ports, dport) || (tc->detect && multicast)) &&
+    if ((port_in(tc->mold_ports, dport) || (tc->detect && addr16_is_multicast(dst))) &&
         !mold_parse(payload, len, &mp))
         return session_key(mp.session);
     return 0;

@@ -60,8 +60,8 @@
     X(ARISTA_UNKNOWN, "arista.unknown")             /* EtherType 0xD28B of an unknown subtype */ \
     X(TRADING_SESSIONS_FULL, "trading.sessions_full") /* session not analysed: table full */      \
     X(TRADING_ORDERS_EVICTED, "trading.orders_evicted") /* pending order dropped: table full */ \
-    X(TRADING_FEEDS_FULL, "trading.feeds_full")     /* packet of a 5th+ feed of a session: counted \
-                                                        under its 4th */                          \
+    X(TRADING_FEEDS_FULL, "trading.feeds_full")     /* a 5th+ feed (flow) of a session: its     \
+                                                        packets count under the 4th */            \
     X(BURST_RING_FULL, "burst.ring_full")           /* frame left the burst window early: full */
 
 enum tt_counter {

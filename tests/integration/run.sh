@@ -187,6 +187,32 @@ import json
 d, e = json.load(open('$WORK/lim3.json'))['drops'], json.load(open('$WORK/lim4.json'))['drops']
 assert d.get('trading.sessions_full', 0) == 2 and e.get('burst.ring_full', 0) > 0, (d, e)"
 
+# One MoldUDP64 session on six multicast groups: four feeds are tracked; the fifth and sixth
+# are counted (once each) and their packets analysed as the fourth's.
+$PY - "$WORK/six_feeds.pcap" <<'EOF'
+import struct, sys
+out = open(sys.argv[1], "wb")
+out.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 65535, 1))
+def frame(group, seq, t):
+    itch = b"S" + struct.pack(">HH", 0, 0) + (1000).to_bytes(6, "big") + b"O"
+    mold = b"SIXFEEDS01" + struct.pack(">QH", seq, 1) + struct.pack(">H", len(itch)) + itch
+    udp = struct.pack(">HHHH", 26400, 26400, 8 + len(mold), 0) + mold
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 16, 17, 0,
+                     bytes([10, 0, 0, 1]), bytes([239, 1, 1, group])) + udp
+    eth = bytes([1, 0, 0x5e, 1, 1, group]) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
+    out.write(struct.pack("<IIII", 1700000000, t, len(eth), len(eth)) + eth)
+t = 0
+for seq in (1, 2, 3):
+    for group in range(1, 7):
+        t += 1000
+        frame(group, seq, t)
+EOF
+"$TT" analyze -q -s "$WORK/lim5.json" "$WORK/six_feeds.pcap"
+check "a session's packets beyond its four tracked feeds are counted (trading.feeds_full)" $PY -c "
+import json; s = json.load(open('$WORK/lim5.json'))
+assert s['drops'].get('trading.feeds_full', 0) == 2, s['drops']
+assert s['trading']['md']['moldudp64']['messages'] == 18, s['trading']['md']"
+
 section "command line: errors are one clear line and a documented exit status"
 expect_exit "missing file -> 2" 2 "cannot read capture" -- "$TT" analyze /nonexistent.pcap
 head -c 4096 /dev/urandom > "$WORK/garbage.pcap"

@@ -13,6 +13,7 @@
 #include "../../agent/trading/fix.h"
 #include "../../agent/trading/md.h"
 #include "../../agent/trading/stream.h"
+#include "../../agent/trading/trading_internal.h"
 
 /* A consumer that takes whole "records": lines ending in '\n'. */
 struct sink {
@@ -269,6 +270,42 @@ static void fix_parse_agrees_with_a_byte_walk(void **state)
     assert_int_equal(fix_parse((const uint8_t *)"35=D\001x=1\001", 9, &(struct fix_msg){0}), -1);
 }
 
+/* The pending-order table is bounded: an order with no room evicts the oldest in its probe
+ * window, counted (trading.orders_evicted) and as unanswered; only orders still held get a
+ * latency when their answer comes. */
+static void full_order_table_evicts_and_counts(void **state)
+{
+    (void)state;
+    static struct trading_config tc;
+    char err[256];
+    trading_config_defaults(&tc);
+    tc.pending_orders = 64;
+    assert_int_equal(trading_config_finish(&tc, err, sizeof(err)), 0);
+    static struct trading_stats st;
+    assert_int_equal(trading_stats_init(&st), 0);
+    static uint64_t counters[TT_C_MAX];
+    struct trading_emit emit = {0};
+    static struct trading t;
+    assert_int_equal(trading_init(&t, &tc, &st, counters, &emit), 0);
+    assert_int_equal(t.orders_mask + 1, 64);
+    enum { ORDERS = 200 };
+    for (uint64_t i = 1; i <= ORDERS; i++)
+        trading_order_add(&t, i * 0x9e3779b97f4a7c15ull | 1, i * 1000, TRADING_NONE, OP_NEW);
+    uint64_t held = 0;
+    for (uint32_t i = 0; i <= t.orders_mask; i++)
+        held += t.orders[i].key != 0;
+    uint64_t evicted = counters[TT_C_TRADING_ORDERS_EVICTED];
+    assert_true(held <= 64 && held > 32);
+    assert_int_equal(evicted + held, ORDERS);
+    assert_int_equal(t.scratch->unanswered, evicted);
+    for (uint64_t i = 1; i <= ORDERS; i++)
+        trading_order_answered(&t, i * 0x9e3779b97f4a7c15ull | 1, i * 1000 + 500);
+    assert_int_equal(st.order_latency[OP_NEW].n, held);
+    assert_int_equal(st.order_latency[OP_NEW].max, 500);
+    trading_fini(&t);
+    trading_stats_fini(&st);
+}
+
 /* --- market data -------------------------------------------------------------------- */
 
 static void mold_and_itch_structure(void **state)
@@ -378,6 +415,7 @@ int main(void)
         cmocka_unit_test(stream_sequence_numbers_wrap),
         cmocka_unit_test(fix_frames_and_parses),
         cmocka_unit_test(fix_parse_agrees_with_a_byte_walk),
+        cmocka_unit_test(full_order_table_evicts_and_counts),
         cmocka_unit_test(mold_and_itch_structure),
         cmocka_unit_test(mdp3_structure),
         cmocka_unit_test(bursts_merge_windows_and_end_when_traffic_falls),

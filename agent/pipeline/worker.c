@@ -254,9 +254,9 @@ static void housekeep(struct worker *w, uint64_t now)
     w->next_housekeep_ns = now + WORKER_HOUSEKEEP_NS;
 }
 
-/* Shared reading: another worker's frame still moves this worker's clock, so its flows time
- * out at the same frame as they would with one worker (packet time is the capture's, not the
- * worker's). */
+/* Shared reading: a marked frame of another worker still moves this worker's clock, so its
+ * flows time out at the same frame as they would with one worker (packet time is the
+ * capture's, not the worker's). */
 static void pass_time(struct worker *w, const struct frame *fr)
 {
     w->cur_ts = fr->ts_ns;

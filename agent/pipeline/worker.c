@@ -385,9 +385,9 @@ static int input_burst(struct worker *w, struct frame *frames)
  * reading half of them were read by another core, whose cache is far. */
 #define PREFETCH_AHEAD 8
 
-/* Ends a burst of frames: what a sink merging the workers' events may now pass, and the
+/* Ends a batch of frames (a burst, in DPDK terms): what a sink merging the workers' events may now pass, and the
  * burst's time for /metrics. */
-static void burst_done(struct worker *w, uint64_t last_ordinal, uint64_t t0)
+static void batch_done(struct worker *w, uint64_t last_ordinal, uint64_t t0)
 {
     atomic_store_explicit(&w->watermark, last_ordinal, memory_order_release);
     if (w->mw) {
@@ -429,11 +429,11 @@ static void shared_walk(struct worker *w, const struct chunk *c)
             pass_time(w, fr);
         }
         if (++visited % WORKER_BURST == 0) {
-            burst_done(w, fr->ordinal, t0);
+            batch_done(w, fr->ordinal, t0);
             if (w->mw) t0 = metrics_now_ns();
         }
     }
-    burst_done(w, c->frames[c->nframes - 1].ordinal, t0);
+    batch_done(w, c->frames[c->nframes - 1].ordinal, t0);
 }
 
 static void shared_main(struct worker *w)
@@ -509,7 +509,7 @@ void *worker_main(void *arg)
         }
         uint64_t last = batch[n - 1].ordinal;
         if (w->in_ring) frame_ring_release(w->in_ring);
-        burst_done(w, last, t0);
+        batch_done(w, last, t0);
     }
     worker_flush(w);
     publish(w, 1);

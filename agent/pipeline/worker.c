@@ -385,8 +385,8 @@ static int input_burst(struct worker *w, struct frame *frames)
  * reading half of them were read by another core, whose cache is far. */
 #define PREFETCH_AHEAD 8
 
-/* Ends a batch of frames (a burst, in DPDK terms): what a sink merging the workers' events may now pass, and the
- * burst's time for /metrics. */
+/* Ends a batch of frames (a burst, in DPDK terms): what a sink merging the workers' events
+ * may now pass, and the batch's time for /metrics. */
 static void batch_done(struct worker *w, uint64_t last_ordinal, uint64_t t0)
 {
     atomic_store_explicit(&w->watermark, last_ordinal, memory_order_release);

@@ -153,7 +153,8 @@ static void decode_trailer(const uint8_t *p, uint32_t len, struct packet *pkt)
     uint16_t device = cur_be16(&c);
     uint8_t port = cur_u8(&c);
     uint64_t cap = pkt->ts_ns / 1000000000ull;
-    if (cur_failed(&c) || !secs || ns >= 1000000000u || (secs > cap ? secs - cap : cap - secs) > 30 * 86400)
+    if (cur_failed(&c) || !secs || ns >= 1000000000u ||
+        (secs > cap ? secs - cap : cap - secs) > 30 * 86400)
         return;
     if (pkt->hw_ts_source == HW_TS_ARISTA) /* a header already gave the time */
         return;

@@ -35,12 +35,13 @@ enum {
 };
 
 /* Protocol-mix bits: which layers a packet carried (anywhere, outer or inner). */
+/* clang-format off */
 #define TT_PROTO_LIST(X)                                                                           \
-    X(ETH, "ethernet")                                                                             \
-    X(VLAN, "vlan") X(MPLS, "mpls") X(ARP, "arp") X(IPV4, "ipv4") X(IPV6, "ipv6") X(ICMP, "icmp")  \
-        X(ICMPV6, "icmpv6") X(TCP, "tcp") X(UDP, "udp") X(GRE, "gre") X(VXLAN, "vxlan")            \
-            X(GENEVE, "geneve") X(GTPU, "gtpu") X(ERSPAN, "erspan") X(IPIP, "ipip")                \
-                X(FRAGMENT, "ip_fragment") X(OTHER, "other")
+    X(ETH, "ethernet") X(VLAN, "vlan") X(MPLS, "mpls") X(ARP, "arp") X(IPV4, "ipv4")               \
+    X(IPV6, "ipv6") X(ICMP, "icmp") X(ICMPV6, "icmpv6") X(TCP, "tcp") X(UDP, "udp")                \
+    X(GRE, "gre") X(VXLAN, "vxlan") X(GENEVE, "geneve") X(GTPU, "gtpu") X(ERSPAN, "erspan")        \
+    X(IPIP, "ipip") X(FRAGMENT, "ip_fragment") X(OTHER, "other")
+/* clang-format on */
 
 enum tt_proto {
 #define TT_X(id, name) TT_P_##id,

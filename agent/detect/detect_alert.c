@@ -107,7 +107,7 @@ static uint64_t scope_key(const struct alert_rule *r, uint16_t rule, const struc
 {
     switch (r->scope) {
     case ALERT_PER_FLOW: return mix64(e->flow_id ^ rule);
-    case ALERT_PER_HOST: return mix64(endpoint_hash(e->key.dst, 0) ^ rule);
+    case ALERT_PER_HOST: return mix64(endpoint_fold(e->key.dst, 0) ^ rule);
     default: return mix64(0x51ed27u + rule);
     }
 }

@@ -51,7 +51,7 @@ void flow_table_config_default(struct flow_table_config *cfg)
 uint32_t flow_key_hash(const struct flow_key *k)
 {
     uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
-    return (uint32_t)sym_hash_fast(k->src, k->sport, k->dst, k->dport, extra);
+    return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
 }
 
 static inline int addr_eq(const uint8_t *a, const uint8_t *b)

@@ -566,10 +566,14 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         res->st.counters[TT_C_TCP_UNACKED_POOL_FULL] += ws[i].segs.exhausted;
         res->capture_errors += ws[i].src_errors;
     }
-    if (sr) res->capture_errors += sr->errors;
+    if (sr) {
+        res->capture_errors += sr->errors;
+        res->st.counters[TT_C_DISPATCH_UNSTEERED] += sr->d.unsteered;
+    }
     if (dx) {
         res->capture_errors += dx->errors;
         res->st.counters[TT_C_DISPATCH_RING_FULL] += atomic_load(&dx->ring_full);
+        res->st.counters[TT_C_DISPATCH_UNSTEERED] += dx->d.unsteered;
         if (dx->burst) {
             burst_totals_merge(&res->st.trading.bursts, &dx->bursts);
             res->st.counters[TT_C_BURST_RING_FULL] += dx->burst->ring_overflow;

@@ -57,9 +57,9 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n);
 void stats_fini(struct tt_stats *s);
 void stats_merge(struct tt_stats *into, const struct tt_stats *from);
 void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts);
-/* Keeps rec (a flow record event) if it is among the top_n by anomalies. */
 /* qsort order of the worst flows: most anomalies first, ties by flow id. */
 int stats_worst_cmp(const void *a, const void *b);
+/* Keeps rec (a flow record event) if it is among the top_n in that order. */
 void stats_offer_worst(struct tt_stats *s, const struct event *rec);
 /* Fills out[] with the top n talkers by bytes; returns how many. */
 uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_t n);

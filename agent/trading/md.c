@@ -138,7 +138,8 @@ int mdp3_next_message(const struct mdp3_packet *p, size_t *off, uint16_t *templa
     uint16_t schema = cur_le16(&c);
     uint16_t version = cur_le16(&c);
     (void)version;
-    if (cur_failed(&c) || size < 10 || size > p->msgs_len - *off || schema != 1 || block_len > size - 10u)
+    if (cur_failed(&c) || size < 10 || size > p->msgs_len - *off || schema != 1 ||
+        block_len > size - 10u)
         return -1;
     *template_id = tid;
     *off += size;

@@ -25,6 +25,7 @@ int tt_counter_is_decode_error(enum tt_counter id)
     case TT_C_FRAG_BUFFER_FULL:
     case TT_C_FRAG_TIMEOUT:
     case TT_C_DISPATCH_RING_FULL:
+    case TT_C_DISPATCH_UNSTEERED:
     case TT_C_TRADING_SESSIONS_FULL:
     case TT_C_TRADING_ORDERS_EVICTED:
     case TT_C_TRADING_FEEDS_FULL:

@@ -52,6 +52,8 @@
     X(ALERT_KEYS_EVICTED, "alert.keys_evicted")     /* alert state of a key replaced: full */    \
     X(CAPTURE_TRUNCATED_FILE, "capture.truncated_file") /* capture file ended mid-record */     \
     X(DISPATCH_RING_FULL, "dispatch.ring_full")     /* live: frame dropped, worker queue full */ \
+    X(DISPATCH_UNSTEERED, "dispatch.unsteered")     /* fragment steered by its addresses: a    \
+                                                        later one of its datagram came first */   \
     X(FIX_BAD_CHECKSUM, "fix.bad_checksum")         /* FIX message whose CheckSum(10) is wrong */ \
     X(MOLD_INVALID, "moldudp64.invalid")            /* MoldUDP64 blocks do not fill the packet */ \
     X(ITCH_BAD_LENGTH, "itch.bad_length")           /* ITCH message of a wrong length for its type */ \

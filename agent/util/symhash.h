@@ -1,6 +1,6 @@
 /* symhash.h - fast symmetric hashing of flow endpoints for tables and worker selection.
  *
- * sym_hash(a, pa, b, pb, extra) == sym_hash(b, pb, a, pa, extra): each endpoint is mixed on
+ * sym_hash(a, pa, b, pb, extra) == sym_hash(b, pb, a, pa, extra): each endpoint is folded on
  * its own and the two are combined with an addition, which does not care about order. Not a
  * cryptographic hash: inputs come from the network, so callers that fear collisions bound
  * their probe chains (the flow table does). Addresses are 16 bytes (IPv4-mapped for v4).
@@ -21,22 +21,7 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
-static inline uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
-{
-    uint64_t lo, hi;
-    memcpy(&lo, addr, 8);
-    memcpy(&hi, addr + 8, 8);
-    return mix64(lo ^ mix64(hi ^ ((uint64_t)port << 48) ^ 0x9e3779b97f4a7c15ull));
-}
-
-static inline uint64_t sym_hash(const uint8_t a[16], uint16_t pa, const uint8_t b[16], uint16_t pb,
-                                uint64_t extra)
-{
-    return mix64(endpoint_hash(a, pa) + endpoint_hash(b, pb) + extra);
-}
-
-/* The same property for the per-packet path (the flow table): one multiply per endpoint half,
- * all independent, and one final mix, instead of two chained mixes per endpoint. */
+/* One endpoint, folded: one multiply per address half, independent of each other. */
 static inline uint64_t endpoint_fold(const uint8_t addr[16], uint16_t port)
 {
     uint64_t lo, hi;
@@ -46,8 +31,9 @@ static inline uint64_t endpoint_fold(const uint8_t addr[16], uint16_t port)
            (hi ^ ((uint64_t)port << 48 | port)) * 0x94d049bb133111ebull;
 }
 
-static inline uint64_t sym_hash_fast(const uint8_t a[16], uint16_t pa, const uint8_t b[16],
-                                     uint16_t pb, uint64_t extra)
+/* The two endpoints added (order does not matter), then one full mix. */
+static inline uint64_t sym_hash(const uint8_t a[16], uint16_t pa, const uint8_t b[16], uint16_t pb,
+                                uint64_t extra)
 {
     return mix64(endpoint_fold(a, pa) + endpoint_fold(b, pb) + extra);
 }

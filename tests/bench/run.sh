@@ -20,8 +20,11 @@ echo "capture: $CAP ($(du -h "$CAP" | cut -f1), $N packets); $(nproc) cores: $(g
 declare -A secs rss
 once() { # name command...: one timed run, kept when it is the best so far
     local name=$1; shift
-    # the page cache warm for everyone alike (the host may reclaim cold file pages between runs)
-    cat "$CAP" > /dev/null
+    # the input warm in the page cache for everyone alike (the host may reclaim cold file pages
+    # between runs): the command's last argument when it is a file, else the bench capture
+    local input=${!#}
+    [ -f "$input" ] || input=$CAP
+    cat "$input" > /dev/null
     /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$@" > /dev/null 2> "$DIR/err.txt" || true
     read -r s m < <(tail -1 "$DIR/time.txt")
     if [ -z "${secs[$name]:-}" ] || awk -v a="$s" -v b="${secs[$name]}" 'BEGIN{exit !(a<b)}'; then

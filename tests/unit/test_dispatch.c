@@ -62,18 +62,24 @@ static void mold_frame(struct buf *b, const char *src, const char *group, const 
     mold_frame_tagged(b, src, group, session, seq, 0);
 }
 
+/* A dispatcher for nworkers that steers market data by session (default trading config). */
+static void trading_dispatcher(struct dispatcher *d, uint32_t nworkers)
+{
+    static struct tt_config cfg;
+    char err[256];
+    config_defaults(&cfg);
+    assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+    dispatch_init(d, nworkers, 4789, 6081, 2152);
+    d->trading = &cfg.trading;
+}
+
 /* The light parse (one tag at most) and the general one (two tags here) steer a flow, and a
  * market-data session, to the same worker, whichever of them sees it first. */
 static void light_and_general_parse_agree(void **state)
 {
     (void)state;
-    static struct tt_config cfg;
-    char err[256];
-    config_defaults(&cfg);
-    assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
     static struct dispatcher d;
-    dispatch_init(&d, 3, 4789, 6081, 2152);
-    d.trading = &cfg.trading;
+    trading_dispatcher(&d, 3);
     struct buf a, b;
     for (int i = 0; i < 300; i++) {
         char cli[32], session[11], group[32];
@@ -121,13 +127,8 @@ static void both_directions_meet(void **state)
 static void ab_feeds_meet_and_sessions_spread(void **state)
 {
     (void)state;
-    static struct tt_config cfg;
-    char err[256];
-    config_defaults(&cfg);
-    assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
     static struct dispatcher d;
-    dispatch_init(&d, 2, 4789, 6081, 2152);
-    d.trading = &cfg.trading;
+    trading_dispatcher(&d, 2);
     uint32_t owner[8], per_worker[2] = {0, 0};
     struct buf b;
     for (uint64_t seq = 1; seq <= 50; seq++)

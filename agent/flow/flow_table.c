@@ -15,7 +15,7 @@
 
 #include "../util/symhash.h"
 
-#define FT_EMPTY UINT32_MAX
+#define FT_EMPTY 0 /* slots[] hold 1 + a flow index, so a calloc'd table starts empty */
 #define FT_NIL UINT32_MAX
 
 const char *flow_end_reason_name(enum flow_end_reason r)
@@ -92,14 +92,14 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
         nslots <<= 1;
     ft->slot_mask = nslots - 1;
     ft->flows = calloc(cfg->max_flows, sizeof(*ft->flows));
-    ft->slots = malloc((size_t)nslots * sizeof(*ft->slots));
+    ft->slots = calloc(nslots, sizeof(*ft->slots));
     if (!ft->flows || !ft->slots) {
         flow_table_fini(ft);
         return -ENOMEM;
     }
-    memset(ft->slots, 0xff, (size_t)nslots * sizeof(*ft->slots));
     /* Flows are handed out from never_used upwards before the free list is needed, so the
-     * pages of the (calloc'd) flow array are only touched as flows are tracked. */
+     * pages of the (calloc'd) flow array, like those of slots[], are only touched as flows
+     * are tracked: a table sized for millions costs nothing until they come. */
     ft->free_head = FT_NIL;
     ft->never_used = 0;
     ft->head[0] = ft->head[1] = ft->tail[0] = ft->tail[1] = FT_NIL;
@@ -143,14 +143,14 @@ static void list_append(struct flow_table *ft, uint32_t i, uint8_t list)
 static void slot_remove(struct flow_table *ft, uint32_t idx)
 {
     uint32_t s = ft->flows[idx].hash & ft->slot_mask;
-    while (ft->slots[s] != idx)
+    while (ft->slots[s] != idx + 1)
         s = (s + 1) & ft->slot_mask;
     uint32_t hole = s;
     for (;;) {
         s = (s + 1) & ft->slot_mask;
         uint32_t j = ft->slots[s];
         if (j == FT_EMPTY) break;
-        uint32_t home = ft->flows[j].hash & ft->slot_mask;
+        uint32_t home = ft->flows[j - 1].hash & ft->slot_mask;
         /* Move j back into the hole unless its home lies cyclically in (hole, s]. */
         if (((s - home) & ft->slot_mask) >= ((s - hole) & ft->slot_mask)) {
             ft->slots[hole] = j;
@@ -193,8 +193,8 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
     uint32_t s = h & ft->slot_mask;
     *created = 0;
     for (;;) {
-        uint32_t j = ft->slots[s];
-        if (j == FT_EMPTY) break;
+        uint32_t j = ft->slots[s] - 1; /* UINT32_MAX: empty */
+        if (j == UINT32_MAX) break;
         struct flow *f = &ft->flows[j];
         if (f->hash == h) {
             int d = key_match(&f->key, key);
@@ -245,7 +245,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
     uint64_t seed_ts = ts_ns;
     f->id = XXH3_64bits_withSeed(key, sizeof(*key), seed_ts);
     tcp_conv_init(&f->tcp);
-    ft->slots[s] = idx;
+    ft->slots[s] = idx + 1;
     list_append(ft, idx, 0);
     ft->nactive++;
     ft->created++;

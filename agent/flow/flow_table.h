@@ -65,7 +65,7 @@ struct flow_table {
     uint32_t nactive;
     uint32_t free_head;
     uint32_t never_used; /* flows[never_used..] have never been handed out */
-    uint32_t *slots; /* open addressing: flow index or FT_EMPTY */
+    uint32_t *slots;     /* open addressing: 1 + flow index; 0 empty */
     uint32_t slot_mask;
     uint32_t head[2], tail[2]; /* LRU lists by last_ts: active, closed */
     struct flow_table_config cfg;

@@ -15,8 +15,9 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
     uint32_t cap = 16;
     while (cap < 2 * talkers_max)
         cap <<= 1;
-    s->talkers.slots = calloc(cap, sizeof(struct talker));
-    if (!s->talkers.slots) return -ENOMEM;
+    s->talkers.hosts = calloc(talkers_max ? talkers_max : 1, sizeof(struct talker));
+    s->talkers.index = calloc(cap, sizeof(uint32_t));
+    if (!s->talkers.hosts || !s->talkers.index) return -ENOMEM;
     s->talkers.cap = cap;
     s->talkers.max = talkers_max;
     return trading_stats_init(&s->trading);
@@ -24,32 +25,33 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
 
 void stats_fini(struct tt_stats *s)
 {
-    free(s->talkers.slots);
-    s->talkers.slots = NULL;
+    free(s->talkers.hosts);
+    free(s->talkers.index);
+    s->talkers.hosts = NULL;
+    s->talkers.index = NULL;
     trading_stats_fini(&s->trading);
 }
 
 void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts)
 {
     uint32_t i = (uint32_t)XXH3_64bits(addr, 16) & (t->cap - 1);
-    for (;;) {
-        struct talker *e = &t->slots[i];
-        if (!e->used) {
+    struct talker *e;
+    for (;; i = (i + 1) & (t->cap - 1)) {
+        if (!t->index[i]) {
             if (t->n >= t->max) {
                 t->untracked++;
                 return;
             }
-            e->used = 1;
+            e = &t->hosts[t->n++];
             memcpy(e->addr, addr, 16);
-            t->n++;
+            t->index[i] = t->n;
+            break;
         }
-        if (!memcmp(e->addr, addr, 16)) {
-            e->bytes += bytes;
-            e->pkts += pkts;
-            return;
-        }
-        i = (i + 1) & (t->cap - 1);
+        e = &t->hosts[t->index[i] - 1];
+        if (!memcmp(e->addr, addr, 16)) break;
     }
+    e->bytes += bytes;
+    e->pkts += pkts;
 }
 
 int stats_worst_cmp(const void *a, const void *b)
@@ -97,10 +99,10 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     hist_merge(&into->rtt, &from->rtt);
     hist_merge(&into->handshake, &from->handshake);
     trading_stats_merge(&into->trading, &from->trading);
-    for (uint32_t i = 0; i < from->talkers.cap; i++)
-        if (from->talkers.slots[i].used)
-            talker_add(&into->talkers, from->talkers.slots[i].addr, from->talkers.slots[i].bytes,
-                       from->talkers.slots[i].pkts);
+    for (uint32_t i = 0; i < from->talkers.n; i++) {
+        const struct talker *h = &from->talkers.hosts[i];
+        talker_add(&into->talkers, h->addr, h->bytes, h->pkts);
+    }
     into->talkers.untracked += from->talkers.untracked;
     for (uint32_t i = 0; i < from->nworst; i++)
         stats_offer_worst(into, &from->worst[i]);
@@ -109,9 +111,8 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
 uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_t n)
 {
     uint32_t k = 0;
-    for (uint32_t i = 0; i < s->talkers.cap; i++) {
-        const struct talker *e = &s->talkers.slots[i];
-        if (!e->used) continue;
+    for (uint32_t i = 0; i < s->talkers.n; i++) {
+        const struct talker *e = &s->talkers.hosts[i];
         /* insertion into a sorted top-n array; ties broken by address for stable output */
         uint32_t pos = k < n ? k : n;
         while (pos > 0 &&

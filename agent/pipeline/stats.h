@@ -21,12 +21,15 @@ struct talker {
     uint8_t addr[16];
     uint64_t bytes; /* sent + received */
     uint64_t pkts;
-    uint8_t used;
 };
 
+/* Hosts are kept densely in arrival order; index[] (open addressing) finds them. Both arrays
+ * are calloc'd, so only the pages hosts use are ever touched: merging and ranking walk the n
+ * hosts, not the table's capacity. */
 struct talker_table {
-    struct talker *slots;
-    uint32_t cap; /* power of two */
+    struct talker *hosts; /* [max] */
+    uint32_t *index;      /* [cap]: 1 + the host's position in hosts[]; 0: free */
+    uint32_t cap;         /* power of two, at least twice max */
     uint32_t n;
     uint32_t max;       /* at most this many hosts */
     uint64_t untracked; /* additions refused because max hosts were tracked already */

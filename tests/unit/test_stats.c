@@ -1,0 +1,155 @@
+/* test_stats.c - top talkers (bounded, merged across workers) and worst flows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../agent/pipeline/stats.h"
+
+static void host(uint8_t addr[16], uint32_t n)
+{
+    memset(addr, 0, 16);
+    addr[10] = addr[11] = 0xff;
+    addr[12] = 10;
+    addr[13] = (uint8_t)(n >> 16);
+    addr[14] = (uint8_t)(n >> 8);
+    addr[15] = (uint8_t)n;
+}
+
+/* Host h of the test sends 1000 * h bytes in h packets, split over the workers. */
+static void feed(struct tt_stats *w, uint32_t nworkers, uint32_t nhosts)
+{
+    for (uint32_t h = 1; h <= nhosts; h++) {
+        uint8_t a[16];
+        host(a, h);
+        for (uint32_t p = 0; p < h; p++)
+            talker_add(&w[p % nworkers].talkers, a, 1000, 1);
+    }
+}
+
+static void talkers_rank_by_bytes_and_merge_across_workers(void **state)
+{
+    (void)state;
+    static struct tt_stats one, w[3], merged;
+    assert_int_equal(stats_init(&one, 1000, 10), 0);
+    assert_int_equal(stats_init(&merged, 3000, 10), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(stats_init(&w[i], 1000, 10), 0);
+    feed(&one, 1, 500);
+    feed(w, 3, 500);
+    for (int i = 0; i < 3; i++)
+        stats_merge(&merged, &w[i]);
+
+    struct talker a[TT_TOP_MAX], b[TT_TOP_MAX];
+    uint32_t na = stats_top_talkers(&one, a, 10), nb = stats_top_talkers(&merged, b, 10);
+    assert_int_equal(na, 10);
+    assert_int_equal(nb, 10);
+    for (uint32_t i = 0; i < 10; i++) {
+        uint8_t want[16];
+        host(want, 500 - i); /* the biggest first */
+        assert_memory_equal(a[i].addr, want, 16);
+        assert_int_equal(a[i].bytes, 1000ull * (500 - i));
+        assert_int_equal(a[i].pkts, 500 - i);
+        assert_memory_equal(&a[i], &b[i], sizeof(a[i]));
+    }
+    assert_int_equal(merged.talkers.n, 500);
+    stats_fini(&one);
+    stats_fini(&merged);
+    for (int i = 0; i < 3; i++)
+        stats_fini(&w[i]);
+}
+
+static void talkers_beyond_max_are_counted_not_kept(void **state)
+{
+    (void)state;
+    static struct tt_stats s;
+    assert_int_equal(stats_init(&s, 100, 5), 0);
+    feed(&s, 1, 150);
+    assert_int_equal(s.talkers.n, 100);
+    /* hosts 101..150 came after the table was full: one refusal per addition */
+    uint64_t refused = 0;
+    for (uint32_t h = 101; h <= 150; h++)
+        refused += h;
+    assert_int_equal(s.talkers.untracked, refused);
+    /* a known host still accumulates */
+    uint8_t a[16];
+    host(a, 7);
+    talker_add(&s.talkers, a, 5, 1);
+    struct talker top[TT_TOP_MAX];
+    assert_int_equal(stats_top_talkers(&s, top, 5), 5);
+    assert_int_equal(top[0].bytes, 100000); /* host 100 */
+    assert_int_equal(s.talkers.untracked, refused);
+    stats_fini(&s);
+}
+
+static void talker_ties_rank_by_address(void **state)
+{
+    (void)state;
+    static struct tt_stats s;
+    assert_int_equal(stats_init(&s, 16, 3), 0);
+    for (uint32_t h = 9; h >= 1; h--) { /* all equal, added in falling address order */
+        uint8_t a[16];
+        host(a, h);
+        talker_add(&s.talkers, a, 42, 1);
+    }
+    struct talker top[TT_TOP_MAX];
+    assert_int_equal(stats_top_talkers(&s, top, 3), 3);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(top[i].addr[15], i + 1);
+    stats_fini(&s);
+}
+
+static struct event flow_rec(uint64_t id, uint32_t anomalies)
+{
+    struct event e;
+    memset(&e, 0, sizeof(e));
+    e.flow_id = id;
+    e.u.flow.anomalies = anomalies;
+    return e;
+}
+
+/* The worst flows kept do not depend on how the flows were spread over workers. */
+static void worst_flows_independent_of_worker_split(void **state)
+{
+    (void)state;
+    static struct tt_stats one, w[2], merged;
+    assert_int_equal(stats_init(&one, 16, 4), 0);
+    assert_int_equal(stats_init(&merged, 16, 4), 0);
+    assert_int_equal(stats_init(&w[0], 16, 4), 0);
+    assert_int_equal(stats_init(&w[1], 16, 4), 0);
+    for (uint64_t id = 1; id <= 40; id++) {
+        struct event e = flow_rec(id, (uint32_t)(id % 7)); /* ties broken by id */
+        stats_offer_worst(&one, &e);
+        stats_offer_worst(&w[id % 3 == 0], &e);
+    }
+    stats_merge(&merged, &w[1]);
+    stats_merge(&merged, &w[0]);
+    assert_int_equal(one.nworst, 4);
+    assert_int_equal(merged.nworst, 4);
+    qsort(one.worst, one.nworst, sizeof(one.worst[0]), stats_worst_cmp);
+    qsort(merged.worst, merged.nworst, sizeof(merged.worst[0]), stats_worst_cmp);
+    const uint64_t want[4] = {6, 13, 20, 27}; /* anomalies 6, lowest ids first */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(one.worst[i].flow_id, want[i]);
+        assert_int_equal(merged.worst[i].flow_id, want[i]);
+    }
+    stats_fini(&one);
+    stats_fini(&merged);
+    stats_fini(&w[0]);
+    stats_fini(&w[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(talkers_rank_by_bytes_and_merge_across_workers),
+        cmocka_unit_test(talkers_beyond_max_are_counted_not_kept),
+        cmocka_unit_test(talker_ties_rank_by_address),
+        cmocka_unit_test(worst_flows_independent_of_worker_split),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -182,9 +182,17 @@ void decoder_fini(struct decoder *d);
 void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, uint64_t ts_ns, struct packet *pkt);
 
+#define GRE_IN_UDP_PORT 4754 /* RFC 8086 */
+
 /* 1 when UDP between these ports carries a tunnel the decoder opens (VXLAN, GENEVE, GTP-U,
  * GRE-in-UDP), so its flows are the inner ones. */
-int decode_udp_is_tunnel(const struct decoder *d, uint16_t sport, uint16_t dport);
+static inline int decode_udp_is_tunnel(const struct decoder *d, uint16_t sport, uint16_t dport)
+{
+    return (d->vxlan_port && dport == d->vxlan_port) ||
+           (d->geneve_port && dport == d->geneve_port) ||
+           (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port)) ||
+           dport == GRE_IN_UDP_PORT;
+}
 
 /* Expires reassembly state older than the timeout at packet time now_ns; counts timeouts into
  * counters[]. Bounded: looks at most max_slots slots. */

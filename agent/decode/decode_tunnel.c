@@ -88,16 +88,6 @@ static void decode_gtpu(struct decoder *d, struct cursor c, struct packet *pkt)
     if (pkt_enter_tunnel(pkt, TT_TUN_GTPU, teid) == 0) decode_ip_by_version(d, c, pkt);
 }
 
-#define GRE_IN_UDP_PORT 4754 /* RFC 8086 */
-
-int decode_udp_is_tunnel(const struct decoder *d, uint16_t sport, uint16_t dport)
-{
-    return (d->vxlan_port && dport == d->vxlan_port) ||
-           (d->geneve_port && dport == d->geneve_port) ||
-           (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port)) ||
-           dport == GRE_IN_UDP_PORT;
-}
-
 int decode_udp_tunnel(struct decoder *d, uint16_t sport, uint16_t dport, struct cursor c,
                       struct packet *pkt)
 {

@@ -120,20 +120,30 @@ static uint32_t pick_decoded(struct dispatcher *d, const struct frame *f)
                      pair_hash(addrs, addrs + alen, alen, 0, 0, 0));
 }
 
-/* Market data steered by its session (trading_steer_key), else 0. udp: the UDP header, with
- * avail (>= 8) bytes captured from there on; dst: the destination address (16 bytes). */
+/* The UDP payload's length: the UDP length bounds it (frames may carry padding or a trailer).
+ * udp: the UDP header, with avail (>= 8) bytes captured from there on. */
+static size_t udp_payload_len(const uint8_t *udp, size_t avail)
+{
+    size_t ulen = ld_be16(udp + 4);
+    return ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
+}
+
+/* Market data steered by its session (trading_steer_key), else 0. dst: the destination
+ * address (16 bytes). */
 static uint64_t md_key(const struct dispatcher *d, const uint8_t *dst, uint16_t dport,
                        const uint8_t *udp, size_t avail)
 {
-    /* the UDP length bounds the payload: frames may carry padding or a trailer */
-    size_t ulen = ld_be16(udp + 4);
-    size_t plen = ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
-    return trading_steer_key(d->trading, dst, dport, udp + 8, plen);
+    return trading_steer_key(d->trading, dst, dport, udp + 8, udp_payload_len(udp, avail));
 }
 
 static uint64_t md_key_v4(const struct dispatcher *d, const uint8_t *dst4, uint16_t dport,
                           const uint8_t *udp, size_t avail)
 {
+    const struct trading_config *tc = d->trading;
+    if (!tc->npairs) /* no configured pair to look up by address: the inline way */
+        return tc->enabled ? trading_mold_steer_key(tc, (dst4[0] & 0xf0) == 0xe0, dport, udp + 8,
+                                                    udp_payload_len(udp, avail))
+                           : 0;
     uint8_t dst[16] = {0};
     dst[10] = dst[11] = 0xff; /* as the decoder keys it: ::ffff:a.b.c.d */
     memcpy(dst + 12, dst4, 4);

@@ -515,5 +515,6 @@ void *worker_main(void *arg)
     publish(w, 1);
     atomic_store_explicit(&w->watermark, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&w->done, 1, memory_order_release);
+    if (w->finished) sem_post(w->finished);
     return NULL;
 }

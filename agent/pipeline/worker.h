@@ -9,6 +9,7 @@
 #ifndef TT_WORKER_H
 #define TT_WORKER_H
 
+#include <semaphore.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -46,6 +47,7 @@ struct worker {
     struct spsc_ring events;                /* to the sink */
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;
+    sem_t *finished; /* posted after done is set: wakes the sink at once (may be NULL) */
     alignas(64) uint64_t cur_frame;
     uint64_t cur_sub; /* secondary merge key of the events being emitted */
     uint64_t cur_ts;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../decode/cursor.h"
+
 #define MOLD_HEADER_LEN 20
 #define MOLD_END_OF_SESSION 0xffff
 
@@ -22,8 +24,25 @@ struct mold_packet {
     size_t msgs_len;
 };
 
-/* Returns 0 when payload is a well-formed MoldUDP64 packet (its message blocks fill it
- * exactly), -1 when truncated or inconsistent. */
+/* 1 when payload is a well-formed MoldUDP64 packet: the header, then exactly `count`
+ * non-empty message blocks filling the rest (none for a heartbeat or the end of a session).
+ * Inline and allocation-free: the worker steering asks it of every multicast datagram. */
+static inline int mold_well_formed(const uint8_t *payload, size_t len)
+{
+    struct cursor c = cur_make(payload, len);
+    const uint8_t *h = cur_take(&c, MOLD_HEADER_LEN);
+    if (!h) return 0;
+    uint32_t count = ld_be16(h + 18), n = 0;
+    if (count == 0 || count == MOLD_END_OF_SESSION) return cur_left(&c) == 0;
+    while (cur_left(&c)) {
+        uint16_t l = cur_be16(&c); /* 0 when cut: an empty block is malformed too */
+        if (!l || !cur_take(&c, l) || ++n > count) return 0;
+    }
+    return n == count;
+}
+
+/* Returns 0 when payload is a well-formed MoldUDP64 packet (mold_well_formed), -1 when
+ * truncated or inconsistent. */
 int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p);
 
 /* Iterates message blocks: returns 1 with the message and its length set, 0 at the end, -1 on a

@@ -156,17 +156,6 @@ int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint
     return -1;
 }
 
-/* The 10-byte session name as a number (steering only needs it to be the same for the same
- * name, and spread by the dispatcher's mix). Never 0. */
-static uint64_t session_key(const uint8_t session[10])
-{
-    uint64_t lo;
-    uint16_t hi;
-    memcpy(&lo, session, 8);
-    memcpy(&hi, session + 8, 2);
-    return (lo ^ (uint64_t)hi << 48 ^ (uint64_t)hi) | 1;
-}
-
 uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16], uint16_t dport,
                            const uint8_t *payload, size_t len)
 {
@@ -174,11 +163,5 @@ uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16
     int side;
     int pair = tc->npairs ? trading_pair_of(tc, dst, dport, &side) : -1;
     if (pair >= 0) return 0x7070000000000000ull | (uint64_t)(pair + 1);
-    /* By session name, so A and B copies meet. Only multicast: every packet of such a flow
-     * parses alike, so a flow never straddles two workers. */
-    struct mold_packet mp;
-    if ((port_in(tc->mold_ports, dport) || (tc->detect && addr16_is_multicast(dst))) &&
-        !mold_parse(payload, len, &mp))
-        return session_key(mp.session);
-    return 0;
+    return trading_mold_steer_key(tc, addr16_is_multicast(dst), dport, payload, len);
 }

@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "md.h"
 
 #define TRADING_FEED_PAIRS_MAX 16
 #define TRADING_REDACT_MAX 32
@@ -73,5 +76,24 @@ int trading_pair_of(const struct trading_config *tc, const uint8_t dst[16], uint
  * one worker (a configured pair, or a MoldUDP64 session by name). */
 uint64_t trading_steer_key(const struct trading_config *tc, const uint8_t dst[16], uint16_t dport,
                            const uint8_t *payload, size_t len);
+
+/* The part of trading_steer_key() after the configured pairs (the whole of it when trading
+ * is enabled and no pair is configured), inline for the dispatcher's fast path: a MoldUDP64
+ * packet's session name as a number (never 0), so its A and B copies meet. Only on a
+ * MoldUDP64 port or to a multicast group (when detecting), where every packet of a flow
+ * parses alike, so a flow never straddles two workers; else 0. */
+static inline uint64_t trading_mold_steer_key(const struct trading_config *tc, int multicast,
+                                              uint16_t dport, const uint8_t *payload, size_t len)
+{
+    if (!port_in(tc->mold_ports, dport) && !(tc->detect && multicast)) return 0;
+    if (!mold_well_formed(payload, len)) return 0;
+    struct cursor c = cur_make(payload, len);
+    const uint8_t *session = cur_take(&c, 10);
+    uint64_t lo;
+    uint16_t hi;
+    memcpy(&lo, session, 8);
+    memcpy(&hi, session + 8, 2);
+    return (lo ^ (uint64_t)hi << 48 ^ (uint64_t)hi) | 1;
+}
 
 #endif

@@ -36,13 +36,11 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
         atomic_init(&c->readers_left, 0);
         c->frames = malloc(CHUNK_FRAMES * sizeof(*c->frames));
         c->bytes = malloc(CAPTURE_INTO_MIN);
-        c->owner = malloc(CHUNK_FRAMES);
-        c->own = malloc(CHUNK_FRAMES * sizeof(*c->own));
-        c->own_start = malloc((nworkers + 1) * sizeof(*c->own_start));
+        c->own = malloc((size_t)nworkers * CHUNK_FRAMES * sizeof(*c->own));
+        c->nown = malloc(nworkers * sizeof(*c->nown));
         c->marks = malloc(CHUNK_FRAMES * sizeof(*c->marks));
         c->bursts = malloc(CHUNK_FRAMES * sizeof(*c->bursts)); /* touched only when used */
-        if (!c->frames || !c->bytes || !c->owner || !c->own || !c->own_start || !c->marks ||
-            !c->bursts)
+        if (!c->frames || !c->bytes || !c->own || !c->nown || !c->marks || !c->bursts)
             return -ENOMEM;
     }
     return 0;
@@ -54,9 +52,8 @@ void shared_reader_fini(struct shared_reader *r)
         struct chunk *c = &r->chunks[i];
         free(c->frames);
         free(c->bytes);
-        free(c->owner);
         free(c->own);
-        free(c->own_start);
+        free(c->nown);
         free(c->marks);
         free(c->bursts);
     }
@@ -64,17 +61,16 @@ void shared_reader_fini(struct shared_reader *r)
     r->chunks = NULL;
 }
 
-/* With the token: whose each frame is, which frames every worker must see (marks), and the
- * frames grouped by worker. */
+/* With the token: whose each frame is (appended to its worker's list) and which frames every
+ * worker must see (marks). */
 static void steer(struct shared_reader *r, struct chunk *c, uint32_t n)
 {
     uint32_t count[DISPATCH_MAX_WORKERS] = {0};
     uint32_t nmarks = 0, nbursts = 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct frame *f = &c->frames[i];
-        uint8_t w = (uint8_t)dispatch_pick(&r->d, f);
-        c->owner[i] = w;
-        count[w]++;
+        uint32_t w = dispatch_pick(&r->d, f);
+        c->own[w * CHUNK_FRAMES + count[w]++] = (uint16_t)i;
         int tick = f->ts_ns >= r->next_tick_ns;
         if (tick) r->next_tick_ns = f->ts_ns + r->tick_ns;
         int burst = r->burst && burst_feed(r->burst, f->ts_ns, f->wirelen, &c->bursts[nbursts]);
@@ -82,15 +78,8 @@ static void steer(struct shared_reader *r, struct chunk *c, uint32_t n)
             c->marks[nmarks++] =
                 (struct chunk_mark){(uint16_t)i, (uint16_t)(burst ? ++nbursts : 0)};
     }
-    uint32_t at = 0;
-    for (uint32_t w = 0; w < r->nworkers; w++) {
-        c->own_start[w] = at;
-        at += count[w];
-        count[w] = c->own_start[w]; /* now where worker w's next index goes */
-    }
-    c->own_start[r->nworkers] = at;
-    for (uint32_t i = 0; i < n; i++)
-        c->own[count[c->owner[i]]++] = (uint16_t)i;
+    for (uint32_t w = 0; w < r->nworkers; w++)
+        c->nown[w] = count[w];
     c->nframes = n;
     c->nmarks = nmarks;
 }

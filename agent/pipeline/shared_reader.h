@@ -40,12 +40,18 @@ struct chunk {
     uint32_t nframes, nmarks;
     struct frame *frames;
     uint8_t *bytes;           /* the frames' bytes */
-    uint8_t *owner;           /* the worker each frame belongs to */
-    uint16_t *own;            /* frame indices grouped by worker, each group in order */
-    uint32_t *own_start;      /* worker w's are own[own_start[w] .. own_start[w + 1]) */
+    uint16_t *own;            /* worker w's frame indices, in order, from own + w * CHUNK_FRAMES */
+    uint32_t *nown;           /* how many each worker has */
     struct chunk_mark *marks; /* in frame order */
     struct burst *bursts;
 };
+
+/* Worker w's frames of chunk c: *n indices into c->frames, in order. */
+static inline const uint16_t *chunk_own(const struct chunk *c, uint32_t w, uint32_t *n)
+{
+    *n = c->nown[w];
+    return c->own + (size_t)w * CHUNK_FRAMES;
+}
 
 struct shared_reader {
     const struct capture_ops *ops;

@@ -398,31 +398,35 @@ static void batch_done(struct worker *w, uint64_t last_ordinal, uint64_t t0)
 }
 
 /* Shared reading: this worker's frames of a chunk and its marks (where every worker's clock
- * must move, and where a microburst ended), merged in frame order. */
+ * must move, and where a microburst ended), merged in frame order. Marks are few (the chunk's
+ * last frame is one), so the frames between two marks go through a tight loop. */
 static void shared_walk(struct worker *w, const struct chunk *c)
 {
-    const uint16_t *own = c->own + c->own_start[w->id];
-    uint32_t nown = c->own_start[w->id + 1] - c->own_start[w->id];
-    uint32_t i = 0, j = 0, visited = 0;
+    uint32_t nown, i = 0, visited = 0;
+    const uint16_t *own = chunk_own(c, (uint32_t)w->id, &nown);
     uint64_t t0 = w->mw ? metrics_now_ns() : 0;
-    while (i < nown || j < c->nmarks) {
-        uint32_t o = i < nown ? own[i] : UINT32_MAX;
-        uint32_t m = j < c->nmarks ? c->marks[j].frame : UINT32_MAX;
-        const struct frame *fr = &c->frames[o < m ? o : m];
-        if (i + PREFETCH_AHEAD < nown) {
-            const uint8_t *ahead = c->frames[own[i + PREFETCH_AHEAD]].data;
-            __builtin_prefetch(ahead);
-            __builtin_prefetch(ahead + 64);
-        }
-        if (m <= o) {
-            if (c->marks[j].burst && w->burst) { /* the detector's worker says it */
-                w->cur_frame = fr->ordinal;
-                w->cur_sub = 0;
-                emit_burst(w, &c->bursts[c->marks[j].burst - 1], fr->ordinal);
+    for (uint32_t j = 0; j < c->nmarks; j++) {
+        const struct chunk_mark *mark = &c->marks[j];
+        for (; i < nown && own[i] < mark->frame; i++) {
+            if (i + PREFETCH_AHEAD < nown) {
+                const uint8_t *ahead = c->frames[own[i + PREFETCH_AHEAD]].data;
+                __builtin_prefetch(ahead);
+                __builtin_prefetch(ahead + 64);
             }
-            j++;
+            const struct frame *fr = &c->frames[own[i]];
+            process_frame(w, fr);
+            if (++visited % WORKER_BURST == 0) {
+                batch_done(w, fr->ordinal, t0);
+                if (w->mw) t0 = metrics_now_ns();
+            }
         }
-        if (o <= m) {
+        const struct frame *fr = &c->frames[mark->frame];
+        if (mark->burst && w->burst) { /* the detector's worker says it */
+            w->cur_frame = fr->ordinal;
+            w->cur_sub = 0;
+            emit_burst(w, &c->bursts[mark->burst - 1], fr->ordinal);
+        }
+        if (i < nown && own[i] == mark->frame) {
             process_frame(w, fr);
             i++;
         } else {

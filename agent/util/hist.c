@@ -45,7 +45,9 @@ void hist_merge(struct hist *into, const struct hist *from)
 {
     if (!from->n)
         return;
-    for (uint32_t i = 0; i < HIST_BUCKETS; i++)
+    /* only the buckets between from's least and greatest value can hold anything: a merge
+     * touches (and pages in) no more of the 32 KiB than the values need */
+    for (uint32_t i = bucket_of(from->min), hi = bucket_of(from->max); i <= hi; i++)
         into->buckets[i] += from->buckets[i];
     if (into->n == 0 || from->min < into->min)
         into->min = from->min;
@@ -67,7 +69,7 @@ uint64_t hist_quantile(const struct hist *h, double q)
     if (rank < 1)
         rank = 1;
     uint64_t seen = 0;
-    for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
+    for (uint32_t b = bucket_of(h->min); b < HIST_BUCKETS; b++) { /* none below min's */
         seen += h->buckets[b];
         if (seen >= rank) {
             uint64_t lo = bucket_low(b);
@@ -86,8 +88,8 @@ uint64_t hist_quantile(const struct hist *h, double q)
 void hist_count_le(const struct hist *h, const uint64_t *bounds, uint32_t nbounds, uint64_t *cum)
 {
     uint64_t seen = 0;
-    uint32_t i = 0;
-    for (uint32_t b = 0; b < HIST_BUCKETS && i < nbounds; b++) {
+    uint32_t i = 0, last = h->n ? bucket_of(h->max) : 0; /* empty beyond max's bucket */
+    for (uint32_t b = h->n ? bucket_of(h->min) : 1; b <= last && i < nbounds; b++) {
         if (!h->buckets[b])
             continue;
         while (i < nbounds && bucket_low(b) > bounds[i])

@@ -14,7 +14,7 @@
 
 #define TT_MAX_RULES 64
 #define TT_MAX_RULE_ID 255 /* rule ids are 1..255: counters are indexed by id */
-#define TT_SNAP_MAX 4096   /* largest host-mode copy (snaplen) */
+#define TT_SNAP_MAX 9216   /* largest host-mode copy (snaplen): a 9000-byte MTU's frame */
 #define TT_VLAN_UNTAGGED 0
 #define TT_RING_WAKE_BYTES (64 << 10) /* host mode: wake the agent once this much waits (at most) */ /* vlan_rules index for frames without a tag */
 

@@ -33,6 +33,8 @@ struct xsk_queue_stats {
     uint64_t rx_ring_full;     /* ... because the rx ring was full: the agent is behind */
     uint64_t rx_fill_empty;    /* times the fill ring had no buffer for the driver */
     uint64_t rx_invalid_descs;
+    int multi_buffer;             /* bound with XDP_USE_SG: jumbo frames arrive whole */
+    uint64_t multi_buffer_frames; /* frames that came in several buffers */
 };
 int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st);
 int capture_xsk_zerocopy(struct capture *c);

@@ -5,6 +5,11 @@
  * rx_burst (so frames stay valid until then, as capture.h promises). The XDP program in
  * front of the socket is ticktap's (libxdp is told not to load its own); it puts a
  * tt_xdp_meta block before each frame with the receive time and the rule that matched.
+ *
+ * Frames larger than a buffer (jumbo MTUs) come in several descriptors, all but the last
+ * flagged XDP_PKT_CONTD, when the socket is bound with XDP_USE_SG (kernel 6.6+; without it
+ * the kernel drops them and counts them in rx_dropped). Such a frame is copied into the
+ * burst's arena to be contiguous; every other frame stays where the kernel wrote it.
  */
 #include <errno.h>
 #include <linux/if_xdp.h>
@@ -23,7 +28,15 @@
 #include "capture_live.h"
 
 #define XSK_FRAME_SIZE 4096
-#define XSK_BURST 64
+#define XSK_BURST 64 /* descriptors per burst: a frame has at most 18 (MAX_SKB_FRAGS + 1) */
+
+/* Newer than Debian 12's headers (kernel 6.6): multi-buffer binding and its descriptor flag. */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
 
 struct xsk_source {
     struct xsk_umem *umem;
@@ -35,9 +48,11 @@ struct xsk_source {
     size_t area_size;
     uint64_t held[XSK_BURST]; /* buffers of the last burst, refilled at the next one */
     uint32_t nheld;
-    uint64_t ordinal, frames, bytes, no_meta, hw_stamped;
+    uint64_t ordinal, frames, bytes, no_meta, hw_stamped, multi_buffer_frames;
     int64_t tai_offset;
     int zerocopy;
+    int multi_buffer; /* bound with XDP_USE_SG */
+    uint8_t *arena;   /* multi-buffer frames of the last burst, made contiguous */
 };
 
 /* Gives buffers back to the kernel; they are only ever ours or the kernel's. */
@@ -48,8 +63,7 @@ static void refill(struct xsk_source *s, const uint64_t *addrs, uint32_t n)
         ; /* the fill ring is sized for every frame: room appears as the kernel takes some */
     for (uint32_t i = 0; i < n; i++)
         *xsk_ring_prod__fill_addr(&s->fill, idx + i) = addrs[i];
-    if (n)
-        xsk_ring_prod__submit(&s->fill, n);
+    if (n) xsk_ring_prod__submit(&s->fill, n);
 }
 
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,
@@ -63,8 +77,10 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
     s->area_size = (size_t)frames * XSK_FRAME_SIZE;
     s->area = mmap(NULL, s->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (s->area == MAP_FAILED) {
-        snprintf(err, errlen, "%s queue %u: cannot allocate %zu bytes of UMEM (lower "
-                 "capture.xsk_frames)", xdp_iface_name(x), queue, s->area_size);
+        snprintf(err, errlen,
+                 "%s queue %u: cannot allocate %zu bytes of UMEM (lower "
+                 "capture.xsk_frames)",
+                 xdp_iface_name(x), queue, s->area_size);
         s->area = NULL;
         goto fail;
     }
@@ -77,27 +93,38 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
     };
     int rc = xsk_umem__create(&s->umem, s->area, s->area_size, &s->fill, &s->comp, &ucfg);
     if (rc) {
-        snprintf(err, errlen, "%s queue %u: cannot register the UMEM: %s", xdp_iface_name(x),
-                 queue, strerror(-rc));
+        snprintf(err, errlen, "%s queue %u: cannot register the UMEM: %s", xdp_iface_name(x), queue,
+                 strerror(-rc));
         goto fail;
     }
+    /* The best binding the kernel and driver give: zero-copy before copy, and within each,
+     * multi-buffer (jumbo frames whole) before single-buffer. */
+    static const uint32_t binds[] = {XDP_ZEROCOPY | XDP_USE_SG, XDP_ZEROCOPY, XDP_COPY | XDP_USE_SG,
+                                     XDP_COPY};
     struct xsk_socket_config scfg = {
         .rx_size = ring,
         .tx_size = 0,
         .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
         .xdp_flags = 0,
-        .bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY,
     };
-    rc = xsk_socket__create(&s->xsk, xdp_iface_name(x), queue, s->umem, &s->rx, NULL, &scfg);
-    s->zerocopy = rc == 0;
-    if (rc) { /* the driver cannot map our memory: copy mode */
-        scfg.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
+    for (size_t b = 0; b < sizeof(binds) / sizeof(binds[0]); b++) {
+        scfg.bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | binds[b]);
         rc = xsk_socket__create(&s->xsk, xdp_iface_name(x), queue, s->umem, &s->rx, NULL, &scfg);
+        if (!rc) {
+            s->zerocopy = (binds[b] & XDP_ZEROCOPY) != 0;
+            s->multi_buffer = (binds[b] & XDP_USE_SG) != 0;
+            break;
+        }
     }
     if (rc) {
         snprintf(err, errlen, "%s queue %u: cannot open an AF_XDP socket: %s%s", xdp_iface_name(x),
                  queue, strerror(-rc),
                  rc == -EINVAL ? " (does the device have that many queues? see ethtool -l)" : "");
+        goto fail;
+    }
+    /* a burst's descriptors hold at most XSK_BURST buffers' bytes */
+    if (s->multi_buffer && !(s->arena = malloc((size_t)XSK_BURST * XSK_FRAME_SIZE))) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if ((rc = xsk_socket__update_xskmap(s->xsk, xdp_iface_xsks_fd(x)))) {
@@ -121,57 +148,82 @@ fail:
     return NULL;
 }
 
-static int xsk_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                        size_t errlen)
+/* The frame whose first descriptor is d: its timestamp from the metadata block in front of
+ * it (or the arrival time here when the driver left no room for one). */
+static uint64_t frame_time(struct xsk_source *s, const uint8_t *data, uint64_t off)
+{
+    const struct tt_xdp_meta *m = (const struct tt_xdp_meta *)(data - sizeof(*m));
+    if (off >= sizeof(*m) && m->magic == TT_META_MAGIC && m->hw_ts_ns) {
+        s->hw_stamped++;
+        return m->hw_ts_ns; /* the NIC's clock */
+    }
+    if (off >= sizeof(*m) && m->magic == TT_META_MAGIC)
+        return (uint64_t)((int64_t)m->ts_ns + s->tai_offset);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->no_meta++;
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+static int xsk_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
     struct xsk_source *s = (struct xsk_source *)c;
     refill(s, s->held, s->nheld);
     s->nheld = 0;
-    if (max > XSK_BURST)
-        max = XSK_BURST;
-    uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, (uint32_t)max, &idx);
+    uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, XSK_BURST, &idx);
     if (!n) {
         int fd = xsk_socket__fd(s->xsk);
-        if (xsk_ring_prod__needs_wakeup(&s->fill))
-            recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+        if (xsk_ring_prod__needs_wakeup(&s->fill)) recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
         struct pollfd p = {.fd = fd, .events = POLLIN};
         poll(&p, 1, 10);
-        n = xsk_ring_cons__peek(&s->rx, (uint32_t)max, &idx);
-        if (!n)
-            return -EAGAIN;
+        n = xsk_ring_cons__peek(&s->rx, XSK_BURST, &idx);
+        if (!n) return -EAGAIN;
     }
     s->tai_offset = live_tai_to_realtime();
-    for (uint32_t i = 0; i < n; i++) {
-        const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
-        uint64_t addr = xsk_umem__extract_addr(d->addr);
+    uint32_t used = 0;
+    size_t arena_used = 0;
+    int nf = 0;
+    while (used < n && nf < max) {
+        uint32_t last = used; /* the frame's descriptors are used..last */
+        while (last < n && (xsk_ring_cons__rx_desc(&s->rx, idx + last)->options & XDP_PKT_CONTD))
+            last++;
+        if (last == n) /* its last buffer is beyond this peek: taken at the next burst */
+            break;
+        const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + used);
+        uint64_t addr = xsk_umem__extract_addr(d->addr), off = addr % XSK_FRAME_SIZE;
         const uint8_t *data = xsk_umem__get_data(s->area, addr);
-        struct frame *f = &frames[i];
-        uint64_t off = addr % XSK_FRAME_SIZE;
-        const struct tt_xdp_meta *m = (const struct tt_xdp_meta *)(data - sizeof(*m));
-        if (off >= sizeof(*m) && m->magic == TT_META_MAGIC && m->hw_ts_ns) {
-            f->ts_ns = m->hw_ts_ns; /* the NIC's clock */
-            s->hw_stamped++;
-        } else if (off >= sizeof(*m) && m->magic == TT_META_MAGIC) {
-            f->ts_ns = (uint64_t)((int64_t)m->ts_ns + s->tai_offset);
-        } else { /* no block (the driver gave no headroom): stamp it on arrival here */
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            s->no_meta++;
-            f->ts_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-        }
-        f->ordinal = ++s->ordinal;
+        struct frame *f = &frames[nf++];
+        f->ts_ns = frame_time(s, data, off);
         f->data = data;
         f->caplen = d->len;
-        f->wirelen = d->len;
+        if (last > used) { /* one frame in several buffers: made contiguous in the arena */
+            uint8_t *whole = s->arena + arena_used;
+            uint32_t len = 0;
+            for (uint32_t k = used; k <= last; k++) {
+                const struct xdp_desc *p = xsk_ring_cons__rx_desc(&s->rx, idx + k);
+                uint64_t a = xsk_umem__extract_addr(p->addr);
+                memcpy(whole + len, xsk_umem__get_data(s->area, a), p->len);
+                len += p->len;
+                if (k > used) s->held[s->nheld++] = a - a % XSK_FRAME_SIZE;
+            }
+            arena_used += len;
+            f->data = whole;
+            f->caplen = len;
+            s->multi_buffer_frames++;
+        }
+        f->ordinal = ++s->ordinal;
+        f->wirelen = f->caplen;
         f->linktype = DLT_EN10MB;
         s->held[s->nheld++] = addr - off;
         s->frames++;
-        s->bytes += d->len;
+        s->bytes += f->caplen;
+        used = last + 1;
     }
-    xsk_ring_cons__release(&s->rx, n);
-    return (int)n;
+    if (used < n) xsk_ring_cons__cancel(&s->rx, n - used);
+    xsk_ring_cons__release(&s->rx, used);
+    return nf ? nf : -EAGAIN;
 }
 
 int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st)
@@ -180,8 +232,9 @@ int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st)
     struct xdp_statistics xs;
     socklen_t len = sizeof(xs);
     memset(st, 0, sizeof(*st));
-    if (getsockopt(xsk_socket__fd(s->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len))
-        return -errno;
+    st->multi_buffer = s->multi_buffer;
+    st->multi_buffer_frames = s->multi_buffer_frames;
+    if (getsockopt(xsk_socket__fd(s->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len)) return -errno;
     st->rx_dropped = xs.rx_dropped;
     st->rx_invalid_descs = xs.rx_invalid_descs;
     st->rx_ring_full = xs.rx_ring_full;
@@ -206,14 +259,11 @@ static void xsk_stats(struct capture *c, struct capture_stats *st)
 static void xsk_close(struct capture *c)
 {
     struct xsk_source *s = (struct xsk_source *)c;
-    if (!s)
-        return;
-    if (s->xsk)
-        xsk_socket__delete(s->xsk);
-    if (s->umem)
-        xsk_umem__delete(s->umem);
-    if (s->area)
-        munmap(s->area, s->area_size);
+    if (!s) return;
+    if (s->xsk) xsk_socket__delete(s->xsk);
+    if (s->umem) xsk_umem__delete(s->umem);
+    if (s->area) munmap(s->area, s->area_size);
+    free(s->arena);
     free(s);
 }
 

@@ -203,6 +203,11 @@ static int attach_xdp(struct xdp_iface *x, int attach, char *err, size_t errlen)
                      "%s: another XDP program is attached (see 'ip link show %s'; detach it "
                      "or use pcap mode)",
                      x->name, x->name);
+        else if (e == ERANGE)
+            snprintf(err, errlen,
+                     "%s: the MTU is too large for XDP on this device (lower it, or use pcap "
+                     "mode)",
+                     x->name);
         else if (e == EOPNOTSUPP || e == EINVAL)
             snprintf(err, errlen,
                      "%s: XDP %s mode is not supported by this device (set xdp_mode: %s)",
@@ -259,10 +264,16 @@ int xdp_iface_open(struct xdp_iface **out, const struct xdp_iface_opts *o,
         }
         bpf_program__set_autoload(x->hw_ts ? x->skel->progs.tt_xdp : x->skel->progs.tt_xdp_hwts,
                                   false);
+        /* Multi-buffer aware (kernel 5.18+): frames larger than a page (jumbo MTUs) reach it
+         * in fragments, and a driver refuses a program without this flag on such a link. */
+        struct bpf_program *xdp_prog =
+            x->hw_ts ? x->skel->progs.tt_xdp_hwts : x->skel->progs.tt_xdp;
+        uint32_t flags = BPF_F_XDP_HAS_FRAGS;
         if (x->hw_ts) {
-            bpf_program__set_ifindex(x->skel->progs.tt_xdp_hwts, (__u32)x->ifindex);
-            bpf_program__set_flags(x->skel->progs.tt_xdp_hwts, TT_BPF_F_XDP_DEV_BOUND_ONLY);
+            bpf_program__set_ifindex(xdp_prog, (__u32)x->ifindex);
+            flags |= TT_BPF_F_XDP_DEV_BOUND_ONLY;
         }
+        bpf_program__set_flags(xdp_prog, flags);
         rc = ticktap_bpf__load(x->skel);
         if (!rc || !x->hw_ts || rc == -EPERM || rc == -EACCES)
             break;

@@ -475,10 +475,12 @@ static json_t *capture_json(struct run_state *rs)
                 capture_xsk_ops.stats(cap, &cs);
                 capture_xsk_stats(cap, &xs);
                 json_array_append_new(
-                    qs, json_pack("{s:i, s:s, s:I, s:I, s:I, s:I}", "queue", (int)q, "bind",
-                                  capture_xsk_zerocopy(cap) ? "zero-copy" : "copy", "frames",
-                                  (json_int_t)cs.frames, "rx_dropped", (json_int_t)xs.rx_dropped,
-                                  "rx_ring_full", (json_int_t)xs.rx_ring_full, "fill_ring_empty",
+                    qs, json_pack("{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "queue", (int)q,
+                                  "bind", capture_xsk_zerocopy(cap) ? "zero-copy" : "copy",
+                                  "multi_buffer", xs.multi_buffer, "frames", (json_int_t)cs.frames,
+                                  "multi_buffer_frames", (json_int_t)xs.multi_buffer_frames,
+                                  "rx_dropped", (json_int_t)xs.rx_dropped, "rx_ring_full",
+                                  (json_int_t)xs.rx_ring_full, "fill_ring_empty",
                                   (json_int_t)xs.rx_fill_empty));
             }
             json_object_set_new(o, "queues", qs);
@@ -659,9 +661,15 @@ int cmd_run(int argc, char **argv)
                     xdp_iface_hw_timestamps(ri->xdp) ? " (device-bound: NIC timestamps)" : "");
         if (ri->xdp && xdp_iface_egress_hook(ri->xdp))
             fprintf(stderr, ", egress by %s", xdp_iface_egress_hook(ri->xdp));
-        if (ri->cfg.mode == LIVE_TAP)
-            fprintf(stderr, ", %u AF_XDP queue(s) in %s mode", ri->nsrc,
-                    capture_xsk_zerocopy(rs.src[ri->first].cap) ? "zero-copy" : "copy");
+        if (ri->cfg.mode == LIVE_TAP) {
+            struct xsk_queue_stats xs;
+            capture_xsk_stats(rs.src[ri->first].cap, &xs);
+            fprintf(stderr, ", %u AF_XDP queue(s) in %s mode, %s", ri->nsrc,
+                    capture_xsk_zerocopy(rs.src[ri->first].cap) ? "zero-copy" : "copy",
+                    xs.multi_buffer ? "multi-buffer (jumbo frames whole)"
+                                    : "single-buffer (frames over ~3.5 KiB are dropped: kernel "
+                                      "6.6+ takes them whole)");
+        }
         fprintf(stderr, "\n");
     }
     rules_compiled_free(&cr);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "../../bpf/ticktap_bpf.h" /* TT_SNAP_MAX */
+
 enum opt_type { OPT_U32, OPT_U16, OPT_U64, OPT_DURATION, OPT_BOOL, OPT_STR128, OPT_STR256 };
 
 struct opt {
@@ -87,7 +89,7 @@ static const struct opt options[] = {
      "at the end, time allowed for outstanding deliveries"},
     {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
      "mock cluster only: every broker down from the first message for this long (0: none)"},
-    {"capture.snaplen", OPT_U32, O(snaplen), "live: bytes of each frame kept (64-4096)"},
+    {"capture.snaplen", OPT_U32, O(snaplen), "live: bytes of each frame kept (64-9216)"},
     {"capture.ring_size", OPT_U64, O(ring_bytes),
      "host mode: BPF ring buffer per interface (power of 2; frames beyond it are counted lost)"},
     {"capture.xsk_frames", OPT_U32, O(xsk_frames), "tap mode: UMEM frames per AF_XDP queue"},
@@ -319,8 +321,8 @@ int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t 
 
 int config_finish(struct tt_config *cfg, char *err, size_t errlen)
 {
-    if (cfg->snaplen < 64 || cfg->snaplen > 4096) {
-        snprintf(err, errlen, "capture.snaplen %u: give 64 to 4096", cfg->snaplen);
+    if (cfg->snaplen < 64 || cfg->snaplen > TT_SNAP_MAX) {
+        snprintf(err, errlen, "capture.snaplen %u: give 64 to %u", cfg->snaplen, TT_SNAP_MAX);
         return -1;
     }
     if (cfg->xsk_frames < 64 || (cfg->xsk_frames & (cfg->xsk_frames - 1)) || cfg->xsk_ring < 64 ||

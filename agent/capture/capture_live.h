@@ -33,11 +33,12 @@ struct xsk_queue_stats {
     uint64_t rx_ring_full;     /* ... because the rx ring was full: the agent is behind */
     uint64_t rx_fill_empty;    /* times the fill ring had no buffer for the driver */
     uint64_t rx_invalid_descs;
-    int multi_buffer;             /* bound with XDP_USE_SG: jumbo frames arrive whole */
     uint64_t multi_buffer_frames; /* frames that came in several buffers */
 };
 int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st);
 int capture_xsk_zerocopy(struct capture *c);
+/* 1 when the socket is bound with XDP_USE_SG (kernel 6.6+): frames over a buffer arrive whole. */
+int capture_xsk_multi_buffer(struct capture *c);
 
 /* pcap mode: libpcap live capture with nanosecond timestamps and an optional filter. */
 struct capture *capture_pcap_live_open(const char *ifname, uint32_t snaplen, uint64_t buffer,

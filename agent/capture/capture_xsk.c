@@ -28,7 +28,9 @@
 #include "capture_live.h"
 
 #define XSK_FRAME_SIZE 4096
-#define XSK_BURST 64 /* descriptors per burst: a frame has at most 18 (MAX_SKB_FRAGS + 1) */
+/* Descriptors per burst. A frame has at most CONFIG_MAX_SKB_FRAGS + 1 of them (18 by default,
+ * 46 at the most the kernel allows), so a whole frame always fits one peek. */
+#define XSK_BURST 64
 
 /* Newer than Debian 12's headers (kernel 6.6): multi-buffer binding and its descriptor flag. */
 #ifndef XDP_USE_SG
@@ -148,8 +150,8 @@ fail:
     return NULL;
 }
 
-/* The frame whose first descriptor is d: its timestamp from the metadata block in front of
- * it (or the arrival time here when the driver left no room for one). */
+/* A frame's time: from the metadata block in front of its first buffer's data (off: where
+ * the data starts in that buffer), or the arrival time here when the driver left no room. */
 static uint64_t frame_time(struct xsk_source *s, const uint8_t *data, uint64_t off)
 {
     const struct tt_xdp_meta *m = (const struct tt_xdp_meta *)(data - sizeof(*m));
@@ -232,7 +234,6 @@ int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st)
     struct xdp_statistics xs;
     socklen_t len = sizeof(xs);
     memset(st, 0, sizeof(*st));
-    st->multi_buffer = s->multi_buffer;
     st->multi_buffer_frames = s->multi_buffer_frames;
     if (getsockopt(xsk_socket__fd(s->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len)) return -errno;
     st->rx_dropped = xs.rx_dropped;
@@ -245,6 +246,11 @@ int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st)
 int capture_xsk_zerocopy(struct capture *c)
 {
     return ((struct xsk_source *)c)->zerocopy;
+}
+
+int capture_xsk_multi_buffer(struct capture *c)
+{
+    return ((struct xsk_source *)c)->multi_buffer;
 }
 
 static void xsk_stats(struct capture *c, struct capture_stats *st)

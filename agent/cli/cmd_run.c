@@ -475,13 +475,13 @@ static json_t *capture_json(struct run_state *rs)
                 capture_xsk_ops.stats(cap, &cs);
                 capture_xsk_stats(cap, &xs);
                 json_array_append_new(
-                    qs, json_pack("{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "queue", (int)q,
-                                  "bind", capture_xsk_zerocopy(cap) ? "zero-copy" : "copy",
-                                  "multi_buffer", xs.multi_buffer, "frames", (json_int_t)cs.frames,
-                                  "multi_buffer_frames", (json_int_t)xs.multi_buffer_frames,
-                                  "rx_dropped", (json_int_t)xs.rx_dropped, "rx_ring_full",
-                                  (json_int_t)xs.rx_ring_full, "fill_ring_empty",
-                                  (json_int_t)xs.rx_fill_empty));
+                    qs, json_pack(
+                            "{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "queue", (int)q, "bind",
+                            capture_xsk_zerocopy(cap) ? "zero-copy" : "copy", "multi_buffer",
+                            capture_xsk_multi_buffer(cap), "frames", (json_int_t)cs.frames,
+                            "multi_buffer_frames", (json_int_t)xs.multi_buffer_frames, "rx_dropped",
+                            (json_int_t)xs.rx_dropped, "rx_ring_full", (json_int_t)xs.rx_ring_full,
+                            "fill_ring_empty", (json_int_t)xs.rx_fill_empty));
             }
             json_object_set_new(o, "queues", qs);
         }
@@ -662,13 +662,13 @@ int cmd_run(int argc, char **argv)
         if (ri->xdp && xdp_iface_egress_hook(ri->xdp))
             fprintf(stderr, ", egress by %s", xdp_iface_egress_hook(ri->xdp));
         if (ri->cfg.mode == LIVE_TAP) {
-            struct xsk_queue_stats xs;
-            capture_xsk_stats(rs.src[ri->first].cap, &xs);
+            struct capture *q0 = rs.src[ri->first].cap;
             fprintf(stderr, ", %u AF_XDP queue(s) in %s mode, %s", ri->nsrc,
-                    capture_xsk_zerocopy(rs.src[ri->first].cap) ? "zero-copy" : "copy",
-                    xs.multi_buffer ? "multi-buffer (jumbo frames whole)"
-                                    : "single-buffer (frames over ~3.5 KiB are dropped: kernel "
-                                      "6.6+ takes them whole)");
+                    capture_xsk_zerocopy(q0) ? "zero-copy" : "copy",
+                    capture_xsk_multi_buffer(q0)
+                        ? "multi-buffer (jumbo frames whole)"
+                        : "single-buffer (frames over ~3.5 KiB are dropped: kernel "
+                          "6.6+ takes them whole)");
         }
         fprintf(stderr, "\n");
     }

@@ -88,8 +88,10 @@ uint64_t hist_quantile(const struct hist *h, double q)
 void hist_count_le(const struct hist *h, const uint64_t *bounds, uint32_t nbounds, uint64_t *cum)
 {
     uint64_t seen = 0;
-    uint32_t i = 0, last = h->n ? bucket_of(h->max) : 0; /* empty beyond max's bucket */
-    for (uint32_t b = h->n ? bucket_of(h->min) : 1; b <= last && i < nbounds; b++) {
+    uint32_t i = 0;
+    /* only the buckets from min's to max's can hold values */
+    for (uint32_t b = bucket_of(h->min), last = bucket_of(h->max); h->n && b <= last && i < nbounds;
+         b++) {
         if (!h->buckets[b])
             continue;
         while (i < nbounds && bucket_low(b) > bounds[i])

@@ -87,8 +87,9 @@ awk -v f="$fixm" -v m="$moldm" -v on="${secs["ticktap 1 worker"]}" -v off="${sec
 TSMALL="$DIR/trading-200000.pcap"
 [ -f "$TSMALL" ] || "$BUILD/ttgen" trading "$TSMALL" 200000
 if [ -z "${BENCH_NO_TSHARK:-}" ]; then
-    once "tshark FIX+MoldUDP64 200k" tshark -r "$TSMALL" -d udp.port==26400-26407,moldudp64 \
-        -Y "fix || moldudp64" -T fields -e frame.number
+    # the file last: once() warms what the command reads
+    once "tshark FIX+MoldUDP64 200k" tshark -d udp.port==26400-26407,moldudp64 \
+        -Y "fix || moldudp64" -T fields -e frame.number -r "$TSMALL"
     once "ticktap 200k" "$BUILD/ticktap" analyze -q "$TSMALL"
     ts=${secs["tshark FIX+MoldUDP64 200k"]}
     tt=${secs["ticktap 200k"]}

@@ -47,7 +47,7 @@ void flow_table_config_default(struct flow_table_config *cfg)
 
 /* Both directions hash alike (symhash.h). The VLAN is left out so that a conversation tagged
  * one way and untagged the other (a tag stripped at the capture point) still meets in one
- * probe chain; key_match() decides. */
+ * probe chain; flow_key_match() decides. */
 uint32_t flow_key_hash(const struct flow_key *k)
 {
     uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
@@ -61,8 +61,7 @@ static inline int addr_eq(const uint8_t *a, const uint8_t *b)
     return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-/* 0: same direction as f's key, 1: reverse, -1: different flow. */
-static int key_match(const struct flow_key *fk, const struct flow_key *k)
+int flow_key_match(const struct flow_key *fk, const struct flow_key *k)
 {
     /* Different VLANs are different flows; an untagged side matches a tagged one. */
     if (fk->vlan != k->vlan && fk->vlan && k->vlan) return -1;
@@ -93,7 +92,8 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
     ft->slot_mask = nslots - 1;
     ft->flows = calloc(cfg->max_flows, sizeof(*ft->flows));
     ft->slots = calloc(nslots, sizeof(*ft->slots));
-    if (!ft->flows || !ft->slots) {
+    ft->expiring = malloc(FLOW_EXPIRE_MAX * sizeof(*ft->expiring));
+    if (!ft->flows || !ft->slots || !ft->expiring) {
         flow_table_fini(ft);
         return -ENOMEM;
     }
@@ -110,6 +110,7 @@ void flow_table_fini(struct flow_table *ft)
 {
     free(ft->flows);
     free(ft->slots);
+    free(ft->expiring);
     memset(ft, 0, sizeof(*ft));
 }
 
@@ -197,7 +198,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
         if (j == UINT32_MAX) break;
         struct flow *f = &ft->flows[j];
         if (f->hash == h) {
-            int d = key_match(&f->key, key);
+            int d = flow_key_match(&f->key, key);
             if (d >= 0 && ts_ns > f->last_ts_ns && ts_ns - f->last_ts_ns > flow_timeout(ft, f)) {
                 /* Past its timeout: ended here, exactly when its next packet shows it, so the
                  * outcome never depends on when housekeeping last ran. */
@@ -254,8 +255,27 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
     return f;
 }
 
+static int cmp_flow_id(const void *a, const void *b, void *ctx)
+{
+    const struct flow *flows = ctx;
+    uint64_t x = flows[*(const uint32_t *)a].id, y = flows[*(const uint32_t *)b].id;
+    return x < y ? -1 : x > y;
+}
+
+/* Ends the flows collected by one expiry pass in flow id order: the records of a pass then
+ * merge across workers (by frame, then flow id) into the order one worker gives them. */
+static void end_expired(struct flow_table *ft, uint32_t n)
+{
+    qsort_r(ft->expiring, n, sizeof(*ft->expiring), cmp_flow_id, ft->flows);
+    for (uint32_t i = 0; i < n; i++) {
+        struct flow *f = &ft->flows[ft->expiring[i]];
+        flow_end(ft, f, f->list == 1 ? FLOW_END_CLOSED : FLOW_END_IDLE);
+    }
+}
+
 uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budget)
 {
+    if (budget > FLOW_EXPIRE_MAX) budget = FLOW_EXPIRE_MAX;
     uint32_t n = 0;
     uint64_t min_idle =
         ft->cfg.tcp_idle_ns < ft->cfg.udp_idle_ns ? ft->cfg.tcp_idle_ns : ft->cfg.udp_idle_ns;
@@ -272,13 +292,11 @@ uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budg
             uint64_t age = now_ns > f->last_ts_ns ? now_ns - f->last_ts_ns : 0;
             looked++;
             if (age <= stop_age) break;
-            if (age > flow_timeout(ft, f)) {
-                flow_end(ft, f, list == 1 ? FLOW_END_CLOSED : FLOW_END_IDLE);
-                n++;
-            }
+            if (age > flow_timeout(ft, f)) ft->expiring[n++] = i;
             i = next;
         }
     }
+    end_expired(ft, n);
     return n;
 }
 

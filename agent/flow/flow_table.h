@@ -68,6 +68,7 @@ struct flow_table {
     uint32_t *slots;     /* open addressing: 1 + flow index; 0 empty */
     uint32_t slot_mask;
     uint32_t head[2], tail[2]; /* LRU lists by last_ts: active, closed */
+    uint32_t *expiring;        /* one expiry pass's flows, ended in flow id order */
     struct flow_table_config cfg;
     flow_end_fn on_end;
     void *ctx;
@@ -94,12 +95,18 @@ void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why);
 /* Marks f closed: it then ends after the closed linger time without packets. */
 void flow_mark_closed(struct flow_table *ft, struct flow *f);
 
-/* Ends flows idle past their timeout at packet time now_ns; at most budget of them.
- * Returns how many ended. */
+/* Most flows one expiry pass ends. */
+#define FLOW_EXPIRE_MAX 4096
+
+/* Ends flows idle past their timeout at packet time now_ns; at most budget of them (and
+ * FLOW_EXPIRE_MAX), in flow id order. Returns how many ended. */
 uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budget);
 
 /* Ends every flow (reason capture end), oldest first. */
 void flow_table_flush(struct flow_table *ft);
+
+/* Whether k is the flow of fk: 0 in the same direction, 1 in reverse, -1 another flow. */
+int flow_key_match(const struct flow_key *fk, const struct flow_key *k);
 
 /* Symmetric hash of a key: both directions hash alike. */
 uint32_t flow_key_hash(const struct flow_key *k);

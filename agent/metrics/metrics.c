@@ -124,6 +124,7 @@ void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st
     s->flows_created = st->flows_created;
     s->flows_ended = st->flows_ended;
     s->flows_evicted = st->flows_evicted;
+    s->flows_resumed = st->flows_resumed;
     s->flows_active = flows_active;
     hist_refresh(&s->rtt, &st->rtt);
     hist_refresh(&s->handshake, &st->handshake);
@@ -192,6 +193,7 @@ static void merge_snap(struct metrics_worker_snap *into, const struct metrics_wo
     into->flows_created += s->flows_created;
     into->flows_ended += s->flows_ended;
     into->flows_evicted += s->flows_evicted;
+    into->flows_resumed += s->flows_resumed;
     into->flows_active += s->flows_active;
     into->fix_messages += s->fix_messages;
     into->soup_packets += s->soup_packets;
@@ -445,6 +447,9 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     prom_family(b, "ticktap_flows_evicted_total", "counter",
                 "Live flows evicted because the flow table was full");
     prom_sample(b, "ticktap_flows_evicted_total", NULL, t->flows_evicted);
+    prom_family(b, "ticktap_flows_resumed_total", "counter",
+                "Flows whose connection resumed after its record ended: TCP analysis continued");
+    prom_sample(b, "ticktap_flows_resumed_total", NULL, t->flows_resumed);
     prom_family(b, "ticktap_tcp_analysis_total", "counter",
                 "Segments with each Wireshark tcp.analysis flag (reset: RST segments)");
     for (int i = 0; i < TA_BIT_MAX; i++) {
@@ -591,11 +596,11 @@ char *metrics_stats_json(struct metrics *m, uint64_t ts_ns, uint64_t interval_ns
                                 json_integer((json_int_t)n));
     }
     json_object_set_new(o, "events", ev);
-    json_object_set_new(o, "flows",
-                        json_pack("{s:I, s:I, s:I, s:I}", "active", (json_int_t)t->flows_active,
-                                  "created", (json_int_t)t->flows_created, "ended",
-                                  (json_int_t)t->flows_ended, "evicted",
-                                  (json_int_t)t->flows_evicted));
+    json_object_set_new(
+        o, "flows",
+        json_pack("{s:I, s:I, s:I, s:I, s:I}", "active", (json_int_t)t->flows_active, "created",
+                  (json_int_t)t->flows_created, "ended", (json_int_t)t->flows_ended, "evicted",
+                  (json_int_t)t->flows_evicted, "resumed", (json_int_t)t->flows_resumed));
     if (kafka_on)
         json_object_set_new(
             o, "kafka",

@@ -96,6 +96,7 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     into->flows_created += from->flows_created;
     into->flows_ended += from->flows_ended;
     into->flows_evicted += from->flows_evicted;
+    into->flows_resumed += from->flows_resumed;
     hist_merge(&into->rtt, &from->rtt);
     hist_merge(&into->handshake, &from->handshake);
     trading_stats_merge(&into->trading, &from->trading);

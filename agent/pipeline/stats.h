@@ -47,6 +47,7 @@ struct tt_stats {
     uint64_t flows_created;
     uint64_t flows_ended;
     uint64_t flows_evicted;
+    uint64_t flows_resumed; /* new flow records continuing an ended flow's TCP analysis */
     struct hist rtt;       /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
     struct hist handshake; /* SYN to handshake-completing ACK */
     struct talker_table talkers;

@@ -125,6 +125,11 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
     trading_flow_end(&w->trading, f); /* its last messages come before the flow record */
     emit_flow_record(w, f, why, why == FLOW_END_CAPTURE_END ? EVENT_ORDER_END : w->cur_frame);
     tcp_conv_release(&f->tcp, &w->segs);
+    /* Its connection may go on after a gap (Wireshark would judge it as one): remember where
+     * its analysis stood. Not after a port reuse (a new connection) or the capture's end. */
+    if (f->key.proto == 6 &&
+        (why == FLOW_END_IDLE || why == FLOW_END_CLOSED || why == FLOW_END_EVICTED))
+        if (flow_recall_put(&w->recall, f)) w->st.counters[TT_C_TCP_RECALL_FORGOTTEN]++;
 }
 
 /* The trading analyzers reserve event slots through these. */
@@ -150,6 +155,7 @@ int worker_init(struct worker *w, int id, const struct tt_config *cfg)
     if ((rc = decoder_init(&w->dec, &cfg->decode)) ||
         (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
         (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
+        (rc = flow_recall_init(&w->recall, cfg->tcp_recall)) ||
         (rc = stats_init(&w->st, cfg->talkers_max, cfg->top_n)) ||
         (rc = spsc_ring_init(&w->events, cfg->event_ring, sizeof(struct event))) ||
         (rc = trading_init(&w->trading, &cfg->trading, &w->st.trading, w->st.counters, &emit))) {
@@ -188,6 +194,7 @@ void worker_fini(struct worker *w)
     decoder_fini(&w->dec);
     flow_table_fini(&w->flows);
     tcp_seg_pool_fini(&w->segs);
+    flow_recall_fini(&w->recall);
     stats_fini(&w->st);
     spsc_ring_fini(&w->events);
 }
@@ -276,6 +283,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     w->cur_sub = 0;
     w->cur_ts = fr->ts_ns;
     if (fr->ts_ns >= w->next_housekeep_ns) housekeep(w, fr->ts_ns);
+    w->cur_sub = SUB_FRAME;
 
     decode_frame(&w->dec, fr->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns, &pkt);
     pkt.frame = fr->ordinal;
@@ -308,6 +316,13 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
         return;
     }
     uint32_t extra = 0;
+    if (created && pkt.key.proto == 6 && flow_recall_take(&w->recall, f)) {
+        st->flows_resumed++;
+        if (pkt.has_l4 && tcp_is_port_reuse(&f->tcp, dir, &pkt)) { /* a new connection after all */
+            tcp_conv_init(&f->tcp);
+            extra = TA(REUSED_PORTS);
+        }
+    }
     if (pkt.key.proto == 6 && pkt.has_l4 && !created && tcp_is_port_reuse(&f->tcp, dir, &pkt)) {
         /* A SYN with a new ISN: the old connection is over, a new one starts (Wireshark's
          * "TCP port numbers reused"). */

@@ -17,6 +17,7 @@
 #include "../capture/capture.h"
 #include "../decode/decode.h"
 #include "../detect/detect_burst.h"
+#include "../flow/flow_recall.h"
 #include "../flow/flow_table.h"
 #include "../metrics/metrics.h"
 #include "../tcp/tcp_analysis.h"
@@ -35,6 +36,9 @@
 
 /* Merge key of events emitted when the capture ends (after every frame). */
 #define EVENT_ORDER_END UINT64_MAX
+/* Secondary merge key of a frame's own events: after what housekeeping ended at that frame
+ * (key 0, flow records in flow id order), which every worker may emit at the same frame. */
+#define SUB_FRAME 1
 
 struct worker {
     alignas(64) int id;
@@ -42,6 +46,7 @@ struct worker {
     struct decoder dec;
     struct flow_table flows;
     struct tcp_seg_pool segs;
+    struct flow_recall recall; /* TCP state of ended flows, for connections that resume */
     struct tt_stats st;
     struct trading trading;                 /* FIX, market data: after the TCP analysis */
     struct spsc_ring events;                /* to the sink */

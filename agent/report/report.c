@@ -186,7 +186,10 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     fprintf(out, "\n");
     human_count(st->flows_created, a, sizeof(a));
     human_count(st->flows_evicted, c, sizeof(c));
-    fprintf(out, "  flows %s (evicted %s)   analysed in %.2f s\n", a, c, res->wall_seconds);
+    fprintf(out, "  flows %s (evicted %s", a, c);
+    if (st->flows_resumed) /* connections that went on after their record ended */
+        fprintf(out, ", resumed %" PRIu64, st->flows_resumed);
+    fprintf(out, ")   analysed in %.2f s\n", res->wall_seconds);
 
     fprintf(out, "\n  protocol mix:");
     for (int i = 0; i < TT_P_MAX; i++)

@@ -26,6 +26,11 @@ enum { S_BASE_SEQ_SET = 1, S_SAW_SYN = 2, S_SAW_SYNACK = 4 };
 #define OOO_DEFAULT_NS 3000000ull
 /* A fast retransmission follows the duplicate ACKs within 20 ms. */
 #define FAST_RETRANS_WINDOW_NS 20000000ull
+/* A direction's duplicate-ACK count after an ACK of its unseen data was reported: no second
+ * report until it ACKs again. Wireshark stores -1 in an unsigned counter, so the latched count
+ * also reads as "two or more duplicate ACKs" to the fast-retransmission check (tshark 4.0 calls
+ * a FIN resent after such an ACK a fast retransmission); keeping it the largest value does too. */
+#define TCP_DUPACK_LATCHED UINT16_MAX
 
 static const char *const analysis_names[TA_BIT_MAX] = {
 #define TT_X(id, name) [TA_BIT_##id] = name,
@@ -74,6 +79,30 @@ void tcp_conv_init(struct tcp_conv *c)
         c->dir[i].unacked_head = TCP_NIL;
         c->dir[i].win_scale = -1;
     }
+}
+
+void tcp_conv_resume(struct tcp_conv *c, const struct tcp_conv *ended, int reversed)
+{
+    tcp_conv_init(c);
+    for (int i = 0; i < 2; i++) {
+        const struct tcp_dir *from = &ended->dir[reversed ? !i : i];
+        struct tcp_dir *to = &c->dir[i];
+        to->base_seq = from->base_seq;
+        to->nextseq = from->nextseq;
+        to->maxseqtobeacked = from->maxseqtobeacked;
+        to->lastack = from->lastack;
+        to->nextseq_ts = from->nextseq_ts;
+        to->lastack_ts = from->lastack_ts;
+        to->window = from->window;
+        to->win_scale = from->win_scale;
+        to->dupacknum = from->dupacknum;
+        to->lastsegmentflags = from->lastsegmentflags;
+        to->static_flags = from->static_flags;
+        to->window_from_syn = from->window_from_syn;
+    }
+    c->ts_mru_syn = ended->ts_mru_syn;
+    c->ts_first_rtt = ended->ts_first_rtt;
+    c->handshake_done = ended->handshake_done;
 }
 
 static void seg_free_list(struct tcp_seg_pool *pool, struct tcp_dir *d)
@@ -229,19 +258,6 @@ void tcp_analyze(struct tcp_conv *c, struct tcp_seg_pool *pool, int dir, const s
 
     memset(res, 0, sizeof(*res));
 
-    /* Handshake timing: the latest SYN, then the first plain ACK after it. */
-    if ((flags & (TH_SYN | TH_ACK)) == TH_SYN)
-        c->ts_mru_syn = ts;
-    if ((flags & (TH_SYN | TH_ACK)) == TH_ACK && c->ts_mru_syn && !c->ts_first_rtt &&
-        ts > c->ts_mru_syn) {
-        c->ts_first_rtt = ts - c->ts_mru_syn;
-        if (c->synack_ts && !c->handshake_done && c->synack_ts >= c->ts_mru_syn) {
-            c->handshake_done = 1;
-            res->handshake_ns = c->ts_first_rtt;
-            res->syn_synack_ns = c->synack_ts - c->ts_mru_syn;
-        }
-    }
-
     if (!(fwd->static_flags & S_BASE_SEQ_SET)) {
         if (flags & TH_SYN) {
             fwd->base_seq = seq;
@@ -267,11 +283,7 @@ void tcp_analyze(struct tcp_conv *c, struct tcp_seg_pool *pool, int dir, const s
     if (window == 0 && no_syn_fin_rst)
         ta |= TA(ZERO_WINDOW);
     /* Lost segment: beyond the highest sequence number seen, so something was not captured. */
-    if (fwd->nextseq && GT_SEQ(seq, fwd->nextseq) && !(flags & TH_RST)) {
-        ta |= TA(LOST_SEGMENT);
-        if (fwd->dupacknum == -1) /* a new gap: its ACK may be reported again */
-            fwd->dupacknum = 0;
-    }
+    if (fwd->nextseq && GT_SEQ(seq, fwd->nextseq) && !(flags & TH_RST)) ta |= TA(LOST_SEGMENT);
     /* Keep-alive: 0 or 1 byte starting one byte before the next expected sequence number. */
     if ((seglen == 0 || seglen == 1) && seq == fwd->nextseq - 1 && no_syn_fin_rst)
         ta |= TA(KEEP_ALIVE);
@@ -299,25 +311,32 @@ void tcp_analyze(struct tcp_conv *c, struct tcp_seg_pool *pool, int dir, const s
     /* Duplicate ACK: an empty segment repeating window, SEQ and ACK. */
     if (seglen == 0 && window && window == fwd->window && seq == fwd->nextseq &&
         ack == fwd->lastack && no_syn_fin_rst) {
-        fwd->dupacknum = fwd->dupacknum == -1 ? 1 : fwd->dupacknum + 1;
+        if (fwd->dupacknum == TCP_DUPACK_LATCHED)
+            fwd->dupacknum = 1;
+        else if (fwd->dupacknum < TCP_DUPACK_LATCHED - 1)
+            fwd->dupacknum++;
         ta |= TA(DUPLICATE_ACK);
-        res->dupack_num = (uint16_t)fwd->dupacknum;
+        res->dupack_num = fwd->dupacknum;
     }
 
 finished_fwd:
     if (ack != fwd->lastack)
         fwd->dupacknum = 0;
 
-    /* ACKed unseen segment: the ACK covers data the capture never showed going the other way. */
+    /* ACKed unseen segment: the ACK covers data the capture never showed going the other way,
+     * beyond the last byte seen without a gap before it (maxseqtobeacked). If the other way had
+     * a gap, the mark moves to its highest byte and this ACK is reported. Otherwise the ACK is
+     * beyond everything seen: reported once, then latched until the other way ACKs again (a
+     * stalled direction otherwise draws a report on every ACK). Fitted packet for packet to
+     * tshark 4.0 on the real captures of ../shared/captures/tcp. */
     if (rev->maxseqtobeacked && GT_SEQ(ack, rev->maxseqtobeacked) && (flags & TH_ACK)) {
-        if (rev->maxseqtobeacked > rev->nextseq) {
+        if (LT_SEQ(rev->maxseqtobeacked, rev->nextseq)) {
             rev->maxseqtobeacked = rev->nextseq;
             ta |= TA(ACK_LOST_SEGMENT);
         } else {
             if (rev->dupacknum == 0)
                 ta |= TA(ACK_LOST_SEGMENT);
-            rev->dupacknum = -1;
-            rev->maxseqtobeacked = rev->nextseq;
+            rev->dupacknum = TCP_DUPACK_LATCHED;
         }
     }
 
@@ -382,6 +401,20 @@ finished_retrans:;
         if (rtt > rev->rtt_max_ns)
             rev->rtt_max_ns = rtt;
         rev->rtt_n++;
+    }
+
+    /* Handshake timing: the latest SYN, then the first plain ACK after it. Measured after the
+     * checks above, as Wireshark does: the ACK that completes the handshake is still judged
+     * out-of-order against the default threshold. */
+    if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) c->ts_mru_syn = ts;
+    if ((flags & (TH_SYN | TH_ACK)) == TH_ACK && c->ts_mru_syn && !c->ts_first_rtt &&
+        ts > c->ts_mru_syn) {
+        c->ts_first_rtt = ts - c->ts_mru_syn;
+        if (c->synack_ts && !c->handshake_done && c->synack_ts >= c->ts_mru_syn) {
+            c->handshake_done = 1;
+            res->handshake_ns = c->ts_first_rtt;
+            res->syn_synack_ns = c->synack_ts - c->ts_mru_syn;
+        }
     }
 
     learn_window_scale(fwd, rev, t);

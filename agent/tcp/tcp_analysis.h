@@ -71,7 +71,7 @@ struct tcp_dir {
     uint16_t unacked_count;
     uint16_t window; /* last raw window */
     int16_t win_scale; /* -1 unknown, -2 not in use, else the shift */
-    int16_t dupacknum;
+    uint16_t dupacknum; /* duplicate ACKs in a row; TCP_DUPACK_LATCHED: see tcp_analysis.c */
     uint32_t lastsegmentflags;
     uint8_t static_flags;
     uint8_t window_from_syn;
@@ -132,6 +132,13 @@ struct tcp_result {
 };
 
 void tcp_conv_init(struct tcp_conv *c);
+
+/* Continues, in a new flow record, the analysis of an ended conversation (flow_recall.h):
+ * keeps what Wireshark's analysis carries on (sequence numbers, windows, ACK and duplicate-ACK
+ * state, the handshake RTT that sets the out-of-order threshold), starts the connection's
+ * life anew (state, SYN/FIN/RST seen, RTT statistics). reversed: the new flow's first packet
+ * went the other way, so its direction 0 is the ended conversation's direction 1. */
+void tcp_conv_resume(struct tcp_conv *c, const struct tcp_conv *ended, int reversed);
 
 /* Returns 1 when a SYN on this conversation carries a new ISN: Wireshark then starts a new
  * conversation (tcp.analysis.reused_ports), and so must the caller. */

@@ -35,6 +35,8 @@ static const struct opt options[] = {
     {"flow.closed_linger", OPT_DURATION, O(flow.closed_linger_ns),
      "time a FIN/RST-closed flow lingers for its last packets"},
     {"tcp.rtt_segments", OPT_U32, O(tcp_seg_pool), "unACKed segments tracked per worker (RTT)"},
+    {"tcp.recall", OPT_U32, O(tcp_recall),
+     "ended TCP flows per worker whose analysis state a resumed connection continues (0: off)"},
     {"tcp.rtt_segments_per_direction", OPT_U32, O(tcp_seg_per_dir),
      "unACKed segments tracked per flow direction"},
     {"ip.frag_slots", OPT_U32, O(decode.frag_slots), "datagrams reassembled at once per worker"},
@@ -104,7 +106,8 @@ static const struct opt options[] = {
      "0xD28B header) as the packet's time, where there is one"},
     {"capture.pcap_filter", OPT_STR256, O(pcap_filter),
      "pcap mode: a libpcap filter applied with the rules (tcpdump syntax)"},
-    {"trading.enabled", OPT_BOOL, O(trading.enabled), "trading protocol analysis (FIX, market data)"},
+    {"trading.enabled", OPT_BOOL, O(trading.enabled),
+     "trading protocol analysis (FIX, market data)"},
     {"trading.detect", OPT_BOOL, O(trading.detect),
      "recognise FIX, MoldUDP64/ITCH and MDP 3.0 by their bytes on any port"},
     {"trading.max_sessions", OPT_U32, O(trading.max_sessions),
@@ -113,7 +116,8 @@ static const struct opt options[] = {
      "reassembly buffer per TCP direction (bytes): held out-of-order data, partial messages"},
     {"trading.hole_timeout", OPT_DURATION, O(trading.hole_timeout_ns),
      "a missing TCP segment is given up after this (then the analyzer resynchronises)"},
-    {"trading.fix.ports", OPT_STR128, O(trading.fix_ports_str), "TCP ports carrying FIX (9876,9880-9889)"},
+    {"trading.fix.ports", OPT_STR128, O(trading.fix_ports_str),
+     "TCP ports carrying FIX (9876,9880-9889)"},
     {"trading.fix.max_message", OPT_U32, O(trading.fix_max_message), "largest FIX message (bytes)"},
     {"trading.fix.heartbeat_tolerance", OPT_U32, O(trading.heartbeat_tolerance),
      "percent beyond HeartBtInt before a silent side is reported"},
@@ -123,7 +127,8 @@ static const struct opt options[] = {
      "FIX tags never emitted besides 554,925,96,95 (comma list)"},
     {"trading.soupbintcp.ports", OPT_STR128, O(trading.soup_ports_str),
      "TCP ports carrying SoupBinTCP (OUCH order entry)"},
-    {"trading.moldudp64.ports", OPT_STR128, O(trading.mold_ports_str), "UDP ports carrying MoldUDP64"},
+    {"trading.moldudp64.ports", OPT_STR128, O(trading.mold_ports_str),
+     "UDP ports carrying MoldUDP64"},
     {"trading.mdp3.ports", OPT_STR128, O(trading.mdp3_ports_str), "UDP ports carrying CME MDP 3.0"},
     {"trading.itch_timezone", OPT_STR128, O(trading.itch_timezone),
      "time zone of ITCH timestamps (ns since midnight there)"},
@@ -143,6 +148,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->workers = 1;
     cfg->tcp_seg_pool = 1u << 18;
     cfg->tcp_seg_per_dir = 1024;
+    cfg->tcp_recall = 1u << 13;
     cfg->event_ring = 1u << 14;
     cfg->frame_ring_bytes = 8u << 20;
     cfg->overflow_block = 1;

@@ -26,6 +26,7 @@ struct tt_config {
     uint32_t workers;
     uint32_t tcp_seg_pool;      /* unACKed segments tracked per worker, for RTT */
     uint32_t tcp_seg_per_dir;   /* ... at most this many per direction */
+    uint32_t tcp_recall;        /* ended TCP flows whose analysis state is kept per worker */
     uint32_t event_ring;        /* events buffered per worker before the sink */
     uint64_t frame_ring_bytes;  /* bytes buffered per worker behind the dispatcher */
     uint32_t overflow_block;    /* 1: a full event ring waits (offline); 0: drops, counted */

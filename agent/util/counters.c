@@ -18,6 +18,7 @@ int tt_counter_is_decode_error(enum tt_counter id)
     case TT_C_FLOW_TABLE_FULL:
     case TT_C_FLOW_EVICTED:
     case TT_C_TCP_UNACKED_POOL_FULL:
+    case TT_C_TCP_RECALL_FORGOTTEN:
     case TT_C_EVENT_RING_FULL:
     case TT_C_TALKERS_FULL:
     case TT_C_ALERT_KEYS_EVICTED:

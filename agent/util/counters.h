@@ -47,6 +47,8 @@
     X(FLOW_TABLE_FULL, "flow.table_full")            /* no slot and nothing evictable */          \
     X(FLOW_EVICTED, "flow.evicted")                  /* live flow evicted to make room */         \
     X(TCP_UNACKED_POOL_FULL, "tcp.unacked_pool_full") /* RTT sample tracking slot unavailable */  \
+    X(TCP_RECALL_FORGOTTEN, "tcp.recall_forgotten")   /* ended flow's TCP state dropped for a    \
+                                                         newer one: its resumption starts anew */ \
     X(EVENT_RING_FULL, "event.ring_full")            /* event dropped: sink ring full (drop) */   \
     X(TALKERS_FULL, "report.talkers_full")          /* a host's bytes not ranked: table full */  \
     X(ALERT_KEYS_EVICTED, "alert.keys_evicted")     /* alert state of a key replaced: full */    \

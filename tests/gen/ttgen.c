@@ -239,6 +239,49 @@ static void sc_handshake_failures(struct gen *g, struct expect *e)
     e->handshake_failed = 2;
 }
 
+/* Connections that go on after their flow record ended: one silent past the TCP idle timeout
+ * (7300 s), one reset and then sending again past the closed linger (30 s). The analysis goes
+ * on from where it stood, as tshark's does: without it the segments after the gaps would look
+ * new, and the spurious retransmission, the duplicate ACK and the retransmission go unseen. */
+static void sc_resume(struct gen *g, struct expect *e)
+{
+    struct conn c;
+    conn_init(&c, "10.0.9.1", "10.0.9.2", 40009, 9001, 5000, 9000);
+    handshake(g, &c, 1 * MS);
+    g->t += 1 * MS;
+    uint32_t s = c.seq[0];
+    seg(g, &c, 0, A | P, 400);
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);             /* ACKs the 400 bytes */
+    g->t += 3ull * 3600 * 1000 * MS; /* three hours: the flow record ends (idle) */
+    tcp_raw(g, &c, 0, A | P, s, c.seq[1], 400, c.win[0], NULL); /* ACKed before: spurious */
+    g->t += 100 * US;
+    tcp_raw(g, &c, 1, A, c.seq[1], c.seq[0], 0, c.win[1], NULL); /* the same ACK: duplicate */
+    g->t += 1 * MS;
+    seg(g, &c, 0, A | P, 100);
+    g->t += 100 * US;
+    seg(g, &c, 1, A, 0);
+    close_fin(g, &c);
+
+    struct conn d;
+    conn_init(&d, "10.0.9.1", "10.0.9.3", 40010, 9002, 7000, 11000);
+    handshake(g, &d, 1 * MS);
+    g->t += 1 * MS;
+    uint32_t u = d.seq[0];
+    seg(g, &d, 0, A | P, 300); /* never ACKed */
+    g->t += 1 * MS;
+    tcp_raw(g, &d, 1, R, d.seq[1], 0, 0, 0, NULL); /* the server resets: the record ends */
+    g->t += 60000 * MS;                            /* a minute later, past the linger */
+    tcp_raw(g, &d, 0, A | P, u, d.seq[1], 300, d.win[0], NULL); /* retransmission */
+
+    e->flows = 4; /* each connection: the record before its gap and the one after */
+    e->handshake = 2;
+    e->spurious_retransmission = 1;
+    e->retransmission = 2; /* the spurious one and the plain one */
+    e->duplicate_ack = 1;
+    e->reset = 1;
+}
+
 /* Clean sessions carried in tunnels, QinQ, MPLS and over IPv6. */
 static void sc_tunnels(struct gen *g, struct expect *e)
 {
@@ -553,6 +596,7 @@ static const struct scenario scenarios[] = {
     {"handshake_failures", sc_handshake_failures, 1},
     {"tunnels", sc_tunnels, 1},
     {"fragments", sc_fragments, 1},
+    {"resume", sc_resume, 1},
     {"trading_demo", sc_trading_demo, 0},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))

@@ -1,5 +1,6 @@
 /* test_tcp_analysis.c - Wireshark's flag rules on hand-made segments, sequence wrap-around,
- * handshake and ACK RTT, handshake failures, and the bounded segment pool. */
+ * handshake and ACK RTT, handshake failures, ACKed-unseen latching, resumption, and the
+ * bounded segment pool. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +139,66 @@ static void syn_rejected_and_reuse(void **state)
     assert_false(tcp_is_port_reuse(&conv, 0, &p));
 }
 
+/* ACKed unseen segment, as tshark 4.0 reports it: an ACK across a hole in the other direction
+ * is reported and moves the mark to the highest byte seen; an ACK beyond everything seen is
+ * reported once, then not again until the other direction ACKs something new. */
+static void acked_unseen_across_a_hole_then_beyond(void **state)
+{
+    (void)state;
+    uint32_t c = 1000, s = 5000;
+    handshake(c, s);
+    assert_int_equal(send_seg(1, A, s + 1, c + 1, 100, 1000, 100, NULL), 0);
+    assert_int_equal(send_seg(1, A, s + 201, c + 1, 100, 1000, 100, NULL), TA(LOST_SEGMENT));
+    assert_int_equal(send_seg(0, A, c + 1, s + 201, 0, 1000, 100, NULL), TA(ACK_LOST_SEGMENT));
+    assert_int_equal(send_seg(0, A, c + 1, s + 401, 0, 1000, 100, NULL), TA(ACK_LOST_SEGMENT));
+    assert_int_equal(send_seg(0, A, c + 1, s + 501, 0, 1000, 100, NULL), 0); /* latched */
+    assert_int_equal(send_seg(0, A, c + 1, s + 601, 10, 1000, 100, NULL), 0);
+    /* The server ACKs the new bytes: its count restarts, and the next such ACK is reported. */
+    assert_int_equal(send_seg(1, A, s + 301, c + 11, 0, 1000, 100, NULL), 0);
+    assert_int_equal(send_seg(0, A, c + 11, s + 701, 0, 1000, 100, NULL), TA(ACK_LOST_SEGMENT));
+}
+
+/* Once an ACK of unseen data latched the other side's duplicate-ACK count, Wireshark's unsigned
+ * counter reads as "two or more": a FIN sent again right after is a fast retransmission. */
+static void fin_resent_after_acked_unseen_is_fast(void **state)
+{
+    (void)state;
+    uint32_t c = 1000, s = 5000;
+    handshake(c, s);
+    assert_int_equal(send_seg(1, A | F, s + 1, c + 1, 0, 1000, 100, NULL), 0);
+    assert_int_equal(send_seg(0, A, c + 1, s + 1, 100, 1000, 100, NULL), 0); /* FIN not ACKed */
+    assert_int_equal(send_seg(1, A | F, s + 1, c + 301, 0, 1000, 100, NULL),
+                     TA(ACK_LOST_SEGMENT) | TA(FAST_RETRANSMISSION));
+}
+
+/* The ACK completing the handshake is judged before the handshake RTT is known: against the
+ * default 3 ms out-of-order threshold, as Wireshark does. */
+static void handshake_ack_uses_the_default_threshold(void **state)
+{
+    (void)state;
+    assert_int_equal(send_seg(0, S | F, 1000, 0, 6, 1000, 0, NULL), 0);
+    assert_int_equal(send_seg(0, A, 990, 7, 9, 1000, 59000, NULL), TA(OUT_OF_ORDER));
+}
+
+/* A resumed conversation goes on from where the ended one stood, either way round. */
+static void resume_keeps_the_sequence_state(void **state)
+{
+    (void)state;
+    uint32_t c = 1000, s = 5000;
+    handshake(c, s);
+    assert_int_equal(send_seg(0, A, c + 1, s + 1, 400, 1000, 100, NULL), 0);
+    assert_int_equal(send_seg(1, A, s + 1, c + 401, 0, 1000, 100, NULL), 0);
+    assert_int_equal(send_seg(1, A | R, s + 1, c + 401, 0, 1000, 100, NULL), 0);
+    struct tcp_conv ended = conv;
+    tcp_conv_resume(&conv, &ended, 1); /* the server speaks first after the gap */
+    assert_int_equal(conv.state, TCP_ST_NONE);
+    assert_int_equal(conv.dir[0].rst_seen, 0);
+    assert_int_equal(conv.dir[0].nextseq, s + 1);
+    assert_int_equal(conv.dir[1].nextseq, c + 401);
+    assert_int_equal(send_seg(1, A | TH_PUSH, c + 1, s + 1, 400, 1000, 1000000, NULL),
+                     TA(SPURIOUS_RETRANSMISSION));
+}
+
 static void pool_exhaustion_is_counted(void **state)
 {
     (void)state;
@@ -152,11 +213,16 @@ static void pool_exhaustion_is_counted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(dup_acks_then_fast_retransmission_across_wrap, setup, teardown),
+        cmocka_unit_test_setup_teardown(dup_acks_then_fast_retransmission_across_wrap, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(retransmission_out_of_order_spurious, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_window_probe_update_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(window_full_at_the_edge, setup, teardown),
         cmocka_unit_test_setup_teardown(syn_rejected_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(acked_unseen_across_a_hole_then_beyond, setup, teardown),
+        cmocka_unit_test_setup_teardown(fin_resent_after_acked_unseen_is_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(handshake_ack_uses_the_default_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(resume_keeps_the_sequence_state, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_exhaustion_is_counted, setup, teardown),
     };
     return cmocka_run_group_tests_name("tcp_analysis", tests, NULL, NULL);

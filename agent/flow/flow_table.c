@@ -54,29 +54,6 @@ uint32_t flow_key_hash(const struct flow_key *k)
     return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
 }
 
-static inline int addr_eq(const uint8_t *a, const uint8_t *b)
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
-int flow_key_match(const struct flow_key *fk, const struct flow_key *k)
-{
-    /* Different VLANs are different flows; an untagged side matches a tagged one. */
-    if (fk->vlan != k->vlan && fk->vlan && k->vlan) return -1;
-    if (fk->proto != k->proto || fk->tunnel_id != k->tunnel_id ||
-        fk->tunnel_kind != k->tunnel_kind || fk->family != k->family)
-        return -1;
-    if (fk->sport == k->sport && fk->dport == k->dport && addr_eq(fk->src, k->src) &&
-        addr_eq(fk->dst, k->dst))
-        return 0;
-    if (fk->sport == k->dport && fk->dport == k->sport && addr_eq(fk->src, k->dst) &&
-        addr_eq(fk->dst, k->src))
-        return 1;
-    return -1;
-}
-
 int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, flow_end_fn on_end,
                     void *ctx)
 {

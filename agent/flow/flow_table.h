@@ -15,6 +15,7 @@
 #define TT_FLOW_TABLE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "../decode/decode.h"
 #include "../tcp/tcp_analysis.h"
@@ -105,8 +106,30 @@ uint32_t flow_table_expire(struct flow_table *ft, uint64_t now_ns, uint32_t budg
 /* Ends every flow (reason capture end), oldest first. */
 void flow_table_flush(struct flow_table *ft);
 
-/* Whether k is the flow of fk: 0 in the same direction, 1 in reverse, -1 another flow. */
-int flow_key_match(const struct flow_key *fk, const struct flow_key *k);
+static inline int flow_addr_eq(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/* Whether k is the flow of fk: 0 in the same direction, 1 in reverse, -1 another flow.
+ * Different VLANs are different flows; an untagged side matches a tagged one. Inline: the
+ * flow lookup calls it for every packet. */
+static inline int flow_key_match(const struct flow_key *fk, const struct flow_key *k)
+{
+    if (fk->vlan != k->vlan && fk->vlan && k->vlan) return -1;
+    if (fk->proto != k->proto || fk->tunnel_id != k->tunnel_id ||
+        fk->tunnel_kind != k->tunnel_kind || fk->family != k->family)
+        return -1;
+    if (fk->sport == k->sport && fk->dport == k->dport && flow_addr_eq(fk->src, k->src) &&
+        flow_addr_eq(fk->dst, k->dst))
+        return 0;
+    if (fk->sport == k->dport && fk->dport == k->sport && flow_addr_eq(fk->src, k->dst) &&
+        flow_addr_eq(fk->dst, k->src))
+        return 1;
+    return -1;
+}
 
 /* Symmetric hash of a key: both directions hash alike. */
 uint32_t flow_key_hash(const struct flow_key *k);

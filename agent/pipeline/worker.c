@@ -255,8 +255,10 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
 
 static void housekeep(struct worker *w, uint64_t now)
 {
+    w->cur_sub = 0;
     flow_table_expire(&w->flows, now, w->cfg->expire_budget);
     decoder_expire(&w->dec, now, w->st.counters);
+    w->cur_sub = SUB_HOUSEKEEP_TRADING;
     trading_housekeep(&w->trading, now);
     w->next_housekeep_ns = now + WORKER_HOUSEKEEP_NS;
 }
@@ -269,7 +271,6 @@ static void pass_time(struct worker *w, const struct frame *fr)
     w->cur_ts = fr->ts_ns;
     if (fr->ts_ns >= w->next_housekeep_ns) {
         w->cur_frame = fr->ordinal;
-        w->cur_sub = 0;
         housekeep(w, fr->ts_ns);
     }
 }
@@ -280,7 +281,6 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
 {
     struct packet pkt;
     w->cur_frame = fr->ordinal;
-    w->cur_sub = 0;
     w->cur_ts = fr->ts_ns;
     if (fr->ts_ns >= w->next_housekeep_ns) housekeep(w, fr->ts_ns);
     w->cur_sub = SUB_FRAME;
@@ -357,6 +357,7 @@ void worker_flush(struct worker *w)
     }
     if (w->burst) w->st.counters[TT_C_BURST_RING_FULL] += w->burst->ring_overflow;
     flow_table_flush(&w->flows);
+    w->cur_sub = UINT64_MAX; /* after every flow record */
     trading_flush(&w->trading, w->cur_ts);
 }
 

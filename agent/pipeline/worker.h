@@ -36,9 +36,11 @@
 
 /* Merge key of events emitted when the capture ends (after every frame). */
 #define EVENT_ORDER_END UINT64_MAX
-/* Secondary merge key of a frame's own events: after what housekeeping ended at that frame
- * (key 0, flow records in flow id order), which every worker may emit at the same frame. */
-#define SUB_FRAME 1
+/* Secondary merge keys within a frame, where every worker may emit at the same frame: the
+ * flow records housekeeping ends there (0, in flow id order), then the trading analyzers'
+ * housekeeping (market data gaps, sessions by flow id), then the frame's own events. */
+#define SUB_HOUSEKEEP_TRADING 1
+#define SUB_FRAME 2
 
 struct worker {
     alignas(64) int id;

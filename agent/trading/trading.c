@@ -221,20 +221,38 @@ void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet
         md_mdp3(t, f, pkt);
 }
 
+static int cmp_md_flow(const void *a, const void *b, void *ctx)
+{
+    const struct md_session *md = ctx;
+    uint64_t x = md[*(const uint32_t *)a].last_flow_id, y = md[*(const uint32_t *)b].last_flow_id;
+    return x < y ? -1 : x > y;
+}
+
+/* The sessions with open holes, in the order of the flow their events name: what several
+ * workers say at one frame then merges into the order one worker gives. */
+static uint32_t md_with_holes(struct trading *t)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
+        if (t->md[i].used && t->md[i].nholes) t->md_order[n++] = i;
+    qsort_r(t->md_order, n, sizeof(*t->md_order), cmp_md_flow, t->md);
+    return n;
+}
+
 void trading_housekeep(struct trading *t, uint64_t now_ns)
 {
     if (!t->md) return;
-    for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
-        if (t->md[i].used && t->md[i].nholes) md_expire(t, &t->md[i], now_ns);
+    for (uint32_t i = 0, n = md_with_holes(t); i < n; i++)
+        md_expire(t, &t->md[t->md_order[i]], now_ns);
 }
 
 void trading_flush(struct trading *t, uint64_t now_ns)
 {
     (void)now_ns;
     if (!t->md) return;
-    for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
-        while (t->md[i].used && t->md[i].nholes)
-            md_hole_lost(t, &t->md[i], 0);
+    for (uint32_t i = 0, n = md_with_holes(t); i < n; i++)
+        while (t->md[t->md_order[i]].nholes)
+            md_hole_lost(t, &t->md[t->md_order[i]], 0);
     for (uint32_t i = 0; i <= t->orders_mask; i++) {
         struct pending_order *o = &t->orders[i];
         if (!o->key) continue;
@@ -269,9 +287,10 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
     t->apps = calloc(cfg->max_sessions, sizeof(*t->apps));
     t->bufs = calloc(cfg->max_sessions, 2 * (size_t)cfg->stream_buffer);
     t->md = calloc(cfg->md_sessions, sizeof(*t->md));
+    t->md_order = calloc(cfg->md_sessions, sizeof(*t->md_order));
     t->orders = calloc(orders, sizeof(*t->orders));
     t->scratch = calloc(1, sizeof(*t->scratch));
-    if (!t->apps || !t->bufs || !t->md || !t->orders || !t->scratch) {
+    if (!t->apps || !t->bufs || !t->md || !t->md_order || !t->orders || !t->scratch) {
         trading_fini(t);
         return -ENOMEM;
     }
@@ -285,11 +304,13 @@ void trading_fini(struct trading *t)
     free(t->apps);
     free(t->bufs);
     free(t->md);
+    free(t->md_order);
     free(t->orders);
     free(t->scratch);
     t->apps = NULL;
     t->bufs = NULL;
     t->md = NULL;
+    t->md_order = NULL;
     t->orders = NULL;
     t->scratch = NULL;
 }

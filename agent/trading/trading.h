@@ -113,6 +113,7 @@ struct trading {
     uint8_t *bufs;
     uint32_t free_app;
     struct md_session *md;
+    uint32_t *md_order; /* housekeeping: sessions with open holes, by flow id */
     struct pending_order *orders;
     uint32_t orders_mask;
     /* ITCH timestamps count from midnight in the exchange's time zone */

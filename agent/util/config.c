@@ -28,7 +28,8 @@ static const struct opt options[] = {
     {"pipeline.dispatch_thread", OPT_BOOL, O(dispatch_thread),
      "several workers on a pcap file: one reader thread hands out frames (true) or every "
      "worker reads the mapped file and keeps its share (false)"},
-    {"pipeline.expire_budget", OPT_U32, O(expire_budget), "flows ended per housekeeping pass"},
+    {"pipeline.expire_budget", OPT_U32, O(expire_budget),
+     "flows ended per housekeeping pass (at most 4096)"},
     {"flow.max_flows", OPT_U32, O(flow.max_flows), "flows tracked per worker (then eviction)"},
     {"flow.tcp_idle_timeout", OPT_DURATION, O(flow.tcp_idle_ns), "TCP flow idle timeout"},
     {"flow.udp_idle_timeout", OPT_DURATION, O(flow.udp_idle_ns), "UDP/other flow idle timeout"},

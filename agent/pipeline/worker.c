@@ -317,10 +317,11 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     }
     uint32_t extra = 0;
     if (created && pkt.key.proto == 6 && flow_recall_take(&w->recall, f)) {
-        st->flows_resumed++;
         if (pkt.has_l4 && tcp_is_port_reuse(&f->tcp, dir, &pkt)) { /* a new connection after all */
             tcp_conv_init(&f->tcp);
             extra = TA(REUSED_PORTS);
+        } else {
+            st->flows_resumed++;
         }
     }
     if (pkt.key.proto == 6 && pkt.has_l4 && !created && tcp_is_port_reuse(&f->tcp, dir, &pkt)) {

@@ -100,9 +100,10 @@ void tcp_conv_resume(struct tcp_conv *c, const struct tcp_conv *ended, int rever
         to->static_flags = from->static_flags;
         to->window_from_syn = from->window_from_syn;
     }
+    /* The handshake RTT sets the out-of-order threshold; the new record saw no handshake, so
+     * it reports none (handshake_done stays 0, and a kept ts_first_rtt measures no other). */
     c->ts_mru_syn = ended->ts_mru_syn;
     c->ts_first_rtt = ended->ts_first_rtt;
-    c->handshake_done = ended->handshake_done;
 }
 
 static void seg_free_list(struct tcp_seg_pool *pool, struct tcp_dir *d)

@@ -27,7 +27,7 @@ struct expect {
         window_full, window_update, keep_alive, reset;
     unsigned flows;
     /* events beyond the tcp_analysis ones */
-    unsigned handshake, handshake_failed, rst_storm;
+    unsigned handshake, handshake_failed, rst_storm, md_gap;
     int tshark; /* 1: tshark must agree on every tcp_analysis count */
     int unasserted; /* 1: the counts are for show (demo), not a test */
 };
@@ -47,12 +47,13 @@ static int write_expect(const char *pcap, const struct expect *e, uint64_t packe
             "\"zero_window_probe\": %u, \"window_full\": %u, \"window_update\": %u, "
             "\"keep_alive\": %u, \"reset\": %u},\n"
             " \"events\": {\"tcp.handshake\": %u, \"tcp.handshake_failed\": %u, "
-            "\"tcp.rst_storm\": %u}}\n",
-            e->unasserted ? "false" : "true", (unsigned long long)packets, e->flows, e->tshark ? "true" : "false",
-            e->retransmission, e->fast_retransmission, e->spurious_retransmission,
-            e->out_of_order, e->duplicate_ack, e->lost_segment, e->ack_lost_segment,
-            e->zero_window, e->zero_window_probe, e->window_full, e->window_update,
-            e->keep_alive, e->reset, e->handshake, e->handshake_failed, e->rst_storm);
+            "\"tcp.rst_storm\": %u, \"md.gap\": %u}}\n",
+            e->unasserted ? "false" : "true", (unsigned long long)packets, e->flows,
+            e->tshark ? "true" : "false", e->retransmission, e->fast_retransmission,
+            e->spurious_retransmission, e->out_of_order, e->duplicate_ack, e->lost_segment,
+            e->ack_lost_segment, e->zero_window, e->zero_window_probe, e->window_full,
+            e->window_update, e->keep_alive, e->reset, e->handshake, e->handshake_failed,
+            e->rst_storm, e->md_gap);
     return fclose(f);
 }
 
@@ -280,6 +281,41 @@ static void sc_resume(struct gen *g, struct expect *e)
     e->retransmission = 2; /* the spurious one and the plain one */
     e->duplicate_ack = 1;
     e->reset = 1;
+}
+
+/* Eight MoldUDP64 sessions, each on its own group, each missing one packet within the same
+ * millisecond: every gap is given up at the same housekeeping frame, in whichever workers the
+ * sessions went to, and the md.gap events must come out in one order whatever their number. */
+static void sc_md_gaps(struct gen *g, struct expect *e)
+{
+    enum { NSESS = 8 };
+    struct ipaddrs a[NSESS];
+    for (int i = 0; i < NSESS; i++) {
+        char grp[32];
+        snprintf(grp, sizeof(grp), "233.55.0.%d", 1 + i);
+        ipaddrs_set(&a[i], "10.5.0.1", grp);
+    }
+    static const uint64_t seqs[] = {1, 3, 4}; /* 2 never sent */
+    for (int k = 0; k < 3; k++) {
+        g->t +=
+            k == 2 ? 2000 * MS : 100 * US; /* the last round comes after housekeeping's second */
+        for (int i = 0; i < NSESS; i++) {
+            char session[11];
+            snprintf(session, sizeof(session), "GAPS%06d", i);
+            struct buf md, ip = {.n = 0}, udp = {.n = 0};
+            gen_mold_packet(&md, session, seqs[k], 1, (unsigned)i, 34200000000000ull, 0);
+            build_udp(&udp, 26400, 26477, md.n);
+            putbytes(&udp, md.b, md.n);
+            build_ip(&ip, &a[i], 17, udp.n, g->ipid++, 0, 0);
+            putbytes(&ip, udp.b, udp.n);
+            struct conn c;
+            memset(&c, 0, sizeof(c));
+            emit_ip(g, &c, ip.b, ip.n, 0);
+            g->t += 10 * US;
+        }
+    }
+    e->flows = NSESS;
+    e->md_gap = NSESS;
 }
 
 /* Clean sessions carried in tunnels, QinQ, MPLS and over IPv6. */
@@ -597,6 +633,7 @@ static const struct scenario scenarios[] = {
     {"tunnels", sc_tunnels, 1},
     {"fragments", sc_fragments, 1},
     {"resume", sc_resume, 1},
+    {"md_gaps", sc_md_gaps, 1},
     {"trading_demo", sc_trading_demo, 0},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))

@@ -46,10 +46,19 @@ done
 # The resumed connections are told apart from new ones only by the state kept for them.
 "$TT" analyze "$WORK/resume.pcap" > "$WORK/resume.txt" 2>&1
 check "resume: the summary says both connections resumed" grep -q "flows 4 (evicted 0, resumed 2)" "$WORK/resume.txt"
+check "resume: the records before the gaps have the handshake RTT, the resumed ones none" $PY -c "
+import json
+recs = [json.loads(l)['record'] for l in open('$WORK/resume.e1.json') if '\"type\":\"flow\"' in l]
+assert [r.get('handshake_rtt_us') is not None for r in recs] == [True, True, False, False], recs"
 "$TT" analyze -q --set tcp.recall=0 -s "$WORK/resume.off.json" "$WORK/resume.pcap"
 check "resume: with tcp.recall=0 the gaps restart the analysis (the retransmissions go unseen)" $PY -c "
 import json; t = json.load(open('$WORK/resume.off.json'))['tcp_analysis']
 assert t['retransmission'] == 0 and t['duplicate_ack'] == 0, t"
+
+check "md_gaps: the 8 gaps are given up at one frame (so their order across workers is tested)" $PY -c "
+import json
+fr = {json.loads(l)['frame'] for l in open('$WORK/md_gaps.e1.json') if '\"md.gap\"' in l}
+assert len(fr) == 1, fr"
 
 section "trading: FIX order entry and A/B market data with known gaps, rejects, latencies"
 TP="$WORK/trading_fix_md.pcap"

@@ -193,6 +193,8 @@ static void resume_keeps_the_sequence_state(void **state)
     tcp_conv_resume(&conv, &ended, 1); /* the server speaks first after the gap */
     assert_int_equal(conv.state, TCP_ST_NONE);
     assert_int_equal(conv.dir[0].rst_seen, 0);
+    assert_int_equal(conv.handshake_done, 0); /* the new record saw no handshake */
+    assert_true(conv.ts_first_rtt > 0);       /* but the out-of-order threshold stays */
     assert_int_equal(conv.dir[0].nextseq, s + 1);
     assert_int_equal(conv.dir[1].nextseq, c + 401);
     assert_int_equal(send_seg(1, A | TH_PUSH, c + 1, s + 1, 400, 1000, 1000000, NULL),

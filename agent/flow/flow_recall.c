@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/table_mem.h"
+
 #define RECALL_WAYS 4
 
 int flow_recall_init(struct flow_recall *r, uint32_t capacity)
@@ -14,7 +16,7 @@ int flow_recall_init(struct flow_recall *r, uint32_t capacity)
     uint32_t sets = 1;
     while (sets * RECALL_WAYS < capacity && sets < (1u << 26))
         sets <<= 1;
-    r->entries = calloc((size_t)sets * RECALL_WAYS, sizeof(*r->entries));
+    r->entries = table_calloc((size_t)sets * RECALL_WAYS, sizeof(*r->entries)); /* probed */
     if (!r->entries) return -ENOMEM;
     r->set_mask = sets - 1;
     return 0;
@@ -22,7 +24,7 @@ int flow_recall_init(struct flow_recall *r, uint32_t capacity)
 
 void flow_recall_fini(struct flow_recall *r)
 {
-    free(r->entries);
+    table_free(r->entries);
     memset(r, 0, sizeof(*r));
 }
 

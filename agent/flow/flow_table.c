@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "../util/symhash.h"
+#include "../util/table_mem.h"
 
 #define FT_EMPTY 0 /* slots[] hold 1 + a flow index, so a calloc'd table starts empty */
 #define FT_NIL UINT32_MAX
@@ -68,7 +69,7 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
         nslots <<= 1;
     ft->slot_mask = nslots - 1;
     ft->flows = calloc(cfg->max_flows, sizeof(*ft->flows));
-    ft->slots = calloc(nslots, sizeof(*ft->slots));
+    ft->slots = table_calloc(nslots, sizeof(*ft->slots)); /* probed before written */
     ft->expiring = malloc(FLOW_EXPIRE_MAX * sizeof(*ft->expiring));
     if (!ft->flows || !ft->slots || !ft->expiring) {
         flow_table_fini(ft);
@@ -86,7 +87,7 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
 void flow_table_fini(struct flow_table *ft)
 {
     free(ft->flows);
-    free(ft->slots);
+    table_free(ft->slots);
     free(ft->expiring);
     memset(ft, 0, sizeof(*ft));
 }

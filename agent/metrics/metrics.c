@@ -143,9 +143,9 @@ void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st
     hist_refresh(&s->feed_latency[0], &t->itch_latency);
     hist_refresh(&s->feed_latency[1], &t->mdp3_latency);
     for (uint32_t i = 0; t->sessions && i < TRADING_SESSIONS_MAX; i++) {
-        if (t->sessions[i].used)
+        if (i < t->nsessions)
             publish_session(&s->sessions[i], &t->sessions[i]);
-        else
+        else if (s->sessions[i].used)
             s->sessions[i].used = 0;
     }
     pthread_mutex_unlock(&mw->lock);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "../util/table_mem.h"
+
 int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
 {
     memset(s, 0, sizeof(*s));
@@ -16,7 +18,7 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
     while (cap < 2 * talkers_max)
         cap <<= 1;
     s->talkers.hosts = calloc(talkers_max ? talkers_max : 1, sizeof(struct talker));
-    s->talkers.index = calloc(cap, sizeof(uint32_t));
+    s->talkers.index = table_calloc(cap, sizeof(uint32_t)); /* probed before written */
     if (!s->talkers.hosts || !s->talkers.index) return -ENOMEM;
     s->talkers.cap = cap;
     s->talkers.max = talkers_max;
@@ -26,7 +28,7 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
 void stats_fini(struct tt_stats *s)
 {
     free(s->talkers.hosts);
-    free(s->talkers.index);
+    table_free(s->talkers.index);
     s->talkers.hosts = NULL;
     s->talkers.index = NULL;
     trading_stats_fini(&s->trading);

@@ -40,8 +40,8 @@ static uint32_t sorted_sessions(const struct trading_stats *t,
                                 const struct trading_session_stats **out)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < TRADING_SESSIONS_MAX; i++)
-        if (t->sessions[i].used) out[n++] = &t->sessions[i];
+    for (uint32_t i = 0; i < t->nsessions; i++)
+        out[n++] = &t->sessions[i];
     qsort(out, n, sizeof(out[0]), cmp_session);
     return n;
 }

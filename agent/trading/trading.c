@@ -13,6 +13,7 @@
 #include "../decode/cursor.h"
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
+#include "../util/table_mem.h"
 #include "fix.h"
 #include "md.h"
 #include "soup.h"
@@ -233,8 +234,8 @@ static int cmp_md_flow(const void *a, const void *b, void *ctx)
 static uint32_t md_with_holes(struct trading *t)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < t->cfg->md_sessions; i++)
-        if (t->md[i].used && t->md[i].nholes) t->md_order[n++] = i;
+    for (uint32_t i = 0; i < t->nmd_live; i++)
+        if (t->md[t->md_live[i]].nholes) t->md_order[n++] = t->md_live[i];
     qsort_r(t->md_order, n, sizeof(*t->md_order), cmp_md_flow, t->md);
     return n;
 }
@@ -286,11 +287,13 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
     /* calloc'd pages stay untouched (not resident) until sessions use them */
     t->apps = calloc(cfg->max_sessions, sizeof(*t->apps));
     t->bufs = calloc(cfg->max_sessions, 2 * (size_t)cfg->stream_buffer);
-    t->md = calloc(cfg->md_sessions, sizeof(*t->md));
+    t->md = table_calloc(cfg->md_sessions, sizeof(*t->md)); /* hash tables: probed first */
+    t->md_live = calloc(cfg->md_sessions, sizeof(*t->md_live));
     t->md_order = calloc(cfg->md_sessions, sizeof(*t->md_order));
-    t->orders = calloc(orders, sizeof(*t->orders));
+    t->orders = table_calloc(orders, sizeof(*t->orders));
     t->scratch = calloc(1, sizeof(*t->scratch));
-    if (!t->apps || !t->bufs || !t->md || !t->md_order || !t->orders || !t->scratch) {
+    if (!t->apps || !t->bufs || !t->md || !t->md_live || !t->md_order || !t->orders ||
+        !t->scratch) {
         trading_fini(t);
         return -ENOMEM;
     }
@@ -303,9 +306,10 @@ void trading_fini(struct trading *t)
 {
     free(t->apps);
     free(t->bufs);
-    free(t->md);
+    table_free(t->md);
+    free(t->md_live);
     free(t->md_order);
-    free(t->orders);
+    table_free(t->orders);
     free(t->scratch);
     t->apps = NULL;
     t->bufs = NULL;

@@ -113,6 +113,8 @@ struct trading {
     uint8_t *bufs;
     uint32_t free_app;
     struct md_session *md;
+    uint32_t *md_live; /* the sessions in use (indices into md[]), in the order they came */
+    uint32_t nmd_live;
     uint32_t *md_order; /* housekeeping: sessions with open holes, by flow id */
     struct pending_order *orders;
     uint32_t orders_mask;

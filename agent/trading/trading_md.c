@@ -169,7 +169,8 @@ static struct md_session *md_session_get(struct trading *t, uint64_t key, enum t
         if (!s->used) {
             memset(s, 0, offsetof(struct md_session, recent));
             memset(s->recent, 0, sizeof(s->recent));
-            s->used = 1;
+            s->used = 1; /* for good: sessions are never freed */
+            t->md_live[t->nmd_live++] = (uint32_t)(s - t->md);
             s->key = key;
             s->kind = (uint8_t)kind;
             s->pair = (int8_t)pair;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/table_mem.h"
+
 const char *trading_kind_name(enum trading_kind k)
 {
     switch (k) {
@@ -31,7 +33,7 @@ const char *order_pair_name(enum order_pair p)
 int trading_stats_init(struct trading_stats *s)
 {
     memset(s, 0, sizeof(*s));
-    s->sessions = calloc(TRADING_SESSIONS_MAX, sizeof(*s->sessions));
+    s->sessions = table_calloc(TRADING_SESSIONS_MAX, sizeof(*s->sessions)); /* counters: x++ */
     if (!s->sessions) return -ENOMEM;
     for (int i = 0; i < OP_MAX; i++) {
         hist_init(&s->order_latency[i]);
@@ -44,26 +46,25 @@ int trading_stats_init(struct trading_stats *s)
 
 void trading_stats_fini(struct trading_stats *s)
 {
-    free(s->sessions);
+    table_free(s->sessions);
     s->sessions = NULL;
 }
 
 uint32_t trading_session_get(struct trading_stats *s, uint64_t key, enum trading_kind kind,
                              const char *name)
 {
-    for (uint32_t i = 0; i < TRADING_SESSIONS_MAX; i++) {
-        struct trading_session_stats *e = &s->sessions[i];
-        if (e->used && e->key == key) return i;
-        if (!e->used) {
-            e->used = 1;
-            e->key = key;
-            e->kind = (uint8_t)kind;
-            snprintf(e->name, sizeof(e->name), "%s", name);
-            return i; /* its histograms are zero (calloc'd, never reused): left untouched */
-        }
+    for (uint32_t i = 0; i < s->nsessions; i++)
+        if (s->sessions[i].key == key) return i;
+    if (s->nsessions == TRADING_SESSIONS_MAX) {
+        s->sessions_untracked++;
+        return TRADING_NONE;
     }
-    s->sessions_untracked++;
-    return TRADING_NONE;
+    struct trading_session_stats *e = &s->sessions[s->nsessions];
+    e->used = 1;
+    e->key = key;
+    e->kind = (uint8_t)kind;
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    return s->nsessions++; /* its histograms are zero (never reused): left untouched */
 }
 
 static void fix_type_add(struct trading_stats *s, const uint8_t *type, size_t len, uint64_t n)
@@ -131,9 +132,8 @@ static void merge_session(struct trading_session_stats *t, const struct trading_
 
 void trading_stats_merge(struct trading_stats *into, const struct trading_stats *from)
 {
-    for (uint32_t i = 0; i < TRADING_SESSIONS_MAX; i++) {
+    for (uint32_t i = 0; i < from->nsessions; i++) {
         const struct trading_session_stats *f = &from->sessions[i];
-        if (!f->used) continue;
         uint32_t k = trading_session_get(into, f->key, (enum trading_kind)f->kind, f->name);
         if (k != TRADING_NONE) merge_session(&into->sessions[k], f);
     }

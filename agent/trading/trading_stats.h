@@ -58,7 +58,8 @@ struct trading_session_stats {
 };
 
 struct trading_stats {
-    struct trading_session_stats *sessions; /* TRADING_SESSIONS_MAX */
+    struct trading_session_stats *sessions; /* TRADING_SESSIONS_MAX; [0, nsessions) in use */
+    uint32_t nsessions;                     /* sessions are taken in order, never freed */
     uint64_t sessions_untracked;
     struct stream_counters stream; /* reassembly */
     /* FIX */

@@ -18,6 +18,9 @@
 #include "worker.h"
 
 #define MAX_WORKERS 64
+/* The sink's longest sleep between merges (see sink_wake in pipeline_run) */
+#define SINK_SLEEP_LIVE_NS 1000000L     /* 1 ms */
+#define SINK_SLEEP_OFFLINE_NS 20000000L /* 20 ms */
 
 struct dispatch_ctx {
     const struct capture_ops *ops;
@@ -43,11 +46,13 @@ struct dispatch_ctx {
     _Atomic uint64_t events_wm; /* its events are all out up to this frame */
     uint64_t events_full;       /* live: burst events dropped, the ring was full */
     uint64_t last_pushed;       /* ordinal of the last frame handed to a worker's ring */
+    sem_t *sink_wake;           /* posted when the events ring is full (offline) */
 };
 
 static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, uint64_t order)
 {
     struct event *e, dropped;
+    int woke = 0;
     while (!(e = spsc_ring_reserve(&x->events)) && !x->live) {
         /* Offline: wait for the sink, whose merge may wait for the workers to pass this
          * frame: hand them what is queued first. */
@@ -55,6 +60,8 @@ static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, u
             frame_ring_publish(&x->rings[k]);
         atomic_store_explicit(&x->dispatched, x->last_pushed, memory_order_release);
         atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
+        if (!woke) sem_post(x->sink_wake);
+        woke = 1;
         sched_yield();
     }
     if (!e) x->events_full++;
@@ -473,12 +480,16 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     s.next_stats_ns = s.last_stats_ns + s.kafka_stats_ns;
     if (opt->kafka) kafka_sink_set_mode(opt->kafka, live, !live && cfg->overflow_block);
 
-    /* The sink waits on this between merges (for 1 ms at most) so that it learns at once
-     * when the last worker is done: a short run's wall time is not rounded up to a tick. */
-    sem_t finished;
-    sem_init(&finished, 0, 0);
+    /* The sink sleeps on this between merges; a worker posts it when done (a short run's
+     * wall time is not rounded up to a sleep) or when its event ring is full. Live, events
+     * leave within a millisecond, and Kafka's delivery reports are served as often. Offline
+     * the sink sleeps longer: every wake-up on a core the workers keep busy preempts one. */
+    sem_t sink_wake;
+    sem_init(&sink_wake, 0, 0);
     for (uint32_t i = 0; i < nw; i++)
-        ws[i].finished = &finished;
+        ws[i].sink_wake = &sink_wake;
+    if (dx) dx->sink_wake = &sink_wake;
+    long sleep_ns = live || opt->kafka ? SINK_SLEEP_LIVE_NS : SINK_SLEEP_OFFLINE_NS;
     double t0 = now_s(), next_progress = t0 + 2.0;
     double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
     double next_tick = t0 + tick_every;
@@ -535,12 +546,12 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         if (!taken) { /* nothing to merge: let the workers have the cores */
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += 1000000;
+            until.tv_nsec += sleep_ns;
             if (until.tv_nsec >= 1000000000) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000;
             }
-            sem_clockwait(&finished, CLOCK_MONOTONIC, &until);
+            sem_clockwait(&sink_wake, CLOCK_MONOTONIC, &until);
         }
     }
     if (opt->tick) { /* a last look, so what happened since the previous tick is reported */
@@ -561,7 +572,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     if (dx) pthread_join(dtid, NULL);
     for (uint32_t i = 0; i < nw; i++)
         pthread_join(tids[i], NULL);
-    sem_destroy(&finished);
+    sem_destroy(&sink_wake);
     if (s.out) fflush(s.out);
     sink_stats_record(&s, 1); /* the totals, before the flush delivers them */
     if (s.kafka) {

@@ -38,15 +38,18 @@ static const enum event_type flag_event[TA_BIT_MAX] = {
 static struct event *event_new(struct worker *w, enum event_type type, uint64_t order)
 {
     struct event *e;
+    int woke = 0;
     while (!(e = spsc_ring_reserve(&w->events))) {
         if (!w->cfg->overflow_block) {
             w->st.counters[TT_C_EVENT_RING_FULL]++;
             return NULL;
         }
         /* Backpressure: offline input can wait for the sink. Publish progress first so the
-         * sink's merge can move on. */
+         * sink's merge can move on, and wake it (offline it sleeps long between merges). */
         atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0,
                               memory_order_release);
+        if (!woke && w->sink_wake) sem_post(w->sink_wake);
+        woke = 1;
         sched_yield();
     }
     memset(e, 0, offsetof(struct event, u));
@@ -536,6 +539,6 @@ void *worker_main(void *arg)
     publish(w, 1);
     atomic_store_explicit(&w->watermark, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&w->done, 1, memory_order_release);
-    if (w->finished) sem_post(w->finished);
+    if (w->sink_wake) sem_post(w->sink_wake);
     return NULL;
 }

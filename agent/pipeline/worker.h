@@ -54,7 +54,8 @@ struct worker {
     struct spsc_ring events;                /* to the sink */
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;
-    sem_t *finished; /* posted after done is set: wakes the sink at once (may be NULL) */
+    sem_t *sink_wake; /* posted after done is set, and when the event ring is full and the
+                       * worker waits: wakes the sink at once (may be NULL) */
     alignas(64) uint64_t cur_frame;
     uint64_t cur_sub; /* secondary merge key of the events being emitted */
     uint64_t cur_ts;

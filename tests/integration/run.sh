@@ -78,6 +78,9 @@ check "trading: 3 workers (the reader finds the microbursts, worker 0 says them)
     -s "$WORK/tr5.json" -e "$WORK/tr5.e" "$TP"
 check "trading: a reader thread + 2 workers (it finds the microbursts; event rings of 1) give the same output" \
     sh -c "cmp '$WORK/tr1.json' '$WORK/tr5.json' && cmp '$WORK/tr1.e' '$WORK/tr5.e'"
+"$TT" analyze -q -w 2 --set pipeline.event_ring=1 $TSET -s "$WORK/tr6.json" -e "$WORK/tr6.e" "$TP"
+check "trading: 2 workers sharing the reading, event rings of 1 (each full ring wakes the sink), same output" \
+    sh -c "cmp '$WORK/tr1.json' '$WORK/tr6.json' && cmp '$WORK/tr1.e' '$WORK/tr6.e'"
 check "trading: FIX and SoupBinTCP passwords never leave the agent" \
     sh -c "! grep -q -e s3cr3t -e pw-secret -e wrong-pass '$WORK/tr1.e' '$WORK/tr1.json'"
 "$TT" analyze -q $TSET --set trading.fix.redact_tags=58 -e "$WORK/tr3.e" "$TP"

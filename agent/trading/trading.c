@@ -72,6 +72,7 @@ void trading_order_add(struct trading *t, uint64_t key, uint64_t ts_ns, uint32_t
             victim->stats == TRADING_NONE ? t->scratch : &t->st->sessions[victim->stats];
         ss->unanswered++;
     }
+    t->orders_pending += !victim->key;
     victim->key = key;
     victim->ts_ns = ts_ns;
     victim->stats = stats;
@@ -90,6 +91,7 @@ void trading_order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
                  lat);
         if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
         o->key = 0;
+        t->orders_pending--;
         return;
     }
 }
@@ -254,11 +256,12 @@ void trading_flush(struct trading *t, uint64_t now_ns)
     for (uint32_t i = 0, n = md_with_holes(t); i < n; i++)
         while (t->md[t->md_order[i]].nholes)
             md_hole_lost(t, &t->md[t->md_order[i]], 0);
-    for (uint32_t i = 0; i <= t->orders_mask; i++) {
+    for (uint32_t i = 0; t->orders_pending && i <= t->orders_mask; i++) {
         struct pending_order *o = &t->orders[i];
         if (!o->key) continue;
         (o->stats == TRADING_NONE ? t->scratch : &t->st->sessions[o->stats])->unanswered++;
         o->key = 0;
+        t->orders_pending--; /* the scan ends at the last one: no page touched past it */
     }
 }
 
@@ -314,6 +317,7 @@ void trading_fini(struct trading *t)
     t->apps = NULL;
     t->bufs = NULL;
     t->md = NULL;
+    t->md_live = NULL;
     t->md_order = NULL;
     t->orders = NULL;
     t->scratch = NULL;

@@ -118,6 +118,7 @@ struct trading {
     uint32_t *md_order; /* housekeeping: sessions with open holes, by flow id */
     struct pending_order *orders;
     uint32_t orders_mask;
+    uint32_t orders_pending; /* keys in orders[] */
     /* ITCH timestamps count from midnight in the exchange's time zone */
     uint64_t day_start_ns, day_end_ns;
     /* the packet being analysed (events carry its frame and flow) */

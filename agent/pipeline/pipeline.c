@@ -47,6 +47,7 @@ struct dispatch_ctx {
     uint64_t events_full;       /* live: burst events dropped, the ring was full */
     uint64_t last_pushed;       /* ordinal of the last frame handed to a worker's ring */
     sem_t *sink_wake;           /* posted when the events ring is full (offline) */
+    _Atomic int waiting_sink;   /* waits on its full events ring */
 };
 
 static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, uint64_t order)
@@ -60,10 +61,14 @@ static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, u
             frame_ring_publish(&x->rings[k]);
         atomic_store_explicit(&x->dispatched, x->last_pushed, memory_order_release);
         atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
-        if (!woke) sem_post(x->sink_wake);
-        woke = 1;
+        if (!woke) {
+            atomic_store_explicit(&x->waiting_sink, 1, memory_order_relaxed);
+            sem_post(x->sink_wake);
+            woke = 1;
+        }
         sched_yield();
     }
+    if (woke) atomic_store_explicit(&x->waiting_sink, 0, memory_order_relaxed);
     if (!e) x->events_full++;
     struct event *out = e ? e : &dropped;
     memset(out, 0, offsetof(struct event, u));
@@ -411,6 +416,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         dx->d.trading = &cfg->trading;
         atomic_init(&dx->dispatched, 0);
         atomic_init(&dx->done, 0);
+        atomic_init(&dx->waiting_sink, 0);
         atomic_init(&dx->events_wm, 0);
         if (cfg->burst_link_mbps) { /* no worker sees every frame: the dispatcher looks */
             dx->burst = malloc(sizeof(*dx->burst));
@@ -545,8 +551,16 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         }
         if (!taken) { /* nothing to merge: let the workers have the cores */
             struct timespec until;
+            /* a full ring whose events the merge cannot take yet (another worker is
+             * behind): look again soon, as live */
+            long ns = sleep_ns;
+            for (uint32_t i = 0; i < nw; i++)
+                if (atomic_load_explicit(&ws[i].waiting_sink, memory_order_relaxed))
+                    ns = SINK_SLEEP_LIVE_NS;
+            if (dx && atomic_load_explicit(&dx->waiting_sink, memory_order_relaxed))
+                ns = SINK_SLEEP_LIVE_NS;
             clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += sleep_ns;
+            until.tv_nsec += ns;
             if (until.tv_nsec >= 1000000000) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000;

@@ -48,10 +48,14 @@ static struct event *event_new(struct worker *w, enum event_type type, uint64_t 
          * sink's merge can move on, and wake it (offline it sleeps long between merges). */
         atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0,
                               memory_order_release);
-        if (!woke && w->sink_wake) sem_post(w->sink_wake);
-        woke = 1;
+        if (!woke) {
+            atomic_store_explicit(&w->waiting_sink, 1, memory_order_relaxed);
+            if (w->sink_wake) sem_post(w->sink_wake);
+            woke = 1;
+        }
         sched_yield();
     }
+    if (woke) atomic_store_explicit(&w->waiting_sink, 0, memory_order_relaxed);
     memset(e, 0, offsetof(struct event, u));
     e->frame = order;
     e->sub = w->cur_sub;

@@ -56,6 +56,7 @@ struct worker {
     _Atomic int done;
     sem_t *sink_wake; /* posted after done is set, and when the event ring is full and the
                        * worker waits: wakes the sink at once (may be NULL) */
+    _Atomic int waiting_sink; /* waits on a full event ring: the sink keeps its short sleep */
     alignas(64) uint64_t cur_frame;
     uint64_t cur_sub; /* secondary merge key of the events being emitted */
     uint64_t cur_ts;

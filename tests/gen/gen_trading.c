@@ -520,12 +520,7 @@ static void udp_send(struct gen *g, const char *src, const char *grp, uint16_t s
         c.vlans[0] = vlan;
         c.nvlan = 1;
     }
-    struct buf ip = {.n = 0}, udp = {.n = 0};
-    build_udp(&udp, sport, dport, n);
-    putbytes(&udp, payload, n);
-    build_ip(&ip, &c.a, 17, udp.n, g->ipid++, 0, 0);
-    putbytes(&ip, udp.b, udp.n);
-    emit_ip(g, &c, ip.b, ip.n, 0);
+    emit_udp(g, &c, sport, dport, payload, n);
 }
 
 static const struct {

@@ -59,6 +59,17 @@ void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, i
     pcapw_write(&g->w, g->t, f.b, f.n);
 }
 
+void emit_udp(struct gen *g, const struct conn *c, uint16_t sport, uint16_t dport,
+              const uint8_t *payload, size_t n)
+{
+    struct buf ip = {.n = 0}, udp = {.n = 0};
+    build_udp(&udp, sport, dport, n);
+    putbytes(&udp, payload, n);
+    build_ip(&ip, &c->a, 17, udp.n, g->ipid++, 0, 0);
+    putbytes(&ip, udp.b, udp.n);
+    emit_ip(g, c, ip.b, ip.n, 0);
+}
+
 static void tcp_send(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t seq,
                      uint32_t ack, const void *data, uint32_t len, uint16_t win,
                      const struct tcp_opts *o)

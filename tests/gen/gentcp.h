@@ -36,6 +36,9 @@ enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };
 
 /* Wraps an inner IP packet (ip[0..n)) in the connection's encapsulation and writes it. */
 void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, int v6);
+/* Writes one IPv4 UDP datagram from c->a.src to c->a.dst carrying payload[0..n). */
+void emit_udp(struct gen *g, const struct conn *c, uint16_t sport, uint16_t dport,
+              const uint8_t *payload, size_t n);
 /* Sends one TCP segment with explicit numbers in direction dir (0: client to server); the
  * payload is len filler bytes, or data when given. */
 void tcp_raw(struct gen *g, struct conn *c, int dir, uint16_t flags, uint32_t seq, uint32_t ack,

@@ -302,15 +302,12 @@ static void sc_md_gaps(struct gen *g, struct expect *e)
         for (int i = 0; i < NSESS; i++) {
             char session[11];
             snprintf(session, sizeof(session), "GAPS%06d", i);
-            struct buf md, ip = {.n = 0}, udp = {.n = 0};
+            struct buf md;
             gen_mold_packet(&md, session, seqs[k], 1, (unsigned)i, 34200000000000ull, 0);
-            build_udp(&udp, 26400, 26477, md.n);
-            putbytes(&udp, md.b, md.n);
-            build_ip(&ip, &a[i], 17, udp.n, g->ipid++, 0, 0);
-            putbytes(&ip, udp.b, udp.n);
             struct conn c;
             memset(&c, 0, sizeof(c));
-            emit_ip(g, &c, ip.b, ip.n, 0);
+            c.a = a[i];
+            emit_udp(g, &c, 26400, 26477, md.b, md.n);
             g->t += 10 * US;
         }
     }
@@ -436,16 +433,12 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
                 /* now and then feed A drops a packet (B repairs it); once both do */
                 if ((f == 0 && mdseq % 997 == 500) || mdseq == 4003)
                     continue;
-                struct buf ip = {.n = 0}, udp = {.n = 0};
-                build_udp(&udp, 26400, (uint16_t)(26400 + ch), md.n);
-                putbytes(&udp, md.b, md.n);
                 if (f)
                     g->t += 1000 + (rnd >> 26) * 100; /* feed B trails A by 1 to 7.3 us */
-                build_ip(&ip, &feed[ch][f], 17, udp.n, g->ipid++, 0, 0);
-                putbytes(&ip, udp.b, udp.n);
                 struct conn c;
                 memset(&c, 0, sizeof(c));
-                emit_ip(g, &c, ip.b, ip.n, 0);
+                c.a = feed[ch][f];
+                emit_udp(g, &c, 26400, (uint16_t)(26400 + ch), md.b, md.n);
                 sent++;
             }
             mdseq++;

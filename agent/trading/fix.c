@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "../decode/bytescan.h"
 #include "../decode/cursor.h"
 
 /* Reads decimal digits up to SOH from c; -1 when not a number or no SOH follows. */
@@ -19,25 +20,9 @@ static int64_t read_number_field(struct cursor *c)
     return -2; /* ran out: more bytes may come */
 }
 
-/* Sum of the bytes mod 256, eight at a time: bytes are added in 16-bit lanes (a lane cannot
- * overflow within 256 words), then the lanes are folded. */
 unsigned fix_checksum(const uint8_t *p, size_t n)
 {
-    uint64_t sum = 0;
-    size_t i = 0;
-    while (n - i >= 8) {
-        uint64_t lanes = 0;
-        for (int k = 0; k < 256 && n - i >= 8; k++, i += 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            lanes += (w & 0x00ff00ff00ff00ffull) + ((w >> 8) & 0x00ff00ff00ff00ffull);
-        }
-        for (int k = 0; k < 4; k++, lanes >>= 16)
-            sum += lanes & 0xffff;
-    }
-    for (; i < n; i++)
-        sum += p[i];
-    return (unsigned)(sum & 0xff);
+    return (unsigned)(bytescan_sum(p, n) & 0xff);
 }
 
 enum fix_frame_result fix_frame(const uint8_t *data, size_t len, size_t max_len, size_t *msg_len)
@@ -80,125 +65,124 @@ size_t fix_find_start(const uint8_t *data, size_t len, size_t from)
     return len;
 }
 
-static uint32_t to_u32(const uint8_t *p, size_t len)
+/* The slot of every tag below 512 the analysis reads; the others go to FIX_F_NONE. */
+#define FIX_TAG_SLOTS 512
+static const uint8_t tag_slot[FIX_TAG_SLOTS] = {
+    [35] = FIX_F_MSG_TYPE,
+    [49] = FIX_F_SENDER,
+    [56] = FIX_F_TARGET,
+    [11] = FIX_F_CLORDID,
+    [41] = FIX_F_ORIG_CLORDID,
+    [37] = FIX_F_ORDER_ID,
+    [55] = FIX_F_SYMBOL,
+    [58] = FIX_F_TEXT,
+    [372] = FIX_F_REF_MSG_TYPE,
+    [112] = FIX_F_TEST_REQ_ID,
+    [34] = FIX_F_SEQ,
+    [36] = FIX_F_NEW_SEQ,
+    [7] = FIX_F_BEGIN_SEQ,
+    [16] = FIX_F_END_SEQ,
+    [45] = FIX_F_REF_SEQ,
+    [108] = FIX_F_HEARTBT_INT,
+    [103] = FIX_F_ORD_REJ_REASON,
+    [102] = FIX_F_CXL_REJ_REASON,
+    [380] = FIX_F_BIZ_REJ_REASON,
+    [373] = FIX_F_SESS_REJ_REASON,
+    [39] = FIX_F_ORD_STATUS,
+    [150] = FIX_F_EXEC_TYPE,
+    [43] = FIX_F_POSS_DUP,
+    [123] = FIX_F_GAP_FILL,
+    [141] = FIX_F_RESET_SEQ,
+};
+
+/* A slot's value as a number (absent or not a number: 0; more than ten digits: the first ten,
+ * saturated to 32 bits). */
+static uint32_t slot_u32(const struct fix_msg *m, enum fix_field slot)
 {
+    const uint8_t *p = fix_at(m, m->field[slot]);
     uint64_t v = 0;
-    for (size_t i = 0; i < len && i < 10; i++) {
+    for (size_t i = 0; i < m->field[slot].len && i < 10; i++) {
         if (p[i] < '0' || p[i] > '9') return 0;
         v = v * 10 + (uint64_t)(p[i] - '0');
     }
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
-static int32_t to_i32(const uint8_t *p, size_t len)
+/* A reject reason: -1 when absent or empty. */
+static int32_t slot_reason(const struct fix_msg *m, enum fix_field slot)
 {
-    return len ? (int32_t)(to_u32(p, len) & 0x7fffffff) : -1;
+    return m->field[slot].len ? (int32_t)(slot_u32(m, slot) & 0x7fffffff) : -1;
 }
 
-static uint8_t is_yes(const uint8_t *p, size_t len)
+static char slot_char(const struct fix_msg *m, enum fix_field slot)
 {
-    return len == 1 && p[0] == 'Y';
+    return m->field[slot].len ? (char)*fix_at(m, m->field[slot]) : 0;
+}
+
+static uint8_t slot_yes(const struct fix_msg *m, enum fix_field slot)
+{
+    return m->field[slot].len == 1 && *fix_at(m, m->field[slot]) == 'Y';
+}
+
+/* Numbers and flags from their slots, once the walk is over. */
+static void read_values(struct fix_msg *m)
+{
+    m->has_seq = m->field[FIX_F_SEQ].off != 0;
+    m->seq = slot_u32(m, FIX_F_SEQ);
+    m->new_seq = slot_u32(m, FIX_F_NEW_SEQ);
+    m->begin_seq = slot_u32(m, FIX_F_BEGIN_SEQ);
+    m->end_seq = slot_u32(m, FIX_F_END_SEQ);
+    m->ref_seq = slot_u32(m, FIX_F_REF_SEQ);
+    m->heartbt_int = slot_u32(m, FIX_F_HEARTBT_INT);
+    m->ord_rej_reason = slot_reason(m, FIX_F_ORD_REJ_REASON);
+    m->cxl_rej_reason = slot_reason(m, FIX_F_CXL_REJ_REASON);
+    m->biz_rej_reason = slot_reason(m, FIX_F_BIZ_REJ_REASON);
+    m->sess_rej_reason = slot_reason(m, FIX_F_SESS_REJ_REASON);
+    m->ord_status = slot_char(m, FIX_F_ORD_STATUS);
+    m->exec_type = slot_char(m, FIX_F_EXEC_TYPE);
+    m->poss_dup = slot_yes(m, FIX_F_POSS_DUP);
+    m->gap_fill = slot_yes(m, FIX_F_GAP_FILL);
+    m->reset_seq = slot_yes(m, FIX_F_RESET_SEQ);
+}
+
+/* One field, msg[start, end) with the SOH at end: a tag of one to six digits, '=', the
+ * value (which may hold '='). Its value goes to the tag's slot. */
+static inline int take_field(const uint8_t *msg, size_t start, size_t end, struct fix_msg *m)
+{
+    uint32_t tag = 0;
+    size_t k = start;
+    for (uint32_t d; (d = (uint32_t)msg[k] - '0') < 10; k++) /* msg[end] is SOH: stops there */
+        tag = tag * 10 + d;
+    if (k == start || k - start > 6 || msg[k] != '=') return -1;
+    unsigned slot = tag < FIX_TAG_SLOTS ? tag_slot[tag] : FIX_F_NONE;
+    m->field[slot] = (struct fix_str){(uint16_t)(k + 1), (uint16_t)(end - k - 1)};
+    return 0;
+}
+
+/* Walks the fields from SOH to SOH: the SOH positions of 64 bytes at a time come as a bitmask,
+ * so the walk steps from one to the next by clearing a bit (nothing it does per field waits on
+ * the field before it). */
+static int walk_fields(const uint8_t *msg, size_t len, struct fix_msg *m)
+{
+    size_t start = 0; /* of the field being read */
+    for (size_t win = 0; win < len; win += BYTESCAN_BLOCK) {
+        size_t n = len - win;
+        uint64_t soh = bytescan64(msg + win, n < BYTESCAN_BLOCK ? n : BYTESCAN_BLOCK, FIX_SOH);
+        for (; soh; soh &= soh - 1) {
+            size_t end = win + (size_t)__builtin_ctzll(soh);
+            if (take_field(msg, start, end, m)) return -1;
+            start = end + 1;
+        }
+    }
+    return start < len ? -1 : 0; /* bytes after the last SOH: a field cut short */
 }
 
 int fix_parse(const uint8_t *msg, size_t len, struct fix_msg *m)
 {
-    memset(m, 0, sizeof(*m));
+    memset(m->field, 0, sizeof(m->field));
     m->base = msg;
-    m->ord_rej_reason = m->cxl_rej_reason = m->biz_rej_reason = m->sess_rej_reason = -1;
     if (len > FIX_MAX_MESSAGE) len = FIX_MAX_MESSAGE;
-    struct cursor c = cur_make(msg, len);
-    while (cur_has(&c, 1)) {
-        uint32_t tag = 0, tl = 0; /* the tag's digits, then '=' */
-        while (cur_has(&c, 1) && (unsigned)(c.p[0] - '0') < 10u) {
-            if (++tl > 6) return -1;
-            tag = tag * 10 + cur_u8(&c) - '0';
-        }
-        if (!tl || cur_u8(&c) != '=') return -1;
-        /* a plain byte loop: values are short, and SWAR or SSE2 searches measured slower */
-        size_t vl;
-        const uint8_t *v = cur_take_until(&c, FIX_SOH, &vl);
-        if (!v) return -1;
-        struct fix_str s = {(uint16_t)(v - msg), (uint16_t)vl};
-        switch (tag) {
-        case 35:
-            m->msg_type = s;
-            break;
-        case 49:
-            m->sender = s;
-            break;
-        case 56:
-            m->target = s;
-            break;
-        case 11:
-            m->clordid = s;
-            break;
-        case 41:
-            m->orig_clordid = s;
-            break;
-        case 37:
-            m->order_id = s;
-            break;
-        case 55:
-            m->symbol = s;
-            break;
-        case 58:
-            m->text = s;
-            break;
-        case 372:
-            m->ref_msg_type = s;
-            break;
-        case 112:
-            m->test_req_id = s;
-            break;
-        case 34:
-            m->seq = to_u32(v, vl);
-            m->has_seq = 1;
-            break;
-        case 36:
-            m->new_seq = to_u32(v, vl);
-            break;
-        case 7:
-            m->begin_seq = to_u32(v, vl);
-            break;
-        case 16:
-            m->end_seq = to_u32(v, vl);
-            break;
-        case 45:
-            m->ref_seq = to_u32(v, vl);
-            break;
-        case 108:
-            m->heartbt_int = to_u32(v, vl);
-            break;
-        case 103:
-            m->ord_rej_reason = to_i32(v, vl);
-            break;
-        case 102:
-            m->cxl_rej_reason = to_i32(v, vl);
-            break;
-        case 380:
-            m->biz_rej_reason = to_i32(v, vl);
-            break;
-        case 373:
-            m->sess_rej_reason = to_i32(v, vl);
-            break;
-        case 39:
-            m->ord_status = vl ? (char)v[0] : 0;
-            break;
-        case 150:
-            m->exec_type = vl ? (char)v[0] : 0;
-            break;
-        case 43:
-            m->poss_dup = is_yes(v, vl);
-            break;
-        case 123:
-            m->gap_fill = is_yes(v, vl);
-            break;
-        case 141:
-            m->reset_seq = is_yes(v, vl);
-            break;
-        default:
-            break;
-        }
-    }
-    return 0;
+    int r = walk_fields(msg, len, m);
+    read_values(m); /* a malformed field ends the walk; those before it still count */
+    return r;
 }

@@ -33,34 +33,69 @@ unsigned fix_checksum(const uint8_t *p, size_t n);
  * "8=FI" at the very end is kept: the offset of its start is returned). */
 size_t fix_find_start(const uint8_t *data, size_t len, size_t from);
 
-/* A value inside the parsed message: fix_at(m, s) points at its first byte. */
+/* A value inside the parsed message: fix_at(m, s) points at its first byte. A value never
+ * starts at offset 0 (a tag and '=' come first), so off == 0 means the tag was absent. */
 struct fix_str {
     uint16_t off, len;
 };
 
-/* The fields of one message the analysis reads (0 / empty when absent). */
+/* The tags the analysis reads, each a slot of raw values (FIX_F_NONE takes all others). */
+enum fix_field {
+    FIX_F_NONE,
+    FIX_F_MSG_TYPE,     /* 35 */
+    FIX_F_SENDER,       /* 49 */
+    FIX_F_TARGET,       /* 56 */
+    FIX_F_CLORDID,      /* 11 */
+    FIX_F_ORIG_CLORDID, /* 41 */
+    FIX_F_ORDER_ID,     /* 37 */
+    FIX_F_SYMBOL,       /* 55 */
+    FIX_F_TEXT,         /* 58 */
+    FIX_F_REF_MSG_TYPE, /* 372 */
+    FIX_F_TEST_REQ_ID,  /* 112 */
+    /* read as numbers or flags by fix_parse */
+    FIX_F_SEQ,             /* 34 */
+    FIX_F_NEW_SEQ,         /* 36 */
+    FIX_F_BEGIN_SEQ,       /* 7 */
+    FIX_F_END_SEQ,         /* 16 */
+    FIX_F_REF_SEQ,         /* 45 */
+    FIX_F_HEARTBT_INT,     /* 108 */
+    FIX_F_ORD_REJ_REASON,  /* 103 */
+    FIX_F_CXL_REJ_REASON,  /* 102 */
+    FIX_F_BIZ_REJ_REASON,  /* 380 */
+    FIX_F_SESS_REJ_REASON, /* 373 */
+    FIX_F_ORD_STATUS,      /* 39 */
+    FIX_F_EXEC_TYPE,       /* 150 */
+    FIX_F_POSS_DUP,        /* 43 */
+    FIX_F_GAP_FILL,        /* 123 */
+    FIX_F_RESET_SEQ,       /* 141 */
+    FIX_F_MAX
+};
+
+/* The fields of one message the analysis reads (0 / empty when absent). The last value of a
+ * repeated tag counts. */
 struct fix_msg {
-    const uint8_t *base;                            /* the message the offsets refer to */
-    struct fix_str msg_type;                        /* 35 */
-    struct fix_str sender, target;                  /* 49, 56 */
-    struct fix_str clordid, orig_clordid, order_id; /* 11, 41, 37 */
-    struct fix_str symbol, text;                    /* 55, 58 */
-    struct fix_str ref_msg_type;                    /* 372 */
-    struct fix_str test_req_id;                     /* 112 */
-    uint32_t seq;                                   /* 34 MsgSeqNum */
-    uint32_t new_seq;                               /* 36 NewSeqNo */
-    uint32_t begin_seq, end_seq;                    /* 7, 16 */
-    uint32_t ref_seq;                               /* 45 */
-    uint32_t heartbt_int;                           /* 108 */
-    int32_t ord_rej_reason;                         /* 103, -1 absent */
-    int32_t cxl_rej_reason;                         /* 102 */
-    int32_t biz_rej_reason;                         /* 380 */
-    int32_t sess_rej_reason;                        /* 373 */
-    char ord_status;                                /* 39 */
-    char exec_type;                                 /* 150 */
-    uint8_t poss_dup;                               /* 43=Y */
-    uint8_t gap_fill;                               /* 123=Y */
-    uint8_t reset_seq;                              /* 141=Y */
+    const uint8_t *base; /* the message the offsets refer to */
+    union {
+        struct fix_str field[FIX_F_MAX]; /* by enum fix_field */
+        struct {
+            struct fix_str none_, msg_type, sender, target, clordid, orig_clordid, order_id, symbol,
+                text, ref_msg_type, test_req_id;
+        };
+    };
+    uint32_t seq;                /* 34 MsgSeqNum */
+    uint32_t new_seq;            /* 36 NewSeqNo */
+    uint32_t begin_seq, end_seq; /* 7, 16 */
+    uint32_t ref_seq;            /* 45 */
+    uint32_t heartbt_int;        /* 108 */
+    int32_t ord_rej_reason;      /* 103, -1 absent */
+    int32_t cxl_rej_reason;      /* 102 */
+    int32_t biz_rej_reason;      /* 380 */
+    int32_t sess_rej_reason;     /* 373 */
+    char ord_status;             /* 39 */
+    char exec_type;              /* 150 */
+    uint8_t poss_dup;            /* 43=Y */
+    uint8_t gap_fill;            /* 123=Y */
+    uint8_t reset_seq;           /* 141=Y */
     uint8_t has_seq;
 };
 

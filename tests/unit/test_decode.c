@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "../../agent/decode/bytescan.h"
 #include "../../agent/decode/decode.h"
 #include "../gen/pcapw.h"
 
@@ -192,6 +193,36 @@ static void ipv4_fragments_reassemble_in_any_order(void **state)
     assert_int_equal(p.payload[1591], (uint8_t)1591);
 }
 
+/* The byte scans agree with a byte loop for every length up to a block, at every alignment,
+ * and see nothing past n (the byte after the run is the one searched for). */
+static void bytescan_agrees_with_a_byte_loop(void **state)
+{
+    (void)state;
+    static uint8_t buf[256];
+    uint32_t rng = 99;
+    for (int round = 0; round < 4000; round++) {
+        for (size_t i = 0; i < sizeof(buf); i++) {
+            rng = rng * 1103515245u + 12345u;
+            uint8_t r = (uint8_t)(rng >> 24);
+            buf[i] = r < 40 ? 0x01 : r < 60 ? '=' : r < 70 ? 0 : r;
+        }
+        size_t at = (size_t)round % 64, n = (size_t)(round / 64) % (BYTESCAN_BLOCK + 1);
+        uint8_t stop = round % 3 == 0 ? 0 : round % 3 == 1 ? 0x01 : '=';
+        buf[at + n] = stop; /* just past the run: must not show */
+        uint64_t want = 0, sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            want |= (uint64_t)(buf[at + i] == stop) << i;
+            sum += buf[at + i];
+        }
+        assert_true(bytescan64(buf + at, n, stop) == want);
+        assert_true(bytescan_sum(buf + at, n) == sum);
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < sizeof(buf); i++)
+        sum += buf[i];
+    assert_true(bytescan_sum(buf, sizeof(buf)) == sum);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +233,7 @@ int main(void)
         cmocka_unit_test(ethernet_trailer_is_not_payload),
         cmocka_unit_test(vxlan_inner_flow_and_tunnel_recorded),
         cmocka_unit_test(ipv4_fragments_reassemble_in_any_order),
+        cmocka_unit_test(bytescan_agrees_with_a_byte_loop),
     };
     return cmocka_run_group_tests_name("decode", tests, setup, teardown);
 }

@@ -14,23 +14,18 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
+#define BYTESCAN_SSE2 1
 #include <emmintrin.h>
 #endif
 
 #define BYTESCAN_BLOCK 64
 
-/* Bit i of the result is set when p[i] == b, for i < n; n is at most 64. */
-static inline uint64_t bytescan64(const uint8_t *p, size_t n, uint8_t b)
+/* Bits of the 64 bytes at p, set where the byte is b. p[0..64) must be readable. */
+static inline uint64_t bytescan_block(const uint8_t *p, uint8_t b)
 {
-    uint8_t pad[BYTESCAN_BLOCK];
-    if (n < BYTESCAN_BLOCK) { /* the short tail: never read past the caller's bytes */
-        memset(pad, 0, sizeof(pad));
-        memcpy(pad, p, n);
-        p = pad;
-    }
     uint64_t x = 0;
-#if defined(__SSE2__)
+#if BYTESCAN_SSE2
     const __m128i vb = _mm_set1_epi8((char)b);
     for (int i = 0; i < BYTESCAN_BLOCK; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
@@ -40,7 +35,23 @@ static inline uint64_t bytescan64(const uint8_t *p, size_t n, uint8_t b)
     for (int i = 0; i < BYTESCAN_BLOCK; i++)
         x |= (uint64_t)(p[i] == b) << i;
 #endif
-    return n >= BYTESCAN_BLOCK ? x : x & ((1ull << n) - 1);
+    return x;
+}
+
+/* Scans base[off, min(off + 64, len)): bit i of the result is set when base[off + i] == b;
+ * bits past len are clear. Reads only base[0, len): the last, short run of a buffer is
+ * scanned as the block that ends at len (shifted down), and only a buffer shorter than a
+ * block is copied into a zeroed one. */
+static inline uint64_t bytescan64(const uint8_t *base, size_t off, size_t len, uint8_t b)
+{
+    size_t n = len - off;
+    if (n >= BYTESCAN_BLOCK) return bytescan_block(base + off, b);
+    if (len >= BYTESCAN_BLOCK) /* n < 64 bytes left: the block ending at len holds them */
+        return bytescan_block(base + len - BYTESCAN_BLOCK, b) >> (BYTESCAN_BLOCK - n);
+    uint8_t pad[BYTESCAN_BLOCK];
+    memset(pad, 0, sizeof(pad));
+    memcpy(pad, base + off, n);
+    return bytescan_block(pad, b) & ((1ull << n) - 1);
 }
 
 /* The sum of p[0..n) as unsigned bytes (checksums). */
@@ -48,12 +59,22 @@ static inline uint64_t bytescan_sum(const uint8_t *p, size_t n)
 {
     uint64_t sum = 0;
     size_t i = 0;
-#if defined(__SSE2__)
+#if BYTESCAN_SSE2
     /* psadbw against zero adds eight bytes into each 64-bit half */
     __m128i acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
     for (; n - i >= 16; i += 16)
         acc = _mm_add_epi64(
             acc, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), zero));
+    if (n >= 16 && i < n) { /* the last r bytes: the 16 ending at n, the first 16 - r masked */
+        static const uint8_t ones_after[32] = {0,    0,    0,    0,    0,    0,    0,    0,
+                                               0,    0,    0,    0,    0,    0,    0,    0,
+                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        __m128i last = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+        __m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(ones_after + (n - i)));
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_and_si128(last, keep), zero));
+        i = n;
+    }
     sum = (uint64_t)_mm_cvtsi128_si64(acc) +
           (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
 #endif

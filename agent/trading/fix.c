@@ -29,10 +29,12 @@ enum fix_frame_result fix_frame(const uint8_t *data, size_t len, size_t max_len,
 {
     static const char begin[] = "8=FIX";
     if (len >= 5 ? memcmp(data, begin, 5) : memcmp(data, begin, len)) return FIX_FRAME_GARBAGE;
-    struct cursor c = cur_make(data, len);
-    /* BeginString value up to SOH */
-    while (cur_has(&c, 1) && cur_u8(&c) != FIX_SOH)
-        if ((size_t)(c.p - data) > 32) return FIX_FRAME_GARBAGE;
+    /* BeginString's value ends at the first SOH, within 32 bytes */
+    uint64_t soh = bytescan64(data, 0, len, FIX_SOH);
+    size_t begin_end = soh ? (size_t)__builtin_ctzll(soh) : len;
+    if (begin_end > 32) return FIX_FRAME_GARBAGE;
+    if (begin_end == len) return FIX_FRAME_NEED_MORE;
+    struct cursor c = cur_make(data + begin_end + 1, len - begin_end - 1);
     if (!cur_has(&c, 3)) return FIX_FRAME_NEED_MORE;
     if (c.p[0] != '9' || c.p[1] != '=') return FIX_FRAME_GARBAGE;
     cur_skip(&c, 2);
@@ -166,8 +168,7 @@ static int walk_fields(const uint8_t *msg, size_t len, struct fix_msg *m)
 {
     size_t start = 0; /* of the field being read */
     for (size_t win = 0; win < len; win += BYTESCAN_BLOCK) {
-        size_t n = len - win;
-        uint64_t soh = bytescan64(msg + win, n < BYTESCAN_BLOCK ? n : BYTESCAN_BLOCK, FIX_SOH);
+        uint64_t soh = bytescan64(msg, win, len, FIX_SOH);
         for (; soh; soh &= soh - 1) {
             size_t end = win + (size_t)__builtin_ctzll(soh);
             if (take_field(msg, start, end, m)) return -1;

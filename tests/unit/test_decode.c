@@ -193,8 +193,9 @@ static void ipv4_fragments_reassemble_in_any_order(void **state)
     assert_int_equal(p.payload[1591], (uint8_t)1591);
 }
 
-/* The byte scans agree with a byte loop for every length up to a block, at every alignment,
- * and see nothing past n (the byte after the run is the one searched for). */
+/* The byte scans agree with a byte loop for buffers shorter and longer than a block, from
+ * any offset, at every alignment, and see nothing past the buffer (the byte after it is the
+ * one searched for). */
 static void bytescan_agrees_with_a_byte_loop(void **state)
 {
     (void)state;
@@ -206,16 +207,18 @@ static void bytescan_agrees_with_a_byte_loop(void **state)
             uint8_t r = (uint8_t)(rng >> 24);
             buf[i] = r < 40 ? 0x01 : r < 60 ? '=' : r < 70 ? 0 : r;
         }
-        size_t at = (size_t)round % 64, n = (size_t)(round / 64) % (BYTESCAN_BLOCK + 1);
+        /* a buffer of len bytes at buf + at, scanned from off */
+        size_t at = (size_t)round % 64, len = (size_t)(round / 64) % 130;
+        size_t off = len ? (size_t)(rng >> 8) % len : 0;
         uint8_t stop = round % 3 == 0 ? 0 : round % 3 == 1 ? 0x01 : '=';
-        buf[at + n] = stop; /* just past the run: must not show */
+        buf[at + len] = stop; /* just past the buffer: must not show */
         uint64_t want = 0, sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            want |= (uint64_t)(buf[at + i] == stop) << i;
+        for (size_t i = off; i < len && i < off + BYTESCAN_BLOCK; i++)
+            want |= (uint64_t)(buf[at + i] == stop) << (i - off);
+        for (size_t i = 0; i < len; i++)
             sum += buf[at + i];
-        }
-        assert_true(bytescan64(buf + at, n, stop) == want);
-        assert_true(bytescan_sum(buf + at, n) == sum);
+        assert_true(bytescan64(buf + at, off, len, stop) == want);
+        assert_true(bytescan_sum(buf + at, len) == sum);
     }
     uint64_t sum = 0;
     for (size_t i = 0; i < sizeof(buf); i++)

@@ -202,6 +202,16 @@ static void fix_frames_and_parses(void **state)
     assert_int_equal(fix_frame((uint8_t *)m, n, 4096, &ml), FIX_FRAME_BAD_CHECKSUM);
     assert_int_equal(fix_frame((uint8_t *)m, n, 20, &ml), FIX_FRAME_GARBAGE); /* too big */
     assert_int_equal(fix_frame((const uint8_t *)"HTTP/1.1", 8, 4096, &ml), FIX_FRAME_GARBAGE);
+    /* BeginString: its SOH may come at byte 32 at the latest; before it, more may come */
+    char begin[80];
+    memset(begin, 'X', sizeof(begin));
+    memcpy(begin, "8=FIX", 5);
+    assert_int_equal(fix_frame((uint8_t *)begin, 32, 4096, &ml), FIX_FRAME_NEED_MORE);
+    assert_int_equal(fix_frame((uint8_t *)begin, 33, 4096, &ml), FIX_FRAME_GARBAGE);
+    assert_int_equal(fix_frame((uint8_t *)begin, 80, 4096, &ml), FIX_FRAME_GARBAGE);
+    begin[32] = 1;
+    assert_int_equal(fix_frame((uint8_t *)begin, 35, 4096, &ml), FIX_FRAME_NEED_MORE);
+    assert_int_equal(fix_frame((uint8_t *)begin, 36, 4096, &ml), FIX_FRAME_GARBAGE); /* no 9= */
     const char junk[] = "xx8=FIX.4";
     assert_int_equal(fix_find_start((const uint8_t *)junk, 9, 0), 2);
     assert_int_equal(fix_find_start((const uint8_t *)"abc8=F", 6, 0), 3);

@@ -25,7 +25,7 @@ all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 
 help:
 	@echo "make deps        install the Debian packages ticktap needs (idempotent)"
-	@echo "make             build build/ticktap and the capture generator build/ttgen"
+	@echo "make             build build/ticktap (profile-guided; PGO=0: without) and build/ttgen"
 	@echo "make test        deps + build + unit, integration (tshark oracle too) and live tests"
 	@echo "make demo        analyse a generated trading capture end to end"
 	@echo "make sanitize    the tests under ASan + UBSan"
@@ -34,6 +34,40 @@ help:
 
 deps:
 	@scripts/deps.sh
+
+# Profile-guided optimisation (gcc, a relative BUILD; PGO=0 turns it off, e.g. while editing):
+# the agent is built once instrumented, analyses generated traffic (scripts/pgo-train.sh), and
+# its objects are built again with the branch counts that run left. gcc matches the counts of
+# a static function by the object's name, so the instrumented objects are compiled in
+# $(BUILD)/pgo under the same relative name, and every source by its absolute path. A source
+# or header change retrains. Untrained code (live capture, Kafka) is optimised as without.
+PGO ?= $(if $(filter /%,$(BUILD)),0,$(if $(shell $(CC) -v 2>&1 | grep -q '^gcc version' && echo y),1,0))
+PGO_DIR   := $(BUILD)/pgo
+PGO_STAMP := $(PGO_DIR)/trained
+PGO_OBJS  := $(addprefix $(PGO_DIR)/,$(AGENT_OBJS) $(BUILD)/agent/main.o)
+ifeq ($(PGO),1)
+$(AGENT_OBJS) $(BUILD)/agent/main.o: $(PGO_STAMP)
+$(AGENT_OBJS) $(BUILD)/agent/main.o: override CFLAGS += -fprofile-use -fprofile-partial-training \
+	-Wno-missing-profile
+endif
+
+$(PGO_DIR)/$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC   $< (instrumented)")
+	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -fprofile-update=atomic \
+	  -MT $(abspath $@) -MF $(abspath $(@:.o=.d)) -c $(abspath $<) -o $(BUILD)/$*.o
+
+$(PGO_DIR)/ticktap: $(PGO_OBJS)
+	$(if $(Q),@echo "  LD   $@")
+	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -o ticktap \
+	  $(patsubst $(PGO_DIR)/%,%,$^) $(LDLIBS)
+
+# The counts land beside the instrumented objects, and the final objects read them beside theirs.
+$(PGO_STAMP): $(PGO_DIR)/ticktap $(BUILD)/ttgen scripts/pgo-train.sh
+	$(if $(Q),@echo "  PGO  training run (scripts/pgo-train.sh)")
+	$(Q)scripts/pgo-train.sh $(PGO_DIR) $(BUILD)/ttgen
+	$(Q)cd $(PGO_DIR) && find $(BUILD) -name '*.gcda' -exec cp --parents {} $(CURDIR)/ \;
+	$(Q)touch $@
 
 # The XDP/TC programs: clang -target bpf, then a bpftool skeleton the agent compiles in.
 # -mcpu=v3: 32-bit subregisters keep clamped lengths visible to the verifier.
@@ -48,13 +82,14 @@ $(BUILD)/bpf/ticktap.skel.h: $(BUILD)/bpf/ticktap.bpf.o
 	$(Q)bpftool gen skeleton $< name ticktap_bpf > $@
 
 # Only the loader includes the skeleton.
-$(BUILD)/agent/capture/xdp_iface.o: $(BUILD)/bpf/ticktap.skel.h
-$(BUILD)/agent/capture/xdp_iface.o: override CFLAGS += -I$(BUILD)/bpf
+XDP_IFACE_OBJS := $(BUILD)/agent/capture/xdp_iface.o $(PGO_DIR)/$(BUILD)/agent/capture/xdp_iface.o
+$(XDP_IFACE_OBJS): $(BUILD)/bpf/ticktap.skel.h
+$(XDP_IFACE_OBJS): override CFLAGS += -I$(abspath $(BUILD)/bpf)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC   $<")
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -c $(abspath $<) -o $@
 
 $(BUILD)/libticktap.a: $(AGENT_OBJS)
 	$(if $(Q),@echo "  AR   $@")
@@ -96,10 +131,10 @@ demo: deps
 	@BUILD=$(BUILD) scripts/demo.sh
 
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang \
+	@$(MAKE) --no-print-directory BUILD=build-san CC=clang PGO=0 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  all $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang \
+	@$(MAKE) --no-print-directory BUILD=build-san CC=clang PGO=0 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  unit integration live
 

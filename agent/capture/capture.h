@@ -49,6 +49,11 @@ struct capture_ops {
      * as long as the caller keeps buf. Lets several workers share what one of them read. */
     int (*rx_into)(struct capture *c, uint8_t *buf, size_t cap, struct frame *frames, int max,
                    char *err, size_t errlen);
+    /* Optional (live sources): rx_burst that never waits (-EAGAIN at once when nothing is
+     * there), and the descriptor that polls readable when frames arrive. One thread reads
+     * several sources through them (capture_union.h), waiting on all at once. */
+    int (*rx_nowait)(struct capture *c, struct frame *frames, int max, char *err, size_t errlen);
+    int (*wait_fd)(struct capture *c);
     void (*close)(struct capture *c);
 };
 

@@ -137,8 +137,9 @@ fail:
     return NULL;
 }
 
-static int pcap_live_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                              size_t errlen)
+/* The packets waiting; when none is, waits for some (up to 10 ms) only if asked to. */
+static int pcap_live_rx(struct capture *c, struct frame *frames, int max, int wait, char *err,
+                        size_t errlen)
 {
     struct pcap_live *s = (struct pcap_live *)c;
     s->out = frames;
@@ -152,7 +153,7 @@ static int pcap_live_rx_burst(struct capture *c, struct frame *frames, int max, 
             atomic_store(&s->dropped, (uint64_t)ps.ps_drop + ps.ps_ifdrop);
     }
     int rc = pcap_dispatch(s->p, max, on_packet, (u_char *)s);
-    if (rc == 0) {
+    if (rc == 0 && wait) {
         struct pollfd p = {.fd = pcap_get_selectable_fd(s->p), .events = POLLIN};
         if (p.fd >= 0)
             poll(&p, 1, 10);
@@ -163,6 +164,23 @@ static int pcap_live_rx_burst(struct capture *c, struct frame *frames, int max, 
         return s->n ? s->n : -EIO;
     }
     return s->n ? s->n : -EAGAIN;
+}
+
+static int pcap_live_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
+                              size_t errlen)
+{
+    return pcap_live_rx(c, frames, max, 1, err, errlen);
+}
+
+static int pcap_live_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
+                               size_t errlen)
+{
+    return pcap_live_rx(c, frames, max, 0, err, errlen);
+}
+
+static int pcap_live_wait_fd(struct capture *c)
+{
+    return pcap_get_selectable_fd(((struct pcap_live *)c)->p);
 }
 
 uint64_t capture_pcap_live_dropped(struct capture *c)
@@ -197,6 +215,8 @@ static void pcap_live_close(struct capture *c)
 const struct capture_ops capture_pcap_live_ops = {
     .name = "pcap-live",
     .rx_burst = pcap_live_rx_burst,
+    .rx_nowait = pcap_live_rx_nowait,
+    .wait_fd = pcap_live_wait_fd,
     .stats = pcap_live_stats,
     .close = pcap_live_close,
 };

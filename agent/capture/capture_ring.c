@@ -100,8 +100,9 @@ struct capture *capture_ring_open(struct xdp_iface *x, uint32_t snaplen, char *e
     return (struct capture *)rs;
 }
 
-static int ring_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                         size_t errlen)
+/* The records waiting; when none is, waits for some (1 ms) only if asked to. */
+static int ring_rx(struct capture *c, struct frame *frames, int max, int wait, char *err,
+                   size_t errlen)
 {
     struct ring_source *rs = (struct ring_source *)c;
     rs->out = frames;
@@ -109,13 +110,30 @@ static int ring_rx_burst(struct capture *c, struct frame *frames, int max, char 
     rs->max = max < RING_BURST ? max : RING_BURST;
     rs->tai_offset = live_tai_to_realtime(); /* follows clock steps (NTP) */
     int rc = ring_buffer__consume(rs->rb);
-    if (rc >= 0 && rs->n == 0)
+    if (rc >= 0 && rs->n == 0 && wait)
         rc = ring_buffer__poll(rs->rb, 1); /* the programs wake us only for a batch */
     if (rc < 0 && rc != -ENOSPC && rc != -EINTR) {
         snprintf(err, errlen, "capture ring: %s", strerror(-rc));
         return rs->n ? rs->n : rc;
     }
     return rs->n ? rs->n : -EAGAIN;
+}
+
+static int ring_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
+                         size_t errlen)
+{
+    return ring_rx(c, frames, max, 1, err, errlen);
+}
+
+static int ring_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
+                          size_t errlen)
+{
+    return ring_rx(c, frames, max, 0, err, errlen);
+}
+
+static int ring_wait_fd(struct capture *c)
+{
+    return ring_buffer__epoll_fd(((struct ring_source *)c)->rb);
 }
 
 static void ring_stats(struct capture *c, struct capture_stats *st)
@@ -140,6 +158,8 @@ static void ring_close(struct capture *c)
 const struct capture_ops capture_ring_ops = {
     .name = "xdp-ring",
     .rx_burst = ring_rx_burst,
+    .rx_nowait = ring_rx_nowait,
+    .wait_fd = ring_wait_fd,
     .stats = ring_stats,
     .close = ring_close,
 };

@@ -167,17 +167,16 @@ static uint64_t frame_time(struct xsk_source *s, const uint8_t *data, uint64_t o
     return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
-static int xsk_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
+/* A burst of frames; when none is there, waits for some (up to 10 ms) only if asked to. */
+static int xsk_rx(struct xsk_source *s, struct frame *frames, int max, int wait)
 {
-    (void)err;
-    (void)errlen;
-    struct xsk_source *s = (struct xsk_source *)c;
     refill(s, s->held, s->nheld);
     s->nheld = 0;
     uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, XSK_BURST, &idx);
     if (!n) {
         int fd = xsk_socket__fd(s->xsk);
         if (xsk_ring_prod__needs_wakeup(&s->fill)) recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+        if (!wait) return -EAGAIN;
         struct pollfd p = {.fd = fd, .events = POLLIN};
         poll(&p, 1, 10);
         n = xsk_ring_cons__peek(&s->rx, XSK_BURST, &idx);
@@ -228,6 +227,26 @@ static int xsk_rx_burst(struct capture *c, struct frame *frames, int max, char *
     return nf ? nf : -EAGAIN;
 }
 
+static int xsk_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return xsk_rx((struct xsk_source *)c, frames, max, 1);
+}
+
+static int xsk_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
+                         size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return xsk_rx((struct xsk_source *)c, frames, max, 0);
+}
+
+static int xsk_wait_fd(struct capture *c)
+{
+    return xsk_socket__fd(((struct xsk_source *)c)->xsk);
+}
+
 int capture_xsk_stats(struct capture *c, struct xsk_queue_stats *st)
 {
     struct xsk_source *s = (struct xsk_source *)c;
@@ -276,6 +295,8 @@ static void xsk_close(struct capture *c)
 const struct capture_ops capture_xsk_ops = {
     .name = "af-xdp",
     .rx_burst = xsk_rx_burst,
+    .rx_nowait = xsk_rx_nowait,
+    .wait_fd = xsk_wait_fd,
     .stats = xsk_stats,
     .close = xsk_close,
 };

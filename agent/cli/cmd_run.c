@@ -331,6 +331,21 @@ static void capture_metrics(struct run_state *rs)
             prom_label(&l, "rule", cr->name);
             prom_sample(&b, "ticktap_rule_matches_total", &l, hits[i][cr->id]);
         }
+    prom_family(&b, "ticktap_capture_frames_total", "counter",
+                "Frames each capture input delivered to the agent (per AF_XDP queue in tap mode)");
+    for (uint32_t i = 0; i < rs->nifs; i++) {
+        const struct run_iface *ri = &rs->ifs[i];
+        for (uint32_t q = 0; q < ri->nsrc; q++) {
+            const struct live_source *src = &rs->src[ri->first + q];
+            struct capture_stats st;
+            src->ops->stats(src->cap, &st);
+            prom_labels_init(&l);
+            prom_label(&l, "interface", ri->cfg.name);
+            if (src->queue >= 0)
+                prom_label_u(&l, "queue", (uint64_t)src->queue);
+            prom_sample(&b, "ticktap_capture_frames_total", &l, st.frames);
+        }
+    }
     prom_family(&b, "ticktap_capture_lost_total", "counter",
                 "Frames lost before the agent: ring_full (host), redirect_failed (tap), "
                 "socket_dropped (AF_XDP queue), kernel_dropped (pcap)");

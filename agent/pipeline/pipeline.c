@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../capture/capture.h"
+#include "../capture/capture_union.h"
 #include "../detect/detect_alert.h"
 #include "../detect/detect_storm.h"
 #include "../event/event_json.h"
@@ -36,10 +37,15 @@ struct dispatch_ctx {
     int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
     int live;   /* a full worker queue drops the frame (counted) instead of waiting */
     _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
-    /* Microbursts: only the dispatcher sees every frame of the interface. Its burst.micro
-     * events go to the sink through a ring of its own, merged like a worker's. */
-    struct burst_detector *burst;
-    char burst_ifname[16];
+    /* Microbursts: only the dispatcher sees every frame of an interface, so it runs one
+     * detector per interface (a union of live sources may hold several: burst_of tells each
+     * source's). Its burst.micro events go to the sink through a ring of its own, merged like
+     * a worker's. */
+    struct burst_detector *burst; /* nbursts of them, NULL: no detection */
+    uint32_t nbursts;
+    char (*burst_ifname)[16];
+    uint8_t burst_of[CAPTURE_UNION_MAX]; /* a union's source -> its interface's detector */
+    int from_union;                      /* cap is a capture_union */
     struct burst_totals bursts;
     _Atomic uint64_t bursts_seen; /* for /metrics */
     struct spsc_ring events;
@@ -50,7 +56,8 @@ struct dispatch_ctx {
     _Atomic int waiting_sink;   /* waits on its full events ring */
 };
 
-static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, uint64_t order)
+static void dispatch_emit_burst(struct dispatch_ctx *x, uint32_t det, const struct burst *b,
+                                uint64_t order)
 {
     struct event *e, dropped;
     int woke = 0;
@@ -76,7 +83,7 @@ static void dispatch_emit_burst(struct dispatch_ctx *x, const struct burst *b, u
     out->type = EV_BURST_MICRO;
     out->severity = (uint8_t)event_type_severity(EV_BURST_MICRO);
     out->worker = x->nworkers;
-    burst_describe(x->burst, b, x->burst_ifname, out, &x->bursts);
+    burst_describe(&x->burst[det], b, x->burst_ifname[det], out, &x->bursts);
     atomic_store_explicit(&x->bursts_seen, x->bursts.bursts, memory_order_relaxed);
     if (e) spsc_ring_commit(&x->events);
 }
@@ -103,10 +110,11 @@ static void *dispatch_main(void *arg)
             continue;
         }
         if (n == 0) break;
+        uint32_t det = x->from_union ? x->burst_of[capture_union_last_source(x->cap)] : 0;
         for (int i = 0; i < n; i++) {
             struct burst b;
-            if (x->burst && burst_feed(x->burst, frames[i].ts_ns, frames[i].wirelen, &b))
-                dispatch_emit_burst(x, &b, frames[i].ordinal);
+            if (x->burst && burst_feed(&x->burst[det], frames[i].ts_ns, frames[i].wirelen, &b))
+                dispatch_emit_burst(x, det, &b, frames[i].ordinal);
             uint32_t w = dispatch_pick(&x->d, &frames[i]);
             int rc;
             while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
@@ -139,7 +147,8 @@ static void *dispatch_main(void *arg)
         atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
     }
     struct burst b;
-    if (x->burst && burst_finish(x->burst, &b)) dispatch_emit_burst(x, &b, EVENT_ORDER_END);
+    for (uint32_t det = 0; x->burst && det < x->nbursts; det++)
+        if (burst_finish(&x->burst[det], &b)) dispatch_emit_burst(x, det, &b, EVENT_ORDER_END);
     atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&x->done, 1, memory_order_release);
     return NULL;
@@ -318,28 +327,56 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     }
     int live = opt->nlive > 0, rc;
     const struct capture_ops *ops;
-    struct capture *cap = NULL;
+    struct capture *cap = NULL, *joined = NULL;
+    /* The live sources' interfaces, in order of first appearance: a microburst detector each. */
+    const char *ifnames[CAPTURE_UNION_MAX];
+    uint8_t iface_of[CAPTURE_UNION_MAX];
+    uint32_t nifaces = 0;
     if (live) {
-        if (opt->nlive > MAX_WORKERS) {
-            snprintf(err, errlen, "%d capture queues: at most %d", opt->nlive, MAX_WORKERS);
+        if (opt->nlive > CAPTURE_UNION_MAX) {
+            snprintf(err, errlen, "%d capture queues: at most %d", opt->nlive, CAPTURE_UNION_MAX);
             return -EINVAL;
+        }
+        for (int i = 0; i < opt->nlive; i++) {
+            const char *name = opt->live[i].ifname ? opt->live[i].ifname : "live";
+            uint32_t k = 0;
+            while (k < nifaces && strcmp(ifnames[k], name))
+                k++;
+            if (k == nifaces) ifnames[nifaces++] = name;
+            iface_of[i] = (uint8_t)k;
         }
         ops = opt->live[0].ops;
         cap = opt->live[0].cap;
-        if (opt->nlive > 1) /* one worker per source: it owns its queue */
-            nw = (uint32_t)opt->nlive;
+        if (opt->nlive > 1) {
+            /* Several queues or interfaces are read as one source and steered like a file:
+             * RSS may split a connection's directions, or a feed's A and B copies, over
+             * queues; steered by flow and session they meet on one worker. */
+            const struct capture_ops *sops[CAPTURE_UNION_MAX];
+            struct capture *scaps[CAPTURE_UNION_MAX];
+            for (int i = 0; i < opt->nlive; i++) {
+                sops[i] = opt->live[i].ops;
+                scaps[i] = opt->live[i].cap;
+            }
+            if (!(joined = capture_union_new(sops, scaps, opt->nlive))) {
+                snprintf(err, errlen, "cannot read %d capture sources together (out of memory)",
+                         opt->nlive);
+                return -ENOMEM;
+            }
+            ops = &capture_union_ops;
+            cap = joined;
+        }
     } else {
         ops = capture_find("pcap-file");
         if ((rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen))) return rc;
     }
 
-    /* Capture files are read by the workers in turns (shared reading); a live source needs a
-     * dispatcher thread, except several live sources, each read by its own worker. */
+    /* Capture files are read by the workers in turns (shared reading); live sources (one, or
+     * several read as one) need a dispatcher thread for several workers, and for several
+     * interfaces, whose microbursts it detects apart. */
     struct capture_stats cs0;
     ops->stats(cap, &cs0);
     int shared = !live && nw > 1 && ops->rx_into && !cfg->dispatch_thread;
-    int per_source = live && opt->nlive > 1;
-    int dispatched = nw > 1 && !shared && !per_source;
+    int dispatched = (nw > 1 || nifaces > 1) && !shared;
     struct shared_reader *sr = shared ? aligned_alloc(64, sizeof(*sr)) : NULL;
     if (sr) sr->chunks = NULL;
     struct worker *ws = aligned_alloc(64, sizeof(struct worker) * nw);
@@ -367,20 +404,14 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         ws[inited].stop = opt->stop;
         ws[inited].live = live && opt->wall_clock_idle;
     }
-    /* Microbursts need every frame of an interface in one place: the only worker, each
-     * live source's worker, or the shared reader as it fills chunks (worker 0 reports).
-     * With a dispatcher thread (which hands frames out by flow) the dispatcher does it. */
-    const char *ifname = live && opt->live[0].ifname ? opt->live[0].ifname : "capture";
-    if (nw == 1) {
+    /* Microbursts need every frame of an interface in one place: the only worker (reading
+     * the only interface), or the shared reader as it fills chunks (worker 0 reports). With a
+     * dispatcher thread (which hands frames out by flow) the dispatcher does it. */
+    const char *ifname = live ? ifnames[0] : "capture";
+    if (!dispatched && nw == 1) {
         ws[0].src_ops = ops;
         ws[0].src = cap;
         rc = worker_enable_bursts(&ws[0], ifname);
-    } else if (per_source) {
-        for (uint32_t i = 0; i < nw && !rc; i++) {
-            ws[i].src_ops = opt->live[i].ops;
-            ws[i].src = opt->live[i].cap;
-            rc = worker_enable_bursts(&ws[i], opt->live[i].ifname ? opt->live[i].ifname : "live");
-        }
     } else if (shared) {
         rc = worker_enable_bursts(&ws[0], ifname);
     }
@@ -388,8 +419,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         snprintf(err, errlen, "out of memory for the microburst detector");
         goto out;
     }
-    if (nw == 1 || per_source) {
-        /* sources assigned above */
+    if (!dispatched && nw == 1) {
+        /* the source assigned above */
     } else if (shared) {
         struct dispatcher d;
         dispatch_init(&d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
@@ -418,16 +449,25 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         atomic_init(&dx->done, 0);
         atomic_init(&dx->waiting_sink, 0);
         atomic_init(&dx->events_wm, 0);
+        dx->from_union = joined != NULL;
+        for (int i = 0; joined && i < opt->nlive; i++)
+            dx->burst_of[i] = iface_of[i];
         if (cfg->burst_link_mbps) { /* no worker sees every frame: the dispatcher looks */
-            dx->burst = malloc(sizeof(*dx->burst));
-            if (!dx->burst || spsc_ring_init(&dx->events, cfg->event_ring, sizeof(struct event))) {
+            dx->nbursts = nifaces ? nifaces : 1;
+            dx->burst = calloc(dx->nbursts, sizeof(*dx->burst));
+            dx->burst_ifname = calloc(dx->nbursts, sizeof(*dx->burst_ifname));
+            if (!dx->burst || !dx->burst_ifname ||
+                spsc_ring_init(&dx->events, cfg->event_ring, sizeof(struct event))) {
                 snprintf(err, errlen, "out of memory for the microburst detector");
                 rc = -ENOMEM;
                 goto out;
             }
-            burst_init(dx->burst, cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
-                       cfg->burst_fraction_pct / 100.0);
-            snprintf(dx->burst_ifname, sizeof(dx->burst_ifname), "%s", ifname);
+            for (uint32_t k = 0; k < dx->nbursts; k++) {
+                burst_init(&dx->burst[k], cfg->burst_window_ns,
+                           cfg->burst_link_mbps * 1000000ull, cfg->burst_fraction_pct / 100.0);
+                snprintf(dx->burst_ifname[k], sizeof(dx->burst_ifname[k]), "%s",
+                         live ? ifnames[k] : ifname);
+            }
         }
         for (uint32_t i = 0; i < nw; i++) {
             ws[i].in_ring = &rings[i];
@@ -439,7 +479,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
 
     struct sink s;
     memset(&s, 0, sizeof(s));
-    s.live = per_source; /* one source: frame ordinals are global, merge in their order */
+    s.live = 0; /* one source (or a union of them): frame ordinals are global, merged in order */
     s.out = opt->events_out;
     s.kafka = opt->kafka;
     s.res = res;
@@ -471,10 +511,9 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     }
     for (uint32_t i = 0; m && i < nw; i++) {
         struct metrics_worker *mw = &m->workers[i];
-        if (live) { /* worker i reads source i, or every worker shares the only one */
-            const struct live_source *ls = &opt->live[i < (uint32_t)opt->nlive ? i : 0];
-            snprintf(mw->ifname, sizeof(mw->ifname), "%s", ls->ifname ? ls->ifname : "live");
-            mw->queue = ls->queue;
+        if (live) { /* the input every worker shares: one queue, an interface, or all */
+            snprintf(mw->ifname, sizeof(mw->ifname), "%s", nifaces == 1 ? ifnames[0] : "all");
+            mw->queue = opt->nlive == 1 ? opt->live[0].queue : -1;
         }
         ws[i].mw = mw;
     }
@@ -615,7 +654,8 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         res->st.counters[TT_C_DISPATCH_UNSTEERED] += dx->d.unsteered;
         if (dx->burst) {
             burst_totals_merge(&res->st.trading.bursts, &dx->bursts);
-            res->st.counters[TT_C_BURST_RING_FULL] += dx->burst->ring_overflow;
+            for (uint32_t k = 0; k < dx->nbursts; k++)
+                res->st.counters[TT_C_BURST_RING_FULL] += dx->burst[k].ring_overflow;
             res->st.counters[TT_C_EVENT_RING_FULL] += dx->events_full;
         }
     }
@@ -635,10 +675,11 @@ out:
         if (rings) frame_ring_fini(&rings[i]);
     }
     if (rings && inited < nw && rings[inited].buf) frame_ring_fini(&rings[inited]);
-    if (!live) ops->close(cap);
+    if (!live || joined) ops->close(cap); /* a union closes none of the live sources */
     if (dx && dx->burst) {
         spsc_ring_fini(&dx->events);
         free(dx->burst);
+        free(dx->burst_ifname);
     }
     if (sr) shared_reader_fini(sr);
     free(sr);

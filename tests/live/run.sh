@@ -200,7 +200,9 @@ for l in open('$WORK/tap.prom'):
     if not l.startswith('#'):
         k, v = l.rsplit(' ', 1); m[k] = float(v)
 for q in cap['queues']:
-    assert m['ticktap_packets_total{interface=\"vb\",queue=\"%d\"}' % q['queue']] == q['frames'], q
+    assert m['ticktap_capture_frames_total{interface=\"vb\",queue=\"%d\"}' % q['queue']] == q['frames'], q
+# the queues are read as one input, steered by flow: the workers count the interface's frames
+assert m['ticktap_packets_total{interface=\"vb\"}'] == sum(q['frames'] for q in cap['queues'])
 for r in cap['rules']:
     assert m['ticktap_rule_matches_total{interface=\"vb\",rule_id=\"%d\",rule=\"%s\"}' % (r['id'], r['name'])] == r['matched'], r
 assert m['ticktap_xdp_packets_total{interface=\"vb\",counter=\"redirected\"}'] == cap['xdp']['redirected']
@@ -361,6 +363,40 @@ for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'event
     assert live[k] == off[k], (k, live[k], off[k])
 "
 done
+
+section "two ports, A feed on one and B feed (and order entry) on the other: arbitrated together"
+# Exchanges send a feed's A and B copies on separate ports, and RSS spreads one port over its
+# queues: the agent reads every queue of every port as one input and steers by flow and
+# session, so the copies meet and a message only one feed lost is no gap.
+ip link add va2 netns $A numtxqueues 2 numrxqueues 2 type veth peer name vb2 netns $B \
+    numtxqueues 2 numrxqueues 2
+inA ip link set va2 up; inB ip link set vb2 up
+tcpdump -r "$WORK/trading.pcap" -w "$WORK/feed-a.pcap" 'dst net 233.54.12.0/24' 2> /dev/null
+tcpdump -r "$WORK/trading.pcap" -w "$WORK/rest.pcap" 'not dst net 233.54.12.0/24' 2> /dev/null
+ARB="--set trading.arbitration_window=5s" # the two replays run side by side, not in lockstep
+"$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" $ARB -s "$WORK/two.off.json" "$WORK/trading.pcap"
+{ printf 'pipeline:\n  workers: 2\ncapture:\n  interfaces:\n    - name: vb\n      mode: tap\n    - name: vb2\n      mode: tap\n'
+  sed -n '/^rules:/,/^[a-z]*:$/p' "$ROOT/examples/ticktap.yaml" | sed '$d'
+  sed -n '/^trading:/,$p' "$ROOT/examples/ticktap.yaml"; } > "$WORK/two.yaml"
+start_agent two -c "$WORK/two.yaml" $ARB -s "$WORK/two.s.json" -q --set capture.hw_timestamps=false
+inA "$SEND" va "$WORK/rest.pcap" > /dev/null & s1=$!
+inA "$SEND" va2 "$WORK/feed-a.pcap" > /dev/null
+wait $s1
+sleep 0.5
+stop_agent
+check "two ports: both read (4 AF_XDP queues as one input), every frame" $PY -c "
+import json
+s = json.load(open('$WORK/two.s.json'))
+ifs = {i['interface']: i for i in s['capture']['interfaces']}
+assert set(ifs) == {'vb', 'vb2'} and s['packets'] == 3000, (list(ifs), s['packets'])
+"
+check "two ports: A/B arbitration across them, the same findings as offline" $PY -c "
+import json
+live, off = json.load(open('$WORK/two.s.json')), json.load(open('$WORK/two.off.json'))
+assert off['events'].get('md.arbitration_loss', 0) > 0 and 'md.gap' not in off['events'], off['events']
+for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
+    assert live[k] == off[k], (k, live[k], off[k])
+"
 
 section "errors: one clear line, non-zero status, nothing left attached"
 expect_exit "unreadable config -> 1" 1 "cannot open config" -- "$TT" run -c /nonexistent.yaml

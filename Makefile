@@ -47,15 +47,17 @@ PGO_STAMP := $(PGO_DIR)/trained
 PGO_OBJS  := $(addprefix $(PGO_DIR)/,$(AGENT_OBJS) $(BUILD)/agent/main.o)
 ifeq ($(PGO),1)
 $(AGENT_OBJS) $(BUILD)/agent/main.o: $(PGO_STAMP)
-$(AGENT_OBJS) $(BUILD)/agent/main.o: override CFLAGS += -fprofile-use -fprofile-partial-training \
-	-Wno-missing-profile
+# private: the instrumented objects, prerequisites of these through the stamp, must not
+# inherit -fprofile-use (they would read the last training's counts and find them stale)
+$(AGENT_OBJS) $(BUILD)/agent/main.o: private override CFLAGS += -fprofile-use \
+	-fprofile-partial-training -Wno-missing-profile
 endif
 
 $(PGO_DIR)/$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC   $< (instrumented)")
 	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -fprofile-update=atomic \
-	  -MT $(abspath $@) -MF $(abspath $(@:.o=.d)) -c $(abspath $<) -o $(BUILD)/$*.o
+	  -MT $@ -MF $(abspath $(@:.o=.d)) -c $(abspath $<) -o $(BUILD)/$*.o
 
 $(PGO_DIR)/ticktap: $(PGO_OBJS)
 	$(if $(Q),@echo "  LD   $@")

@@ -2,6 +2,8 @@
  *
  *   capture source --(1 worker: read in place)--------------------> worker 0 --+
  *                  \--(N workers: dispatcher thread, flow hash)---> worker i --+--> sink
+ *   (files with N workers: shared reading, see shared_reader.h; several live sources:
+ *    one union source, see capture_union.h)
  *
  * The sink is the calling thread: it merges the workers' event rings back into frame order
  * (each worker publishes a watermark), runs the storm detectors on the merged stream, counts
@@ -38,9 +40,9 @@ typedef int (*run_tick_fn)(void *arg, struct event *out, int max);
 struct run_options {
     const char *const *paths;
     int npaths;
-    /* Live capture instead of files: one source per worker, or one source and a dispatcher
-     * when there are more workers. Events then leave as they come (no frame-order merge),
-     * and the run ends only when *stop is set. */
+    /* Live capture instead of files: one source, or several (queues, interfaces) read as one
+     * (capture_union.h); a dispatcher steers its frames when there are several workers or
+     * interfaces. The run ends only when *stop is set. */
     const struct live_source *live;
     int nlive;
     int wall_clock_idle; /* live capture: flows also time out by the wall clock when idle */

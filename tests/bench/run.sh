@@ -17,7 +17,7 @@ CAP="$DIR/trading-$N.pcap"
 SMALL="$DIR/trading-$((N / 5)).pcap"
 [ -f "$SMALL" ] || "$BUILD/ttgen" trading "$SMALL" $((N / 5))
 echo "capture: $CAP ($(du -h "$CAP" | cut -f1), $N packets); $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-declare -A secs rss
+declare -A secs rss all # all: every run's seconds, in order (the rounds pair them up)
 once() { # name command...: one timed run, kept when it is the best so far
     local name=$1; shift
     # the input warm in the page cache for everyone alike (the host may reclaim cold file pages
@@ -33,6 +33,7 @@ once() { # name command...: one timed run, kept when it is the best so far
     t1=$(date +%s%N)
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b - a) / 1e9}')
     m=$(tail -1 "$DIR/time.txt")
+    all[$name]="${all[$name]:-} $s"
     if [ -z "${secs[$name]:-}" ] || awk -v a="$s" -v b="${secs[$name]}" 'BEGIN{exit !(a<b)}'; then
         secs[$name]=$s; rss[$name]=$m
     fi
@@ -70,6 +71,18 @@ echo "ratios (higher is better for ticktap):"
 echo "  1 worker vs tcpdump copy:       $(ratio "tcpdump -w /dev/null" "ticktap 1 worker")x   (goal >= 1)"
 [ "${BENCH_NO_TSHARK:-}" ] || echo "  1 worker vs tshark expert:      $(ratio "tshark -z expert" "ticktap 1 worker")x   (goal >= 50)"
 echo "  2 workers vs 1 worker:          $(ratio "ticktap 1 worker" "ticktap 2 workers")x   (goal >= 1.7)"
+# The best runs can come from different moments of a shared host's load; the ratio within
+# each round (the two runs back to back) says more about the code: their median and range.
+round_ratios() { # A B: median (min-max) of A's time / B's time, round by round
+    $PY_BIN -c "
+import statistics, sys
+a, b = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
+r = sorted(x / y for x, y in zip(a, b))
+print('%.2fx median of %d rounds (%.2f-%.2f)' % (statistics.median(r), len(r), r[0], r[-1]))
+" "${all[$1]}" "${all[$2]}"
+}
+echo "  per round, 1 worker vs tcpdump: $(round_ratios "tcpdump -w /dev/null" "ticktap 1 worker")"
+echo "  per round, 2 workers vs 1:      $(round_ratios "ticktap 1 worker" "ticktap 2 workers")"
 cmp -s "$DIR/s1.json" "$DIR/s2.json" && echo "  1 and 2 workers: identical summaries"
 /usr/bin/time -f "%M" -o "$DIR/time.txt" "$BUILD/ticktap" analyze -q -s /dev/null "$SMALL" > /dev/null
 echo "memory: peak RSS $(awk '{print $1/1024}' "$DIR/time.txt") MB on $((N / 5)) packets vs $(awk -v m="${rss["ticktap 1 worker"]}" 'BEGIN{print m/1024}') MB on $N (same flows: memory follows flows, not capture size)"

@@ -375,28 +375,35 @@ tcpdump -r "$WORK/trading.pcap" -w "$WORK/feed-a.pcap" 'dst net 233.54.12.0/24' 
 tcpdump -r "$WORK/trading.pcap" -w "$WORK/rest.pcap" 'not dst net 233.54.12.0/24' 2> /dev/null
 ARB="--set trading.arbitration_window=5s" # the two replays run side by side, not in lockstep
 "$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" $ARB -s "$WORK/two.off.json" "$WORK/trading.pcap"
-{ printf 'pipeline:\n  workers: 2\ncapture:\n  interfaces:\n    - name: vb\n      mode: tap\n    - name: vb2\n      mode: tap\n'
-  sed -n '/^rules:/,/^[a-z]*:$/p' "$ROOT/examples/ticktap.yaml" | sed '$d'
-  sed -n '/^trading:/,$p' "$ROOT/examples/ticktap.yaml"; } > "$WORK/two.yaml"
-start_agent two -c "$WORK/two.yaml" $ARB -s "$WORK/two.s.json" -q --set capture.hw_timestamps=false
-inA "$SEND" va "$WORK/rest.pcap" > /dev/null & s1=$!
-inA "$SEND" va2 "$WORK/feed-a.pcap" > /dev/null
-wait $s1
-sleep 0.5
-stop_agent
-check "two ports: both read (4 AF_XDP queues as one input), every frame" $PY -c "
+# tap mode with two workers (four AF_XDP queues); host mode with one worker, whom the
+# dispatcher feeds so that each port keeps its own microburst detector
+for mode in tap host; do
+    nw=$([ $mode = tap ] && echo 2 || echo 1)
+    { printf 'pipeline:\n  workers: %s\ncapture:\n  interfaces:\n' $nw
+      printf '    - name: vb\n      mode: %s\n    - name: vb2\n      mode: %s\n' $mode $mode
+      sed -n '/^rules:/,/^[a-z]*:$/p' "$ROOT/examples/ticktap.yaml" | sed '$d'
+      sed -n '/^trading:/,$p' "$ROOT/examples/ticktap.yaml"; } > "$WORK/two-$mode.yaml"
+    start_agent two-$mode -c "$WORK/two-$mode.yaml" $ARB -s "$WORK/two.$mode.json" -q \
+        --set capture.hw_timestamps=false
+    inA "$SEND" va "$WORK/rest.pcap" > /dev/null & s1=$!
+    inA "$SEND" va2 "$WORK/feed-a.pcap" > /dev/null
+    wait $s1
+    sleep 0.5
+    stop_agent
+    check "two ports, $mode mode, $nw worker(s): both read as one input, every frame" $PY -c "
 import json
-s = json.load(open('$WORK/two.s.json'))
+s = json.load(open('$WORK/two.$mode.json'))
 ifs = {i['interface']: i for i in s['capture']['interfaces']}
 assert set(ifs) == {'vb', 'vb2'} and s['packets'] == 3000, (list(ifs), s['packets'])
 "
-check "two ports: A/B arbitration across them, the same findings as offline" $PY -c "
+    check "two ports, $mode mode: A/B arbitration across them, the same findings as offline" $PY -c "
 import json
-live, off = json.load(open('$WORK/two.s.json')), json.load(open('$WORK/two.off.json'))
+live, off = json.load(open('$WORK/two.$mode.json')), json.load(open('$WORK/two.off.json'))
 assert off['events'].get('md.arbitration_loss', 0) > 0 and 'md.gap' not in off['events'], off['events']
 for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
     assert live[k] == off[k], (k, live[k], off[k])
 "
+done
 
 section "errors: one clear line, non-zero status, nothing left attached"
 expect_exit "unreadable config -> 1" 1 "cannot open config" -- "$TT" run -c /nonexistent.yaml

@@ -1,0 +1,161 @@
+/* test_capture_union.c - several live sources read as one: every source gets its turn,
+ * frames are renumbered in the order taken and say their source, an idle union waits on
+ * every source's descriptor (and wakes for any), stats add up. The sources are fakes: a
+ * queue of frames each, and a pipe that is readable while frames wait. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../agent/capture/capture_union.h"
+
+struct fake {
+    int waiting;     /* frames queued */
+    int fd[2];       /* readable while frames wait */
+    uint64_t taken;  /* frames handed out */
+    int nowait_only; /* rx_burst (which may wait) must not be called */
+    uint8_t byte;    /* every frame's one byte: tells the source */
+};
+
+static int fake_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
+                          size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct fake *f = (struct fake *)c;
+    int n = f->waiting < max ? f->waiting : max;
+    if (n > 3) n = 3; /* small bursts: turns show */
+    for (int i = 0; i < n; i++)
+        frames[i] = (struct frame){.ts_ns = 1, .ordinal = 999, .data = &f->byte, .caplen = 1};
+    f->waiting -= n;
+    f->taken += (uint64_t)n;
+    if (n && !f->waiting) {
+        char b;
+        assert_int_equal(read(f->fd[0], &b, 1), 1);
+    }
+    return n ? n : -EAGAIN;
+}
+
+static int fake_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
+                         size_t errlen)
+{
+    fail_msg("a union must never call a source's waiting rx_burst");
+    return fake_rx_nowait(c, frames, max, err, errlen);
+}
+
+static int fake_wait_fd(struct capture *c)
+{
+    return ((struct fake *)c)->fd[0];
+}
+
+static void fake_stats(struct capture *c, struct capture_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->frames = ((struct fake *)c)->taken;
+    st->bytes = ((struct fake *)c)->taken;
+}
+
+static const struct capture_ops fake_ops = {
+    .name = "fake",
+    .rx_burst = fake_rx_burst,
+    .rx_nowait = fake_rx_nowait,
+    .wait_fd = fake_wait_fd,
+    .stats = fake_stats,
+};
+
+static void fake_add(struct fake *f, int n)
+{
+    if (!f->waiting) assert_int_equal(write(f->fd[1], "x", 1), 1);
+    f->waiting += n;
+}
+
+static void turns_renumbering_and_sources(void **state)
+{
+    (void)state;
+    struct fake f[3];
+    const struct capture_ops *ops[3] = {&fake_ops, &fake_ops, &fake_ops};
+    struct capture *caps[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&f[i], 0, sizeof(f[i]));
+        assert_int_equal(pipe(f[i].fd), 0);
+        f[i].byte = (uint8_t)i;
+        caps[i] = (struct capture *)&f[i];
+    }
+    struct capture *u = capture_union_new(ops, caps, 3);
+    assert_non_null(u);
+    fake_add(&f[0], 7);
+    fake_add(&f[2], 5);
+    struct frame fr[8];
+    char err[64];
+    uint64_t next = 1, from[3] = {0};
+    int order[16], nb = 0;
+    for (;;) {
+        int n = capture_union_ops.rx_burst(u, fr, 8, err, sizeof(err));
+        if (n == -EAGAIN) break;
+        assert_true(n > 0);
+        int src = capture_union_last_source(u);
+        order[nb++] = src;
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(fr[i].ordinal, next++); /* renumbered in the order taken */
+            assert_int_equal(fr[i].data[0], src);    /* the burst's frames are its source's */
+        }
+        from[src] += (uint64_t)n;
+    }
+    assert_int_equal(from[0], 7);
+    assert_int_equal(from[1], 0);
+    assert_int_equal(from[2], 5);
+    /* turns: a busy source does not keep the others waiting (0 and 2 alternate) */
+    assert_true(nb >= 4);
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 0);
+    assert_int_equal(order[3], 2);
+    struct capture_stats st;
+    capture_union_ops.stats(u, &st);
+    assert_int_equal(st.frames, 12);
+    assert_int_equal(st.bytes, 12);
+
+    /* idle: one wait on every descriptor, at most ~10 ms, then -EAGAIN */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(capture_union_ops.rx_burst(u, fr, 8, err, sizeof(err)), -EAGAIN);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms >= 5 && ms < 1000);
+    /* a frame on the last source is found by the next call */
+    fake_add(&f[1], 1);
+    assert_int_equal(capture_union_ops.rx_burst(u, fr, 8, err, sizeof(err)), 1);
+    assert_int_equal(capture_union_last_source(u), 1);
+    assert_int_equal(fr[0].ordinal, 13);
+    capture_union_ops.close(u); /* frees the union only: the fakes are ours */
+    for (int i = 0; i < 3; i++) {
+        close(f[i].fd[0]);
+        close(f[i].fd[1]);
+    }
+}
+
+static void refuses_sources_that_must_wait(void **state)
+{
+    (void)state;
+    struct capture_ops waiting_only = fake_ops;
+    waiting_only.rx_nowait = NULL;
+    const struct capture_ops *ops[2] = {&fake_ops, &waiting_only};
+    struct fake f[2];
+    struct capture *caps[2] = {(struct capture *)&f[0], (struct capture *)&f[1]};
+    assert_null(capture_union_new(ops, caps, 2));
+    assert_null(capture_union_new(ops, caps, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(turns_renumbering_and_sources),
+        cmocka_unit_test(refuses_sources_that_must_wait),
+    };
+    return cmocka_run_group_tests_name("capture_union", tests, NULL, NULL);
+}

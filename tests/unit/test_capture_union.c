@@ -41,8 +41,7 @@ static int fake_rx_nowait(struct capture *c, struct frame *frames, int max, char
     return n ? n : -EAGAIN;
 }
 
-static int fake_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                         size_t errlen)
+static int fake_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
 {
     fail_msg("a union must never call a source's waiting rx_burst");
     return fake_rx_nowait(c, frames, max, err, errlen);

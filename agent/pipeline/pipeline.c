@@ -384,7 +384,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     struct dispatch_ctx *dx = dispatched ? calloc(1, sizeof(*dx)) : NULL;
     if (!ws || (dispatched && (!rings || !dx)) || (shared && !sr)) {
         snprintf(err, errlen, "out of memory for %u workers", nw);
-        if (!live) ops->close(cap);
+        if (!live || joined) ops->close(cap);
         free(ws);
         free(rings);
         free(dx);

@@ -18,13 +18,23 @@ for s in trading_fix_md trading_demo md_gaps loss reorder zero_window rst_storm 
     "$TTGEN" "$s" "$WORK/$s.pcap" > /dev/null
 done
 TT="$PGO_DIR/ticktap"
+# Every run must succeed: a crashed or failing instrumented binary leaves no counts, and the
+# final build would quietly go without them.
+train() {
+    "$TT" analyze -q -s /dev/null "$@" > /dev/null 2> "$WORK/err.txt" || {
+        echo "pgo-train: the instrumented ticktap failed on $*: $(tail -1 "$WORK/err.txt")" >&2
+        exit 1
+    }
+}
 for f in "$WORK"/*.pcap; do
-    "$TT" analyze -q -s /dev/null "$f" > /dev/null 2>&1 || true
+    train "$f"
 done
 # trading traffic weighs most: it is what the agent is for
 for i in 1 2 3 4 5 6 7 8; do
-    "$TT" analyze -q -s /dev/null "$WORK/trading_demo.pcap" "$WORK/trading_fix_md.pcap" > /dev/null 2>&1 || true
+    train "$WORK/trading_demo.pcap" "$WORK/trading_fix_md.pcap"
 done
-"$TT" analyze -q -w 2 -s /dev/null "$WORK/trading_demo.pcap" > /dev/null 2>&1 || true
-"$TT" analyze -q -w 2 -s /dev/null "$WORK/flows.pcap" > /dev/null 2>&1 || true
+train -w 2 "$WORK/trading_demo.pcap"
+train -w 2 "$WORK/flows.pcap"
+n=$(find "$PGO_DIR" -name '*.gcda' | wc -l)
+[ "$n" -gt 0 ] || { echo "pgo-train: the training left no counts (*.gcda) in $PGO_DIR" >&2; exit 1; }
 rm -rf "$WORK"

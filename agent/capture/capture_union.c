@@ -65,12 +65,6 @@ static int union_rx_burst(struct capture *c, struct frame *frames, int max, char
     return take(u, frames, max, err, errlen);
 }
 
-static int union_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
-                           size_t errlen)
-{
-    return take((struct union_source *)c, frames, max, err, errlen);
-}
-
 static void union_stats(struct capture *c, struct capture_stats *st)
 {
     struct union_source *u = (struct union_source *)c;
@@ -92,7 +86,6 @@ static void union_close(struct capture *c)
 const struct capture_ops capture_union_ops = {
     .name = "union",
     .rx_burst = union_rx_burst,
-    .rx_nowait = union_rx_nowait,
     .stats = union_stats,
     .close = union_close,
 };

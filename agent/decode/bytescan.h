@@ -4,8 +4,8 @@
  * compare, a bounds check and a branch per byte; these helpers compare 16 bytes per
  * instruction (SSE2, the x86-64 baseline; a plain loop elsewhere) and hand back bitmasks, so
  * a parser steps from delimiter to delimiter with a count-trailing-zeros. They read only
- * [p, p + n): a run shorter than its block is copied into a zeroed block first, and the
- * bits at and past n are cleared, so no byte beyond the caller's bounds is ever touched.
+ * the caller's bytes: the short last run of a buffer is scanned as the block that ends with
+ * the buffer, and only a buffer shorter than a block is copied into a zeroed one first.
  */
 #ifndef TT_BYTESCAN_H
 #define TT_BYTESCAN_H

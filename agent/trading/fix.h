@@ -98,6 +98,9 @@ struct fix_msg {
     uint8_t reset_seq;           /* 141=Y */
     uint8_t has_seq;
 };
+_Static_assert(offsetof(struct fix_msg, test_req_id) ==
+                   offsetof(struct fix_msg, field) + FIX_F_TEST_REQ_ID * sizeof(struct fix_str),
+               "the named strings of struct fix_msg are its slots, in enum fix_field order");
 
 /* Parses a framed message of at most FIX_MAX_MESSAGE bytes (longer ones are parsed up to that
  * point). Returns 0, or -1 when a field is malformed (no '=', a tag that is not a number, no

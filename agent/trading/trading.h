@@ -72,6 +72,7 @@ struct md_feed {
 
 #define MD_HOLES_MAX 16
 #define MD_RECENT 256
+#define MD_UNPAIRED_MAX 8
 
 struct md_session {
     uint64_t key;
@@ -87,6 +88,16 @@ struct md_session {
     uint32_t nholes;
     struct md_feed feed[MD_FEEDS_MAX];
     struct md_hole holes[MD_HOLES_MAX];
+    /* A feed's own losses seen while it was the session's only feed: whether they are
+     * arbitration losses depends on a second feed showing up within the window, which
+     * live depends on which port's frames were read first. */
+    struct md_unpaired_loss {
+        uint64_t first, count, ts_ns;
+        struct flow_key key;
+        uint64_t flow_id;
+        uint8_t feed;
+    } unpaired[MD_UNPAIRED_MAX];
+    uint32_t nunpaired;
     struct flow_key last_key; /* flow of the latest packet: events name it */
     uint64_t last_flow_id;
     struct md_recent {

@@ -15,10 +15,11 @@ static struct trading_session_stats *md_stats(struct trading *t, const struct md
     return s->stats == TRADING_NONE ? t->scratch : &t->st->sessions[s->stats];
 }
 
-static void md_event(struct trading *t, struct md_session *s, enum event_type type, int feed,
-                     uint64_t first, uint64_t count, uint64_t ts_ns)
+static void md_event_of(struct trading *t, struct md_session *s, const struct flow_key *key,
+                        uint64_t flow_id, enum event_type type, int feed, uint64_t first,
+                        uint64_t count, uint64_t ts_ns)
 {
-    struct event *e = trading_event_new(t, type, &s->last_key, s->last_flow_id, 0, ts_ns);
+    struct event *e = trading_event_new(t, type, key, flow_id, 0, ts_ns);
     if (!e) return;
     memset(&e->u.md, 0, sizeof(e->u.md));
     memcpy(e->u.md.session, s->name, sizeof(e->u.md.session));
@@ -29,6 +30,49 @@ static void md_event(struct trading *t, struct md_session *s, enum event_type ty
     e->u.md.proto = s->kind;
     e->u.md.nfeeds = (uint8_t)s->nfeeds;
     t->emit.commit(t->emit.ctx);
+}
+
+/* An event of the session's latest flow. */
+static void md_event(struct trading *t, struct md_session *s, enum event_type type, int feed,
+                     uint64_t first, uint64_t count, uint64_t ts_ns)
+{
+    md_event_of(t, s, &s->last_key, s->last_flow_id, type, feed, first, count, ts_ns);
+}
+
+/* A lone feed's loss is kept until a second feed shows up, for the arbitration window at
+ * most; the oldest gives way when they are too many (counted). */
+static void md_unpaired_add(struct trading *t, struct md_session *s, int fi, uint64_t first,
+                            uint64_t count, uint64_t ts_ns)
+{
+    uint64_t window = t->cfg->arbitration_window_ns;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < s->nunpaired; i++)
+        if (s->unpaired[i].ts_ns + window >= ts_ns) s->unpaired[kept++] = s->unpaired[i];
+    s->nunpaired = kept;
+    if (s->nunpaired == MD_UNPAIRED_MAX) {
+        t->counters[TT_C_TRADING_FEED_LOSSES_DROPPED]++;
+        memmove(&s->unpaired[0], &s->unpaired[1], sizeof(s->unpaired[0]) * --s->nunpaired);
+    }
+    struct md_unpaired_loss *l = &s->unpaired[s->nunpaired++];
+    l->first = first;
+    l->count = count;
+    l->ts_ns = ts_ns;
+    l->key = s->last_key;
+    l->flow_id = s->last_flow_id;
+    l->feed = (uint8_t)fi;
+}
+
+/* The session has a second feed: the losses its first feed had within the window were
+ * arbitration losses, reported with their own time and flow. */
+static void md_unpaired_flush(struct trading *t, struct md_session *s, uint64_t now_ns)
+{
+    for (uint32_t i = 0; i < s->nunpaired; i++) {
+        const struct md_unpaired_loss *l = &s->unpaired[i];
+        if (l->ts_ns + t->cfg->arbitration_window_ns < now_ns) continue;
+        md_event_of(t, s, &l->key, l->flow_id, EV_MD_ARBITRATION_LOSS, l->feed, l->first, l->count,
+                    l->ts_ns);
+    }
+    s->nunpaired = 0;
 }
 
 /* Messages no feed delivered within the arbitration window are lost: md.gap. */
@@ -101,6 +145,7 @@ static int md_sequence(struct trading *t, struct md_session *s, int fi, uint64_t
     uint64_t end = seq + n;
     int paired = s->pair >= 0 || s->nfeeds >= 2;
     md_expire(t, s, ts_ns);
+    if (paired && s->nunpaired) md_unpaired_flush(t, s, ts_ns);
     if (!s->started) {
         s->merged_next = seq;
         s->started = 1;
@@ -114,7 +159,10 @@ static int md_sequence(struct trading *t, struct md_session *s, int fi, uint64_t
         uint64_t lost = seq - fd->next;
         fs->gaps++;
         fs->lost += lost;
-        if (paired) md_event(t, s, EV_MD_ARBITRATION_LOSS, fi, fd->next, lost, ts_ns);
+        if (paired)
+            md_event(t, s, EV_MD_ARBITRATION_LOSS, fi, fd->next, lost, ts_ns);
+        else
+            md_unpaired_add(t, s, fi, fd->next, lost, ts_ns);
     } else if (seq < fd->next && n) {
         uint64_t dup = (end < fd->next ? end : fd->next) - seq;
         fs->duplicates += dup;

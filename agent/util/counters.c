@@ -30,6 +30,7 @@ int tt_counter_is_decode_error(enum tt_counter id)
     case TT_C_TRADING_SESSIONS_FULL:
     case TT_C_TRADING_ORDERS_EVICTED:
     case TT_C_TRADING_FEEDS_FULL:
+    case TT_C_TRADING_FEED_LOSSES_DROPPED:
     case TT_C_BURST_RING_FULL:
         return 0;
     default:

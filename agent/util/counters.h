@@ -66,6 +66,8 @@
     X(TRADING_ORDERS_EVICTED, "trading.orders_evicted") /* pending order dropped: table full */ \
     X(TRADING_FEEDS_FULL, "trading.feeds_full")     /* a 5th+ feed (flow) of a session: its     \
                                                         packets count under the 4th */            \
+    X(TRADING_FEED_LOSSES_DROPPED, "trading.feed_losses_dropped") /* a lone feed's loss not   \
+                                                        kept for a second feed: table full */     \
     X(BURST_RING_FULL, "burst.ring_full")           /* frame left the burst window early: full */
 
 enum tt_counter {

@@ -373,7 +373,7 @@ ip link add va2 netns $A numtxqueues 2 numrxqueues 2 type veth peer name vb2 net
 inA ip link set va2 up; inB ip link set vb2 up
 tcpdump -r "$WORK/trading.pcap" -w "$WORK/feed-a.pcap" 'dst net 233.54.12.0/24' 2> /dev/null
 tcpdump -r "$WORK/trading.pcap" -w "$WORK/rest.pcap" 'not dst net 233.54.12.0/24' 2> /dev/null
-ARB="--set trading.arbitration_window=5s" # the two replays run side by side, not in lockstep
+ARB="--set trading.arbitration_window=5s" # the B feed's first packet comes after the A feed's last
 "$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" $ARB -s "$WORK/two.off.json" "$WORK/trading.pcap"
 # tap mode with two workers (four AF_XDP queues); host mode with one worker, whom the
 # dispatcher feeds so that each port keeps its own microburst detector
@@ -385,9 +385,9 @@ for mode in tap host; do
       sed -n '/^trading:/,$p' "$ROOT/examples/ticktap.yaml"; } > "$WORK/two-$mode.yaml"
     start_agent two-$mode -c "$WORK/two-$mode.yaml" $ARB -s "$WORK/two.$mode.json" -q \
         --set capture.hw_timestamps=false
-    inA "$SEND" va "$WORK/rest.pcap" > /dev/null & s1=$!
+    # A first, B after: the port read first must not decide what A's losses were
     inA "$SEND" va2 "$WORK/feed-a.pcap" > /dev/null
-    wait $s1
+    inA "$SEND" va "$WORK/rest.pcap" > /dev/null
     sleep 0.5
     stop_agent
     check "two ports, $mode mode, $nw worker(s): both read as one input, every frame" $PY -c "

@@ -10,6 +10,8 @@
 
 #include "../../agent/decode/decode.h"
 #include "../../agent/detect/detect_burst.h"
+#include "../../agent/event/event.h"
+#include "../../agent/flow/flow_table.h"
 #include "../../agent/trading/fix.h"
 #include "../../agent/trading/md.h"
 #include "../../agent/trading/stream.h"
@@ -441,6 +443,103 @@ static void mdp3_structure(void **state)
     assert_int_equal(mdp3_parse(p, sizeof(p) - 1, &dp), -1);
 }
 
+/* A/B arbitration: a feed's loss is an arbitration loss when another feed is there, even
+ * when the other feed's first packet comes after the loss (live, the port read first decides
+ * that), as long as it comes within the window; the message no feed lost is no gap. */
+static struct event md_events[16];
+static int md_nevents;
+
+static struct event *md_reserve(void *ctx, enum event_type type)
+{
+    (void)ctx;
+    assert_true(md_nevents < 16);
+    memset(&md_events[md_nevents], 0, sizeof(md_events[0]));
+    md_events[md_nevents].type = (uint16_t)type;
+    return &md_events[md_nevents];
+}
+
+static void md_commit(void *ctx)
+{
+    (void)ctx;
+    md_nevents++;
+}
+
+static void mold_send(struct trading *t, struct flow *f, uint8_t group, uint64_t seq, uint64_t ts)
+{
+    uint8_t p[20 + 2 + 8] = "NASDAQTV01";
+    for (int i = 0; i < 8; i++)
+        p[10 + i] = (uint8_t)(seq >> (56 - 8 * i));
+    p[19] = 1;   /* one message */
+    p[21] = 8;   /* of 8 bytes */
+    p[22] = 'S'; /* system event */
+    struct packet pkt = {.ts_ns = ts, .has_l4 = 1, .payload = p, .payload_len = sizeof(p)};
+    pkt.key.family = 4;
+    pkt.key.proto = 17;
+    pkt.key.dport = 26477;
+    memcpy(pkt.key.dst + 12, (uint8_t[]){233, 54, 12, group}, 4);
+    f->key = pkt.key;
+    trading_udp(t, f, 0, &pkt);
+}
+
+static int md_count(enum event_type type)
+{
+    int n = 0;
+    for (int i = 0; i < md_nevents; i++)
+        n += md_events[i].type == type;
+    return n;
+}
+
+static void arbitration_loss_does_not_depend_on_which_feed_comes_first(void **state)
+{
+    (void)state;
+    static struct trading_config tc;
+    char err[256];
+    trading_config_defaults(&tc);
+    tc.arbitration_window_ns = 1000000;
+    assert_int_equal(trading_config_finish(&tc, err, sizeof(err)), 0);
+    static struct trading_stats st;
+    static uint64_t counters[TT_C_MAX];
+    struct trading_emit emit = {md_reserve, md_commit, NULL};
+    static struct trading t;
+    /* round 0: B starts within the window after A lost message 3; round 1: B starts too late
+     * (A alone when it lost it); round 2: A lost more than the session keeps (the oldest are
+     * given up, counted) */
+    for (int round = 0; round < 3; round++) {
+        md_nevents = 0;
+        memset(counters, 0, sizeof(counters));
+        assert_int_equal(trading_stats_init(&st), 0);
+        assert_int_equal(trading_init(&t, &tc, &st, counters, &emit), 0);
+        struct flow a = {.id = 1, .app_kind = APP_MOLD, .app = TRADING_NONE};
+        struct flow b = {.id = 2, .app_kind = APP_MOLD, .app = TRADING_NONE};
+        uint64_t losses = round == 2 ? MD_UNPAIRED_MAX + 2 : 1, seq = 1, ts = 1000;
+        for (uint64_t i = 0; i <= losses; i++, seq += 2, ts += 1000)
+            mold_send(&t, &a, 1, seq, ts); /* A: 1, 3, 5, ...: 2, 4, ... lost */
+        uint64_t b_start = ts + (round == 1 ? 2000000 : 500000);
+        for (uint64_t s = 1; s < seq; s++)
+            mold_send(&t, &b, 2, s, b_start + s);
+        trading_flush(&t, b_start + seq);
+        if (round == 1) { /* B came after the window: A's loss was the session's */
+            assert_int_equal(md_count(EV_MD_ARBITRATION_LOSS), 0);
+            assert_int_equal(md_count(EV_MD_GAP), 1);
+        } else {
+            uint64_t kept = losses < MD_UNPAIRED_MAX ? losses : MD_UNPAIRED_MAX;
+            assert_int_equal(md_count(EV_MD_ARBITRATION_LOSS), kept);
+            assert_int_equal(md_count(EV_MD_GAP), 0);
+            assert_int_equal(counters[TT_C_TRADING_FEED_LOSSES_DROPPED], losses - kept);
+            /* the newest kept: A's flow, its own time and sequence number */
+            const struct event *e = &md_events[kept - 1];
+            assert_int_equal(e->type, EV_MD_ARBITRATION_LOSS);
+            assert_int_equal(e->flow_id, 1);
+            assert_int_equal(e->ts_ns, 1000 + 1000 * losses);
+            assert_int_equal(e->u.md.first_seq, 2 * losses);
+            assert_int_equal(e->u.md.count, 1);
+            assert_string_equal(e->u.md.feed, "A 233.54.12.1:26477");
+        }
+        trading_fini(&t);
+        trading_stats_fini(&st);
+    }
+}
+
 /* --- microbursts ---------------------------------------------------------------------- */
 
 static void bursts_merge_windows_and_end_when_traffic_falls(void **state)
@@ -496,6 +595,7 @@ int main(void)
         cmocka_unit_test(mold_and_itch_structure),
         cmocka_unit_test(mold_checks_agree_with_a_block_walk),
         cmocka_unit_test(mdp3_structure),
+        cmocka_unit_test(arbitration_loss_does_not_depend_on_which_feed_comes_first),
         cmocka_unit_test(bursts_merge_windows_and_end_when_traffic_falls),
         cmocka_unit_test(bursts_off_when_no_link_rate),
     };

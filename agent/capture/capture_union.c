@@ -3,15 +3,21 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#define UNION_BURST_MAX 256 /* frames per call at most */
 
 struct union_source {
     int n;
     int next; /* the source asked first at the next call: each gets its turn */
-    int last; /* the source of the last burst */
     uint64_t ordinal;
     const struct capture_ops *ops[CAPTURE_UNION_MAX];
     struct capture *caps[CAPTURE_UNION_MAX];
+    struct frame taken[UNION_BURST_MAX]; /* this call's bursts, before they are merged */
+    uint8_t source[UNION_BURST_MAX];     /* the source of each frame handed out */
+    int failed;                          /* an error to report at the next call */
+    char failed_err[256];
 };
 
 struct capture *capture_union_new(const struct capture_ops *const *ops, struct capture *const *caps,
@@ -30,32 +36,62 @@ struct capture *capture_union_new(const struct capture_ops *const *ops, struct c
     return (struct capture *)u;
 }
 
-int capture_union_last_source(const struct capture *c)
+const uint8_t *capture_union_sources(const struct capture *c)
 {
-    return ((const struct union_source *)c)->last;
+    return ((const struct union_source *)c)->source;
 }
 
-/* One burst from the first source, in turn order, that has frames; -EAGAIN when none has. */
+/* A burst from every source that has frames (an equal share of max each), merged into frames
+ * by timestamp: a queue's frames are in order, and what has arrived on all of them by now
+ * comes out in the order it arrived (ties: the source asked first). -EAGAIN when none has. */
 static int take(struct union_source *u, struct frame *frames, int max, char *err, size_t errlen)
 {
-    for (int k = 0; k < u->n; k++) {
+    if (max > UNION_BURST_MAX) max = UNION_BURST_MAX;
+    int share = max / u->n > 0 ? max / u->n : 1;
+    int run_start[CAPTURE_UNION_MAX], run_end[CAPTURE_UNION_MAX], run_src[CAPTURE_UNION_MAX];
+    int nruns = 0, total = 0;
+    for (int k = 0; k < u->n && total < max; k++) {
         int i = (u->next + k) % u->n;
-        int got = u->ops[i]->rx_nowait(u->caps[i], frames, max, err, errlen);
+        int want = share < max - total ? share : max - total;
+        int got = u->ops[i]->rx_nowait(u->caps[i], u->taken + total, want, err, errlen);
         if (got == -EAGAIN || got == 0) continue;
-        u->next = (i + 1) % u->n;
-        if (got < 0) return got;
-        u->last = i;
-        for (int f = 0; f < got; f++)
-            frames[f].ordinal = ++u->ordinal;
-        return got;
+        if (got < 0) {
+            if (!total) return got;
+            /* the frames already taken go out first; the error comes with the next call */
+            u->failed = got;
+            snprintf(u->failed_err, sizeof(u->failed_err), "%s", err);
+            break;
+        }
+        run_start[nruns] = total;
+        run_end[nruns] = total + got;
+        run_src[nruns++] = i;
+        total += got;
     }
-    return -EAGAIN;
+    u->next = (u->next + 1) % u->n;
+    if (!total) return -EAGAIN;
+    for (int out = 0; out < total; out++) {
+        int best = -1;
+        for (int r = 0; r < nruns; r++)
+            if (run_start[r] < run_end[r] &&
+                (best < 0 || u->taken[run_start[r]].ts_ns < u->taken[run_start[best]].ts_ns))
+                best = r;
+        frames[out] = u->taken[run_start[best]++];
+        frames[out].ordinal = ++u->ordinal;
+        u->source[out] = (uint8_t)run_src[best];
+    }
+    return total;
 }
 
 static int union_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
                           size_t errlen)
 {
     struct union_source *u = (struct union_source *)c;
+    if (u->failed) {
+        int rc = u->failed;
+        u->failed = 0;
+        snprintf(err, errlen, "%s", u->failed_err);
+        return rc;
+    }
     int got = take(u, frames, max, err, errlen);
     if (got != -EAGAIN) return got;
     struct pollfd p[CAPTURE_UNION_MAX];

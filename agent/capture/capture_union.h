@@ -5,10 +5,11 @@
  * directions of a TCP connection, or the A and B copies of a market-data feed, may come in
  * on different queues. Read as one source, their frames go through the dispatcher's flow
  * and session steering, so each flow and each feed session meets on one worker whatever
- * queue or port brought it. Each call takes a burst from the next source that has frames;
- * when none has, it waits on all their descriptors at once (at most 10 ms). Frames are
- * renumbered in the order they were taken. The sources stay the caller's (closing the union
- * closes none of them); the union is read by one thread.
+ * queue or port brought it. Each call takes a burst from every source that has frames and
+ * merges them by timestamp, so a reply that came in on another queue than its request does
+ * not overtake it; when none has frames, it waits on all their descriptors at once (at most
+ * 10 ms). Frames are renumbered in the order handed out. The sources stay the caller's
+ * (closing the union closes none of them); the union is read by one thread.
  */
 #ifndef TT_CAPTURE_UNION_H
 #define TT_CAPTURE_UNION_H
@@ -24,7 +25,7 @@ extern const struct capture_ops capture_union_ops;
 struct capture *capture_union_new(const struct capture_ops *const *ops, struct capture *const *caps,
                                   int n);
 
-/* Which source the frames of the last burst came from (an index into caps). */
-int capture_union_last_source(const struct capture *c);
+/* The source of each frame of the last burst (indices into caps), valid until the next. */
+const uint8_t *capture_union_sources(const struct capture *c);
 
 #endif

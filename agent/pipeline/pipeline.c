@@ -110,9 +110,10 @@ static void *dispatch_main(void *arg)
             continue;
         }
         if (n == 0) break;
-        uint32_t det = x->from_union ? x->burst_of[capture_union_last_source(x->cap)] : 0;
+        const uint8_t *source = x->from_union ? capture_union_sources(x->cap) : NULL;
         for (int i = 0; i < n; i++) {
             struct burst b;
+            uint32_t det = source ? x->burst_of[source[i]] : 0;
             if (x->burst && burst_feed(&x->burst[det], frames[i].ts_ns, frames[i].wirelen, &b))
                 dispatch_emit_burst(x, det, &b, frames[i].ordinal);
             uint32_t w = dispatch_pick(&x->d, &frames[i]);

@@ -1,12 +1,14 @@
-/* test_capture_union.c - several live sources read as one: every source gets its turn,
- * frames are renumbered in the order taken and say their source, an idle union waits on
- * every source's descriptor (and wakes for any), stats add up. The sources are fakes: a
- * queue of frames each, and a pipe that is readable while frames wait. */
+/* test_capture_union.c - several live sources read as one: every call reads each source
+ * that has frames and merges them by time, frames are renumbered in the order handed out and
+ * say their source, a source's error comes after the frames already taken, an idle union
+ * waits on every source's descriptor (and wakes for any), stats add up. The sources are
+ * fakes: a queue of timed frames each, and a pipe that is readable while frames wait. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,18 +22,26 @@ struct fake {
     uint64_t taken;  /* frames handed out */
     int nowait_only; /* rx_burst (which may wait) must not be called */
     uint8_t byte;    /* every frame's one byte: tells the source */
+    uint64_t ts0, step; /* frame k's time: ts0 + k * step */
+    int fail;           /* the next call fails */
 };
 
 static int fake_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
                           size_t errlen)
 {
-    (void)err;
-    (void)errlen;
     struct fake *f = (struct fake *)c;
+    if (f->fail) {
+        f->fail = 0;
+        snprintf(err, errlen, "fake %u failed", f->byte);
+        return -EIO;
+    }
     int n = f->waiting < max ? f->waiting : max;
     if (n > 3) n = 3; /* small bursts: turns show */
     for (int i = 0; i < n; i++)
-        frames[i] = (struct frame){.ts_ns = 1, .ordinal = 999, .data = &f->byte, .caplen = 1};
+        frames[i] = (struct frame){.ts_ns = f->ts0 + (f->taken + (uint64_t)i) * f->step,
+                                   .ordinal = 999,
+                                   .data = &f->byte,
+                                   .caplen = 1};
     f->waiting -= n;
     f->taken += (uint64_t)n;
     if (n && !f->waiting) {
@@ -73,7 +83,7 @@ static void fake_add(struct fake *f, int n)
     f->waiting += n;
 }
 
-static void turns_renumbering_and_sources(void **state)
+static void merged_by_time_renumbered_with_sources(void **state)
 {
     (void)state;
     struct fake f[3];
@@ -83,37 +93,37 @@ static void turns_renumbering_and_sources(void **state)
         memset(&f[i], 0, sizeof(f[i]));
         assert_int_equal(pipe(f[i].fd), 0);
         f[i].byte = (uint8_t)i;
+        f[i].step = 10;
         caps[i] = (struct capture *)&f[i];
     }
     struct capture *u = capture_union_new(ops, caps, 3);
     assert_non_null(u);
+    f[0].ts0 = 10; /* 10, 20, ... 70 */
+    f[2].ts0 = 15; /* 15, 25, ... 55: arrived between source 0's frames */
     fake_add(&f[0], 7);
     fake_add(&f[2], 5);
     struct frame fr[8];
     char err[64];
-    uint64_t next = 1, from[3] = {0};
-    int order[16], nb = 0;
+    uint64_t next = 1, from[3] = {0}, last_ts = 0;
+    int calls = 0;
     for (;;) {
         int n = capture_union_ops.rx_burst(u, fr, 8, err, sizeof(err));
         if (n == -EAGAIN) break;
-        assert_true(n > 0);
-        int src = capture_union_last_source(u);
-        order[nb++] = src;
+        assert_true(n > 0 && n <= 8);
+        calls++;
+        const uint8_t *src = capture_union_sources(u);
         for (int i = 0; i < n; i++) {
-            assert_int_equal(fr[i].ordinal, next++); /* renumbered in the order taken */
-            assert_int_equal(fr[i].data[0], src);    /* the burst's frames are its source's */
+            assert_int_equal(fr[i].ordinal, next++); /* renumbered in the order handed out */
+            assert_int_equal(fr[i].data[0], src[i]); /* each frame says its source */
+            assert_true(fr[i].ts_ns > last_ts);      /* one time line across the sources */
+            last_ts = fr[i].ts_ns;
+            from[src[i]]++;
         }
-        from[src] += (uint64_t)n;
     }
     assert_int_equal(from[0], 7);
     assert_int_equal(from[1], 0);
     assert_int_equal(from[2], 5);
-    /* turns: a busy source does not keep the others waiting (0 and 2 alternate) */
-    assert_true(nb >= 4);
-    assert_int_equal(order[0], 0);
-    assert_int_equal(order[1], 2);
-    assert_int_equal(order[2], 0);
-    assert_int_equal(order[3], 2);
+    assert_int_equal(calls, 4); /* a share of 8 / 3 = 2 frames per source and call */
     struct capture_stats st;
     capture_union_ops.stats(u, &st);
     assert_int_equal(st.frames, 12);
@@ -129,8 +139,25 @@ static void turns_renumbering_and_sources(void **state)
     /* a frame on the last source is found by the next call */
     fake_add(&f[1], 1);
     assert_int_equal(capture_union_ops.rx_burst(u, fr, 8, err, sizeof(err)), 1);
-    assert_int_equal(capture_union_last_source(u), 1);
+    assert_int_equal(capture_union_sources(u)[0], 1);
     assert_int_equal(fr[0].ordinal, 13);
+
+    /* a failing source: what the others gave comes first, then its error */
+    fake_add(&f[0], 1);
+    fake_add(&f[2], 1);
+    f[1].fail = 1;
+    int total = 0, errors = 0;
+    for (int call = 0; call < 4; call++) { /* whichever source is asked first */
+        int n = capture_union_ops.rx_burst(u, fr, 8, err, sizeof(err));
+        if (n == -EIO) {
+            assert_string_equal(err, "fake 1 failed");
+            errors++;
+        } else if (n > 0) {
+            total += n;
+        }
+    }
+    assert_int_equal(errors, 1);
+    assert_int_equal(total, 2);
     capture_union_ops.close(u); /* frees the union only: the fakes are ours */
     for (int i = 0; i < 3; i++) {
         close(f[i].fd[0]);
@@ -153,7 +180,7 @@ static void refuses_sources_that_must_wait(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(turns_renumbering_and_sources),
+        cmocka_unit_test(merged_by_time_renumbered_with_sources),
         cmocka_unit_test(refuses_sources_that_must_wait),
     };
     return cmocka_run_group_tests_name("capture_union", tests, NULL, NULL);

@@ -26,7 +26,7 @@ struct capture *capture_ring_open(struct xdp_iface *x, uint32_t snaplen, char *e
 /* Tap mode: one AF_XDP socket on queue of the attached xdp_iface, registered in its socket
  * map. Zero-copy when the driver allows it, else copy mode. */
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,
-                                 uint32_t ring, char *err, size_t errlen);
+                                 uint32_t ring, uint64_t coalesce_ns, char *err, size_t errlen);
 
 struct xsk_queue_stats {
     uint64_t rx_dropped;       /* frames the kernel dropped for this socket (no buffer) */

@@ -1,6 +1,8 @@
 /* capture_union.c - several live sources read as one (see capture_union.h). */
 #include "capture_union.h"
 
+#include "coalesce.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,10 +20,11 @@ struct union_source {
     uint8_t source[UNION_BURST_MAX];     /* the source of each frame handed out */
     int failed;                          /* an error to report at the next call */
     char failed_err[256];
+    struct coalesce coalesce;
 };
 
 struct capture *capture_union_new(const struct capture_ops *const *ops, struct capture *const *caps,
-                                  int n)
+                                  int n, uint64_t coalesce_ns)
 {
     if (n < 1 || n > CAPTURE_UNION_MAX) return NULL;
     for (int i = 0; i < n; i++)
@@ -29,6 +32,7 @@ struct capture *capture_union_new(const struct capture_ops *const *ops, struct c
     struct union_source *u = calloc(1, sizeof(*u));
     if (!u) return NULL;
     u->n = n;
+    u->coalesce.sleep_ns = coalesce_ns;
     for (int i = 0; i < n; i++) {
         u->ops[i] = ops[i];
         u->caps[i] = caps[i];
@@ -93,11 +97,13 @@ static int union_rx_burst(struct capture *c, struct frame *frames, int max, char
         return rc;
     }
     int got = take(u, frames, max, err, errlen);
+    coalesce_count(&u->coalesce, got);
     if (got != -EAGAIN) return got;
     struct pollfd p[CAPTURE_UNION_MAX];
     for (int i = 0; i < u->n; i++)
         p[i] = (struct pollfd){.fd = u->ops[i]->wait_fd(u->caps[i]), .events = POLLIN};
     if (poll(p, (nfds_t)u->n, 10) <= 0) return -EAGAIN;
+    coalesce_woken(&u->coalesce);
     return take(u, frames, max, err, errlen);
 }
 

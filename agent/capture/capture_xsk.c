@@ -26,6 +26,7 @@
 #include <xdp/xsk.h>
 
 #include "capture_live.h"
+#include "coalesce.h"
 
 #define XSK_FRAME_SIZE 4096
 /* Descriptors per burst. A frame has at most CONFIG_MAX_SKB_FRAGS + 1 of them (18 by default,
@@ -55,6 +56,7 @@ struct xsk_source {
     int zerocopy;
     int multi_buffer; /* bound with XDP_USE_SG */
     uint8_t *arena;   /* multi-buffer frames of the last burst, made contiguous */
+    struct coalesce coalesce; /* when read on its own (rx_burst waits) */
 };
 
 /* Gives buffers back to the kernel; they are only ever ours or the kernel's. */
@@ -69,13 +71,14 @@ static void refill(struct xsk_source *s, const uint64_t *addrs, uint32_t n)
 }
 
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,
-                                 uint32_t ring, char *err, size_t errlen)
+                                 uint32_t ring, uint64_t coalesce_ns, char *err, size_t errlen)
 {
     struct xsk_source *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->coalesce.sleep_ns = coalesce_ns;
     s->area_size = (size_t)frames * XSK_FRAME_SIZE;
     s->area = mmap(NULL, s->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (s->area == MAP_FAILED) {
@@ -178,7 +181,7 @@ static int xsk_rx(struct xsk_source *s, struct frame *frames, int max, int wait)
         if (xsk_ring_prod__needs_wakeup(&s->fill)) recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
         if (!wait) return -EAGAIN;
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        poll(&p, 1, 10);
+        if (poll(&p, 1, 10) > 0) coalesce_woken(&s->coalesce);
         n = xsk_ring_cons__peek(&s->rx, XSK_BURST, &idx);
         if (!n) return -EAGAIN;
     }
@@ -224,6 +227,7 @@ static int xsk_rx(struct xsk_source *s, struct frame *frames, int max, int wait)
     }
     if (used < n) xsk_ring_cons__cancel(&s->rx, n - used);
     xsk_ring_cons__release(&s->rx, used);
+    coalesce_count(&s->coalesce, nf);
     return nf ? nf : -EAGAIN;
 }
 

@@ -180,8 +180,8 @@ static int open_iface(struct run_state *rs, struct run_iface *ri, const struct c
             snprintf(err, errlen, "more than %d capture queues in all", MAX_SOURCES);
             return -1;
         }
-        struct capture *c = capture_xsk_open(ri->xdp, q, cfg->xsk_frames, cfg->xsk_ring, err,
-                                             errlen);
+        struct capture *c = capture_xsk_open(ri->xdp, q, cfg->xsk_frames, cfg->xsk_ring,
+                                             cfg->coalesce_ns, err, errlen);
         if (!c)
             return -1;
         rs->src[rs->nsrc++] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name, (int)q};

@@ -358,7 +358,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
                 sops[i] = opt->live[i].ops;
                 scaps[i] = opt->live[i].cap;
             }
-            if (!(joined = capture_union_new(sops, scaps, opt->nlive))) {
+            if (!(joined = capture_union_new(sops, scaps, opt->nlive, cfg->coalesce_ns))) {
                 snprintf(err, errlen, "cannot read %d capture sources together (out of memory)",
                          opt->nlive);
                 return -ENOMEM;

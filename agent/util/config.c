@@ -97,6 +97,8 @@ static const struct opt options[] = {
      "host mode: BPF ring buffer per interface (power of 2; frames beyond it are counted lost)"},
     {"capture.xsk_frames", OPT_U32, O(xsk_frames), "tap mode: UMEM frames per AF_XDP queue"},
     {"capture.xsk_ring", OPT_U32, O(xsk_ring), "tap mode: descriptors per AF_XDP ring"},
+    {"capture.coalesce", OPT_DURATION, O(coalesce_ns),
+     "tap mode: after an idle wait, sleep this long so a wakeup reads a burst (0: off)"},
     {"capture.stats_interval", OPT_DURATION, O(stats_interval_ns),
      "live: capture counters read and saturation checked this often"},
     {"capture.hw_timestamps", OPT_BOOL, O(hw_timestamps),
@@ -171,6 +173,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->ring_bytes = 8u << 20;
     cfg->xsk_frames = 4096;
     cfg->xsk_ring = 2048;
+    cfg->coalesce_ns = 50000;
     cfg->stats_interval_ns = 1000000000ull;
     cfg->hw_timestamps = 1;
 }
@@ -335,6 +338,10 @@ int config_finish(struct tt_config *cfg, char *err, size_t errlen)
     if (cfg->xsk_frames < 64 || (cfg->xsk_frames & (cfg->xsk_frames - 1)) || cfg->xsk_ring < 64 ||
         (cfg->xsk_ring & (cfg->xsk_ring - 1))) {
         snprintf(err, errlen, "capture.xsk_frames and capture.xsk_ring: powers of 2, at least 64");
+        return -1;
+    }
+    if (cfg->coalesce_ns > 1000000) { /* a line-rate burst must fit the ring meanwhile */
+        snprintf(err, errlen, "capture.coalesce: 1ms at most (0 turns it off)");
         return -1;
     }
     if (cfg->ring_bytes < 4096 || (cfg->ring_bytes & (cfg->ring_bytes - 1)) ||

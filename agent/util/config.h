@@ -51,6 +51,7 @@ struct tt_config {
     uint64_t ring_bytes;         /* host mode: BPF ring buffer per interface */
     uint32_t xsk_frames;         /* tap mode: UMEM frames per queue */
     uint32_t xsk_ring;           /* tap mode: descriptors in each AF_XDP ring */
+    uint64_t coalesce_ns;        /* tap mode: a wakeup waits this much longer for a burst */
     uint64_t stats_interval_ns;  /* capture counters read (and saturation checked) this often */
     uint32_t hw_timestamps;      /* XDP: ask the NIC for receive timestamps where it has them */
     uint32_t tap_timestamps;     /* a TAP's trailer or a switch's header time is the packet time */

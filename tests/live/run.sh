@@ -415,6 +415,8 @@ expect_exit "no such interface -> 2" 2 "no such interface 'nosuch0'" -- \
     inB "$TT" run --set capture.interfaces.0.name=nosuch0
 expect_exit "native XDP where the device has none -> 2" 2 "native mode is not supported" -- \
     inB "$TT" run --set capture.interfaces.0.name=lo --set capture.interfaces.0.xdp_mode=native
+expect_exit "coalescing longer than a ring can bridge -> 1" 1 "capture.coalesce: 1ms at most" -- \
+    "$TT" run --set capture.interfaces.0.name=vb --set capture.coalesce=5ms
 expect_exit "VLAN rule in pcap mode -> 1" 1 "VLAN rules need host or tap mode" -- \
     "$TT" run --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=pcap --set rules.0.vlan=5
 expect_exit "no privilege -> 2" 2 "needs root" -- \

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../agent/capture/capture_union.h"
+#include "../../agent/capture/coalesce.h"
 
 struct fake {
     int waiting;     /* frames queued */
@@ -96,7 +97,7 @@ static void merged_by_time_renumbered_with_sources(void **state)
         f[i].step = 10;
         caps[i] = (struct capture *)&f[i];
     }
-    struct capture *u = capture_union_new(ops, caps, 3);
+    struct capture *u = capture_union_new(ops, caps, 3, 0);
     assert_non_null(u);
     f[0].ts0 = 10; /* 10, 20, ... 70 */
     f[2].ts0 = 15; /* 15, 25, ... 55: arrived between source 0's frames */
@@ -165,6 +166,30 @@ static void merged_by_time_renumbered_with_sources(void **state)
     }
 }
 
+/* After an idle wait, light traffic gets a short sleep (a wakeup then reads a burst); a
+ * source busier than a frame per microsecond is read at once. */
+static void coalescing_sleeps_only_for_light_traffic(void **state)
+{
+    (void)state;
+    struct coalesce c = {.sleep_ns = 2000000}; /* 2 ms: far above the call's own cost */
+    c.last_wake_ns = coalesce_now_ns() - 1000000;
+    coalesce_count(&c, 10); /* 10 frames in 1 ms: light */
+    uint64_t t0 = coalesce_now_ns();
+    coalesce_woken(&c);
+    assert_true(coalesce_now_ns() - t0 >= 2000000);
+    assert_int_equal(c.frames, 0);
+    c.last_wake_ns = coalesce_now_ns();
+    coalesce_count(&c, 100000); /* far more than a frame per microsecond since */
+    t0 = coalesce_now_ns();
+    coalesce_woken(&c);
+    assert_true(coalesce_now_ns() - t0 < 1000000);
+    c.sleep_ns = 0; /* off */
+    c.last_wake_ns = 0;
+    t0 = coalesce_now_ns();
+    coalesce_woken(&c);
+    assert_true(coalesce_now_ns() - t0 < 1000000);
+}
+
 static void refuses_sources_that_must_wait(void **state)
 {
     (void)state;
@@ -173,14 +198,15 @@ static void refuses_sources_that_must_wait(void **state)
     const struct capture_ops *ops[2] = {&fake_ops, &waiting_only};
     struct fake f[2];
     struct capture *caps[2] = {(struct capture *)&f[0], (struct capture *)&f[1]};
-    assert_null(capture_union_new(ops, caps, 2));
-    assert_null(capture_union_new(ops, caps, 0));
+    assert_null(capture_union_new(ops, caps, 2, 0));
+    assert_null(capture_union_new(ops, caps, 0, 0));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merged_by_time_renumbered_with_sources),
+        cmocka_unit_test(coalescing_sleeps_only_for_light_traffic),
         cmocka_unit_test(refuses_sources_that_must_wait),
     };
     return cmocka_run_group_tests_name("capture_union", tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include "trading_internal.h"
 
 #define PENDING_PROBE 8
+#define ORDERS_HOT 1024 /* the small pending-order table: 24 KiB */
 
 /* ---------------------------------------------------------------------------------------- */
 /* events */
@@ -54,46 +55,83 @@ void trading_copy_field(const struct trading *t, char *dst, size_t cap, uint32_t
 /* ---------------------------------------------------------------------------------------- */
 /* pending orders: ClOrdID -> time sent, until the first response */
 
+/* The slot holding key in table[mask + 1] within the probe window, or NULL. */
+static struct pending_order *order_find(struct pending_order *table, uint32_t mask, uint64_t key)
+{
+    for (uint32_t i = 0; i < PENDING_PROBE; i++) {
+        struct pending_order *o = &table[(key + i) & mask];
+        if (o->key == key) return o;
+    }
+    return NULL;
+}
+
+static void order_set(struct pending_order *o, uint64_t key, uint64_t ts_ns, uint32_t stats,
+                      unsigned pair)
+{
+    o->key = key;
+    o->ts_ns = ts_ns;
+    o->stats = stats;
+    o->pair = (uint8_t)pair;
+}
+
 void trading_order_add(struct trading *t, uint64_t key, uint64_t ts_ns, uint32_t stats,
                        unsigned pair)
 {
+    struct pending_order *hot_free = NULL, *o;
+    for (uint32_t i = 0; t->orders_hot && i < PENDING_PROBE; i++) {
+        o = &t->orders_hot[(key + i) & (ORDERS_HOT - 1)];
+        if (o->key == key) { /* sent again before any answer: the later time counts */
+            order_set(o, key, ts_ns, stats, pair);
+            return;
+        }
+        if (!o->key && !hot_free) hot_free = o;
+    }
+    if (t->orders_pending && (o = order_find(t->orders, t->orders_mask, key))) {
+        order_set(o, key, ts_ns, stats, pair);
+        return;
+    }
+    if (hot_free) {
+        t->hot_pending++;
+        order_set(hot_free, key, ts_ns, stats, pair);
+        return;
+    }
     struct pending_order *victim = NULL;
     for (uint32_t i = 0; i < PENDING_PROBE; i++) {
-        struct pending_order *o = &t->orders[(key + i) & t->orders_mask];
-        if (!o->key || o->key == key) {
+        o = &t->orders[(key + i) & t->orders_mask];
+        if (!o->key) {
             victim = o;
             break;
         }
         if (!victim || o->ts_ns < victim->ts_ns) victim = o;
     }
-    if (victim->key && victim->key != key) {
+    if (victim->key) {
         t->counters[TT_C_TRADING_ORDERS_EVICTED]++;
         struct trading_session_stats *ss =
             victim->stats == TRADING_NONE ? t->scratch : &t->st->sessions[victim->stats];
         ss->unanswered++;
     }
     t->orders_pending += !victim->key;
-    victim->key = key;
-    victim->ts_ns = ts_ns;
-    victim->stats = stats;
-    victim->pair = (uint8_t)pair;
+    order_set(victim, key, ts_ns, stats, pair);
 }
 
 void trading_order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
 {
-    for (uint32_t i = 0; i < PENDING_PROBE; i++) {
-        struct pending_order *o = &t->orders[(key + i) & t->orders_mask];
-        if (o->key != key) continue;
-        uint64_t lat = ts_ns >= o->ts_ns ? ts_ns - o->ts_ns : 0;
-        /* pairs past OP_MAX are OUCH's */
-        hist_add(o->pair < OP_MAX ? &t->st->order_latency[o->pair]
-                                  : &t->st->ouch_latency[o->pair - OP_MAX],
-                 lat);
-        if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
-        o->key = 0;
-        t->orders_pending--;
-        return;
+    struct pending_order *o = NULL;
+    uint32_t *pending = &t->hot_pending;
+    if (t->hot_pending) o = order_find(t->orders_hot, ORDERS_HOT - 1, key);
+    if (!o && t->orders_pending) {
+        o = order_find(t->orders, t->orders_mask, key);
+        pending = &t->orders_pending;
     }
+    if (!o) return;
+    uint64_t lat = ts_ns >= o->ts_ns ? ts_ns - o->ts_ns : 0;
+    /* pairs past OP_MAX are OUCH's */
+    hist_add(o->pair < OP_MAX ? &t->st->order_latency[o->pair]
+                              : &t->st->ouch_latency[o->pair - OP_MAX],
+             lat);
+    if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
+    o->key = 0;
+    (*pending)--;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -249,6 +287,19 @@ void trading_housekeep(struct trading *t, uint64_t now_ns)
         md_expire(t, &t->md[t->md_order[i]], now_ns);
 }
 
+/* At the end: every order still pending was never answered. */
+static void orders_unanswered(struct trading *t, struct pending_order *table, uint32_t n,
+                              uint32_t *pending)
+{
+    for (uint32_t i = 0; *pending && i < n; i++) {
+        struct pending_order *o = &table[i];
+        if (!o->key) continue;
+        (o->stats == TRADING_NONE ? t->scratch : &t->st->sessions[o->stats])->unanswered++;
+        o->key = 0;
+        (*pending)--; /* the scan ends at the last one: no page touched past it */
+    }
+}
+
 void trading_flush(struct trading *t, uint64_t now_ns)
 {
     (void)now_ns;
@@ -256,13 +307,8 @@ void trading_flush(struct trading *t, uint64_t now_ns)
     for (uint32_t i = 0, n = md_with_holes(t); i < n; i++)
         while (t->md[t->md_order[i]].nholes)
             md_hole_lost(t, &t->md[t->md_order[i]], 0);
-    for (uint32_t i = 0; t->orders_pending && i <= t->orders_mask; i++) {
-        struct pending_order *o = &t->orders[i];
-        if (!o->key) continue;
-        (o->stats == TRADING_NONE ? t->scratch : &t->st->sessions[o->stats])->unanswered++;
-        o->key = 0;
-        t->orders_pending--; /* the scan ends at the last one: no page touched past it */
-    }
+    orders_unanswered(t, t->orders_hot, ORDERS_HOT, &t->hot_pending);
+    orders_unanswered(t, t->orders, t->orders_mask + 1, &t->orders_pending);
 }
 
 void trading_set_timezone(const struct trading_config *cfg)
@@ -294,9 +340,10 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
     t->md_live = calloc(cfg->md_sessions, sizeof(*t->md_live));
     t->md_order = calloc(cfg->md_sessions, sizeof(*t->md_order));
     t->orders = table_calloc(orders, sizeof(*t->orders));
+    if (orders >= 4 * ORDERS_HOT) t->orders_hot = calloc(ORDERS_HOT, sizeof(*t->orders_hot));
     t->scratch = calloc(1, sizeof(*t->scratch));
     if (!t->apps || !t->bufs || !t->md || !t->md_live || !t->md_order || !t->orders ||
-        !t->scratch) {
+        (orders >= 4 * ORDERS_HOT && !t->orders_hot) || !t->scratch) {
         trading_fini(t);
         return -ENOMEM;
     }
@@ -313,6 +360,7 @@ void trading_fini(struct trading *t)
     free(t->md_live);
     free(t->md_order);
     table_free(t->orders);
+    free(t->orders_hot);
     free(t->scratch);
     t->apps = NULL;
     t->bufs = NULL;
@@ -320,5 +368,6 @@ void trading_fini(struct trading *t)
     t->md_live = NULL;
     t->md_order = NULL;
     t->orders = NULL;
+    t->orders_hot = NULL;
     t->scratch = NULL;
 }

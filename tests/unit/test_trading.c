@@ -282,40 +282,90 @@ static void fix_parse_agrees_with_a_byte_walk(void **state)
     assert_int_equal(fix_parse((const uint8_t *)"35=D\001x=1\001", 9, &(struct fix_msg){0}), -1);
 }
 
+/* A trading analyzer with the default settings but for its pending-order table, and no
+ * event sink; its stats and counters are rig_st and rig_counters. */
+static struct trading_config rig_tc;
+static struct trading_stats rig_st;
+static uint64_t rig_counters[TT_C_MAX];
+static struct trading rig_t;
+
+static struct trading *order_rig(uint32_t pending_orders)
+{
+    char err[256];
+    trading_config_defaults(&rig_tc);
+    rig_tc.pending_orders = pending_orders;
+    assert_int_equal(trading_config_finish(&rig_tc, err, sizeof(err)), 0);
+    assert_int_equal(trading_stats_init(&rig_st), 0);
+    memset(rig_counters, 0, sizeof(rig_counters));
+    struct trading_emit emit = {0};
+    assert_int_equal(trading_init(&rig_t, &rig_tc, &rig_st, rig_counters, &emit), 0);
+    return &rig_t;
+}
+
+static void order_rig_fini(void)
+{
+    trading_fini(&rig_t);
+    trading_stats_fini(&rig_st);
+}
+
 /* The pending-order table is bounded: an order with no room evicts the oldest in its probe
  * window, counted (trading.orders_evicted) and as unanswered; only orders still held get a
  * latency when their answer comes. */
 static void full_order_table_evicts_and_counts(void **state)
 {
     (void)state;
-    static struct trading_config tc;
-    char err[256];
-    trading_config_defaults(&tc);
-    tc.pending_orders = 64;
-    assert_int_equal(trading_config_finish(&tc, err, sizeof(err)), 0);
-    static struct trading_stats st;
-    assert_int_equal(trading_stats_init(&st), 0);
-    static uint64_t counters[TT_C_MAX];
-    struct trading_emit emit = {0};
-    static struct trading t;
-    assert_int_equal(trading_init(&t, &tc, &st, counters, &emit), 0);
-    assert_int_equal(t.orders_mask + 1, 64);
+    struct trading *t = order_rig(64);
+    struct trading_stats *st = &rig_st;
+    uint64_t *counters = rig_counters;
+    assert_int_equal(t->orders_mask + 1, 64);
     enum { ORDERS = 200 };
     for (uint64_t i = 1; i <= ORDERS; i++)
-        trading_order_add(&t, i * 0x9e3779b97f4a7c15ull | 1, i * 1000, TRADING_NONE, OP_NEW);
+        trading_order_add(t, i * 0x9e3779b97f4a7c15ull | 1, i * 1000, TRADING_NONE, OP_NEW);
     uint64_t held = 0;
-    for (uint32_t i = 0; i <= t.orders_mask; i++)
-        held += t.orders[i].key != 0;
+    for (uint32_t i = 0; i <= t->orders_mask; i++)
+        held += t->orders[i].key != 0;
     uint64_t evicted = counters[TT_C_TRADING_ORDERS_EVICTED];
     assert_true(held <= 64 && held > 32);
     assert_int_equal(evicted + held, ORDERS);
-    assert_int_equal(t.scratch->unanswered, evicted);
+    assert_int_equal(t->scratch->unanswered, evicted);
     for (uint64_t i = 1; i <= ORDERS; i++)
-        trading_order_answered(&t, i * 0x9e3779b97f4a7c15ull | 1, i * 1000 + 500);
-    assert_int_equal(st.order_latency[OP_NEW].n, held);
-    assert_int_equal(st.order_latency[OP_NEW].max, 500);
-    trading_fini(&t);
-    trading_stats_fini(&st);
+        trading_order_answered(t, i * 0x9e3779b97f4a7c15ull | 1, i * 1000 + 500);
+    assert_int_equal(st->order_latency[OP_NEW].n, held);
+    assert_int_equal(st->order_latency[OP_NEW].max, 500);
+    order_rig_fini();
+}
+
+/* A large configured table has a small one in front: orders answered quickly never leave it;
+ * when it is full they go to the large one, a key is held once wherever it is, and the end
+ * counts what is left in both as unanswered. */
+static void pending_orders_try_the_small_table_first(void **state)
+{
+    (void)state;
+    struct trading *t = order_rig(8192);
+    struct trading_stats *st = &rig_st;
+    uint64_t *counters = rig_counters;
+    assert_non_null(t->orders_hot);
+    enum { N = 3000 }; /* more than the small table holds */
+    for (uint64_t i = 1; i <= N; i++)
+        trading_order_add(t, i * 0x9e3779b97f4a7c15ull | 1, i * 10, TRADING_NONE, OP_NEW);
+    assert_true(t->hot_pending > 900 && t->hot_pending <= 1024);
+    assert_int_equal(t->hot_pending + t->orders_pending, N);
+    /* sent again: the same slot, wherever it is */
+    for (uint64_t i = 1; i <= N; i++)
+        trading_order_add(t, i * 0x9e3779b97f4a7c15ull | 1, i * 10, TRADING_NONE, OP_NEW);
+    assert_int_equal(t->hot_pending + t->orders_pending, N);
+    for (uint64_t i = 1; i <= N; i += 2) /* half answered, 7 ns after */
+        trading_order_answered(t, i * 0x9e3779b97f4a7c15ull | 1, i * 10 + 7);
+    assert_int_equal(st->order_latency[OP_NEW].n, N / 2);
+    assert_int_equal(st->order_latency[OP_NEW].max, 7);
+    assert_int_equal(t->hot_pending + t->orders_pending, N / 2);
+    trading_order_answered(t, 12345, 1); /* unknown: nothing */
+    assert_int_equal(st->order_latency[OP_NEW].n, N / 2);
+    assert_int_equal(counters[TT_C_TRADING_ORDERS_EVICTED], 0);
+    trading_flush(t, 0);
+    assert_int_equal(t->scratch->unanswered, N / 2);
+    assert_int_equal(t->hot_pending + t->orders_pending, 0);
+    order_rig_fini();
 }
 
 /* --- market data -------------------------------------------------------------------- */
@@ -592,6 +642,7 @@ int main(void)
         cmocka_unit_test(fix_frames_and_parses),
         cmocka_unit_test(fix_parse_agrees_with_a_byte_walk),
         cmocka_unit_test(full_order_table_evicts_and_counts),
+        cmocka_unit_test(pending_orders_try_the_small_table_first),
         cmocka_unit_test(mold_and_itch_structure),
         cmocka_unit_test(mold_checks_agree_with_a_block_walk),
         cmocka_unit_test(mdp3_structure),

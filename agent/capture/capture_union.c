@@ -104,7 +104,9 @@ static int union_rx_burst(struct capture *c, struct frame *frames, int max, char
         p[i] = (struct pollfd){.fd = u->ops[i]->wait_fd(u->caps[i]), .events = POLLIN};
     if (poll(p, (nfds_t)u->n, 10) <= 0) return -EAGAIN;
     coalesce_woken(&u->coalesce);
-    return take(u, frames, max, err, errlen);
+    got = take(u, frames, max, err, errlen);
+    coalesce_count(&u->coalesce, got);
+    return got;
 }
 
 static void union_stats(struct capture *c, struct capture_stats *st)

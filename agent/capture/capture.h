@@ -19,6 +19,7 @@ struct frame {
     uint32_t caplen;
     uint32_t wirelen;
     int linktype;
+    uint8_t input; /* a union of live sources: the source it came from (else not set) */
 };
 
 struct capture;

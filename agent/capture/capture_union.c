@@ -17,7 +17,6 @@ struct union_source {
     const struct capture_ops *ops[CAPTURE_UNION_MAX];
     struct capture *caps[CAPTURE_UNION_MAX];
     struct frame taken[UNION_BURST_MAX]; /* this call's bursts, before they are merged */
-    uint8_t source[UNION_BURST_MAX];     /* the source of each frame handed out */
     int failed;                          /* an error to report at the next call */
     char failed_err[256];
     struct coalesce coalesce;
@@ -38,11 +37,6 @@ struct capture *capture_union_new(const struct capture_ops *const *ops, struct c
         u->caps[i] = caps[i];
     }
     return (struct capture *)u;
-}
-
-const uint8_t *capture_union_sources(const struct capture *c)
-{
-    return ((const struct union_source *)c)->source;
 }
 
 /* A burst from every source that has frames (an equal share of max each), merged into frames
@@ -81,7 +75,7 @@ static int take(struct union_source *u, struct frame *frames, int max, char *err
                 best = r;
         frames[out] = u->taken[run_start[best]++];
         frames[out].ordinal = ++u->ordinal;
-        u->source[out] = (uint8_t)run_src[best];
+        frames[out].input = (uint8_t)run_src[best];
     }
     return total;
 }

@@ -9,7 +9,8 @@
  * merges them by timestamp, so a reply that came in on another queue than its request does
  * not overtake it; when none has frames, it waits on all their descriptors at once (at most
  * 10 ms), and under light traffic a little longer once woken (coalesce.h). Frames are
- * renumbered in the order handed out. The sources stay the caller's (closing the union closes
+ * renumbered in the order handed out, and each says its source (frame.input: an index into
+ * caps). The sources stay the caller's (closing the union closes
  * none of them); the union is read by one thread.
  */
 #ifndef TT_CAPTURE_UNION_H
@@ -25,8 +26,5 @@ extern const struct capture_ops capture_union_ops;
  * NULL (out of memory, or a source that cannot be read without waiting). */
 struct capture *capture_union_new(const struct capture_ops *const *ops, struct capture *const *caps,
                                   int n, uint64_t coalesce_ns);
-
-/* The source of each frame of the last burst (indices into caps), valid until the next. */
-const uint8_t *capture_union_sources(const struct capture *c);
 
 #endif

@@ -103,6 +103,19 @@ static void hist_refresh(struct prom_hist *d, const struct hist *s)
         prom_hist_from_hist(d, s);
 }
 
+void metrics_set_inputs(struct metrics *m, uint32_t n, const char *const *ifnames,
+                        const int *queues)
+{
+    if (n > TT_INPUTS_MAX) n = TT_INPUTS_MAX;
+    pthread_mutex_lock(&m->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(m->inputs[i].ifname, sizeof(m->inputs[i].ifname), "%s", ifnames[i]);
+        m->inputs[i].queue = queues[i];
+    }
+    m->ninputs = n > 1 ? n : 0;
+    pthread_mutex_unlock(&m->lock);
+}
+
 void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st,
                             uint32_t flows_active, int final)
 {
@@ -126,6 +139,8 @@ void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st
     s->flows_evicted = st->flows_evicted;
     s->flows_resumed = st->flows_resumed;
     s->flows_active = flows_active;
+    s->ninputs = st->inputs ? st->ninputs : 0;
+    memcpy(s->inputs, st->inputs, s->ninputs * sizeof(*s->inputs));
     hist_refresh(&s->rtt, &st->rtt);
     hist_refresh(&s->handshake, &st->handshake);
     s->burst_time = mw->burst_time;
@@ -250,6 +265,27 @@ static uint32_t collect(struct metrics *m, struct metrics_worker_snap *tot, stru
 {
     uint32_t nrows = 0;
     memset(tot, 0, sizeof(*tot));
+    if (m->ninputs && m->ninputs <= maxrows) { /* several inputs read as one: a row each */
+        for (nrows = 0; nrows < m->ninputs; nrows++) {
+            memset(&rows[nrows], 0, sizeof(rows[nrows]));
+            memcpy(rows[nrows].ifname, m->inputs[nrows].ifname, sizeof(rows[nrows].ifname));
+            rows[nrows].queue = m->inputs[nrows].queue;
+        }
+        for (uint32_t i = 0; i < m->nworkers; i++) {
+            struct metrics_worker *w = &m->workers[i];
+            pthread_mutex_lock(&w->lock);
+            merge_snap(tot, &w->snap);
+            for (uint32_t r = 0; r < w->snap.ninputs && r < nrows; r++) {
+                const struct tt_input_stats *in = &w->snap.inputs[r];
+                rows[r].packets += in->packets;
+                rows[r].bytes += in->bytes;
+                for (int c = 0; c < TT_C_MAX; c++)
+                    rows[r].counters[c] += in->counters[c];
+            }
+            pthread_mutex_unlock(&w->lock);
+        }
+        return nrows;
+    }
     for (uint32_t i = 0; i < m->nworkers; i++) {
         struct metrics_worker *w = &m->workers[i];
         pthread_mutex_lock(&w->lock);
@@ -416,7 +452,11 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     if (capture) prom_printf(b, "%s", capture);
     free(capture);
     /* A dispatcher thread's drops belong to the only input it reads (row 0). */
-    if (nrows) rows[0].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full;
+    if (m->ninputs)
+        for (uint32_t r = 0; r < nrows; r++)
+            rows[r].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full_by_input[r];
+    else if (nrows)
+        rows[0].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full;
     for (int pass = 0; pass < 2; pass++) { /* decode errors, then drops */
         const char *name = pass ? "ticktap_drops_total" : "ticktap_decode_errors_total";
         prom_family(b, name, "counter",

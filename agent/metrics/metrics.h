@@ -55,6 +55,8 @@ struct metrics_worker_snap {
     struct prom_hist order_latency[2][OP_MAX];             /* [0] FIX, [1] OUCH */
     struct prom_hist feed_latency[2];                      /* [0] ITCH, [1] MDP 3.0 */
     struct metrics_session sessions[TRADING_SESSIONS_MAX]; /* by the stats table's slot */
+    uint32_t ninputs; /* several live inputs read as one: what each brought */
+    struct tt_input_stats inputs[TT_INPUTS_MAX];
 };
 
 struct metrics_worker {
@@ -78,6 +80,7 @@ struct metrics_sink_snap {
     struct prom_hist kafka_delivery; /* produce to delivery report */
     struct prom_hist kafka_e2e;      /* live: packet timestamp to delivery report */
     uint64_t dispatch_ring_full;
+    uint64_t dispatch_ring_full_by_input[TT_INPUTS_MAX]; /* several live inputs read as one */
     uint64_t dispatch_bursts; /* microbursts the dispatcher thread found */
 };
 
@@ -89,6 +92,13 @@ struct metrics {
     pthread_mutex_t sink_lock;
     struct metrics_sink_snap sink;
     char *capture_text; /* Prometheus lines of the capture owner, complete families */
+    /* Several live inputs read as one (set before the workers start): the per-input rows'
+     * labels; 0: one row per worker label instead. */
+    uint32_t ninputs;
+    struct metrics_input {
+        char ifname[16];
+        int queue; /* -1: a whole interface */
+    } inputs[TT_INPUTS_MAX];
     uint64_t started_ns;
     char host[64];
 };
@@ -100,6 +110,11 @@ void metrics_fini(struct metrics *m);
 
 /* Gives the run nworkers slots (labelled later by the caller). Returns 0 or -ENOMEM. */
 int metrics_attach_workers(struct metrics *m, uint32_t nworkers);
+
+/* Labels the inputs of a run that reads n live inputs as one (n > 1): /metrics and the stats
+ * record then have a row per input, counted by the workers per input. */
+void metrics_set_inputs(struct metrics *m, uint32_t n, const char *const *ifnames,
+                        const int *queues);
 
 /* Worker side: copies st into the slot if publish_interval has passed. final: the worker
  * is done (publishes now, waiting for a scrape if needed, and is never reported stuck). */

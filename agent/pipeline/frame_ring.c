@@ -12,7 +12,7 @@ struct rec_hdr {
     uint32_t caplen;
     uint32_t wirelen;
     int32_t linktype; /* -1: wrap marker */
-    uint32_t pad;
+    uint8_t input;
 };
 
 int frame_ring_init(struct frame_ring *r, uint64_t bytes)
@@ -64,6 +64,7 @@ int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
     h->caplen = f->caplen;
     h->wirelen = f->wirelen;
     h->linktype = f->linktype;
+    h->input = f->input;
     h->ref = by_ref ? f->data : NULL;
     if (!by_ref)
         memcpy(h + 1, f->data, f->caplen);
@@ -95,6 +96,7 @@ int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max)
         f->caplen = h->caplen;
         f->wirelen = h->wirelen;
         f->linktype = h->linktype;
+        f->input = h->input;
         f->data = h->ref ? h->ref : (const uint8_t *)(h + 1);
         pos += h->ref ? sizeof(*h) : rec_size(h->caplen);
     }

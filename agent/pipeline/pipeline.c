@@ -23,6 +23,8 @@
 #define SINK_SLEEP_LIVE_NS 1000000L     /* 1 ms */
 #define SINK_SLEEP_OFFLINE_NS 20000000L /* 20 ms */
 
+_Static_assert(TT_INPUTS_MAX == CAPTURE_UNION_MAX, "an input index is a union source");
+
 struct dispatch_ctx {
     const struct capture_ops *ops;
     struct capture *cap;
@@ -37,6 +39,7 @@ struct dispatch_ctx {
     int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
     int live;   /* a full worker queue drops the frame (counted) instead of waiting */
     _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
+    _Atomic uint64_t ring_full_by_input[TT_INPUTS_MAX]; /* a union's: by its source */
     /* Microbursts: only the dispatcher sees every frame of an interface, so it runs one
      * detector per interface (a union of live sources may hold several: burst_of tells each
      * source's). Its burst.micro events go to the sink through a ring of its own, merged like
@@ -110,10 +113,9 @@ static void *dispatch_main(void *arg)
             continue;
         }
         if (n == 0) break;
-        const uint8_t *source = x->from_union ? capture_union_sources(x->cap) : NULL;
         for (int i = 0; i < n; i++) {
             struct burst b;
-            uint32_t det = source ? x->burst_of[source[i]] : 0;
+            uint32_t det = x->from_union ? x->burst_of[frames[i].input] : 0;
             if (x->burst && burst_feed(&x->burst[det], frames[i].ts_ns, frames[i].wirelen, &b))
                 dispatch_emit_burst(x, det, &b, frames[i].ordinal);
             uint32_t w = dispatch_pick(&x->d, &frames[i]);
@@ -124,6 +126,12 @@ static void *dispatch_main(void *arg)
                         &x->ring_full,
                         atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
                         memory_order_relaxed);
+                    if (x->from_union) {
+                        _Atomic uint64_t *by = &x->ring_full_by_input[frames[i].input];
+                        atomic_store_explicit(by,
+                                              atomic_load_explicit(by, memory_order_relaxed) + 1,
+                                              memory_order_relaxed);
+                    }
                     break;
                 }
                 /* Offline input waits for the worker. Publish what is queued first: the
@@ -281,6 +289,9 @@ static void sink_publish(struct sink *s, int final)
     }
     if (s->dx) {
         snap->dispatch_ring_full = atomic_load_explicit(&s->dx->ring_full, memory_order_relaxed);
+        for (int i = 0; i < TT_INPUTS_MAX; i++)
+            snap->dispatch_ring_full_by_input[i] =
+                atomic_load_explicit(&s->dx->ring_full_by_input[i], memory_order_relaxed);
         snap->dispatch_bursts = atomic_load_explicit(&s->dx->bursts_seen, memory_order_relaxed);
     }
     snap->heartbeat_ns = final ? UINT64_MAX : metrics_now_ns(); /* done: never stuck */
@@ -396,6 +407,7 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
     for (; inited < nw; inited++) {
         rc = worker_init(&ws[inited], (int)inited, cfg);
         if (!rc && dispatched) rc = frame_ring_init(&rings[inited], cfg->frame_ring_bytes);
+        if (!rc && opt->nlive > 1) rc = stats_track_inputs(&ws[inited].st, (uint32_t)opt->nlive);
         if (rc) {
             snprintf(err, errlen,
                      "cannot allocate worker %u: %s (lower flow.max_flows or tcp.rtt_segments)",
@@ -509,6 +521,15 @@ int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, str
         rc = -ENOMEM;
         if (m == &own_metrics) metrics_fini(m);
         goto out;
+    }
+    if (m && opt->nlive > 1) { /* a row per queue or interface, as the workers count them */
+        const char *names[TT_INPUTS_MAX];
+        int queues[TT_INPUTS_MAX];
+        for (int i = 0; i < opt->nlive && i < TT_INPUTS_MAX; i++) {
+            names[i] = opt->live[i].ifname ? opt->live[i].ifname : "live";
+            queues[i] = opt->live[i].queue;
+        }
+        metrics_set_inputs(m, (uint32_t)opt->nlive, names, queues);
     }
     for (uint32_t i = 0; m && i < nw; i++) {
         struct metrics_worker *mw = &m->workers[i];

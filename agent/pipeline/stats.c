@@ -25,8 +25,35 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
     return trading_stats_init(&s->trading);
 }
 
+int stats_track_inputs(struct tt_stats *s, uint32_t n)
+{
+    if (n > TT_INPUTS_MAX) n = TT_INPUTS_MAX;
+    if (!(s->inputs = calloc(n, sizeof(*s->inputs)))) return -ENOMEM;
+    s->ninputs = n;
+    s->cur_input = 0;
+    s->settled.packets = s->packets;
+    s->settled.bytes = s->bytes;
+    memcpy(s->settled.counters, s->counters, sizeof(s->counters));
+    return 0;
+}
+
+void stats_inputs_settle(struct tt_stats *s)
+{
+    if (!s->inputs) return;
+    struct tt_input_stats *in = &s->inputs[s->cur_input];
+    in->packets += s->packets - s->settled.packets;
+    in->bytes += s->bytes - s->settled.bytes;
+    for (int i = 0; i < TT_C_MAX; i++)
+        in->counters[i] += s->counters[i] - s->settled.counters[i];
+    s->settled.packets = s->packets;
+    s->settled.bytes = s->bytes;
+    memcpy(s->settled.counters, s->counters, sizeof(s->counters));
+}
+
 void stats_fini(struct tt_stats *s)
 {
+    free(s->inputs);
+    s->inputs = NULL;
     free(s->talkers.hosts);
     table_free(s->talkers.index);
     s->talkers.hosts = NULL;

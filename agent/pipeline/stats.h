@@ -16,6 +16,14 @@
 #include "../trading/trading_stats.h"
 
 #define TT_TOP_MAX 32
+#define TT_INPUTS_MAX 64 /* live sources read as one (capture/capture_union.h) */
+
+/* One live input's share: its frames, and every counter that moved while they were analysed
+ * (or while the worker's clock moved on between them). */
+struct tt_input_stats {
+    uint64_t packets, bytes;
+    uint64_t counters[TT_C_MAX];
+};
 
 struct talker {
     uint8_t addr[16];
@@ -55,11 +63,29 @@ struct tt_stats {
     uint32_t nworst;
     struct event worst[TT_TOP_MAX]; /* flow records with the most anomalies */
     struct trading_stats trading;
+    /* Several live inputs read as one (stats_track_inputs): what each brought, settled when
+     * the input changes; NULL otherwise. */
+    struct tt_input_stats *inputs;
+    uint32_t ninputs, cur_input;
+    struct tt_input_stats settled; /* the totals already given to an input */
 };
 
 int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n);
 void stats_fini(struct tt_stats *s);
 void stats_merge(struct tt_stats *into, const struct tt_stats *from);
+/* Counts per input from now on, for n inputs (at most TT_INPUTS_MAX). Returns 0 or -ENOMEM. */
+int stats_track_inputs(struct tt_stats *s, uint32_t n);
+/* Gives what the totals moved since the last settling to the current input. */
+void stats_inputs_settle(struct tt_stats *s);
+
+/* The next frame comes from input (indices past the inputs count as the first). */
+static inline void stats_input(struct tt_stats *s, uint32_t input)
+{
+    if (input == s->cur_input) return;
+    stats_inputs_settle(s);
+    s->cur_input = input < s->ninputs ? input : 0;
+}
+
 void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts);
 /* qsort order of the worst flows: most anomalies first, ties by flow id. */
 int stats_worst_cmp(const void *a, const void *b);

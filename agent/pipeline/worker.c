@@ -287,6 +287,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
                                                                 const struct frame *fr)
 {
     struct packet pkt;
+    if (w->st.inputs) stats_input(&w->st, fr->input);
     w->cur_frame = fr->ordinal;
     w->cur_ts = fr->ts_ns;
     if (fr->ts_ns >= w->next_housekeep_ns) housekeep(w, fr->ts_ns);
@@ -383,7 +384,9 @@ static void idle_live(struct worker *w)
  * while idle, so a quiet link still shows a live worker). */
 static void publish(struct worker *w, int final)
 {
-    if (w->mw) metrics_worker_publish(w->mw, &w->st, w->flows.nactive, final);
+    if (!w->mw) return;
+    stats_inputs_settle(&w->st);
+    metrics_worker_publish(w->mw, &w->st, w->flows.nactive, final);
 }
 
 static int input_burst(struct worker *w, struct frame *frames)

@@ -201,8 +201,9 @@ for l in open('$WORK/tap.prom'):
         k, v = l.rsplit(' ', 1); m[k] = float(v)
 for q in cap['queues']:
     assert m['ticktap_capture_frames_total{interface=\"vb\",queue=\"%d\"}' % q['queue']] == q['frames'], q
-# the queues are read as one input, steered by flow: the workers count the interface's frames
-assert m['ticktap_packets_total{interface=\"vb\"}'] == sum(q['frames'] for q in cap['queues'])
+# the queues are read as one input, steered by flow; the workers still count each queue's frames
+for q in cap['queues']:
+    assert m['ticktap_packets_total{interface=\"vb\",queue=\"%d\"}' % q['queue']] == q['frames'], q
 for r in cap['rules']:
     assert m['ticktap_rule_matches_total{interface=\"vb\",rule_id=\"%d\",rule=\"%s\"}' % (r['id'], r['name'])] == r['matched'], r
 assert m['ticktap_xdp_packets_total{interface=\"vb\",counter=\"redirected\"}'] == cap['xdp']['redirected']
@@ -404,6 +405,45 @@ for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'event
     assert live[k] == off[k], (k, live[k], off[k])
 "
 done
+
+section "two ports read as one: packets, decode errors and drops counted per queue and port"
+# One FIX segment with a broken TCP option (MSS with length 0) on the second port only: the
+# decode error is the second port's, not the first's (the workers learn each frame's input).
+$PY - "$WORK/badopt.pcap" <<'PYEOF'
+import struct, sys
+tcp = struct.pack('!HHIIBBHHH', 50000, 9878, 1, 0, 6 << 4, 0x18, 65535, 0, 0) + bytes([2, 0, 0, 0])
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp) + 4, 1, 0, 64, 6, 0,
+                 bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2]))
+frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b'\x08\x00' + ip + tcp + b'FIX!'
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    f.write(struct.pack('<IIII', 1700000000, 0, len(frame), len(frame)) + frame)
+PYEOF
+start_agent perinput -c "$WORK/two-tap.yaml" -s "$WORK/perinput.s.json" -q --metrics 127.0.0.1:0 \
+    --set capture.hw_timestamps=false
+inA "$SEND" va "$WORK/rest.pcap" > /dev/null
+inA "$SEND" va2 "$WORK/badopt.pcap" > /dev/null
+sleep 1.5 # a publish interval: the workers' counters reach /metrics
+scrape perinput metrics
+stop_agent
+check "per input: each queue's packets, and the broken segment counted on the port it came in on" $PY -c "
+import json, re
+s = json.load(open('$WORK/perinput.s.json'))
+m = {}
+for l in open('$WORK/perinput.prom'):
+    if not l.startswith('#'):
+        k, v = l.rsplit(' ', 1); m[k] = float(v)
+def total(name, iface, reason=None):
+    pat = name + '{interface=\"' + iface + '\",queue=\"'
+    return sum(v for k, v in m.items() if k.startswith(pat) and (reason is None or 'reason=\"%s\"' % reason in k))
+for i in s['capture']['interfaces']:
+    for q in i['queues']:
+        assert m['ticktap_packets_total{interface=\"%s\",queue=\"%d\"}' % (i['interface'], q['queue'])] == q['frames'], (i['interface'], q)
+assert s['decode_errors'].get('tcp.bad_option') == 1, s['decode_errors']
+assert total('ticktap_decode_errors_total', 'vb2', 'tcp.bad_option') == 1
+assert total('ticktap_decode_errors_total', 'vb', 'tcp.bad_option') == 0
+assert total('ticktap_packets_total', 'vb') + total('ticktap_packets_total', 'vb2') == s['packets'], s['packets']
+"
 
 section "errors: one clear line, non-zero status, nothing left attached"
 expect_exit "unreadable config -> 1" 1 "cannot open config" -- "$TT" run -c /nonexistent.yaml

@@ -1,4 +1,5 @@
-/* test_stats.c - top talkers (bounded, merged across workers) and worst flows. */
+/* test_stats.c - top talkers (bounded, merged across workers), worst flows, and what each of
+ * several live inputs brought. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,37 @@ static void worst_flows_independent_of_worker_split(void **state)
     stats_fini(&w[1]);
 }
 
+/* Several inputs read as one: whatever the totals move while an input's frames are analysed
+ * is that input's, up to the last settling; an index past the inputs counts as the first. */
+static void inputs_get_what_moved_while_theirs(void **state)
+{
+    (void)state;
+    static struct tt_stats s;
+    assert_int_equal(stats_init(&s, 16, 4), 0);
+    s.packets = 5; /* before tracking: nobody's */
+    assert_int_equal(stats_track_inputs(&s, 3), 0);
+    const uint32_t order[] = {0, 0, 2, 1, 2, 2, 7, 1};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        stats_input(&s, order[i]);
+        s.packets++;
+        s.bytes += 100 * (order[i] + 1);
+        if (order[i] == 2) s.counters[TT_C_TCP_BAD_OPTION]++;
+    }
+    s.counters[TT_C_FLOW_TABLE_FULL]++; /* while input 1's frame was the last one */
+    stats_inputs_settle(&s);
+    assert_int_equal(s.inputs[0].packets, 3); /* 0, 0 and 7 */
+    assert_int_equal(s.inputs[1].packets, 2);
+    assert_int_equal(s.inputs[2].packets, 3);
+    assert_int_equal(s.inputs[0].bytes, 100 + 100 + 800);
+    assert_int_equal(s.inputs[2].counters[TT_C_TCP_BAD_OPTION], 3);
+    assert_int_equal(s.inputs[0].counters[TT_C_TCP_BAD_OPTION], 0);
+    assert_int_equal(s.inputs[1].counters[TT_C_FLOW_TABLE_FULL], 1);
+    stats_inputs_settle(&s); /* nothing moved: nothing added */
+    assert_int_equal(s.inputs[1].packets, 2);
+    stats_fini(&s);
+    assert_null(s.inputs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +182,7 @@ int main(void)
         cmocka_unit_test(talkers_beyond_max_are_counted_not_kept),
         cmocka_unit_test(talker_ties_rank_by_address),
         cmocka_unit_test(worst_flows_independent_of_worker_split),
+        cmocka_unit_test(inputs_get_what_moved_while_theirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,10 +43,12 @@ void stats_inputs_settle(struct tt_stats *s)
     struct tt_input_stats *in = &s->inputs[s->cur_input];
     in->packets += s->packets - s->settled.packets;
     in->bytes += s->bytes - s->settled.bytes;
-    for (int i = 0; i < TT_C_MAX; i++)
-        in->counters[i] += s->counters[i] - s->settled.counters[i];
     s->settled.packets = s->packets;
     s->settled.bytes = s->bytes;
+    /* inputs may take turns every frame: the counters rarely move, so compare first */
+    if (!memcmp(s->settled.counters, s->counters, sizeof(s->counters))) return;
+    for (int i = 0; i < TT_C_MAX; i++)
+        in->counters[i] += s->counters[i] - s->settled.counters[i];
     memcpy(s->settled.counters, s->counters, sizeof(s->counters));
 }
 

@@ -2,7 +2,9 @@
  *
  * Each worker owns one struct tt_stats and is its only writer; the reader merges them with
  * stats_merge() after the workers have stopped. Top talkers and worst flows are bounded:
- * hosts beyond talkers_max are counted in talkers.untracked_bytes.
+ * hosts beyond talkers_max are counted in talkers.untracked_bytes. With several live inputs
+ * read as one, a worker also splits its packets, bytes and counters by input (the metrics'
+ * rows per queue and port).
  */
 #ifndef TT_STATS_H
 #define TT_STATS_H

@@ -140,7 +140,7 @@ void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st
     s->flows_resumed = st->flows_resumed;
     s->flows_active = flows_active;
     s->ninputs = st->inputs ? st->ninputs : 0;
-    memcpy(s->inputs, st->inputs, s->ninputs * sizeof(*s->inputs));
+    if (s->ninputs) memcpy(s->inputs, st->inputs, s->ninputs * sizeof(*s->inputs));
     hist_refresh(&s->rtt, &st->rtt);
     hist_refresh(&s->handshake, &st->handshake);
     s->burst_time = mw->burst_time;

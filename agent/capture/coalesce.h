@@ -13,18 +13,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../util/clock.h"
+
 struct coalesce {
     uint64_t sleep_ns;     /* 0: read as soon as frames are there */
     uint64_t last_wake_ns; /* monotonic time of the last wakeup */
     uint64_t frames;       /* frames read since then */
 };
-
-static inline uint64_t coalesce_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 static inline void coalesce_count(struct coalesce *c, int frames)
 {
@@ -35,7 +30,7 @@ static inline void coalesce_count(struct coalesce *c, int frames)
 static inline void coalesce_woken(struct coalesce *c)
 {
     if (!c->sleep_ns) return;
-    uint64_t now = coalesce_now_ns();
+    uint64_t now = mono_ns();
     if (c->frames * 1000 < now - c->last_wake_ns) { /* under a frame per microsecond */
         struct timespec d = {0, (long)c->sleep_ns};
         nanosleep(&d, NULL);

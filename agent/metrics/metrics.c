@@ -11,12 +11,11 @@
 
 #include "../event/event_json.h"
 #include "../report/report.h"
+#include "../util/clock.h"
 
 uint64_t metrics_now_ns(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    return mono_ns();
 }
 
 void metrics_config_default(struct metrics_config *c)
@@ -260,6 +259,15 @@ struct input_row {
     uint64_t counters[TT_C_MAX];
 };
 
+static void row_add(struct input_row *r, uint64_t packets, uint64_t bytes,
+                    const uint64_t counters[TT_C_MAX])
+{
+    r->packets += packets;
+    r->bytes += bytes;
+    for (int c = 0; c < TT_C_MAX; c++)
+        r->counters[c] += counters[c];
+}
+
 static uint32_t collect(struct metrics *m, struct metrics_worker_snap *tot, struct input_row *rows,
                         uint32_t maxrows)
 {
@@ -275,13 +283,9 @@ static uint32_t collect(struct metrics *m, struct metrics_worker_snap *tot, stru
             struct metrics_worker *w = &m->workers[i];
             pthread_mutex_lock(&w->lock);
             merge_snap(tot, &w->snap);
-            for (uint32_t r = 0; r < w->snap.ninputs && r < nrows; r++) {
-                const struct tt_input_stats *in = &w->snap.inputs[r];
-                rows[r].packets += in->packets;
-                rows[r].bytes += in->bytes;
-                for (int c = 0; c < TT_C_MAX; c++)
-                    rows[r].counters[c] += in->counters[c];
-            }
+            for (uint32_t r = 0; r < w->snap.ninputs && r < nrows; r++)
+                row_add(&rows[r], w->snap.inputs[r].packets, w->snap.inputs[r].bytes,
+                        w->snap.inputs[r].counters);
             pthread_mutex_unlock(&w->lock);
         }
         return nrows;
@@ -299,12 +303,7 @@ static uint32_t collect(struct metrics *m, struct metrics_worker_snap *tot, stru
             rows[r].queue = w->queue;
             nrows++;
         }
-        if (r < nrows) {
-            rows[r].packets += w->snap.packets;
-            rows[r].bytes += w->snap.bytes;
-            for (int c = 0; c < TT_C_MAX; c++)
-                rows[r].counters[c] += w->snap.counters[c];
-        }
+        if (r < nrows) row_add(&rows[r], w->snap.packets, w->snap.bytes, w->snap.counters);
         pthread_mutex_unlock(&w->lock);
     }
     return nrows;

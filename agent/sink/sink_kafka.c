@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/clock.h"
+
 /* One message waiting in the FIFO or in librdkafka; the delivery report frees it. */
 struct kafka_msg {
     uint64_t produced_ns; /* CLOCK_MONOTONIC when librdkafka took it */
@@ -46,13 +48,6 @@ struct kafka_sink {
     size_t ntaken, taken_cap;
     struct hist delivery, e2e;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 static void mock_brokers(struct kafka_sink *k, int up)
 {

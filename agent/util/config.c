@@ -98,7 +98,8 @@ static const struct opt options[] = {
     {"capture.xsk_frames", OPT_U32, O(xsk_frames), "tap mode: UMEM frames per AF_XDP queue"},
     {"capture.xsk_ring", OPT_U32, O(xsk_ring), "tap mode: descriptors per AF_XDP ring"},
     {"capture.coalesce", OPT_DURATION, O(coalesce_ns),
-     "tap mode: after an idle wait, sleep this long so a wakeup reads a burst (0: off)"},
+     "tap mode, several inputs read as one: after an idle wait, sleep this long so a wakeup "
+     "reads a burst (0: off)"},
     {"capture.stats_interval", OPT_DURATION, O(stats_interval_ns),
      "live: capture counters read and saturation checked this often"},
     {"capture.hw_timestamps", OPT_BOOL, O(hw_timestamps),

@@ -158,6 +158,8 @@ struct decoder {
     /* Steering (dispatch.c): a first fragment is decoded as far as its bytes go, as if it
      * were the whole datagram, to learn the flow it belongs to; no reassembly. */
     uint8_t first_fragment_whole;
+    /* Tests: every frame takes the general walk, to check the common frame's shortcut. */
+    uint8_t general_only;
     uint16_t vxlan_port;
     uint16_t geneve_port;
     uint16_t gtpu_port;

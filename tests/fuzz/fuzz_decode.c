@@ -1,15 +1,35 @@
 /* fuzz_decode.c - libFuzzer harness: arbitrary bytes as frames of every supported link type,
  * through decode, flow table and TCP analysis (the worker's per-frame path).
  * Input: byte 0 picks the link type; the rest is split into frames at 0xFE 0xED markers, so
- * one input can build the multi-packet state (fragments, TCP sequences) the stages keep. */
+ * one input can build the multi-packet state (fragments, TCP sequences) the stages keep.
+ * Ethernet frames also go through two bare decoders, one with the common frame's shortcut and
+ * one without: their packets must agree byte for byte (abort otherwise). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../agent/decode/decode.h"
 #include "../../agent/pipeline/worker.h"
 #include "fuzz_common.h"
 
 static const int linktypes[] = {1, 12, 101, 113, 276, 228, 229, 0, 108, 147};
+
+static struct decoder shortcut, walk;
+
+static void decode_both_ways(const struct frame *f)
+{
+    static struct packet a, b;
+    memset(&a, 0x5a, sizeof(a));
+    memset(&b, 0x5a, sizeof(b));
+    decode_frame(&shortcut, f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, &a);
+    decode_frame(&walk, f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, &b);
+    if (a.reassembled && b.reassembled && a.payload && b.payload &&
+        a.payload_len == b.payload_len) { /* each decoder reassembles into its own buffer */
+        if (memcmp(a.payload, b.payload, a.payload_len)) abort();
+        b.payload = a.payload;
+    }
+    if (memcmp(&a, &b, sizeof(a))) abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,6 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     int lt = linktypes[data[0] % (sizeof(linktypes) / sizeof(linktypes[0]))];
+    struct decoder_config dc;
+    decoder_config_default(&dc);
+    if (lt == 1 && (decoder_init(&shortcut, &dc) || decoder_init(&walk, &dc))) abort();
+    walk.general_only = 1;
     size_t start = 1;
     uint64_t ordinal = 1;
     for (size_t i = 1; i <= size; i++) {
@@ -35,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct frame f = {.ts_ns = 1000000000ull * ordinal, .ordinal = ordinal, .data = frame,
                           .caplen = (uint32_t)len, .wirelen = (uint32_t)len, .linktype = lt};
         worker_process_frame(w, &f);
+        if (lt == 1) decode_both_ways(&f);
         free(frame);
         ordinal++;
         start = i + 2;
@@ -42,6 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* drain events so the ring never fills */
         while (spsc_ring_peek(&w->events))
             spsc_ring_pop(&w->events);
+    }
+    if (lt == 1) {
+        decoder_fini(&shortcut);
+        decoder_fini(&walk);
     }
     worker_flush(w);
     worker_fini(w);

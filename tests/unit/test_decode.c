@@ -226,6 +226,74 @@ static void bytescan_agrees_with_a_byte_loop(void **state)
     assert_true(bytescan_sum(buf, sizeof(buf)) == sum);
 }
 
+/* Decodes f both ways, the common frame's shortcut allowed and not, into packets filled with
+ * the same junk first: every byte must agree, those neither way writes included. */
+static void decode_both_ways(const uint8_t *f, uint32_t caplen, uint32_t wirelen, int *took_short)
+{
+    static struct packet fast, walked;
+    memset(&fast, 0xa5, sizeof(fast));
+    memset(&walked, 0xa5, sizeof(walked));
+    decode_frame(&dec, 1, f, caplen, wirelen, 1700000000123456789ull, &fast);
+    dec.general_only = 1;
+    decode_frame(&dec, 1, f, caplen, wirelen, 1700000000123456789ull, &walked);
+    dec.general_only = 0;
+    assert_memory_equal(&fast, &walked, sizeof(fast));
+    if (fast.error == TT_C_MAX &&
+        fast.protos == (1u << TT_P_ETH | 1u << TT_P_IPV4 | 1u << TT_P_UDP))
+        (*took_short)++;
+}
+
+/* The shortcut for Ethernet/IPv4/TCP|UDP leaves the packet the general walk leaves: on TCP
+ * with options, UDP, tunnels, IP options, fragments, trailers, padding, short captures and
+ * lying lengths, and on each of them with random bytes changed in their headers. */
+static void common_frames_decode_as_the_general_walk(void **state)
+{
+    (void)state;
+    struct buf frames[10];
+    struct ipaddrs a;
+    ipaddrs_set(&a, "10.1.2.3", "239.1.1.9");
+    uint16_t vl[1] = {7};
+    tcp_frame(&frames[0], "10.0.0.1", "10.0.0.2", NULL, 0, 30);
+    tcp_frame(&frames[1], "10.0.0.1", "10.0.0.2", vl, 1, 0);
+    for (int k = 2; k < 10; k++) {
+        struct buf *f = &frames[k];
+        struct buf u = {.n = 0};
+        uint16_t dport = k == 3 ? 4789 : k == 4 ? 2152 : k == 5 ? GRE_IN_UDP_PORT : 26400;
+        build_udp(&u, 31000, dport, 40);
+        putzero(&u, 40);
+        f->n = 0;
+        build_eth(f, NULL, 0, 0x0800);
+        build_ip(f, &a, 17, u.n, 9, k == 6 ? 8 : 0, k == 7);
+        putbytes(f, u.b, u.n);
+        if (k == 8) putzero(f, 16);       /* a trailer's room, or padding */
+        if (k == 9) f->b[14 + 6] |= 0x40; /* don't fragment: still the common frame */
+    }
+    int took_short = 0;
+    uint32_t rng = 2024;
+    for (int k = 0; k < 10; k++) {
+        struct buf *f = &frames[k];
+        uint32_t n = (uint32_t)f->n;
+        for (uint32_t cut = 0; cut <= n; cut++)
+            decode_both_ways(f->b, cut, n, &took_short);
+        for (uint32_t wire = 0; wire <= n + 4; wire++)
+            decode_both_ways(f->b, n, wire, &took_short);
+        for (int round = 0; round < 3000; round++) {
+            static uint8_t m[sizeof(f->b)];
+            memcpy(m, f->b, n);
+            for (int j = 0; j < 3; j++) {
+                rng = rng * 1103515245u + 12345u;
+                uint32_t at = (rng >> 8) % (n < 64 ? n : 64);
+                rng = rng * 1103515245u + 12345u;
+                m[at] = (uint8_t)(rng >> 24);
+            }
+            rng = rng * 1103515245u + 12345u;
+            uint32_t wire = n - (rng >> 16) % 3;
+            decode_both_ways(m, n, wire, &took_short);
+        }
+    }
+    assert_true(took_short > 1000); /* the mutations left many frames common */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +305,7 @@ int main(void)
         cmocka_unit_test(vxlan_inner_flow_and_tunnel_recorded),
         cmocka_unit_test(ipv4_fragments_reassemble_in_any_order),
         cmocka_unit_test(bytescan_agrees_with_a_byte_loop),
+        cmocka_unit_test(common_frames_decode_as_the_general_walk),
     };
     return cmocka_run_group_tests_name("decode", tests, setup, teardown);
 }

@@ -61,14 +61,14 @@ struct pcap_record {
 static inline int pcap_record_header(const struct pcap_file_info *fi, struct cursor *c,
                                      struct pcap_record *r)
 {
-    uint32_t sec, frac;
-    if (fi->swapped) {
-        sec = cur_be32(c), frac = cur_be32(c), r->incl = cur_be32(c), r->orig = cur_be32(c);
-    } else {
-        sec = cur_le32(c), frac = cur_le32(c), r->incl = cur_le32(c), r->orig = cur_le32(c);
-    }
+    const uint8_t *h = cur_take(c, PCAP_RECORD_HEADER); /* one bounds check for the four */
+    if (!h) return 0;
+    uint32_t (*ld)(const uint8_t *) = fi->swapped ? ld_be32 : ld_le32;
+    uint32_t sec = ld(h), frac = ld(h + 4);
+    r->incl = ld(h + 8);
+    r->orig = ld(h + 12);
     r->ts_ns = (uint64_t)sec * 1000000000ull + (fi->nsec ? frac : (uint64_t)frac * 1000ull);
-    return !cur_failed(c);
+    return 1;
 }
 
 #endif

@@ -186,6 +186,11 @@ static inline uint32_t ld_be32(const uint8_t *h)
     return ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
 }
 
+static inline uint32_t ld_le32(const uint8_t *h)
+{
+    return ((uint32_t)h[3] << 24) | ((uint32_t)h[2] << 16) | ((uint32_t)h[1] << 8) | h[0];
+}
+
 /* A sub-cursor over the next n bytes, clamped to what is left (compare cur_left() with n to
  * tell "truncated" from "whole"). The parent cursor advances past the bytes taken. */
 static inline struct cursor cur_sub(struct cursor *c, size_t n)

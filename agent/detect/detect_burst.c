@@ -16,55 +16,51 @@ void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps,
                  : UINT64_MAX;
 }
 
-static uint32_t oldest(const struct burst_detector *d)
-{
-    return (d->head + BURST_RING - d->count) % BURST_RING;
-}
-
-static void drop_oldest(struct burst_detector *d)
-{
-    d->sum -= d->len[oldest(d)];
-    d->count--;
-}
+#define RING_MASK (BURST_RING - 1)
+_Static_assert((BURST_RING & RING_MASK) == 0, "the ring's indexes are masked");
 
 int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out)
 {
     if (d->threshold_bytes == UINT64_MAX) return 0;
+    uint32_t head = d->head, tail = d->tail;
+    uint64_t sum = d->sum;
     if (ts_ns >= d->window_ns) { /* frames that left the window ending at this frame */
         uint64_t horizon = ts_ns - d->window_ns;
-        while (d->count && d->ts[oldest(d)] <= horizon)
-            drop_oldest(d);
+        while (tail != head && d->ts[tail & RING_MASK] <= horizon)
+            sum -= d->len[tail++ & RING_MASK];
     }
-    if (d->count == BURST_RING) {
+    if (head - tail == BURST_RING) {
         d->ring_overflow++;
-        drop_oldest(d);
+        sum -= d->len[tail++ & RING_MASK];
     }
     int ended = 0;
-    if (d->in_burst && d->sum + wirelen <= d->threshold_bytes) {
+    if (d->in_burst && sum + wirelen <= d->threshold_bytes) {
         /* this frame's window is under the line: the burst ended with the previous frame */
         *out = d->cur;
         d->in_burst = 0;
         d->bursts++;
         ended = 1;
     }
-    d->ts[d->head] = ts_ns;
-    d->len[d->head] = wirelen;
-    d->head = (d->head + 1) % BURST_RING;
-    d->count++;
-    d->sum += wirelen;
-    if (d->sum > d->threshold_bytes) {
+    d->ts[head & RING_MASK] = ts_ns;
+    d->len[head & RING_MASK] = wirelen;
+    head++;
+    sum += wirelen;
+    d->head = head;
+    d->tail = tail;
+    d->sum = sum;
+    if (sum > d->threshold_bytes) {
         if (!d->in_burst) {
             d->in_burst = 1;
             memset(&d->cur, 0, sizeof(d->cur));
-            d->cur.start_ns = d->ts[oldest(d)];
-            d->cur.bytes = d->sum;
-            d->cur.frames = d->count;
+            d->cur.start_ns = d->ts[tail & RING_MASK];
+            d->cur.bytes = sum;
+            d->cur.frames = head - tail;
         } else {
             d->cur.bytes += wirelen;
             d->cur.frames++;
         }
         d->cur.end_ns = ts_ns;
-        if (d->sum > d->cur.peak_bytes) d->cur.peak_bytes = d->sum;
+        if (sum > d->cur.peak_bytes) d->cur.peak_bytes = sum;
     }
     return ended;
 }

@@ -15,7 +15,7 @@
 
 #include "../event/event.h"
 
-#define BURST_RING 8192
+#define BURST_RING 8192 /* a power of two */
 
 struct burst {
     uint64_t start_ns, end_ns; /* first frame of the first window, last frame over the line */
@@ -27,7 +27,7 @@ struct burst_detector {
     uint64_t window_ns;
     uint64_t threshold_bytes; /* bytes in a window above which it is over the line */
     uint64_t sum;             /* bytes of the frames in the window */
-    uint32_t head, count;
+    uint32_t head, tail;      /* free-running: the window's frames are [tail, head), masked */
     int in_burst;
     struct burst cur;
     uint64_t bursts, ring_overflow;

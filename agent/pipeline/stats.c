@@ -52,6 +52,16 @@ void stats_inputs_settle(struct tt_stats *s)
     memcpy(s->settled.counters, s->counters, sizeof(s->counters));
 }
 
+void stats_mixes_settle(struct tt_stats *s)
+{
+    for (int i = 0; i < 4; i++) {
+        struct proto_mix *m = &s->mixes[i];
+        for (uint32_t bits = m->mix; bits; bits &= bits - 1)
+            s->protos[__builtin_ctz(bits)] += m->n;
+        m->n = 0;
+    }
+}
+
 void stats_fini(struct tt_stats *s)
 {
     free(s->inputs);
@@ -121,6 +131,9 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
         into->counters[i] += from->counters[i];
     for (int i = 0; i < 32; i++)
         into->protos[i] += from->protos[i];
+    for (int i = 0; i < 4; i++) /* not settled yet: counted all the same */
+        for (uint32_t bits = from->mixes[i].mix; bits; bits &= bits - 1)
+            into->protos[__builtin_ctz(bits)] += from->mixes[i].n;
     for (int i = 0; i < TA_BIT_MAX; i++)
         into->tcp_flags[i] += from->tcp_flags[i];
     into->resets += from->resets;

@@ -45,13 +45,22 @@ struct talker_table {
     uint64_t untracked; /* additions refused because max hosts were tracked already */
 };
 
+/* A protocol mix (a packet's set of enum tt_proto bits) and the packets that had it, not yet
+ * added to protos[]: nearly every frame repeats one of a few mixes, so a frame costs one add
+ * instead of one per layer. */
+struct proto_mix {
+    uint32_t mix;
+    uint64_t n;
+};
+
 struct tt_stats {
     uint64_t packets;
     uint64_t bytes;
     uint64_t first_ts_ns;
     uint64_t last_ts_ns;
     uint64_t counters[TT_C_MAX];
-    uint64_t protos[32];
+    uint64_t protos[32]; /* settled: see stats_count_mix() */
+    struct proto_mix mixes[4];
     uint64_t tcp_flags[TA_BIT_MAX];
     uint64_t resets;
     uint64_t flows_created;
@@ -86,6 +95,24 @@ static inline void stats_input(struct tt_stats *s, uint32_t input)
     if (input == s->cur_input) return;
     stats_inputs_settle(s);
     s->cur_input = input < s->ninputs ? input : 0;
+}
+
+/* Adds the mixes counted so far to protos[]; before protos[] is read (publish, merge). */
+void stats_mixes_settle(struct tt_stats *s);
+
+/* Counts a packet of protocol mix `mix`. Its slot is chosen by the TCP and UDP bits, so the
+ * common mixes (Ethernet/IPv4 with TCP, or with UDP) keep a slot each. */
+static inline void stats_count_mix(struct tt_stats *s, uint32_t mix)
+{
+    _Static_assert(TT_P_UDP == TT_P_TCP + 1, "two bits pick the slot");
+    struct proto_mix *m = &s->mixes[(mix >> TT_P_TCP) & 3];
+    if (m->mix != mix) {
+        for (uint32_t bits = m->mix; bits; bits &= bits - 1)
+            s->protos[__builtin_ctz(bits)] += m->n;
+        m->mix = mix;
+        m->n = 0;
+    }
+    m->n++;
 }
 
 void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts);

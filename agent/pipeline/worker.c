@@ -311,8 +311,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     if (fr->ts_ns > st->last_ts_ns) st->last_ts_ns = fr->ts_ns;
     st->packets++;
     st->bytes += fr->wirelen;
-    for (uint32_t bits = pkt.protos; bits; bits &= bits - 1)
-        st->protos[__builtin_ctz(bits)]++;
+    stats_count_mix(st, pkt.protos);
     if (pkt.error != TT_C_MAX) st->counters[pkt.error]++;
     if (pkt.key.proto == 6 && pkt.has_l4 && (pkt.tcp.flags & TH_RST)) st->resets++;
     if (!pkt.has_l3 || pkt.fragment_held) return;
@@ -368,6 +367,7 @@ void worker_flush(struct worker *w)
     flow_table_flush(&w->flows);
     w->cur_sub = UINT64_MAX; /* after every flow record */
     trading_flush(&w->trading, w->cur_ts);
+    stats_mixes_settle(&w->st);
 }
 
 /* A live worker with nothing to do: flows still time out while the link is quiet. Packet
@@ -386,6 +386,7 @@ static void publish(struct worker *w, int final)
 {
     if (!w->mw) return;
     stats_inputs_settle(&w->st);
+    stats_mixes_settle(&w->st);
     metrics_worker_publish(w->mw, &w->st, w->flows.nactive, final);
 }
 

@@ -9,9 +9,10 @@ int mold_parse(const uint8_t *payload, size_t len, struct mold_packet *p)
 {
     if (!mold_well_formed(payload, len)) return -1;
     struct cursor c = cur_make(payload, len);
-    cur_copy(&c, p->session, sizeof(p->session));
-    p->seq = cur_be64(&c);
-    p->count = cur_be16(&c);
+    const uint8_t *h = cur_take(&c, MOLD_HEADER_LEN); /* there: the packet is well formed */
+    memcpy(p->session, h, sizeof(p->session));
+    p->seq = (uint64_t)ld_be32(h + 10) << 32 | ld_be32(h + 14);
+    p->count = ld_be16(h + 18);
     p->msgs = c.p;
     p->msgs_len = cur_left(&c);
     return 0;

@@ -55,10 +55,8 @@ void stats_inputs_settle(struct tt_stats *s)
 void stats_mixes_settle(struct tt_stats *s)
 {
     for (int i = 0; i < 4; i++) {
-        struct proto_mix *m = &s->mixes[i];
-        for (uint32_t bits = m->mix; bits; bits &= bits - 1)
-            s->protos[__builtin_ctz(bits)] += m->n;
-        m->n = 0;
+        stats_mix_add(s->protos, s->mixes[i].mix, s->mixes[i].n);
+        s->mixes[i].n = 0;
     }
 }
 
@@ -132,8 +130,7 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     for (int i = 0; i < 32; i++)
         into->protos[i] += from->protos[i];
     for (int i = 0; i < 4; i++) /* not settled yet: counted all the same */
-        for (uint32_t bits = from->mixes[i].mix; bits; bits &= bits - 1)
-            into->protos[__builtin_ctz(bits)] += from->mixes[i].n;
+        stats_mix_add(into->protos, from->mixes[i].mix, from->mixes[i].n);
     for (int i = 0; i < TA_BIT_MAX; i++)
         into->tcp_flags[i] += from->tcp_flags[i];
     into->resets += from->resets;

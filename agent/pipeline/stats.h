@@ -100,6 +100,13 @@ static inline void stats_input(struct tt_stats *s, uint32_t input)
 /* Adds the mixes counted so far to protos[]; before protos[] is read (publish, merge). */
 void stats_mixes_settle(struct tt_stats *s);
 
+/* Adds n packets of protocol mix `mix` to per-protocol counts. */
+static inline void stats_mix_add(uint64_t *protos, uint32_t mix, uint64_t n)
+{
+    for (uint32_t bits = mix; bits; bits &= bits - 1)
+        protos[__builtin_ctz(bits)] += n;
+}
+
 /* Counts a packet of protocol mix `mix`. Its slot is chosen by the TCP and UDP bits, so the
  * common mixes (Ethernet/IPv4 with TCP, or with UDP) keep a slot each. */
 static inline void stats_count_mix(struct tt_stats *s, uint32_t mix)
@@ -107,8 +114,7 @@ static inline void stats_count_mix(struct tt_stats *s, uint32_t mix)
     _Static_assert(TT_P_UDP == TT_P_TCP + 1, "two bits pick the slot");
     struct proto_mix *m = &s->mixes[(mix >> TT_P_TCP) & 3];
     if (m->mix != mix) {
-        for (uint32_t bits = m->mix; bits; bits &= bits - 1)
-            s->protos[__builtin_ctz(bits)] += m->n;
+        stats_mix_add(s->protos, m->mix, m->n);
         m->mix = mix;
         m->n = 0;
     }

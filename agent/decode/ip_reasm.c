@@ -75,6 +75,18 @@ static struct reasm_slot *slot_find(struct ip_reasm *r, uint8_t family, const ui
     return NULL;
 }
 
+/* Whether every 8-byte unit of [0, len) is held. Counting units is not enough: fragments
+ * past the end given by the last one count too, and then a hole would pass for complete
+ * (its bytes whatever the buffer held before). */
+static int all_held(const struct reasm_slot *s, uint32_t len)
+{
+    uint32_t units = (len + 7) / 8;
+    for (uint32_t i = 0; i < units / 8; i++)
+        if (s->bitmap[i] != 0xff) return 0;
+    uint32_t rest = units % 8;
+    return !rest || (s->bitmap[units / 8] & ((1u << rest) - 1)) == ((1u << rest) - 1);
+}
+
 enum reasm_result ip_reasm_add(struct ip_reasm *r, uint8_t family, const uint8_t *src,
                                const uint8_t *dst, uint8_t proto, uint32_t id, uint32_t off,
                                int more, const uint8_t *data, uint32_t len, uint64_t ts_ns,
@@ -134,7 +146,7 @@ enum reasm_result ip_reasm_add(struct ip_reasm *r, uint8_t family, const uint8_t
         s->bitmap[u / 8] |= (uint8_t)(1u << (u % 8));
         s->covered++;
     }
-    if (s->have_last && s->covered == (s->total_len + 7) / 8) {
+    if (s->have_last && s->covered >= (s->total_len + 7) / 8 && all_held(s, s->total_len)) {
         *out = s->buf;
         *out_len = s->total_len;
         r->done_slot = (int32_t)(s - r->slots);

@@ -1,4 +1,4 @@
-/* test_ip_reasm.c - bounded reassembly: overlaps, table full, timeouts by packet time. */
+/* test_ip_reasm.c - bounded reassembly: overlaps, holes, table full, timeouts by packet time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,11 +60,37 @@ static void full_table_and_timeouts(void **state)
     ip_reasm_fini(&r);
 }
 
+/* Fragments past the end the last one gives make as many units as the datagram has, but
+ * a hole remains: not complete until the hole is filled. */
+static void a_hole_is_not_complete_whatever_lies_past_the_end(void **state)
+{
+    (void)state;
+    struct ip_reasm r;
+    assert_int_equal(ip_reasm_init(&r, 2, 65535, 1000), 0);
+    uint8_t d[16];
+    memset(d, 'd', sizeof(d));
+    const uint8_t *out;
+    uint32_t len;
+    int err;
+    /* unit 0, units 4-5 past the end, then the last fragment (unit 3): four units held, as
+     * many as the datagram's 32 bytes have, but units 1-2 are a hole */
+    assert_int_equal(ip_reasm_add(&r, 4, A, B, 17, 5, 0, 1, d, 8, 0, &out, &len, &err), REASM_HELD);
+    assert_int_equal(ip_reasm_add(&r, 4, A, B, 17, 5, 32, 1, d, 16, 1, &out, &len, &err),
+                     REASM_HELD);
+    assert_int_equal(ip_reasm_add(&r, 4, A, B, 17, 5, 24, 0, d, 8, 2, &out, &len, &err),
+                     REASM_HELD);
+    assert_int_equal(ip_reasm_add(&r, 4, A, B, 17, 5, 8, 1, d, 16, 3, &out, &len, &err),
+                     REASM_COMPLETE);
+    assert_int_equal(len, 32);
+    ip_reasm_fini(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(overlap_with_different_bytes_is_counted),
         cmocka_unit_test(full_table_and_timeouts),
+        cmocka_unit_test(a_hole_is_not_complete_whatever_lies_past_the_end),
     };
     return cmocka_run_group_tests_name("ip_reasm", tests, NULL, NULL);
 }

@@ -63,10 +63,18 @@ static inline int pcap_record_header(const struct pcap_file_info *fi, struct cur
 {
     const uint8_t *h = cur_take(c, PCAP_RECORD_HEADER); /* one bounds check for the four */
     if (!h) return 0;
-    uint32_t (*ld)(const uint8_t *) = fi->swapped ? ld_be32 : ld_le32;
-    uint32_t sec = ld(h), frac = ld(h + 4);
-    r->incl = ld(h + 8);
-    r->orig = ld(h + 12);
+    uint32_t sec, frac;
+    if (fi->swapped) {
+        sec = ld_be32(h);
+        frac = ld_be32(h + 4);
+        r->incl = ld_be32(h + 8);
+        r->orig = ld_be32(h + 12);
+    } else {
+        sec = ld_le32(h);
+        frac = ld_le32(h + 4);
+        r->incl = ld_le32(h + 8);
+        r->orig = ld_le32(h + 12);
+    }
     r->ts_ns = (uint64_t)sec * 1000000000ull + (fi->nsec ? frac : (uint64_t)frac * 1000ull);
     return 1;
 }

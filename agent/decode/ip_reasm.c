@@ -146,7 +146,10 @@ enum reasm_result ip_reasm_add(struct ip_reasm *r, uint8_t family, const uint8_t
         s->bitmap[u / 8] |= (uint8_t)(1u << (u % 8));
         s->covered++;
     }
-    if (s->have_last && s->covered >= (s->total_len + 7) / 8 && all_held(s, s->total_len)) {
+    uint32_t units = (s->total_len + 7) / 8;
+    if (s->have_last && s->covered >= units && all_held(s, s->total_len)) {
+        if (s->covered > units) /* bytes past the end the last fragment gives: left out */
+            *err = TT_C_FRAG_BAD_LENGTH;
         *out = s->buf;
         *out_len = s->total_len;
         r->done_slot = (int32_t)(s - r->slots);

@@ -2,9 +2,10 @@
  *
  * Datagrams are keyed by (family, src, dst, protocol, id). Coverage is tracked per 8-byte
  * unit, so duplicates are harmless and overlaps carrying different bytes are counted (the
- * first copy wins). Time is packet time: a datagram not completed within the timeout is
- * dropped and counted. When no slot is free the fragment is dropped and counted.
- * One reassembler per worker; no locking, no allocation after ip_reasm_init().
+ * first copy wins). A datagram is complete when every unit up to the end its last fragment
+ * gives is held; bytes past that end are left out and counted. Time is packet time: a datagram not
+ * completed within the timeout is dropped and counted. When no slot is free the fragment is dropped
+ * and counted. One reassembler per worker; no locking, no allocation after ip_reasm_init().
  */
 #ifndef TT_IP_REASM_H
 #define TT_IP_REASM_H

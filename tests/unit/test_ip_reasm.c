@@ -61,7 +61,8 @@ static void full_table_and_timeouts(void **state)
 }
 
 /* Fragments past the end the last one gives make as many units as the datagram has, but
- * a hole remains: not complete until the hole is filled. */
+ * a hole remains: not complete until the hole is filled, and the bytes past the end are
+ * left out and counted. */
 static void a_hole_is_not_complete_whatever_lies_past_the_end(void **state)
 {
     (void)state;
@@ -79,9 +80,11 @@ static void a_hole_is_not_complete_whatever_lies_past_the_end(void **state)
                      REASM_HELD);
     assert_int_equal(ip_reasm_add(&r, 4, A, B, 17, 5, 24, 0, d, 8, 2, &out, &len, &err),
                      REASM_HELD);
+    assert_int_equal(err, TT_C_MAX);
     assert_int_equal(ip_reasm_add(&r, 4, A, B, 17, 5, 8, 1, d, 16, 3, &out, &len, &err),
                      REASM_COMPLETE);
     assert_int_equal(len, 32);
+    assert_int_equal(err, TT_C_FRAG_BAD_LENGTH); /* units 4-5 were left out: counted */
     ip_reasm_fini(&r);
 }
 

@@ -51,6 +51,11 @@ int decoder_init(struct decoder *d, const struct decoder_config *cfg)
     d->vxlan_port = cfg->vxlan_port;
     d->geneve_port = cfg->geneve_port;
     d->gtpu_port = cfg->gtpu_port;
+    d->tunnel_dport_bits = 1ull << (GRE_IN_UDP_PORT & 63);
+    const uint16_t dports[] = {d->vxlan_port, d->geneve_port, d->gtpu_port};
+    for (size_t i = 0; i < sizeof(dports) / sizeof(dports[0]); i++)
+        if (dports[i]) d->tunnel_dport_bits |= 1ull << (dports[i] & 63);
+    if (d->gtpu_port) d->tunnel_sport_bits = 1ull << (d->gtpu_port & 63); /* GTP-U: either way */
     return ip_reasm_init(&d->reasm, cfg->frag_slots, cfg->frag_max_bytes, cfg->frag_timeout_ns);
 }
 

@@ -163,6 +163,9 @@ struct decoder {
     uint16_t vxlan_port;
     uint16_t geneve_port;
     uint16_t gtpu_port;
+    /* bit (port % 64) of every tunnel destination (source) port: one test rules out nearly
+     * every UDP datagram, which is not tunnelled */
+    uint64_t tunnel_dport_bits, tunnel_sport_bits;
 };
 
 struct decoder_config {
@@ -190,6 +193,8 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
  * GRE-in-UDP), so its flows are the inner ones. */
 static inline int decode_udp_is_tunnel(const struct decoder *d, uint16_t sport, uint16_t dport)
 {
+    if (!((d->tunnel_dport_bits >> (dport & 63) | d->tunnel_sport_bits >> (sport & 63)) & 1))
+        return 0;
     return (d->vxlan_port && dport == d->vxlan_port) ||
            (d->geneve_port && dport == d->geneve_port) ||
            (d->gtpu_port && (dport == d->gtpu_port || sport == d->gtpu_port)) ||

@@ -162,6 +162,35 @@ static void vxlan_inner_flow_and_tunnel_recorded(void **state)
     assert_true(p.protos & (1u << TT_P_VXLAN));
 }
 
+/* The one-test pre-check (a port's bit) says no only where the exact comparison says no:
+ * every port pair against configured tunnel ports, moved off the defaults, a port sharing
+ * its low six bits with each of them, and a tunnel port switched off. */
+static void tunnel_ports_are_recognised_exactly(void **state)
+{
+    (void)state;
+    struct decoder_config cfg;
+    decoder_config_default(&cfg);
+    cfg.frag_slots = 0;
+    cfg.vxlan_port = 8472; /* Linux's old VXLAN port */
+    cfg.geneve_port = 0;   /* off */
+    cfg.gtpu_port = 3386;
+    struct decoder d;
+    assert_int_equal(decoder_init(&d, &cfg), 0);
+    const uint16_t probe[] = {0,    1,         6081, 4789,       8472,  8472 + 64,
+                              3386, 3386 - 64, 4754, 4754 + 128, 26400, 65535};
+    for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+        for (uint32_t other = 0; other < 65536; other++) {
+            uint16_t a = probe[i], b = (uint16_t)other;
+            int want_ab = a == 8472 || a == 3386 || b == 3386 || a == 4754; /* sport b, dport a */
+            int want_ba = b == 8472 || b == 3386 || a == 3386 || b == 4754;
+            if (decode_udp_is_tunnel(&d, b, a) != want_ab ||
+                decode_udp_is_tunnel(&d, a, b) != want_ba)
+                fail_msg("ports %u and %u", a, b);
+        }
+    }
+    decoder_fini(&d);
+}
+
 static void ipv4_fragments_reassemble_in_any_order(void **state)
 {
     (void)state;
@@ -303,6 +332,7 @@ int main(void)
         cmocka_unit_test(bad_headers_are_invalid_not_truncated),
         cmocka_unit_test(ethernet_trailer_is_not_payload),
         cmocka_unit_test(vxlan_inner_flow_and_tunnel_recorded),
+        cmocka_unit_test(tunnel_ports_are_recognised_exactly),
         cmocka_unit_test(ipv4_fragments_reassemble_in_any_order),
         cmocka_unit_test(bytescan_agrees_with_a_byte_loop),
         cmocka_unit_test(common_frames_decode_as_the_general_walk),

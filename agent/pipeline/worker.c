@@ -436,6 +436,9 @@ static void shared_walk(struct worker *w, const struct chunk *c)
     for (uint32_t j = 0; j < c->nmarks; j++) {
         const struct chunk_mark *mark = &c->marks[j];
         for (; i < nown && own[i] < mark->frame; i++) {
+            /* in two steps: the frame's record, then (once it is near) its bytes */
+            if (i + 2 * PREFETCH_AHEAD < nown)
+                __builtin_prefetch(&c->frames[own[i + 2 * PREFETCH_AHEAD]]);
             if (i + PREFETCH_AHEAD < nown) {
                 const uint8_t *ahead = c->frames[own[i + PREFETCH_AHEAD]].data;
                 __builtin_prefetch(ahead);

@@ -50,7 +50,7 @@ run() { # name command...: best of 3
 }
 # The host may be shared: a neighbour's burst slows one run, not a round. The peers run in
 # interleaved rounds (each round: 1 worker, 2 workers, tcpdump) and each keeps its best.
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-11} # a second each: many, so that each peer meets a quiet moment
 [ "${BENCH_QUICK:-}" ] && ROUNDS=1
 echo "best of $ROUNDS interleaved rounds (tshark: 1 run):"
 for r in $(seq "$ROUNDS"); do

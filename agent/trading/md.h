@@ -32,13 +32,13 @@ static inline int mold_well_formed(const uint8_t *payload, size_t len)
     struct cursor c = cur_make(payload, len);
     const uint8_t *h = cur_take(&c, MOLD_HEADER_LEN);
     if (!h) return 0;
-    uint32_t count = ld_be16(h + 18), n = 0;
-    if (count == 0 || count == MOLD_END_OF_SESSION) return cur_left(&c) == 0;
-    while (cur_left(&c)) {
-        uint16_t l = cur_be16(&c); /* 0 when cut: an empty block is malformed too */
-        if (!l || !cur_take(&c, l) || ++n > count) return 0;
+    uint32_t count = ld_be16(h + 18);
+    if (count == MOLD_END_OF_SESSION) count = 0;
+    for (uint32_t n = 0; n < count; n++) { /* exactly count blocks, then nothing */
+        const uint8_t *l = cur_take(&c, 2);
+        if (!l || !ld_be16(l) || !cur_take(&c, ld_be16(l))) return 0;
     }
-    return n == count;
+    return cur_left(&c) == 0;
 }
 
 /* Returns 0 when payload is a well-formed MoldUDP64 packet (mold_well_formed), -1 when

@@ -163,8 +163,8 @@ struct decoder {
     uint16_t vxlan_port;
     uint16_t geneve_port;
     uint16_t gtpu_port;
-    /* bit (port % 64) of every tunnel destination (source) port: one test rules out nearly
-     * every UDP datagram, which is not tunnelled */
+    /* bit (port % 64) of every tunnel destination (source) port, made from the ports above
+     * by decoder_init: one test rules out nearly every UDP datagram, which is not tunnelled */
     uint64_t tunnel_dport_bits, tunnel_sport_bits;
 };
 

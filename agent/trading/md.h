@@ -35,8 +35,9 @@ static inline int mold_well_formed(const uint8_t *payload, size_t len)
     uint32_t count = ld_be16(h + 18);
     if (count == MOLD_END_OF_SESSION) count = 0;
     for (uint32_t n = 0; n < count; n++) { /* exactly count blocks, then nothing */
-        const uint8_t *l = cur_take(&c, 2);
-        if (!l || !ld_be16(l) || !cur_take(&c, ld_be16(l))) return 0;
+        const uint8_t *b = cur_take(&c, 2);
+        uint16_t l = b ? ld_be16(b) : 0; /* an empty block is malformed too */
+        if (!l || !cur_take(&c, l)) return 0;
     }
     return cur_left(&c) == 0;
 }

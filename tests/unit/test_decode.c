@@ -163,8 +163,9 @@ static void vxlan_inner_flow_and_tunnel_recorded(void **state)
 }
 
 /* The one-test pre-check (a port's bit) says no only where the exact comparison says no:
- * every port pair against configured tunnel ports, moved off the defaults, a port sharing
- * its low six bits with each of them, and a tunnel port switched off. */
+ * every port, as source and as destination, against probe ports: the configured tunnel
+ * ports moved off the defaults, ports sharing their low six bits, a tunnel port switched off
+ * (GENEVE's default) and ordinary ones. */
 static void tunnel_ports_are_recognised_exactly(void **state)
 {
     (void)state;

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "../util/symhash.h"
 #include "../util/table_mem.h"
 
 #define FT_EMPTY 0 /* slots[] hold 1 + a flow index, so a calloc'd table starts empty */
@@ -44,15 +43,6 @@ void flow_table_config_default(struct flow_table_config *cfg)
     cfg->tcp_idle_ns = 7300ull * 1000000000ull;
     cfg->udp_idle_ns = 120ull * 1000000000ull;
     cfg->closed_linger_ns = 30ull * 1000000000ull;
-}
-
-/* Both directions hash alike (symhash.h). The VLAN is left out so that a conversation tagged
- * one way and untagged the other (a tag stripped at the capture point) still meets in one
- * probe chain; flow_key_match() decides. */
-uint32_t flow_key_hash(const struct flow_key *k)
-{
-    uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
-    return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
 }
 
 int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, flow_end_fn on_end,
@@ -159,16 +149,15 @@ void flow_mark_closed(struct flow_table *ft, struct flow *f)
     list_append(ft, idx, 1);
 }
 
-static uint64_t flow_timeout(const struct flow_table *ft, const struct flow *f)
+void flow_move_to_tail(struct flow_table *ft, uint32_t i)
 {
-    if (f->list == 1) return ft->cfg.closed_linger_ns;
-    return f->key.proto == 6 ? ft->cfg.tcp_idle_ns : ft->cfg.udp_idle_ns;
+    list_unlink(ft, i);
+    list_append(ft, i, ft->flows[i].list);
 }
 
-struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns,
-                         uint64_t frame, int *dir, int *created)
+struct flow *flow_lookup_probe(struct flow_table *ft, const struct flow_key *key, uint32_t h,
+                               uint64_t ts_ns, uint64_t frame, int *dir, int *created)
 {
-    uint32_t h = flow_key_hash(key);
     uint32_t s = h & ft->slot_mask;
     *created = 0;
     for (;;) {
@@ -188,10 +177,7 @@ struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint
                 *dir = d;
                 if (!f->key.vlan) f->key.vlan = key->vlan;
                 if (ts_ns > f->last_ts_ns) f->last_ts_ns = ts_ns;
-                if (ft->tail[f->list] != j) { /* move to the tail: most recent */
-                    list_unlink(ft, j);
-                    list_append(ft, j, f->list);
-                }
+                if (ft->tail[f->list] != j) flow_move_to_tail(ft, j);
                 return f;
             }
         }

@@ -19,6 +19,7 @@
 
 #include "../decode/decode.h"
 #include "../tcp/tcp_analysis.h"
+#include "../util/symhash.h"
 
 enum flow_end_reason {
     FLOW_END_IDLE = 0,
@@ -84,12 +85,6 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
                     void *ctx);
 void flow_table_fini(struct flow_table *ft);
 
-/* Finds the flow of key, creating it (evicting the least recent flow when full) when absent.
- * *dir receives the packet's direction; *created is set when the flow is new. Never NULL
- * unless max_flows is 0. */
-struct flow *flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns,
-                         uint64_t frame, int *dir, int *created);
-
 /* Ends f now with reason why (through the end callback) and frees its slot. */
 void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why);
 
@@ -131,7 +126,52 @@ static inline int flow_key_match(const struct flow_key *fk, const struct flow_ke
     return -1;
 }
 
-/* Symmetric hash of a key: both directions hash alike. */
-uint32_t flow_key_hash(const struct flow_key *k);
+/* Symmetric hash of a key: both directions hash alike (symhash.h). The VLAN is left out so
+ * that a conversation tagged one way and untagged the other (a tag stripped at the capture
+ * point) still meets in one probe chain; flow_key_match() decides. */
+static inline uint32_t flow_key_hash(const struct flow_key *k)
+{
+    uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
+    return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
+}
+
+static inline uint64_t flow_timeout(const struct flow_table *ft, const struct flow *f)
+{
+    if (f->list == 1) return ft->cfg.closed_linger_ns;
+    return f->key.proto == 6 ? ft->cfg.tcp_idle_ns : ft->cfg.udp_idle_ns;
+}
+
+/* flow_lookup()'s general case: probes from key's home slot (h is its hash), ends a flow found
+ * past its timeout, creates a missing one. */
+struct flow *flow_lookup_probe(struct flow_table *ft, const struct flow_key *key, uint32_t h,
+                               uint64_t ts_ns, uint64_t frame, int *dir, int *created);
+
+/* Makes flow i the most recently seen of its list. */
+void flow_move_to_tail(struct flow_table *ft, uint32_t i);
+
+/* Finds the flow of key, creating it (evicting the least recent flow when full) when absent.
+ * *dir receives the packet's direction; *created is set when the flow is new. Never NULL
+ * unless max_flows is 0. Inline for the common case, a live flow in its home slot (a call per
+ * packet costs); anything else goes to flow_lookup_probe(), which decides the same way. */
+static inline __attribute__((always_inline)) struct flow *
+flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns, uint64_t frame,
+            int *dir, int *created)
+{
+    uint32_t h = flow_key_hash(key);
+    uint32_t j = ft->slots[h & ft->slot_mask] - 1; /* UINT32_MAX: empty */
+    if (j != UINT32_MAX) {
+        struct flow *f = &ft->flows[j];
+        int d = f->hash == h ? flow_key_match(&f->key, key) : -1;
+        if (d >= 0 && !(ts_ns > f->last_ts_ns && ts_ns - f->last_ts_ns > flow_timeout(ft, f))) {
+            *created = 0;
+            *dir = d;
+            if (!f->key.vlan) f->key.vlan = key->vlan;
+            if (ts_ns > f->last_ts_ns) f->last_ts_ns = ts_ns;
+            if (ft->tail[f->list] != j) flow_move_to_tail(ft, j);
+            return f;
+        }
+    }
+    return flow_lookup_probe(ft, key, h, ts_ns, frame, dir, created);
+}
 
 #endif

@@ -16,53 +16,14 @@ void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps,
                  : UINT64_MAX;
 }
 
-#define RING_MASK (BURST_RING - 1)
-_Static_assert((BURST_RING & RING_MASK) == 0, "the ring's indexes are masked");
-
-int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out)
+/* A burst begins with the window ending at the frame at head - 1 (cold: once per burst). */
+void burst_begin(struct burst_detector *d)
 {
-    if (d->threshold_bytes == UINT64_MAX) return 0;
-    uint32_t head = d->head, tail = d->tail;
-    uint64_t sum = d->sum;
-    if (ts_ns >= d->window_ns) { /* frames that left the window ending at this frame */
-        uint64_t horizon = ts_ns - d->window_ns;
-        while (tail != head && d->ts[tail & RING_MASK] <= horizon)
-            sum -= d->len[tail++ & RING_MASK];
-    }
-    if (head - tail == BURST_RING) {
-        d->ring_overflow++;
-        sum -= d->len[tail++ & RING_MASK];
-    }
-    int ended = 0;
-    if (d->in_burst && sum + wirelen <= d->threshold_bytes) {
-        /* this frame's window is under the line: the burst ended with the previous frame */
-        *out = d->cur;
-        d->in_burst = 0;
-        d->bursts++;
-        ended = 1;
-    }
-    d->ts[head & RING_MASK] = ts_ns;
-    d->len[head & RING_MASK] = wirelen;
-    head++;
-    sum += wirelen;
-    d->head = head;
-    d->tail = tail;
-    d->sum = sum;
-    if (sum > d->threshold_bytes) {
-        if (!d->in_burst) {
-            d->in_burst = 1;
-            memset(&d->cur, 0, sizeof(d->cur));
-            d->cur.start_ns = d->ts[tail & RING_MASK];
-            d->cur.bytes = sum;
-            d->cur.frames = head - tail;
-        } else {
-            d->cur.bytes += wirelen;
-            d->cur.frames++;
-        }
-        d->cur.end_ns = ts_ns;
-        if (sum > d->cur.peak_bytes) d->cur.peak_bytes = sum;
-    }
-    return ended;
+    d->in_burst = 1;
+    memset(&d->cur, 0, sizeof(d->cur));
+    d->cur.start_ns = d->ts[d->tail & BURST_RING_MASK];
+    d->cur.bytes = d->sum;
+    d->cur.frames = d->head - d->tail;
 }
 
 int burst_finish(struct burst_detector *d, struct burst *out)

@@ -16,6 +16,8 @@
 #include "../event/event.h"
 
 #define BURST_RING 8192 /* a power of two */
+#define BURST_RING_MASK (BURST_RING - 1)
+_Static_assert((BURST_RING & BURST_RING_MASK) == 0, "the ring's indexes are masked");
 
 struct burst {
     uint64_t start_ns, end_ns; /* first frame of the first window, last frame over the line */
@@ -38,8 +40,52 @@ struct burst_detector {
 /* link_bps 0 disables detection. */
 void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps, double fraction);
 
-/* Feeds one frame; returns 1 when a burst ended before it (then *out holds it). */
-int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen, struct burst *out);
+void burst_begin(struct burst_detector *d);
+
+/* Feeds one frame; returns 1 when a burst ended before it (then *out holds it). Inline: every
+ * frame comes through here. */
+static inline int burst_feed(struct burst_detector *d, uint64_t ts_ns, uint32_t wirelen,
+                             struct burst *out)
+{
+    if (d->threshold_bytes == UINT64_MAX) return 0;
+    uint32_t head = d->head, tail = d->tail;
+    uint64_t sum = d->sum;
+    if (ts_ns >= d->window_ns) { /* frames that left the window ending at this frame */
+        uint64_t horizon = ts_ns - d->window_ns;
+        while (tail != head && d->ts[tail & BURST_RING_MASK] <= horizon)
+            sum -= d->len[tail++ & BURST_RING_MASK];
+    }
+    if (head - tail == BURST_RING) {
+        d->ring_overflow++;
+        sum -= d->len[tail++ & BURST_RING_MASK];
+    }
+    int ended = 0;
+    if (d->in_burst && sum + wirelen <= d->threshold_bytes) {
+        /* this frame's window is under the line: the burst ended with the previous frame */
+        *out = d->cur;
+        d->in_burst = 0;
+        d->bursts++;
+        ended = 1;
+    }
+    d->ts[head & BURST_RING_MASK] = ts_ns;
+    d->len[head & BURST_RING_MASK] = wirelen;
+    head++;
+    sum += wirelen;
+    d->head = head;
+    d->tail = tail;
+    d->sum = sum;
+    if (sum > d->threshold_bytes) {
+        if (!d->in_burst) {
+            burst_begin(d);
+        } else {
+            d->cur.bytes += wirelen;
+            d->cur.frames++;
+        }
+        d->cur.end_ns = ts_ns;
+        if (sum > d->cur.peak_bytes) d->cur.peak_bytes = sum;
+    }
+    return ended;
+}
 
 /* Ends a burst in progress at the end of the input; returns 1 with *out when there was one. */
 int burst_finish(struct burst_detector *d, struct burst *out);

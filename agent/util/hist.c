@@ -8,16 +8,6 @@ void hist_init(struct hist *h)
     memset(h, 0, sizeof(*h));
 }
 
-static uint32_t bucket_of(uint64_t v)
-{
-    if (v < 2 * HIST_SUB)
-        return (uint32_t)v;
-    int msb = 63 - __builtin_clzll(v);
-    uint32_t shift = (uint32_t)msb - HIST_SUB_BITS;
-    uint32_t sub = (uint32_t)(v >> shift) & (HIST_SUB - 1);
-    return (shift + 1) * HIST_SUB + sub + HIST_SUB;
-}
-
 static uint64_t bucket_low(uint32_t b)
 {
     if (b < 2 * HIST_SUB)
@@ -27,27 +17,13 @@ static uint64_t bucket_low(uint32_t b)
     return ((uint64_t)(HIST_SUB + sub)) << shift;
 }
 
-void hist_add(struct hist *h, uint64_t v)
-{
-    uint32_t b = bucket_of(v);
-    if (b >= HIST_BUCKETS)
-        b = HIST_BUCKETS - 1;
-    h->buckets[b]++;
-    if (h->n == 0 || v < h->min)
-        h->min = v;
-    if (v > h->max)
-        h->max = v;
-    h->n++;
-    h->sum += v;
-}
-
 void hist_merge(struct hist *into, const struct hist *from)
 {
     if (!from->n)
         return;
     /* only the buckets between from's least and greatest value can hold anything: a merge
      * touches (and pages in) no more of the 32 KiB than the values need */
-    for (uint32_t i = bucket_of(from->min), hi = bucket_of(from->max); i <= hi; i++)
+    for (uint32_t i = hist_bucket_of(from->min), hi = hist_bucket_of(from->max); i <= hi; i++)
         into->buckets[i] += from->buckets[i];
     if (into->n == 0 || from->min < into->min)
         into->min = from->min;
@@ -69,7 +45,7 @@ uint64_t hist_quantile(const struct hist *h, double q)
     if (rank < 1)
         rank = 1;
     uint64_t seen = 0;
-    for (uint32_t b = bucket_of(h->min); b < HIST_BUCKETS; b++) { /* none below min's */
+    for (uint32_t b = hist_bucket_of(h->min); b < HIST_BUCKETS; b++) { /* none below min's */
         seen += h->buckets[b];
         if (seen >= rank) {
             uint64_t lo = bucket_low(b);
@@ -90,8 +66,8 @@ void hist_count_le(const struct hist *h, const uint64_t *bounds, uint32_t nbound
     uint64_t seen = 0;
     uint32_t i = 0;
     /* only the buckets from min's to max's can hold values */
-    for (uint32_t b = bucket_of(h->min), last = bucket_of(h->max); h->n && b <= last && i < nbounds;
-         b++) {
+    for (uint32_t b = hist_bucket_of(h->min), last = hist_bucket_of(h->max);
+         h->n && b <= last && i < nbounds; b++) {
         if (!h->buckets[b])
             continue;
         while (i < nbounds && bucket_low(b) > bounds[i])

@@ -23,7 +23,29 @@ struct hist {
 };
 
 void hist_init(struct hist *h);
-void hist_add(struct hist *h, uint64_t v);
+
+/* The bucket of value v. */
+static inline uint32_t hist_bucket_of(uint64_t v)
+{
+    if (v < 2 * HIST_SUB) return (uint32_t)v;
+    int msb = 63 - __builtin_clzll(v);
+    uint32_t shift = (uint32_t)msb - HIST_SUB_BITS;
+    uint32_t sub = (uint32_t)(v >> shift) & (HIST_SUB - 1);
+    return (shift + 1) * HIST_SUB + sub + HIST_SUB;
+}
+
+/* Inline: latencies are added per message on the hot path. */
+static inline void hist_add(struct hist *h, uint64_t v)
+{
+    uint32_t b = hist_bucket_of(v);
+    if (b >= HIST_BUCKETS) b = HIST_BUCKETS - 1;
+    h->buckets[b]++;
+    if (h->n == 0 || v < h->min) h->min = v;
+    if (v > h->max) h->max = v;
+    h->n++;
+    h->sum += v;
+}
+
 void hist_merge(struct hist *into, const struct hist *from);
 /* Value at quantile q in [0,1] (nearest rank), 0 when empty. The result is the midpoint of
  * its bucket, clamped to [min, max]. */

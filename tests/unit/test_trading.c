@@ -598,7 +598,7 @@ static void bursts_merge_windows_and_end_when_traffic_falls(void **state)
     static struct burst_detector d;
     burst_init(&d, 100000, 10000000000ull, 0.5); /* 62,500 bytes per 100 us */
     assert_int_equal(d.threshold_bytes, 62500);
-    struct burst b;
+    struct burst b = {0};
     uint64_t t = 1000000000;
     for (int i = 0; i < 100; i++) /* 8 Gb/s for 100 us */
         assert_int_equal(burst_feed(&d, t + (uint64_t)i * 1000, 1000, &b), 0);
@@ -623,7 +623,7 @@ static void bursts_off_when_no_link_rate(void **state)
     (void)state;
     static struct burst_detector d;
     burst_init(&d, 100000, 0, 0.5);
-    struct burst b;
+    struct burst b = {0};
     for (int i = 0; i < 1000; i++)
         assert_int_equal(burst_feed(&d, (uint64_t)i, 9000, &b), 0);
     assert_int_equal(burst_finish(&d, &b), 0);

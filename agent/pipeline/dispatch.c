@@ -43,22 +43,25 @@ static uint64_t pair_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint1
 
 enum { KIND_FLOW, KIND_MD_SESSION };
 
-/* The worker owning hash h's bucket; a bucket seen first goes to the worker owning the fewest
- * of its kind, then to the one handed the fewest frames. */
-static uint32_t owner_of(struct dispatcher *d, uint64_t h, int kind)
+/* A bucket seen first goes to the worker owning the fewest of its kind, then to the one handed
+ * the fewest frames. */
+static uint32_t owner_claim(struct dispatcher *d, uint8_t *o, int kind)
+{
+    const uint32_t *owned = d->owned[kind];
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < d->nworkers; i++)
+        if (owned[i] < owned[best] || (owned[i] == owned[best] && d->handed[i] < d->handed[best]))
+            best = i;
+    d->owned[kind][best]++;
+    *o = (uint8_t)(best + 1);
+    return best;
+}
+
+/* The worker owning hash h's bucket (inline: every frame asks). */
+static inline uint32_t owner_of(struct dispatcher *d, uint64_t h, int kind)
 {
     uint8_t *o = &d->bucket_owner[h % DISPATCH_BUCKETS];
-    if (!*o) {
-        const uint32_t *owned = d->owned[kind];
-        uint32_t best = 0;
-        for (uint32_t i = 1; i < d->nworkers; i++)
-            if (owned[i] < owned[best] ||
-                (owned[i] == owned[best] && d->handed[i] < d->handed[best]))
-                best = i;
-        d->owned[kind][best]++;
-        *o = (uint8_t)(best + 1);
-    }
-    return *o - 1u;
+    return *o ? *o - 1u : owner_claim(d, o, kind);
 }
 
 /* Steering of fragments: the first fragment of a datagram to arrive decides its worker (the
@@ -81,16 +84,7 @@ static uint32_t frag_pick(struct dispatcher *d, const uint8_t *addrs, size_t ale
     return w;
 }
 
-static uint32_t pick(struct dispatcher *d, const struct frame *f);
 static uint32_t pick_plain(struct dispatcher *d, const struct frame *f);
-
-uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
-{
-    if (d->nworkers == 1) return 0;
-    uint32_t w = pick(d, f);
-    d->handed[w]++;
-    return w;
-}
 
 /* The slow way, for everything the fast one does not know: the decoder finds the innermost
  * flow (through tunnels, label stacks, extension headers), whose key then picks the worker. */
@@ -136,8 +130,9 @@ static uint64_t md_key(const struct dispatcher *d, const uint8_t *dst, uint16_t 
     return trading_steer_key(d->trading, dst, dport, udp + 8, udp_payload_len(udp, avail));
 }
 
-static uint64_t md_key_v4(const struct dispatcher *d, const uint8_t *dst4, uint16_t dport,
-                          const uint8_t *udp, size_t avail)
+static inline __attribute__((always_inline)) uint64_t md_key_v4(const struct dispatcher *d,
+                                                                const uint8_t *dst4, uint16_t dport,
+                                                                const uint8_t *udp, size_t avail)
 {
     const struct trading_config *tc = d->trading;
     if (!tc->npairs) /* no configured pair to look up by address: the inline way */
@@ -153,7 +148,8 @@ static uint64_t md_key_v4(const struct dispatcher *d, const uint8_t *dst4, uint1
 /* The fastest way, for nearly every frame of a trading link: Ethernet, one 802.1Q tag at
  * most, IPv4 without options or fragmentation, TCP or UDP (not to a tunnel port). It decides
  * exactly as pick_plain() would, with the fewest tests; anything else goes there. */
-static uint32_t pick(struct dispatcher *d, const struct frame *f)
+static inline __attribute__((always_inline)) uint32_t pick(struct dispatcher *d,
+                                                           const struct frame *f)
 {
     if (f->linktype != TT_LINK_ETHERNET) return pick_plain(d, f);
     struct cursor c = cur_make(f->data, f->caplen);
@@ -174,6 +170,14 @@ static uint32_t pick(struct dispatcher *d, const struct frame *f)
         if (session) return owner_of(d, mix64(session), KIND_MD_SESSION);
     }
     return owner_of(d, pair_hash(ip + 12, ip + 16, 4, sport, dport, ip[9]), KIND_FLOW);
+}
+
+uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
+{
+    if (d->nworkers == 1) return 0;
+    uint32_t w = pick(d, f);
+    d->handed[w]++;
+    return w;
 }
 
 /* The fast way, for plain TCP and UDP over IPv4/IPv6 (VLAN tags at most), which is nearly all

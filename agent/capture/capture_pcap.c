@@ -38,6 +38,9 @@
  * when its frames are decoded, large enough that the syscall is rare (one per ~2000 small
  * frames). The buffer holds two chunks, or one record of the largest size. */
 #define READ_CHUNK (256u << 10)
+#ifndef STREAM_PREFETCH
+#define STREAM_PREFETCH 2048
+#endif
 #define DIRECT_BUFFER CAPTURE_INTO_MIN /* two chunks */
 _Static_assert(DIRECT_BUFFER >= 2 * READ_CHUNK &&
                    DIRECT_BUFFER >= PCAP_RECORD_HEADER + PCAP_MAX_RECORD,
@@ -429,6 +432,7 @@ static int stream_frames(struct capture *c, struct pcap_input *in, struct frame 
         struct cursor cur = cur_make(in->buf + in->pos, in->hi - in->pos);
         uint64_t file_frame = in->file_frame;
         while (n < max) {
+            __builtin_prefetch((const void *)((uintptr_t)cur.p + STREAM_PREFETCH));
             struct cursor h = cur;
             struct pcap_record rec;
             if (!pcap_record_header(&in->fmt, &h, &rec) || rec.incl > PCAP_MAX_RECORD) break;

@@ -187,10 +187,8 @@ static int decode_common(struct decoder *d, const uint8_t *data, uint32_t caplen
         total > wirelen - 14)
         return 0;
     pkt->protos |= 1u << TT_P_ETH | 1u << TT_P_IPV4;
-    /* IPv4-mapped addresses: the rest of the key is already zero */
-    pkt->key.src[10] = pkt->key.src[11] = pkt->key.dst[10] = pkt->key.dst[11] = 0xff;
-    memcpy(pkt->key.src + 12, ip + 12, 4);
-    memcpy(pkt->key.dst + 12, ip + 16, 4);
+    v4_mapped(pkt->key.src, ip + 12);
+    v4_mapped(pkt->key.dst, ip + 16);
     pkt->key.family = 4;
     pkt->key.proto = proto;
     pkt->has_l3 = 1;

@@ -12,14 +12,6 @@
 
 #include <string.h>
 
-static void v4_mapped(uint8_t out[16], const uint8_t in[4])
-{
-    memset(out, 0, 10);
-    out[10] = 0xff;
-    out[11] = 0xff;
-    memcpy(out + 12, in, 4);
-}
-
 void decode_ipv4(struct decoder *d, struct cursor c, struct packet *pkt)
 {
     const uint8_t *start = c.p;

@@ -40,6 +40,7 @@ struct burst_detector {
 /* link_bps 0 disables detection. */
 void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps, double fraction);
 
+/* burst_feed()'s rare part, out of line: a burst starts with the window just fed. */
 void burst_begin(struct burst_detector *d);
 
 /* Feeds one frame; returns 1 when a burst ended before it (then *out holds it). Inline: every

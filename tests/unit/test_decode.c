@@ -60,8 +60,10 @@ static void ipv4_tcp_with_options(void **state)
     assert_int_equal(p.key.dport, 80);
     assert_int_equal(p.key.vlan, 100);
     assert_int_equal(p.nvlan, 2);
-    assert_int_equal(p.key.src[15], 1);
-    assert_int_equal(p.key.src[10], 0xff);
+    static const uint8_t mapped_src[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+    static const uint8_t mapped_dst[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
+    assert_memory_equal(p.key.src, mapped_src, 16);
+    assert_memory_equal(p.key.dst, mapped_dst, 16);
     assert_int_equal(p.tcp.seq, 1000);
     assert_int_equal(p.tcp.ack, 2000);
     assert_int_equal(p.tcp.flags, 0x012);
@@ -74,6 +76,13 @@ static void ipv4_tcp_with_options(void **state)
     assert_int_equal(p.tcp.seglen, 10);
     assert_int_equal(p.payload_len, 10);
     assert_true(p.protos & (1u << TT_P_VLAN));
+    /* untagged: the common frame's shortcut writes the addresses, the same bytes */
+    tcp_frame(&f, "10.0.0.1", "10.0.0.2", NULL, 0, 10);
+    memset(&p, 0xa5, sizeof(p));
+    decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p);
+    assert_int_equal(p.error, TT_C_MAX);
+    assert_memory_equal(p.key.src, mapped_src, 16);
+    assert_memory_equal(p.key.dst, mapped_dst, 16);
 }
 
 static void ipv6_tcp(void **state)

@@ -2,30 +2,10 @@
 #ifndef TT_DECODE_INTERNAL_H
 #define TT_DECODE_INTERNAL_H
 
-#include <string.h>
-
 #include "cursor.h"
 #include "decode.h"
 
 #define TT_MAX_TUNNEL_DEPTH 4
-
-/* Writes in (an IPv4 address) into out as ::ffff:a.b.c.d. The second half goes in one 8-byte
- * store: the flow hash reads it with one 8-byte load, which a store of the same bytes
- * forwards at once, where three smaller stores make it wait for all of them to retire. */
-static inline void v4_mapped(uint8_t out[16], const uint8_t in[4])
-{
-    memset(out, 0, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t a;
-    memcpy(&a, in, 4);
-    uint64_t hi = (uint64_t)a << 32 | 0xffff0000u; /* bytes 8..15: 00 00 ff ff a b c d */
-    memcpy(out + 8, &hi, 8);
-#else
-    memset(out + 8, 0, 2);
-    out[10] = out[11] = 0xff;
-    memcpy(out + 12, in, 4);
-#endif
-}
 
 static inline void pkt_set_error(struct packet *pkt, enum tt_counter e)
 {

@@ -139,9 +139,8 @@ static inline __attribute__((always_inline)) uint64_t md_key_v4(const struct dis
         return tc->enabled ? trading_mold_steer_key(tc, (dst4[0] & 0xf0) == 0xe0, dport, udp + 8,
                                                     udp_payload_len(udp, avail))
                            : 0;
-    uint8_t dst[16] = {0};
-    dst[10] = dst[11] = 0xff; /* as the decoder keys it: ::ffff:a.b.c.d */
-    memcpy(dst + 12, dst4, 4);
+    uint8_t dst[16];
+    v4_mapped(dst, dst4); /* as the decoder keys it */
     return md_key(d, dst, dport, udp, avail);
 }
 

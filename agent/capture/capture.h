@@ -20,6 +20,11 @@ struct frame {
     uint32_t wirelen;
     int linktype;
     uint8_t input; /* a union of live sources: the source it came from (else not set) */
+    /* Set by the worker steering (dispatch_pick) when the frame's raw bytes told it the flow
+     * table's hash of the flow key the decoder will give (flow_key_hash), so that the worker
+     * need not hash again; only trusted by a worker on frames that went through it. */
+    uint8_t key_hashed;
+    uint32_t key_hash;
 };
 
 struct capture;

@@ -128,11 +128,28 @@ static inline int flow_key_match(const struct flow_key *fk, const struct flow_ke
 
 /* Symmetric hash of a key: both directions hash alike (symhash.h). The VLAN is left out so
  * that a conversation tagged one way and untagged the other (a tag stripped at the capture
- * point) still meets in one probe chain; flow_key_match() decides. */
-static inline uint32_t flow_key_hash(const struct flow_key *k)
+ * point) still meets in one probe chain; flow_key_match() decides. The table takes the low 32
+ * bits (flow_key_hash); the worker steering takes its buckets from the high ones. */
+static inline uint64_t flow_key_hash64(const struct flow_key *k)
 {
     uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
-    return (uint32_t)sym_hash(k->src, k->sport, k->dst, k->dport, extra);
+    return sym_hash(k->src, k->sport, k->dst, k->dport, extra);
+}
+
+static inline uint32_t flow_key_hash(const struct flow_key *k)
+{
+    return (uint32_t)flow_key_hash64(k);
+}
+
+/* flow_key_hash64() of the key an IPv4 packet outside any tunnel has, from its raw header
+ * fields (4-byte addresses as on the wire), without building the key. */
+static inline uint64_t flow_hash_ipv4(const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
+                                      uint16_t dport, uint8_t proto)
+{
+    uint8_t a[16], b[16];
+    v4_mapped(a, src); /* as the decoder keys it: the compiler folds the constant half */
+    v4_mapped(b, dst);
+    return sym_hash(a, sport, b, dport, (uint64_t)proto << 40);
 }
 
 static inline uint64_t flow_timeout(const struct flow_table *ft, const struct flow *f)
@@ -151,13 +168,13 @@ void flow_move_to_tail(struct flow_table *ft, uint32_t i);
 
 /* Finds the flow of key, creating it (evicting the least recent flow when full) when absent.
  * *dir receives the packet's direction; *created is set when the flow is new. Never NULL
- * unless max_flows is 0. Inline for the common case, a live flow in its home slot (a call per
- * packet costs); anything else goes to flow_lookup_probe(), which decides the same way. */
+ * unless max_flows is 0. h must be flow_key_hash(key). Inline for the common case, a live flow
+ * in its home slot (a call per packet costs); anything else goes to flow_lookup_probe(), which
+ * decides the same way. */
 static inline __attribute__((always_inline)) struct flow *
-flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns, uint64_t frame,
-            int *dir, int *created)
+flow_lookup_hashed(struct flow_table *ft, const struct flow_key *key, uint32_t h, uint64_t ts_ns,
+                   uint64_t frame, int *dir, int *created)
 {
-    uint32_t h = flow_key_hash(key);
     uint32_t j = ft->slots[h & ft->slot_mask] - 1; /* UINT32_MAX: empty */
     if (j != UINT32_MAX) {
         struct flow *f = &ft->flows[j];
@@ -172,6 +189,14 @@ flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns, u
         }
     }
     return flow_lookup_probe(ft, key, h, ts_ns, frame, dir, created);
+}
+
+/* flow_lookup_hashed() with the key's hash computed here. */
+static inline __attribute__((always_inline)) struct flow *
+flow_lookup(struct flow_table *ft, const struct flow_key *key, uint64_t ts_ns, uint64_t frame,
+            int *dir, int *created)
+{
+    return flow_lookup_hashed(ft, key, flow_key_hash(key), ts_ns, frame, dir, created);
 }
 
 #endif

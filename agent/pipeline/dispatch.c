@@ -6,6 +6,7 @@
 
 #include "../decode/cursor.h"
 #include "../decode/decode.h"
+#include "../flow/flow_table.h"
 #include "../util/symhash.h"
 
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,
@@ -26,19 +27,15 @@ void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint
     d->dec.first_fragment_whole = 1;
 }
 
-/* Worker selection only needs balance, not a table-quality hash: XOR-combining the two
- * endpoints makes it symmetric, and one 64-bit mix spreads it. */
-static uint64_t pair_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint16_t pa, uint16_t pb,
+/* A flow's steering hash is the flow table's (flow_key_hash64 of the key the decoder gives
+ * it): the fast path hands it to the worker with the frame, and the worker does not hash the
+ * key again. Symmetric, so both directions meet. The address pair alone (ports and protocol
+ * 0) steers what has no flow to go by. */
+static uint64_t flow_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint16_t pa, uint16_t pb,
                           uint8_t proto)
 {
-    uint64_t x = (uint64_t)(pa ^ pb) << 48 ^ (uint64_t)proto << 40;
-    for (size_t i = 0; i < alen; i += 4) {
-        uint32_t wa, wb;
-        memcpy(&wa, a + i, 4);
-        memcpy(&wb, b + i, 4);
-        x ^= (uint64_t)(wa ^ wb) << (i % 8 ? 0 : 8);
-    }
-    return mix64(x);
+    if (alen == 4) return flow_hash_ipv4(a, pa, b, pb, proto);
+    return sym_hash(a, pa, b, pb, (uint64_t)proto << 40);
 }
 
 enum { KIND_FLOW, KIND_MD_SESSION };
@@ -57,10 +54,11 @@ static uint32_t owner_claim(struct dispatcher *d, uint8_t *o, int kind)
     return best;
 }
 
-/* The worker owning hash h's bucket (inline: every frame asks). */
+/* The worker owning hash h's bucket (inline: every frame asks). The bucket comes from the high
+ * half: the flow table takes its slots from the low one. */
 static inline uint32_t owner_of(struct dispatcher *d, uint64_t h, int kind)
 {
-    uint8_t *o = &d->bucket_owner[h % DISPATCH_BUCKETS];
+    uint8_t *o = &d->bucket_owner[(h >> 32) % DISPATCH_BUCKETS];
     return *o ? *o - 1u : owner_claim(d, o, kind);
 }
 
@@ -102,16 +100,14 @@ static uint32_t pick_decoded(struct dispatcher *d, const struct frame *f)
             trading_steer_key(d->trading, k->dst, k->dport, pkt.payload, pkt.payload_len);
         if (session) w = owner_of(d, mix64(session), KIND_MD_SESSION);
     }
-    if (w == UINT32_MAX && pkt.frag != FRAG_LATER)
-        w = owner_of(d, pair_hash(k->src + skip, k->dst + skip, alen, k->sport, k->dport, k->proto),
-                     KIND_FLOW);
+    if (w == UINT32_MAX && pkt.frag != FRAG_LATER) w = owner_of(d, flow_key_hash64(k), KIND_FLOW);
     if (!pkt.frag) return w;
     /* A fragment inside a tunnel: its datagram follows the first fragment, as outside. */
     uint8_t addrs[32];
     memcpy(addrs, k->src + skip, alen);
     memcpy(addrs + alen, k->dst + skip, alen);
     return frag_pick(d, addrs, alen, pkt.frag_id, pkt.frag == FRAG_FIRST, w,
-                     pair_hash(addrs, addrs + alen, alen, 0, 0, 0));
+                     flow_hash(addrs, addrs + alen, alen, 0, 0, 0));
 }
 
 /* The UDP payload's length: the UDP length bounds it (frames may carry padding or a trailer).
@@ -147,8 +143,7 @@ static inline __attribute__((always_inline)) uint64_t md_key_v4(const struct dis
 /* The fastest way, for nearly every frame of a trading link: Ethernet, one 802.1Q tag at
  * most, IPv4 without options or fragmentation, TCP or UDP (not to a tunnel port). It decides
  * exactly as pick_plain() would, with the fewest tests; anything else goes there. */
-static inline __attribute__((always_inline)) uint32_t pick(struct dispatcher *d,
-                                                           const struct frame *f)
+static inline __attribute__((always_inline)) uint32_t pick(struct dispatcher *d, struct frame *f)
 {
     if (f->linktype != TT_LINK_ETHERNET) return pick_plain(d, f);
     struct cursor c = cur_make(f->data, f->caplen);
@@ -163,16 +158,20 @@ static inline __attribute__((always_inline)) uint32_t pick(struct dispatcher *d,
         return pick_plain(d, f);
     const uint8_t *l4 = ip + 20;
     uint16_t sport = ld_be16(l4), dport = ld_be16(l4 + 2);
-    if (ip[9] == 17) {
-        if (decode_udp_is_tunnel(&d->dec, sport, dport)) return pick_plain(d, f);
-        uint64_t session = d->trading ? md_key_v4(d, ip + 16, dport, l4, 8 + cur_left(&c)) : 0;
+    if (ip[9] == 17 && decode_udp_is_tunnel(&d->dec, sport, dport)) return pick_plain(d, f);
+    uint64_t h = flow_hash_ipv4(ip + 12, sport, ip + 16, dport, ip[9]);
+    f->key_hashed = 1;
+    f->key_hash = (uint32_t)h;
+    if (ip[9] == 17 && d->trading) {
+        uint64_t session = md_key_v4(d, ip + 16, dport, l4, 8 + cur_left(&c));
         if (session) return owner_of(d, mix64(session), KIND_MD_SESSION);
     }
-    return owner_of(d, pair_hash(ip + 12, ip + 16, 4, sport, dport, ip[9]), KIND_FLOW);
+    return owner_of(d, h, KIND_FLOW);
 }
 
-uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f)
+uint32_t dispatch_pick(struct dispatcher *d, struct frame *f)
 {
+    f->key_hashed = 0;
     if (d->nworkers == 1) return 0;
     uint32_t w = pick(d, f);
     d->handed[w]++;
@@ -251,7 +250,7 @@ static uint32_t pick_plain(struct dispatcher *d, const struct frame *f)
     /* A protocol without ports over IPv4 (ICMP, ESP...): its flow key is the address pair and
      * the protocol, which every fragment carries. IPv6 may have extension headers first. */
     int portless = alen == 4 && proto != 6 && proto != 17 && !tunnel;
-    if (portless) return owner_of(d, pair_hash(addrs, addrs + alen, alen, 0, 0, proto), KIND_FLOW);
+    if (portless) return owner_of(d, flow_hash(addrs, addrs + alen, alen, 0, 0, proto), KIND_FLOW);
     if (!fragment && (!have_ports || tunnel))
         return pick_decoded(d, f); /* extension headers, ICMPv6, tunnels, ... */
     uint64_t session = 0;
@@ -263,10 +262,10 @@ static uint32_t pick_plain(struct dispatcher *d, const struct frame *f)
     if (session)
         w = owner_of(d, mix64(session), KIND_MD_SESSION);
     else if (have_ports && !tunnel)
-        w = owner_of(d, pair_hash(addrs, addrs + alen, alen, sport, dport, proto), KIND_FLOW);
+        w = owner_of(d, flow_hash(addrs, addrs + alen, alen, sport, dport, proto), KIND_FLOW);
     else if (first_fragment) /* a tunnel's (or IPv6 extension headers'): as far as it goes */
         w = pick_decoded(d, f);
     if (!fragment) return w;
-    uint64_t pair_h = pair_hash(addrs, addrs + alen, alen, 0, 0, 0);
+    uint64_t pair_h = flow_hash(addrs, addrs + alen, alen, 0, 0, 0);
     return frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair_h);
 }

@@ -53,7 +53,10 @@ struct dispatcher {
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,
                    uint16_t gtpu);
 
-/* The worker index for frame f, in [0, nworkers) (nworkers <= DISPATCH_MAX_WORKERS). */
-uint32_t dispatch_pick(struct dispatcher *d, const struct frame *f);
+/* The worker index for frame f, in [0, nworkers) (nworkers <= DISPATCH_MAX_WORKERS). Sets
+ * f->key_hashed, and f->key_hash when it is 1: the flow table's hash of the key that the
+ * decoder gives f when it has ports outside any tunnel (plain TCP and UDP over IPv4, which the
+ * fast path reads). */
+uint32_t dispatch_pick(struct dispatcher *d, struct frame *f);
 
 #endif

@@ -36,11 +36,11 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
         atomic_init(&c->readers_left, 0);
         c->frames = malloc(CHUNK_FRAMES * sizeof(*c->frames));
         c->bytes = malloc(CAPTURE_INTO_MIN);
-        c->own = malloc((size_t)nworkers * CHUNK_FRAMES * sizeof(*c->own));
-        c->nown = malloc(nworkers * sizeof(*c->nown));
+        c->walk = malloc((size_t)nworkers * (CHUNK_FRAMES + CHUNK_WALK_PAD) * sizeof(*c->walk));
+        c->nwalk = malloc(nworkers * sizeof(*c->nwalk));
         c->marks = malloc(CHUNK_FRAMES * sizeof(*c->marks));
         c->bursts = malloc(CHUNK_FRAMES * sizeof(*c->bursts)); /* touched only when used */
-        if (!c->frames || !c->bytes || !c->own || !c->nown || !c->marks || !c->bursts)
+        if (!c->frames || !c->bytes || !c->walk || !c->nwalk || !c->marks || !c->bursts)
             return -ENOMEM;
     }
     return 0;
@@ -52,8 +52,8 @@ void shared_reader_fini(struct shared_reader *r)
         struct chunk *c = &r->chunks[i];
         free(c->frames);
         free(c->bytes);
-        free(c->own);
-        free(c->nown);
+        free(c->walk);
+        free(c->nwalk);
         free(c->marks);
         free(c->bursts);
     }
@@ -61,25 +61,32 @@ void shared_reader_fini(struct shared_reader *r)
     r->chunks = NULL;
 }
 
-/* With the token: whose each frame is (appended to its worker's list) and which frames every
- * worker must see (marks). */
+/* With the token: whose each frame is (appended to its worker's walk) and which frames every
+ * worker must see (marks, appended to every walk). */
 static void steer(struct shared_reader *r, struct chunk *c, uint32_t n)
 {
     uint32_t count[DISPATCH_MAX_WORKERS] = {0};
     uint32_t nmarks = 0, nbursts = 0;
+    const size_t stride = CHUNK_FRAMES + CHUNK_WALK_PAD;
     for (uint32_t i = 0; i < n; i++) {
-        const struct frame *f = &c->frames[i];
+        struct frame *f = &c->frames[i];
         uint32_t w = dispatch_pick(&r->d, f);
-        c->own[w * CHUNK_FRAMES + count[w]++] = (uint16_t)i;
         int tick = f->ts_ns >= r->next_tick_ns;
         if (tick) r->next_tick_ns = f->ts_ns + r->tick_ns;
         int burst = r->burst && burst_feed(r->burst, f->ts_ns, f->wirelen, &c->bursts[nbursts]);
-        if (tick || burst || i == n - 1)
-            c->marks[nmarks++] =
-                (struct chunk_mark){(uint16_t)i, (uint16_t)(burst ? ++nbursts : 0)};
+        if (!(tick || burst || i == n - 1)) {
+            c->walk[w * stride + count[w]++] = (uint16_t)i;
+            continue;
+        }
+        c->marks[nmarks++] = (struct chunk_mark){(uint16_t)i, (uint16_t)(burst ? ++nbursts : 0)};
+        for (uint32_t k = 0; k < r->nworkers; k++)
+            c->walk[k * stride + count[k]++] =
+                (uint16_t)(i | CHUNK_MARK | (k == w ? CHUNK_MARK_OWN : 0));
     }
-    for (uint32_t w = 0; w < r->nworkers; w++)
-        c->nown[w] = count[w];
+    for (uint32_t w = 0; w < r->nworkers; w++) {
+        c->nwalk[w] = count[w];
+        memset(&c->walk[w * stride + count[w]], 0, CHUNK_WALK_PAD * sizeof(*c->walk));
+    }
     c->nframes = n;
     c->nmarks = nmarks;
 }

@@ -9,13 +9,13 @@
  * and frames are never copied from one thread to another. The ring bounds how far the
  * fastest worker runs ahead of the slowest; the last worker done with a chunk frees it.
  *
- * A worker walks only its own frames of a chunk (own[], in order) and the chunk's marks: the
- * frames every worker must see because its clock moves there. A mark is the first frame at or
- * after each tick (tick_ns of packet time after the previous mark: the workers' housekeeping
- * rule, so each worker expires flows at the very frame it would alone), the chunk's last frame
- * (each worker's clock ends where the capture does) and a frame where a microburst ended. The
- * microburst detector sees every frame as the chunk is filled; the worker that owns it emits
- * the bursts from the marks.
+ * A worker walks its own list of a chunk (chunk_walk): its own frames and the chunk's marks,
+ * in frame order. Marks are the frames every worker must see because its clock moves there:
+ * the first frame at or after each tick (tick_ns of packet time after the previous mark: the
+ * workers' housekeeping rule, so each worker expires flows at the very frame it would alone),
+ * the chunk's last frame (each worker's clock ends where the capture does) and a frame where a
+ * microburst ended. The microburst detector sees every frame as the chunk is filled; the
+ * worker that owns it emits the bursts from the marks.
  */
 #ifndef TT_SHARED_READER_H
 #define TT_SHARED_READER_H
@@ -28,7 +28,15 @@
 #include "../detect/detect_burst.h"
 #include "dispatch.h"
 
-#define CHUNK_FRAMES 4096 /* frame indices fit 16 bits */
+#define CHUNK_FRAMES 4096 /* frame indices fit 12 bits */
+
+/* An entry of a worker's walk is a frame index, flagged when the frame is a mark, and then
+ * also when it is this worker's frame (else another's, which only moves its clock). */
+#define CHUNK_INDEX 0x0fffu
+#define CHUNK_MARK 0x8000u
+#define CHUNK_MARK_OWN 0x4000u
+/* Entries after the end of each walk, of frame 0: the walk fetches ahead without a test. */
+#define CHUNK_WALK_PAD 16
 
 struct chunk_mark {
     uint16_t frame; /* index in the chunk */
@@ -40,17 +48,18 @@ struct chunk {
     uint32_t nframes, nmarks;
     struct frame *frames;
     uint8_t *bytes;           /* the frames' bytes */
-    uint16_t *own;            /* worker w's frame indices, in order, from own + w * CHUNK_FRAMES */
-    uint32_t *nown;           /* how many each worker has */
+    uint16_t *walk;           /* worker w's from walk + w * (CHUNK_FRAMES + CHUNK_WALK_PAD) */
+    uint32_t *nwalk;          /* how many entries each worker has */
     struct chunk_mark *marks; /* in frame order */
     struct burst *bursts;
 };
 
-/* Worker w's frames of chunk c: *n indices into c->frames, in order. */
-static inline const uint16_t *chunk_own(const struct chunk *c, uint32_t w, uint32_t *n)
+/* Worker w's walk of chunk c: *n entries (its frames and every mark, in frame order), then
+ * CHUNK_WALK_PAD entries of frame 0. The k-th mark entry is c->marks[k]. */
+static inline const uint16_t *chunk_walk(const struct chunk *c, uint32_t w, uint32_t *n)
 {
-    *n = c->nown[w];
-    return c->own + (size_t)w * CHUNK_FRAMES;
+    *n = c->nwalk[w];
+    return c->walk + (size_t)w * (CHUNK_FRAMES + CHUNK_WALK_PAD);
 }
 
 struct shared_reader {

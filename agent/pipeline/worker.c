@@ -284,7 +284,7 @@ static void pass_time(struct worker *w, const struct frame *fr)
 
 /* Inlined into both loops (one worker's, shared reading's): a call per frame costs. */
 static inline __attribute__((always_inline)) void process_frame(struct worker *w,
-                                                                const struct frame *fr)
+                                                                const struct frame *fr, int steered)
 {
     struct packet pkt;
     if (w->st.inputs) stats_input(&w->st, fr->input);
@@ -316,8 +316,14 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     if (pkt.key.proto == 6 && pkt.has_l4 && (pkt.tcp.flags & TH_RST)) st->resets++;
     if (!pkt.has_l3 || pkt.fragment_held) return;
 
+    /* The steering hashed the key already when it could tell it from the bytes: ports read
+     * where the decoder read them, no tunnel (whose inner flow it keys instead). */
+    uint32_t h = steered && fr->key_hashed && pkt.has_l4 && !pkt.key.tunnel_kind
+                     ? fr->key_hash
+                     : flow_key_hash(&pkt.key);
     int dir, created;
-    struct flow *f = flow_lookup(&w->flows, &pkt.key, pkt.ts_ns, pkt.frame, &dir, &created);
+    struct flow *f =
+        flow_lookup_hashed(&w->flows, &pkt.key, h, pkt.ts_ns, pkt.frame, &dir, &created);
     if (!f) {
         st->counters[TT_C_FLOW_TABLE_FULL]++;
         return;
@@ -335,7 +341,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
         /* A SYN with a new ISN: the old connection is over, a new one starts (Wireshark's
          * "TCP port numbers reused"). */
         flow_end(&w->flows, f, FLOW_END_PORT_REUSE);
-        f = flow_lookup(&w->flows, &pkt.key, pkt.ts_ns, pkt.frame, &dir, &created);
+        f = flow_lookup_hashed(&w->flows, &pkt.key, h, pkt.ts_ns, pkt.frame, &dir, &created);
         if (!f) return;
         extra = TA(REUSED_PORTS);
     }
@@ -352,7 +358,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
 
 void worker_process_frame(struct worker *w, const struct frame *fr)
 {
-    process_frame(w, fr);
+    process_frame(w, fr, 0);
 }
 
 void worker_flush(struct worker *w)
@@ -412,6 +418,7 @@ static int input_burst(struct worker *w, struct frame *frames)
 /* Frames ahead whose first bytes are fetched while the current one is analysed: with shared
  * reading half of them were read by another core, whose cache is far. */
 #define PREFETCH_AHEAD 8
+_Static_assert(2 * PREFETCH_AHEAD <= CHUNK_WALK_PAD, "the shared walk fetches past its padding");
 
 /* Ends a batch of frames (a burst, in DPDK terms): what a sink merging the workers' events
  * may now pass, and the batch's time for /metrics. */
@@ -425,45 +432,39 @@ static void batch_done(struct worker *w, uint64_t last_ordinal, uint64_t t0)
     }
 }
 
-/* Shared reading: this worker's frames of a chunk and its marks (where every worker's clock
- * must move, and where a microburst ended), merged in frame order. Marks are few (the chunk's
- * last frame is one), so the frames between two marks go through a tight loop. */
+/* Shared reading: this worker's walk of a chunk, its frames and the marks (where every worker's
+ * clock must move, and where a microburst ended) in frame order. */
 static void shared_walk(struct worker *w, const struct chunk *c)
 {
-    uint32_t nown, i = 0, visited = 0;
-    const uint16_t *own = chunk_own(c, (uint32_t)w->id, &nown);
+    uint32_t n, left = WORKER_BURST;
+    const uint16_t *walk = chunk_walk(c, (uint32_t)w->id, &n);
+    const struct chunk_mark *mark = c->marks;
     uint64_t t0 = w->mw ? metrics_now_ns() : 0;
-    for (uint32_t j = 0; j < c->nmarks; j++) {
-        const struct chunk_mark *mark = &c->marks[j];
-        for (; i < nown && own[i] < mark->frame; i++) {
-            /* in two steps: the frame's record, then (once it is near) its bytes */
-            if (i + 2 * PREFETCH_AHEAD < nown)
-                __builtin_prefetch(&c->frames[own[i + 2 * PREFETCH_AHEAD]]);
-            if (i + PREFETCH_AHEAD < nown) {
-                const uint8_t *ahead = c->frames[own[i + PREFETCH_AHEAD]].data;
-                __builtin_prefetch(ahead);
-                __builtin_prefetch(ahead + 64);
-            }
-            const struct frame *fr = &c->frames[own[i]];
-            process_frame(w, fr);
-            if (++visited % WORKER_BURST == 0) {
-                batch_done(w, fr->ordinal, t0);
-                if (w->mw) t0 = metrics_now_ns();
-            }
-        }
-        const struct frame *fr = &c->frames[mark->frame];
-        if (mark->burst && w->burst) { /* the detector's worker says it */
-            w->cur_frame = fr->ordinal;
-            w->cur_sub = 0;
-            emit_burst(w, &c->bursts[mark->burst - 1], fr->ordinal);
-        }
-        if (i < nown && own[i] == mark->frame) {
-            process_frame(w, fr);
-            i++;
+    for (uint32_t i = 0; i < n; i++) {
+        /* in two steps: the frame's record, then (once it is near) its bytes; the walk's
+         * padding makes both safe past its end */
+        __builtin_prefetch(&c->frames[walk[i + 2 * PREFETCH_AHEAD] & CHUNK_INDEX]);
+        const uint8_t *ahead = c->frames[walk[i + PREFETCH_AHEAD] & CHUNK_INDEX].data;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + 64);
+        uint16_t e = walk[i];
+        const struct frame *fr = &c->frames[e & CHUNK_INDEX];
+        if (!(e & CHUNK_MARK)) {
+            process_frame(w, fr, 1);
         } else {
-            pass_time(w, fr);
+            if (mark->burst && w->burst) { /* the detector's worker says it */
+                w->cur_frame = fr->ordinal;
+                w->cur_sub = 0;
+                emit_burst(w, &c->bursts[mark->burst - 1], fr->ordinal);
+            }
+            mark++;
+            if (e & CHUNK_MARK_OWN)
+                process_frame(w, fr, 1);
+            else
+                pass_time(w, fr);
         }
-        if (++visited % WORKER_BURST == 0) {
+        if (--left == 0) {
+            left = WORKER_BURST;
             batch_done(w, fr->ordinal, t0);
             if (w->mw) t0 = metrics_now_ns();
         }
@@ -540,7 +541,7 @@ void *worker_main(void *arg)
                 w->cur_sub = 0;
                 emit_burst(w, &b, batch[i].ordinal);
             }
-            process_frame(w, &batch[i]);
+            process_frame(w, &batch[i], 0);
         }
         uint64_t last = batch[n - 1].ordinal;
         if (w->in_ring) frame_ring_release(w->in_ring);

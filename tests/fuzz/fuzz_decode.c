@@ -3,18 +3,22 @@
  * Input: byte 0 picks the link type; the rest is split into frames at 0xFE 0xED markers, so
  * one input can build the multi-packet state (fragments, TCP sequences) the stages keep.
  * Ethernet frames also go through two bare decoders, one with the common frame's shortcut and
- * one without: their packets must agree byte for byte (abort otherwise). */
+ * one without: their packets must agree byte for byte (abort otherwise), and the worker
+ * steering's flow hash, where the worker would take it, must be the decoded key's. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../agent/decode/decode.h"
+#include "../../agent/flow/flow_table.h"
+#include "../../agent/pipeline/dispatch.h"
 #include "../../agent/pipeline/worker.h"
 #include "fuzz_common.h"
 
 static const int linktypes[] = {1, 12, 101, 113, 276, 228, 229, 0, 108, 147};
 
 static struct decoder shortcut, walk;
+static struct dispatcher steering;
 
 static void decode_both_ways(const struct frame *f)
 {
@@ -29,6 +33,11 @@ static void decode_both_ways(const struct frame *f)
         b.payload = a.payload;
     }
     if (memcmp(&a, &b, sizeof(a))) abort();
+    struct frame steered = *f;
+    dispatch_pick(&steering, &steered);
+    if (steered.key_hashed && a.has_l4 && !a.key.tunnel_kind &&
+        steered.key_hash != flow_key_hash(&a.key))
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     decoder_config_default(&dc);
     if (lt == 1 && (decoder_init(&shortcut, &dc) || decoder_init(&walk, &dc))) abort();
     walk.general_only = 1;
+    dispatch_init(&steering, 2, dc.vxlan_port, dc.geneve_port, dc.gtpu_port);
+    steering.trading = &fuzz_config()->trading; /* market data by session too */
     size_t start = 1;
     uint64_t ordinal = 1;
     for (size_t i = 1; i <= size; i++) {

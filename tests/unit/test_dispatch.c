@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../agent/flow/flow_table.h"
 #include "../../agent/pipeline/dispatch.h"
 #include "../../agent/util/config.h"
 #include "../gen/pcapw.h"
@@ -290,10 +291,64 @@ static void inner_flows_as_the_decoder_sees_them(void **state)
     assert_int_equal(d.unsteered, 0);
 }
 
+/* The flow table's hash that the fast path hands the worker (struct frame's key_hash) is the
+ * one the worker would compute from the decoded key: plain TCP and UDP, tagged or not, market
+ * data steered by session. Frames it cannot tell from the bytes carry none (IPv6, a tunnel),
+ * and a frame whose ports lie past the IP datagram decodes without them, so the worker does
+ * not take the hash there either. */
+static void key_hash_is_the_flow_tables(void **state)
+{
+    (void)state;
+    static struct dispatcher d;
+    trading_dispatcher(&d, 2);
+    static struct decoder dec;
+    struct decoder_config dc;
+    decoder_config_default(&dc);
+    assert_int_equal(decoder_init(&dec, &dc), 0);
+    struct buf b;
+    struct ipaddrs a;
+    enum { PLAIN, TAGGED, MOLD, V6, VXLAN, SHORT, NCASES };
+    for (int c = 0; c < NCASES; c++) {
+        for (int i = 0; i < 50; i++) {
+            char cli[64];
+            snprintf(cli, sizeof(cli), c == V6 ? "2001:db8::%d" : "10.1.2.%d", i + 1);
+            if (c == PLAIN || c == TAGGED || c == V6)
+                tcp_frame_tagged(&b, cli, c == V6 ? "2001:db8::1" : "10.9.0.1",
+                                 (uint16_t)(40000 + i), 9878, c == TAGGED);
+            else if (c == MOLD)
+                mold_frame(&b, cli, "233.54.12.1", "SESSION001", (uint64_t)i + 1);
+            if (c == VXLAN || c == SHORT) {
+                ipaddrs_set(&a, cli, "10.9.0.1");
+                b.n = 0;
+                build_eth(&b, NULL, 0, 0x0800);
+                if (c == VXLAN) {
+                    build_ip(&b, &a, 17, 8 + 8, 1, 0, 0);
+                    build_udp(&b, (uint16_t)(40000 + i), 4789, 8);
+                    putzero(&b, 8);
+                } else { /* the IP datagram ends after the ports; the frame goes on */
+                    build_ip(&b, &a, 6, 4, 1, 0, 0);
+                    put16(&b, (uint16_t)(40000 + i));
+                    put16(&b, 9878);
+                    putzero(&b, 16);
+                }
+            }
+            struct frame f = as_frame(&b, (uint64_t)i + 1);
+            dispatch_pick(&d, &f);
+            struct packet pkt;
+            decode_frame(&dec, f.linktype, f.data, f.caplen, f.wirelen, 1, &pkt);
+            int usable = f.key_hashed && pkt.has_l4 && !pkt.key.tunnel_kind; /* as the worker */
+            assert_int_equal(usable, c == PLAIN || c == TAGGED || c == MOLD);
+            if (usable) assert_int_equal(f.key_hash, flow_key_hash(&pkt.key));
+        }
+    }
+    decoder_fini(&dec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(both_directions_meet),
+        cmocka_unit_test(key_hash_is_the_flow_tables),
         cmocka_unit_test(light_and_general_parse_agree),
         cmocka_unit_test(ab_feeds_meet_and_sessions_spread),
         cmocka_unit_test(same_frames_same_choices),

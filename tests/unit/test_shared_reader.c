@@ -56,19 +56,27 @@ static void *walk(void *arg)
     struct seen *s = arg;
     struct chunk *c;
     for (uint64_t seq = 0; (c = shared_reader_get(s->r, seq)); seq++) {
-        uint32_t nown;
-        const uint16_t *own = chunk_own(c, (uint32_t)s->id, &nown);
-        for (uint32_t k = 0; k < nown; k++) {
-            const struct frame *f = &c->frames[own[k]];
+        uint32_t nwalk;
+        const uint16_t *entries = chunk_walk(c, (uint32_t)s->id, &nwalk);
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < nwalk; i++) {
+            const struct frame *f = &c->frames[entries[i] & CHUNK_INDEX];
+            if (entries[i] & CHUNK_MARK) { /* every worker's walk has every mark, in order */
+                assert_int_equal(entries[i] & CHUNK_INDEX, c->marks[k].frame);
+                assert_int_equal(c->marks[k].burst, 0);
+                if (k) assert_true(c->marks[k].frame > c->marks[k - 1].frame);
+                s->marks[s->nmarks++] = f->ordinal;
+                k++;
+                if (!(entries[i] & CHUNK_MARK_OWN)) continue;
+            }
+            if (i) assert_true((entries[i] & CHUNK_INDEX) > (entries[i - 1] & CHUNK_INDEX));
             /* the frame's bytes are still there: its IP id is its number */
             assert_int_equal((f->data[18] << 8 | f->data[19]), (f->ordinal - 1) & 0xffff);
             s->ordinals[s->n++] = f->ordinal;
         }
-        for (uint32_t k = 0; k < c->nmarks; k++) {
-            assert_int_equal(c->marks[k].burst, 0);
-            if (k) assert_true(c->marks[k].frame > c->marks[k - 1].frame);
-            s->marks[s->nmarks++] = c->frames[c->marks[k].frame].ordinal;
-        }
+        assert_int_equal(k, c->nmarks);
+        for (uint32_t p = 0; p < CHUNK_WALK_PAD; p++) /* fetching ahead is safe past the end */
+            assert_int_equal(entries[nwalk + p], 0);
         assert_int_equal(c->marks[c->nmarks - 1].frame, c->nframes - 1);
         if (s->id == 1 && seq % 5 == 0)
             usleep(200); /* one slow worker: the others must wait for its slots, not overrun */

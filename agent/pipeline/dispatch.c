@@ -7,6 +7,7 @@
 #include "../decode/cursor.h"
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
+#include "../trading/md.h"
 #include "../util/symhash.h"
 
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,
@@ -118,6 +119,14 @@ static size_t udp_payload_len(const uint8_t *udp, size_t avail)
     return ulen < 8 ? 0 : (ulen > avail ? avail : ulen) - 8;
 }
 
+/* The UDP payload's first MOLD_HEADER_LEN bytes (where a MoldUDP64 session name starts), or
+ * NULL when it is shorter. */
+static inline const uint8_t *mold_header(const uint8_t *udp, size_t avail)
+{
+    struct cursor c = cur_make(udp + 8, udp_payload_len(udp, avail));
+    return cur_take(&c, MOLD_HEADER_LEN);
+}
+
 /* Market data steered by its session (trading_steer_key), else 0. dst: the destination
  * address (16 bytes). */
 static uint64_t md_key(const struct dispatcher *d, const uint8_t *dst, uint16_t dport,
@@ -163,8 +172,21 @@ static inline __attribute__((always_inline)) uint32_t pick(struct dispatcher *d,
     f->key_hashed = 1;
     f->key_hash = (uint32_t)h;
     if (ip[9] == 17 && d->trading) {
-        uint64_t session = md_key_v4(d, ip + 16, dport, l4, 8 + cur_left(&c));
-        if (session) return owner_of(d, mix64(session), KIND_MD_SESSION);
+        size_t avail = 8 + cur_left(&c);
+        struct md_steer *e = &d->md_recent[h % DISPATCH_MD_RECENT];
+        const uint8_t *mold = mold_header(l4, avail);
+        if (e->owner && e->flow_hash == h && mold && !memcmp(mold, e->session, sizeof(e->session)))
+            return e->owner - 1u;
+        uint64_t session = md_key_v4(d, ip + 16, dport, l4, avail);
+        if (session) {
+            uint32_t w = owner_of(d, mix64(session), KIND_MD_SESSION);
+            if (mold) { /* a session-steered packet is at least a MoldUDP64 header long */
+                e->flow_hash = h;
+                memcpy(e->session, mold, sizeof(e->session));
+                e->owner = (uint8_t)(w + 1);
+            }
+            return w;
+        }
     }
     return owner_of(d, h, KIND_FLOW);
 }

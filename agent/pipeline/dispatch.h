@@ -10,6 +10,11 @@
  * address pair (counted in unsteered): its flow may then meet two workers. Market-data feeds
  * go by session (see trading below). Bytes are read through the cursor helpers only.
  *
+ * A market-data flow's last session-steered datagram is remembered (md_recent, by flow hash):
+ * the next one that begins with the same session name goes the same way without checking the
+ * whole packet again. So a damaged datagram of a feed (a block cut short) still meets its flow,
+ * where alone it would have gone by its 5-tuple; a new session name is decided afresh.
+ *
  * Hashes pick one of DISPATCH_BUCKETS buckets. A bucket belongs to the worker that owned the
  * fewest buckets of its kind (market-data sessions, or flows) when it was first seen (ties:
  * the one handed the fewest frames); it never moves after. A few heavy sessions (eight
@@ -29,12 +34,19 @@
 #define DISPATCH_FRAG_SLOTS 256
 #define DISPATCH_BUCKETS 4096
 #define DISPATCH_MAX_WORKERS 64
+#define DISPATCH_MD_RECENT 512 /* market-data flows remembered (a power of two) */
 
 struct frag_steer {
     uint8_t addrs[32];
     uint32_t id;
     uint16_t worker;
     uint8_t used;
+};
+
+struct md_steer {
+    uint64_t flow_hash; /* flow_key_hash64 of the flow */
+    uint8_t session[10];
+    uint8_t owner; /* worker + 1; 0: unused */
 };
 
 struct dispatcher {
@@ -45,6 +57,7 @@ struct dispatcher {
     uint8_t bucket_owner[DISPATCH_BUCKETS];  /* worker + 1; 0 while the bucket is unseen */
     uint64_t handed[DISPATCH_MAX_WORKERS];   /* frames given to each worker */
     uint32_t owned[2][DISPATCH_MAX_WORKERS]; /* buckets per worker: flows, market-data sessions */
+    struct md_steer md_recent[DISPATCH_MD_RECENT];
     /* Market data whose A and B feeds must meet in one worker goes by its session instead
      * of its 5-tuple (trading_steer_key). NULL: no such steering. */
     const struct trading_config *trading;

@@ -344,11 +344,51 @@ static void key_hash_is_the_flow_tables(void **state)
     decoder_fini(&dec);
 }
 
+/* A market-data flow's damaged datagram (its one block cut short, the session name intact)
+ * goes where the flow's last session-steered datagram went, not by its 5-tuple; a datagram
+ * of the flow under a new session name goes by that session, where its B feed goes. */
+static void damaged_market_data_meets_its_flow(void **state)
+{
+    (void)state;
+    static struct dispatcher d;
+    trading_dispatcher(&d, 4);
+    struct buf b;
+    int differs = 0; /* cases where the 5-tuple alone would have picked another worker */
+    for (int i = 0; i < 64; i++) {
+        char src[32], session[11], next[11];
+        snprintf(src, sizeof(src), "10.3.%d.1", i);
+        snprintf(session, sizeof(session), "DAMAGE%04d", i);
+        snprintf(next, sizeof(next), "ROLLED%04d", i);
+        mold_frame(&b, src, "233.54.12.1", session, 1);
+        struct frame f = as_frame(&b, 1);
+        uint32_t w = dispatch_pick(&d, &f);
+        b.n -= 2; /* the message block now runs past the datagram's end */
+        b.b[14 + 2] = (uint8_t)((b.n - 14) >> 8); /* IP and UDP lengths as cut */
+        b.b[14 + 3] = (uint8_t)(b.n - 14);
+        b.b[14 + 20 + 4] = (uint8_t)((b.n - 34) >> 8);
+        b.b[14 + 20 + 5] = (uint8_t)(b.n - 34);
+        f = as_frame(&b, 2);
+        assert_int_equal(dispatch_pick(&d, &f), w);
+        static struct dispatcher fresh; /* a dispatcher that never saw the flow: by 5-tuple */
+        trading_dispatcher(&fresh, 4);
+        memcpy(fresh.bucket_owner, d.bucket_owner, sizeof(d.bucket_owner));
+        differs += dispatch_pick(&fresh, &f) != w;
+        mold_frame(&b, src, "233.54.12.1", next, 2); /* the next session, on the same flow */
+        f = as_frame(&b, 3);
+        uint32_t wa = dispatch_pick(&d, &f);
+        mold_frame(&b, "10.4.0.1", "233.55.12.1", next, 2); /* its B feed */
+        f = as_frame(&b, 4);
+        assert_int_equal(dispatch_pick(&d, &f), wa);
+    }
+    assert_true(differs > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(both_directions_meet),
         cmocka_unit_test(key_hash_is_the_flow_tables),
+        cmocka_unit_test(damaged_market_data_meets_its_flow),
         cmocka_unit_test(light_and_general_parse_agree),
         cmocka_unit_test(ab_feeds_meet_and_sessions_spread),
         cmocka_unit_test(same_frames_same_choices),

@@ -13,6 +13,8 @@ struct rec_hdr {
     uint32_t wirelen;
     int32_t linktype; /* -1: wrap marker */
     uint8_t input;
+    uint8_t key_hashed; /* the steering's flow hash travels with the frame */
+    uint32_t key_hash;
 };
 
 int frame_ring_init(struct frame_ring *r, uint64_t bytes)
@@ -65,6 +67,8 @@ int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
     h->wirelen = f->wirelen;
     h->linktype = f->linktype;
     h->input = f->input;
+    h->key_hashed = f->key_hashed;
+    h->key_hash = f->key_hash;
     h->ref = by_ref ? f->data : NULL;
     if (!by_ref)
         memcpy(h + 1, f->data, f->caplen);
@@ -97,6 +101,8 @@ int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max)
         f->wirelen = h->wirelen;
         f->linktype = h->linktype;
         f->input = h->input;
+        f->key_hashed = h->key_hashed;
+        f->key_hash = h->key_hash;
         f->data = h->ref ? h->ref : (const uint8_t *)(h + 1);
         pos += h->ref ? sizeof(*h) : rec_size(h->caplen);
     }

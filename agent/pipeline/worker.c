@@ -486,6 +486,8 @@ void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct frame frames[WORKER_BURST];
+    /* frames from the dispatcher's ring went through the steering; a source's own did not */
+    const int steered = w->in_ring != NULL;
     if (w->shared) shared_main(w);
     while (!w->shared) {
         if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
@@ -541,7 +543,7 @@ void *worker_main(void *arg)
                 w->cur_sub = 0;
                 emit_burst(w, &b, batch[i].ordinal);
             }
-            process_frame(w, &batch[i], 0);
+            process_frame(w, &batch[i], steered);
         }
         uint64_t last = batch[n - 1].ordinal;
         if (w->in_ring) frame_ring_release(w->in_ring);

@@ -126,14 +126,23 @@ static inline int flow_key_match(const struct flow_key *fk, const struct flow_ke
     return -1;
 }
 
-/* Symmetric hash of a key: both directions hash alike (symhash.h). The VLAN is left out so
- * that a conversation tagged one way and untagged the other (a tag stripped at the capture
- * point) still meets in one probe chain; flow_key_match() decides. The table takes the low 32
- * bits (flow_key_hash); the worker steering takes its buckets from the high ones. */
+/* Symmetric hash of a flow from its parts (16-byte addresses, as a flow key holds them): both
+ * directions hash alike (symhash.h). The VLAN is left out so that a conversation tagged one
+ * way and untagged the other (a tag stripped at the capture point) still meets in one probe
+ * chain; flow_key_match() decides. The table takes the low 32 bits (flow_key_hash); the worker
+ * steering takes its buckets from the high ones. */
+static inline uint64_t flow_hash_parts(const uint8_t a[16], uint16_t pa, const uint8_t b[16],
+                                       uint16_t pb, uint8_t proto, uint8_t tunnel_kind,
+                                       uint32_t tunnel_id)
+{
+    uint64_t extra = ((uint64_t)proto << 40) ^ ((uint64_t)tunnel_kind << 32) ^ tunnel_id;
+    return sym_hash(a, pa, b, pb, extra);
+}
+
 static inline uint64_t flow_key_hash64(const struct flow_key *k)
 {
-    uint64_t extra = ((uint64_t)k->proto << 40) ^ ((uint64_t)k->tunnel_kind << 32) ^ k->tunnel_id;
-    return sym_hash(k->src, k->sport, k->dst, k->dport, extra);
+    return flow_hash_parts(k->src, k->sport, k->dst, k->dport, k->proto, k->tunnel_kind,
+                           k->tunnel_id);
 }
 
 static inline uint32_t flow_key_hash(const struct flow_key *k)
@@ -149,7 +158,7 @@ static inline uint64_t flow_hash_ipv4(const uint8_t src[4], uint16_t sport, cons
     uint8_t a[16], b[16];
     v4_mapped(a, src); /* as the decoder keys it: the compiler folds the constant half */
     v4_mapped(b, dst);
-    return sym_hash(a, sport, b, dport, (uint64_t)proto << 40);
+    return flow_hash_parts(a, sport, b, dport, proto, 0, 0);
 }
 
 static inline uint64_t flow_timeout(const struct flow_table *ft, const struct flow *f)

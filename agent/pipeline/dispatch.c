@@ -36,7 +36,7 @@ static uint64_t flow_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint1
                           uint8_t proto)
 {
     if (alen == 4) return flow_hash_ipv4(a, pa, b, pb, proto);
-    return sym_hash(a, pa, b, pb, (uint64_t)proto << 40);
+    return flow_hash_parts(a, pa, b, pb, proto, 0, 0);
 }
 
 enum { KIND_FLOW, KIND_MD_SESSION };

@@ -81,6 +81,33 @@ check "trading: a reader thread + 2 workers (it finds the microbursts; event rin
 "$TT" analyze -q -w 2 --set pipeline.event_ring=1 $TSET -s "$WORK/tr6.json" -e "$WORK/tr6.e" "$TP"
 check "trading: 2 workers sharing the reading, event rings of 1 (each full ring wakes the sink), same output" \
     sh -c "cmp '$WORK/tr1.json' '$WORK/tr6.json' && cmp '$WORK/tr1.e' '$WORK/tr6.e'"
+# A market-data feed with one damaged datagram (its block count says 2, one block follows):
+# with 2 workers the damaged datagram still meets its flow, so the output is 1 worker's.
+$PY - "$WORK/damaged.pcap" <<'PY'
+import struct, sys
+out = open(sys.argv[1], "wb")
+out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+def csum(h):
+    s = sum(struct.unpack("!10H", h))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+for i in range(40):
+    count = 2 if i == 20 else 1  # i == 20: two blocks announced, one sent
+    mold = b"DAMAGED001" + struct.pack("!QH", 1000 + i, count) + struct.pack("!H", 12) + b"S" + bytes(11)
+    udp = struct.pack("!HHHH", 40000, 26400, 8 + len(mold), 0) + mold
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
+                     bytes([10, 3, 0, 1]), bytes([233, 54, 12, 1]))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    frame = b"\x01\x00\x5e\x36\x0c\x01" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + udp
+    out.write(struct.pack("<IIII", 1700000000, i * 1000, len(frame), len(frame)) + frame)
+PY
+"$TT" analyze -q -s "$WORK/dm1.json" -e "$WORK/dm1.e" "$WORK/damaged.pcap"
+"$TT" analyze -q -w 2 -s "$WORK/dm2.json" -e "$WORK/dm2.e" "$WORK/damaged.pcap"
+check "market data: the damaged datagram is counted (moldudp64.invalid 1), the feed is one flow" $PY -c "
+import json; s = json.load(open('$WORK/dm1.json'))
+assert s['decode_errors'].get('moldudp64.invalid') == 1 and s['flows'] == 1, (s['decode_errors'], s['flows'])"
+check "market data: 2 workers steer the damaged datagram with its feed (same summary and events)" \
+    sh -c "cmp '$WORK/dm1.json' '$WORK/dm2.json' && cmp '$WORK/dm1.e' '$WORK/dm2.e'"
 check "trading: FIX and SoupBinTCP passwords never leave the agent" \
     sh -c "! grep -q -e s3cr3t -e pw-secret -e wrong-pass '$WORK/tr1.e' '$WORK/tr1.json'"
 "$TT" analyze -q $TSET --set trading.fix.redact_tags=58 -e "$WORK/tr3.e" "$TP"

@@ -237,7 +237,14 @@ static void table_mem_is_written_after_a_read_without_a_second_fault(void **stat
     assert_true(plain != MAP_FAILED);
     long plain_second = faults_writing_after_reading(plain);
     munmap(plain, 64 * 4096);
-    assert_true(plain_second >= 32);
+    /* The comparison says table_calloc is needed only where the kernel maps the zero page on a
+     * read (kernels may instead back a read fault with a fresh page: then there is nothing to
+     * avoid, and the check of table_calloc alone still stands). */
+    if (plain_second < 32)
+        printf("[ SKIPPED  ] plain anonymous memory took %ld second faults on 32 pages here "
+               "(this kernel backs a read fault with its own page): the comparison is not "
+               "checked, only table_calloc's 0\n",
+               plain_second);
     if (TABLE_MEM_MAPPED) /* sanitizer builds use calloc, for its redzones */
         assert_int_equal(table_second, 0);
 }

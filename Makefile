@@ -12,6 +12,7 @@ CFLAGS  ?= -O2 -g -flto=auto -mtune=native
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz -lrdkafka -lbpf -lxdp -lelf -lmicrohttpd) -pthread
 
+# Quiet unless V=1: each step says one line, the compiler's command lines are left out.
 ifneq ($(V),1)
 Q := @
 endif
@@ -24,6 +25,9 @@ GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
 .PHONY: all deps test unit integration live demo bench sanitize fuzz clean help format
 all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
+
+# Objects of test binaries are kept (make would otherwise delete them as intermediates).
+.SECONDARY:
 
 help:
 	@echo "make deps        install the Debian packages ticktap needs (idempotent)"
@@ -57,18 +61,15 @@ endif
 
 $(PGO_DIR)/$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  CC   $< (instrumented)")
 	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -fprofile-update=atomic \
 	  -MT $@ -MF $(abspath $(@:.o=.d)) -c $(abspath $<) -o $(BUILD)/$*.o
 
 $(PGO_DIR)/ticktap: $(PGO_OBJS)
-	$(if $(Q),@echo "  LD   $@")
 	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -o ticktap \
 	  $(patsubst $(PGO_DIR)/%,%,$^) $(LDLIBS)
 
 # The counts land beside the instrumented objects, and the final objects read them beside theirs.
 $(PGO_STAMP): $(PGO_DIR)/ticktap $(BUILD)/ttgen scripts/pgo-train.sh
-	$(if $(Q),@echo "  PGO  training run (scripts/pgo-train.sh)")
 	$(Q)scripts/pgo-train.sh $(PGO_DIR) $(BUILD)/ttgen
 	$(Q)cd $(PGO_DIR) && find $(BUILD) -name '*.gcda' -exec cp --parents {} $(CURDIR)/ \;
 	$(Q)touch $@
@@ -78,11 +79,9 @@ $(PGO_STAMP): $(PGO_DIR)/ticktap $(BUILD)/ttgen scripts/pgo-train.sh
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine) -Ibpf
 $(BUILD)/bpf/ticktap.bpf.o: bpf/ticktap.bpf.c bpf/ticktap_bpf.h
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  BPF  $<")
 	$(Q)clang $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/ticktap.skel.h: $(BUILD)/bpf/ticktap.bpf.o
-	$(if $(Q),@echo "  SKEL $@")
 	$(Q)bpftool gen skeleton $< name ticktap_bpf > $@
 
 # Only the loader includes the skeleton.
@@ -92,55 +91,51 @@ $(XDP_IFACE_OBJS): override CFLAGS += -I$(abspath $(BUILD)/bpf)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  CC   $<")
 	$(Q)$(CC) $(CFLAGS) -c $(abspath $<) -o $@
 
 $(BUILD)/libticktap.a: $(AGENT_OBJS)
-	$(if $(Q),@echo "  AR   $@")
 	$(Q)ar rcs $@ $^
 
 $(BUILD)/ticktap: $(BUILD)/agent/main.o $(BUILD)/libticktap.a
-	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/ttgen: $(GEN_SRCS:%.c=$(BUILD)/%.o)
-	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpcap
 
 $(BUILD)/ttsend: $(BUILD)/tests/live/ttsend.o
-	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpcap
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/tests/gen/pcapw.o $(BUILD)/libticktap.a
 	@mkdir -p $(dir $@)
-	$(if $(Q),@echo "  LD   $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# One suite each; `make test` runs all three to their end and reports every failing one.
 unit: $(UNIT_BINS)
-	@tests/run_unit.sh $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run_suites.sh unit
 
 integration: $(BUILD)/ticktap $(BUILD)/ttgen
-	@BUILD=$(BUILD) tests/integration/run.sh
+	@BUILD=$(BUILD) tests/run_suites.sh integration
 
 # Live capture on veth pairs in network namespaces the test creates (root; skipped otherwise).
 live: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
-	@BUILD=$(BUILD) tests/live/run.sh
+	@BUILD=$(BUILD) tests/run_suites.sh live
 
 test: deps
+	@echo "== build $(BUILD)/ticktap, test binaries$(if $(filter 1,$(PGO)), (profile-guided: built twice; PGO=0 to skip))$(if $(Q),; V=1 shows the compiler)"
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit integration live
+	@BUILD=$(BUILD) tests/run_suites.sh unit integration live
 
 demo: deps
+	@echo "== build $(BUILD)/ticktap$(if $(filter 1,$(PGO)), (profile-guided: built twice; PGO=0 to skip))$(if $(Q),; V=1 shows the compiler)"
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) scripts/demo.sh
 
+SAN_FLAGS := BUILD=build-san CC=clang PGO=0 \
+	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang PGO=0 \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  all $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang PGO=0 \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  unit integration live
+	@echo "== build build-san (clang, ASan + UBSan)"
+	@$(MAKE) --no-print-directory $(SAN_FLAGS) all $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
+	@BUILD=build-san tests/run_suites.sh unit integration live
 
 FUZZ_SECONDS ?= 30
 fuzz: deps

@@ -26,7 +26,9 @@ sys.exit(a != b)" "$1" "$2"
 }
 
 section "generated scenarios: ground truth, schemas, tshark, 1 vs 2 workers"
-for s in $("$GEN" list); do
+scenarios=$("$GEN" list); n_scen=$(echo $scenarios | wc -w); i=0
+for s in $scenarios; do
+    i=$((i + 1)); progress "generated scenario $s" $i $n_scen
     p="$WORK/$s.pcap"
     "$GEN" "$s" "$p" || { bad "$s: generate"; continue; }
     [ -f "$p.expect.json" ] || continue # trading scenarios: their own section below
@@ -431,7 +433,7 @@ check "unreachable broker while following: exit 5 (messages not delivered)" test
 
 section "real TCP captures against tshark (../shared/captures/tcp)"
 if [ -d "$CAPS/tcp" ]; then
-    TICKTAP="$TT" "$ROOT/tests/oracle/compare.sh" --out "$WORK/diffs.tsv" "$CAPS"/tcp/* > "$WORK/cmp.txt" 2>&1
+    TICKTAP="$TT" "$ROOT/tests/oracle/compare.sh" --progress --out "$WORK/diffs.tsv" "$CAPS"/tcp/* > "$WORK/cmp.txt"
     sed -n '/per-flag agreement/,$p' "$WORK/cmp.txt"
     # Every file must agree on every flag.
     unexpected=$(awk -F'\t' 'NR>1{print $1}' "$WORK/diffs.tsv" | xargs -rn1 basename | sort -u | tr '\n' ' ')
@@ -439,8 +441,9 @@ if [ -d "$CAPS/tcp" ]; then
     [ -n "$unexpected" ] && echo "       disagreeing: $unexpected"
     # Steering must keep every flow whole, tunnels, fragments and label stacks included.
     wdiff=""; ediff=""; nw=0
-    for f in "$CAPS"/tcp/* "$CAPS"/tunnel/* "$CAPS"/trading/*.pcap*; do
-        nw=$((nw + 1))
+    wfiles=("$CAPS"/tcp/* "$CAPS"/tunnel/* "$CAPS"/trading/*.pcap*)
+    for f in "${wfiles[@]}"; do
+        nw=$((nw + 1)); progress "1 against 3 workers" $nw ${#wfiles[@]}
         "$TT" analyze -q -s "$WORK/w1.json" -e "$WORK/w1.ev" "$f" > /dev/null 2>&1
         "$TT" analyze -q -w 3 -s "$WORK/w3.json" -e "$WORK/w3.ev" "$f" > /dev/null 2>&1
         same_summary "$WORK/w1.json" "$WORK/w3.json" || wdiff+=" $(basename "$f")"
@@ -463,8 +466,10 @@ fi
 section "tunnel captures: inner flows decoded (../shared/captures/tunnel)"
 # a packet of a decodable encapsulation with a second IP header inside
 TUNNEL_FILTER='(vxlan || geneve || gtp.message == 255 || gre) && (count(ip.version) >= 2 || count(ipv6.version) >= 2 || (ip && ipv6))'
-tun_ok=0; tun_total=0; tun_missed=""
-for f in "$CAPS"/tunnel/*; do
+tun_ok=0; tun_total=0; tun_missed=""; tun_i=0
+tun_files=("$CAPS"/tunnel/*)
+for f in "${tun_files[@]}"; do
+    tun_i=$((tun_i + 1)); progress "tunnel captures" $tun_i ${#tun_files[@]}
     grep -qxF "$(basename "$f")" <(grep -v '^#' "$ROOT/tests/oracle/unsupported_tunnels.txt" | cut -f1) && continue
     timeout 60 "$TT" analyze -q -e "$WORK/t.json" -s "$WORK/ts.json" "$f" 2> /dev/null; rc=$?
     if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then bad "tunnel $(basename "$f"): exit $rc"; continue; fi
@@ -509,8 +514,9 @@ expect_exit "follow: pcapng is refused with a hint -> 2" 2 "dumpcap -P" -- "$TT"
 
 section "hostile and malformed captures (../shared/captures/malformed): no crash, no hang"
 mal_bad=""; n=0
-for f in "$CAPS"/malformed/*; do
-    n=$((n + 1))
+mal_files=("$CAPS"/malformed/*)
+for f in "${mal_files[@]}"; do
+    n=$((n + 1)); progress "malformed captures" $n ${#mal_files[@]}
     for w in 1 2; do # one worker, and two reading in turns
         timeout 20 "$TT" analyze -q -w $w -s "$WORK/x.json" "$f" > /dev/null 2> "$WORK/x.err"; rc=$?
         case $rc in
@@ -524,5 +530,4 @@ check "all $n malformed captures end in a result or a clear error, with 1 and 2 
 [ -n "$mal_bad" ] && echo "       bad:$mal_bad"
 
 echo
-echo "integration: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+suite_end integration

@@ -39,7 +39,7 @@ inA() { ip netns exec $A "$@"; }
 inB() { ip netns exec $B "$@"; }
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "live: skipped (needs root for namespaces and XDP)"; exit 0
+    skip "every live test" "needs root for namespaces and XDP"; suite_end live; exit
 fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 
@@ -475,5 +475,4 @@ sleep 0.3
 check "a crashed agent leaves nothing attached (BPF links)" bash -c "test -n '$before' && test -z \"$(attached)\""
 
 echo
-echo "live: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+suite_end live

@@ -31,6 +31,13 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config") && argc > 2) {
+        int help = !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h");
+        fprintf(help ? stdout : stderr,
+                "usage: ticktap config\n\nLists every setting: its key (for a YAML file given "
+                "with -c, or --set KEY=VALUE), its default and what it does.\n");
+        return help ? 0 : 1;
+    }
     if (!strcmp(cmd, "config")) {
         struct tt_config cfg;
         config_defaults(&cfg);

@@ -102,9 +102,16 @@ static void pcap_close_all(struct capture *c)
 static void input_fail(struct capture *c, struct pcap_input *in, const char *why)
 {
     in->done = 1;
-    snprintf(c->pending_err, sizeof(c->pending_err),
-             "%s: capture file is damaged after frame %llu: %s (results up to that point are kept)",
-             in->path, (unsigned long long)in->file_frame, why);
+    if (in->file_frame)
+        snprintf(c->pending_err, sizeof(c->pending_err),
+                 "%s: capture file is damaged after frame %llu: %s (results up to that point "
+                 "are kept)",
+                 in->path, (unsigned long long)in->file_frame, why);
+    else
+        snprintf(c->pending_err, sizeof(c->pending_err),
+                 "%s: capture file is damaged before its first frame: %s (its header is all "
+                 "that could be read)",
+                 in->path, why);
     c->st.truncated_files++;
 }
 
@@ -249,6 +256,10 @@ static pcap_t *open_libpcap(const char *path, int gzip, char *ebuf)
         cookie_io_functions_t io = {.read = gz_read, .close = gz_close};
         f = fopencookie(gz, "rb", io);
         if (!f) gzclose(gz);
+    } else if (!strcmp(path, "-")) {
+        int fd = dup(STDIN_FILENO);
+        f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+        if (!f && fd >= 0) close(fd);
     } else {
         f = fopen(path, "rb");
     }
@@ -267,6 +278,7 @@ static pcap_t *open_libpcap(const char *path, int gzip, char *ebuf)
 static int open_direct(struct capture *c, struct pcap_input *in, int *gzip, char *ebuf)
 {
     *gzip = 0;
+    if (!strcmp(in->path, "-")) return 0; /* standard input: a pipe, which libpcap reads */
     int fd = open(in->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
@@ -323,6 +335,14 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
         if (direct == 0) {
             in->p = open_libpcap(paths[i], gzip, ebuf);
             if (in->p) in->linktype = pcap_datalink(in->p);
+        }
+        struct stat sb;
+        if (!stat(paths[i], &sb) && S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen,
+                     "%s: is a directory (give the capture files in it, e.g. %s/*.pcap)", paths[i],
+                     paths[i]);
+            pcap_close_all(c);
+            return -EINVAL;
         }
         if (direct < 0 || (!direct && !in->p)) {
             snprintf(err, errlen, "%s: cannot read capture: %s (give a pcap or pcapng file)",

@@ -11,6 +11,9 @@
 int cmd_analyze(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
+/* Checks before the run that PATH ('-': stdout; NULL: none) can be written, without
+ * truncating it; 0, or -1 after saying "PATH: cannot write WHAT: why" (exit status 4). */
+int cli_output_check(const char *path, const char *what);
 /* Opens --events PATH ('-': stdout), line-buffered when live; NULL when path is NULL or it
  * cannot be written (said on stderr: exit status 4). */
 FILE *cli_events_open(const char *path, int live);

@@ -1,11 +1,32 @@
 /* cli_output.c - what `analyze` and `run` do alike with their results: the --events stream,
  * the --summary file, where the human summary goes, and Kafka's accounting. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../report/report.h"
 #include "cli.h"
+
+int cli_output_check(const char *path, const char *what)
+{
+    if (!path || !strcmp(path, "-")) return 0;
+    /* open() itself is the test: permissions, a read-only file system, a missing directory */
+    int created = 0, fd = open(path, O_WRONLY | O_NOCTTY);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0644);
+        created = fd >= 0;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "ticktap: %s: cannot write %s: %s%s\n", path, what, strerror(errno),
+                errno == ENOENT ? " (create the directory first)" : "");
+        return -1;
+    }
+    close(fd);
+    if (created) unlink(path);
+    return 0;
+}
 
 FILE *cli_events_open(const char *path, int live)
 {

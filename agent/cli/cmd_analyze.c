@@ -1,6 +1,8 @@
 /* cmd_analyze.c - `ticktap analyze`: offline analysis of capture files. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include "../capture/capture_live.h"
+#include "../decode/decode.h"
 #include "../pipeline/pipeline.h"
 #include "../report/report.h"
 #include "../trading/trading.h"
@@ -48,10 +51,22 @@ static void usage(FILE *out)
             "exit status: 0 analysed; 1 bad usage or config; 2 a capture could not be opened;\n"
             "             3 a capture was damaged part-way (results cover the frames before it);\n"
             "             4 an output could not be written; 5 Kafka did not take every message\n"
-            "             (counts in the summary); 130 interrupted (partial results)\n");
+            "             (counts in the summary); 6 no frame could be decoded (the captures'\n"
+            "             link type is not one ticktap reads); 130 interrupted (partial results)\n");
 }
 
-int cmd_analyze(int argc, char **argv)
+/* What the command line asked for. */
+struct analyze_args {
+    const char *filter, *events_path, *summary_path, *kafka_brokers, *metrics_addr;
+    const char *sets[64];
+    int nsets, quiet, workers, follow;
+    double kafka_hold;
+    const char *const *paths;
+    int npaths;
+};
+
+/* Parses argv into a and cfg: 0 to go on, else the exit status (0 after --help). */
+static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_config *cfg)
 {
     static const struct option longopts[] = {
         {"filter", required_argument, NULL, 'f'}, {"events", required_argument, NULL, 'e'},
@@ -62,21 +77,16 @@ int cmd_analyze(int argc, char **argv)
         {"follow", no_argument, NULL, 'F'},        {"metrics", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
-    struct tt_config cfg;
-    config_defaults(&cfg);
-    const char *filter = NULL, *events_path = NULL, *summary_path = NULL;
-    const char *sets[64];
-    int nsets = 0, quiet = 0, workers = -1, follow = 0;
-    const char *kafka_brokers = NULL, *metrics_addr = NULL;
-    double kafka_hold = 0;
     char err[1024];
     int c;
+    memset(a, 0, sizeof(*a));
+    a->workers = -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:Fm:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': filter = optarg; break;
-        case 'e': events_path = optarg; break;
-        case 's': summary_path = optarg; break;
+        case 'f': a->filter = optarg; break;
+        case 'e': a->events_path = optarg; break;
+        case 's': a->summary_path = optarg; break;
         case 'w': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -84,83 +94,149 @@ int cmd_analyze(int argc, char **argv)
                 fprintf(stderr, "ticktap: --workers '%s': give a number from 1 to 64\n", optarg);
                 return 1;
             }
-            workers = (int)v;
+            a->workers = (int)v;
             break;
         }
         case 'c':
-            if (config_load_file(&cfg, optarg, err, sizeof(err))) {
+            if (config_load_file(cfg, optarg, err, sizeof(err))) {
                 fprintf(stderr, "ticktap: %s\n", err);
                 return 1;
             }
             break;
         case 'S':
-            if (nsets < 64)
-                sets[nsets++] = optarg;
+            if (a->nsets == 64) {
+                fprintf(stderr, "ticktap: more than 64 --set options (put them in a -c file)\n");
+                return 1;
+            }
+            a->sets[a->nsets++] = optarg;
             break;
-        case 'q': quiet = 1; break;
-        case 'F': follow = 1; break;
-        case 'k': kafka_brokers = optarg; break;
-        case 'm': metrics_addr = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'F': a->follow = 1; break;
+        case 'k': a->kafka_brokers = optarg; break;
+        case 'm': a->metrics_addr = optarg; break;
         case 'H': {
             char *end;
-            kafka_hold = strtod(optarg, &end);
-            if (*end || kafka_hold < 0) {
+            a->kafka_hold = strtod(optarg, &end);
+            if (*end || a->kafka_hold < 0) {
                 fprintf(stderr, "ticktap: --kafka-hold '%s': give seconds\n", optarg);
                 return 1;
             }
             break;
         }
-        case 'h': usage(stdout); return 0;
+        case 'h': usage(stdout); return -1;
         default: usage(stderr); return 1;
         }
     }
-    for (int i = 0; i < nsets; i++)
-        if (config_set(&cfg, sets[i], err, sizeof(err))) {
+    for (int i = 0; i < a->nsets; i++)
+        if (config_set(cfg, a->sets[i], err, sizeof(err))) {
             fprintf(stderr, "ticktap: %s\n", err);
             return 1;
         }
-    if (workers > 0)
-        cfg.workers = (uint32_t)workers;
-    if (optind >= argc) {
+    if (a->workers > 0) cfg->workers = (uint32_t)a->workers;
+    a->paths = (const char *const *)&argv[optind];
+    a->npaths = argc - optind;
+    if (!a->npaths) {
         fprintf(stderr, "ticktap analyze: no capture file given (try: ticktap analyze FILE.pcap)\n");
         return 1;
     }
-
-    if (follow && argc - optind != 1) {
+    if (a->follow && a->npaths != 1) {
         fprintf(stderr, "ticktap analyze: --follow takes exactly one capture file\n");
         return 1;
     }
-    if (config_finish(&cfg, err, sizeof(err))) {
+    if (config_finish(cfg, err, sizeof(err))) {
         fprintf(stderr, "ticktap: %s\n", err);
         return 1;
     }
+    if (a->kafka_brokers)
+        snprintf(cfg->kafka.brokers, sizeof(cfg->kafka.brokers), "%s", a->kafka_brokers);
+    if (a->metrics_addr)
+        snprintf(cfg->metrics.listen, sizeof(cfg->metrics.listen), "%s", a->metrics_addr);
+    return 0;
+}
+
+/* Says on stderr when frames were of a link type ticktap does not decode; 6 when no frame at
+ * all could be decoded, else 0. */
+static int report_link_type(const struct tt_stats *st)
+{
+    uint64_t n = st->counters[TT_C_LINKTYPE_UNSUPPORTED];
+    if (!n) return 0;
+    const char *name = pcap_datalink_val_to_name(st->unsupported_linktype);
+    const char *desc = pcap_datalink_val_to_description(st->unsupported_linktype);
+    fprintf(stderr,
+            "ticktap: link type %d (%s%s%s) is not decoded: %" PRIu64 " of %" PRIu64
+            " frames counted as linktype.unsupported (ticktap reads %s)\n",
+            st->unsupported_linktype, name ? name : "no name in libpcap", desc ? ": " : "",
+            desc ? desc : "",
+            n, st->packets, DECODE_LINKTYPES_TEXT);
+    return n == st->packets ? 6 : 0;
+}
+
+/* The inputs' names for the human summary's first line. */
+static void inputs_text(const struct analyze_args *a, char *out, size_t outlen)
+{
+    out[0] = 0;
+    for (int i = 0; i < a->npaths; i++) {
+        strncat(out, a->paths[i], outlen - strlen(out) - 2);
+        if (i + 1 < a->npaths) strncat(out, " ", outlen - strlen(out) - 1);
+    }
+}
+
+/* After the run: keeps the mock cluster up for its readers, Ctrl-C or the time ending it. */
+static void kafka_hold_for(struct kafka_sink *kafka, const struct tt_config *cfg, double secs)
+{
+    if (secs <= 0 || atomic_load(&stop_flag)) return;
+    fprintf(stderr, "kafka: holding %s for %.0f s (read it: kcat -C -b %s -t %s -e); Ctrl-C to stop\n",
+            kafka_sink_bootstrap(kafka), secs, kafka_sink_bootstrap(kafka), cfg->kafka.topic_events);
+    for (double t = 0; t < secs && !atomic_load(&stop_flag); t += 0.1) {
+        kafka_sink_poll(kafka);
+        usleep(100000);
+    }
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    struct tt_config cfg;
+    struct analyze_args a;
+    config_defaults(&cfg);
+    int status = parse_args(argc, argv, &a, &cfg);
+    if (status) return status < 0 ? 0 : status;
     trading_set_timezone(&cfg.trading);
 
-    if (kafka_brokers)
-        snprintf(cfg.kafka.brokers, sizeof(cfg.kafka.brokers), "%s", kafka_brokers);
-    if (metrics_addr)
-        snprintf(cfg.metrics.listen, sizeof(cfg.metrics.listen), "%s", metrics_addr);
+    char err[1024];
     struct kafka_sink *kafka = NULL;
+    FILE *events_out = NULL;
+    struct live_source followed = {&capture_follow_ops, NULL, "capture", -1};
+    struct cli_metrics cm = {0};
+    struct run_result res;
+    int ran = 0;
+
+    /* Every output is known writable before any frame is read. */
+    if (cli_output_check(a.summary_path, "summary")) {
+        status = 4;
+        goto out;
+    }
+    events_out = cli_events_open(a.events_path, a.follow);
+    if (a.events_path && !events_out) {
+        status = 4;
+        goto out;
+    }
     if (cfg.kafka.brokers[0]) {
         if (kafka_sink_open(&kafka, &cfg.kafka, err, sizeof(err))) {
             fprintf(stderr, "ticktap: %s\n", err);
-            return 1;
+            status = 1;
+            goto out;
         }
         fprintf(stderr, "kafka: streaming to %s (topics %s, %s, %s)\n", kafka_sink_bootstrap(kafka),
                 cfg.kafka.topic_events, cfg.kafka.topic_flows, cfg.kafka.topic_stats);
     }
-
-    FILE *events_out = cli_events_open(events_path, follow);
-    if (events_path && !events_out) {
-        kafka_sink_close(kafka);
-        return 4;
-    }
-    struct live_source followed = {&capture_follow_ops, NULL, "capture", -1};
-    if (follow && !(followed.cap = capture_follow_open(argv[optind], filter, err, sizeof(err)))) {
+    if (a.follow && !(followed.cap = capture_follow_open(a.paths[0], a.filter, err, sizeof(err)))) {
         fprintf(stderr, "ticktap: %s\n", err);
-        kafka_sink_close(kafka);
-        cli_events_discard(events_out);
-        return strstr(err, "--filter") ? 1 : 2;
+        status = strstr(err, "--filter") ? 1 : 2;
+        goto out;
+    }
+    if (cli_metrics_start(&cm, &cfg)) {
+        status = 1;
+        goto out;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -169,75 +245,51 @@ int cmd_analyze(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     struct run_options opt = {
-        .paths = (const char *const *)&argv[optind],
-        .npaths = argc - optind,
-        .filter = filter,
+        .paths = a.paths,
+        .npaths = a.npaths,
+        .filter = a.filter,
         .events_out = events_out,
-        .progress = isatty(STDERR_FILENO) && !quiet,
+        .progress = isatty(STDERR_FILENO) && !a.quiet && !a.follow,
         .stop = &stop_flag,
         .kafka = kafka,
+        .metrics = cm.on ? &cm.reg : NULL,
     };
-    if (follow) {
+    if (a.follow) {
         opt.live = &followed;
         opt.nlive = 1;
-        opt.progress = 0;
-        fprintf(stderr, "ticktap: following %s; Ctrl-C to stop\n", argv[optind]);
+        fprintf(stderr, "ticktap: following %s; Ctrl-C to stop\n", a.paths[0]);
     }
-    struct cli_metrics cm;
-    if (cli_metrics_start(&cm, &cfg)) {
-        if (followed.cap)
-            followed.ops->close(followed.cap);
-        kafka_sink_close(kafka);
-        cli_events_discard(events_out);
-        return 1;
-    }
-    opt.metrics = cm.on ? &cm.reg : NULL;
-    struct run_result res;
     int rc = pipeline_run(&cfg, &opt, &res, err, sizeof(err));
-    if (followed.cap) {
-        followed.ops->close(followed.cap);
-        res.interrupted = 0; /* following ends by a signal: that is its normal end */
-    }
     if (rc) {
         fprintf(stderr, "ticktap: %s\n", err);
-        cli_metrics_stop(&cm);
-        kafka_sink_close(kafka);
-        cli_events_discard(events_out);
-        return rc == -EINVAL && strstr(err, "--filter") ? 1 : 2;
+        status = rc == -EINVAL && strstr(err, "--filter") ? 1 : 2;
+        goto out;
     }
-    int status = cli_write_outputs(&res, events_out, events_path, summary_path);
-    if (!quiet) {
-        char inputs[512] = "";
-        for (int i = optind; i < argc; i++) {
-            strncat(inputs, argv[i], sizeof(inputs) - strlen(inputs) - 2);
-            if (i + 1 < argc)
-                strncat(inputs, " ", sizeof(inputs) - strlen(inputs) - 1);
-        }
-        FILE *hout = cli_human_stream(events_path, summary_path);
+    ran = 1;
+    if (a.follow) res.interrupted = 0; /* following ends by a signal: that is its normal end */
+    status = cli_write_outputs(&res, events_out, a.events_path, a.summary_path);
+    events_out = NULL; /* closed by cli_write_outputs */
+    if (!a.quiet) {
+        char inputs[512];
+        inputs_text(&a, inputs, sizeof(inputs));
+        FILE *hout = cli_human_stream(a.events_path, a.summary_path);
         report_print_human(&res, inputs, hout);
         fflush(hout); /* before any --kafka-hold: the summary must not wait in a buffer */
     }
-    if (!status && res.capture_errors)
-        status = 3;
+    int link_status = report_link_type(&res.st);
+    if (!status && res.capture_errors) status = 3;
     if (kafka) {
         int kst = cli_kafka_report(&res.kafka);
-        if (!status)
-            status = kst;
-        if (kafka_hold > 0 && !atomic_load(&stop_flag)) {
-            fprintf(stderr, "kafka: holding %s for %.0f s (read it: kcat -C -b %s -t %s -e); "
-                            "Ctrl-C to stop\n",
-                    kafka_sink_bootstrap(kafka), kafka_hold, kafka_sink_bootstrap(kafka),
-                    cfg.kafka.topic_events);
-            for (double t = 0; t < kafka_hold && !atomic_load(&stop_flag); t += 0.1) {
-                kafka_sink_poll(kafka);
-                usleep(100000);
-            }
-        }
-        kafka_sink_close(kafka);
+        if (!status) status = kst;
+        kafka_hold_for(kafka, &cfg, a.kafka_hold);
     }
+    if (!status) status = link_status;
+    if (res.interrupted) status = 130;
+out:
     cli_metrics_stop(&cm);
-    if (res.interrupted)
-        status = 130;
-    run_result_fini(&res);
+    if (followed.cap) followed.ops->close(followed.cap);
+    kafka_sink_close(kafka);
+    cli_events_discard(events_out);
+    if (ran) run_result_fini(&res);
     return status;
 }

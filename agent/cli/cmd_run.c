@@ -623,6 +623,10 @@ int cmd_run(int argc, char **argv)
             return 1;
         }
 
+    if (cli_output_check(summary_path, "summary")) { /* known before any frame is taken */
+        rules_compiled_free(&cr);
+        return 4;
+    }
     FILE *events_out = cli_events_open(events_path, 1);
     if (events_path && !events_out) {
         rules_compiled_free(&cr);

@@ -111,6 +111,101 @@ static void decode_sll2(struct decoder *d, struct cursor c, struct packet *pkt)
     decode_ethertype(d, proto, c, pkt);
 }
 
+/* FDDI: frame control(1) dst(6) src(6), then 802.2 LLC; only SNAP (AA AA 03, OUI(3),
+ * ethertype(2)) carries IP. */
+static void decode_fddi(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    cur_skip(&c, 13);
+    const uint8_t *llc = cur_take(&c, 8);
+    if (!llc) {
+        pkt_set_error(pkt, TT_C_LINK_TRUNCATED);
+        return;
+    }
+    if (llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03) {
+        pkt_proto(pkt, TT_P_OTHER);
+        return;
+    }
+    decode_ethertype(d, ld_be16(llc + 6), c, pkt);
+}
+
+/* PPP protocol numbers (RFC 1661): IPv4, IPv6, MPLS unicast; the rest is not IP. */
+static void decode_ppp_protocol(struct decoder *d, uint16_t proto, struct cursor c,
+                                struct packet *pkt)
+{
+    switch (proto) {
+    case 0x0021:
+        decode_ethertype(d, 0x0800, c, pkt);
+        break;
+    case 0x0057:
+        decode_ethertype(d, 0x86dd, c, pkt);
+        break;
+    case 0x0281:
+        decode_ethertype(d, 0x8847, c, pkt);
+        break;
+    default:
+        pkt_proto(pkt, TT_P_OTHER);
+        break;
+    }
+}
+
+/* Cisco HDLC: address(1) control(1) protocol(2, an ethertype). */
+static void decode_chdlc(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    cur_skip(&c, 2);
+    uint16_t proto = cur_be16(&c);
+    if (cur_failed(&c)) {
+        pkt_set_error(pkt, TT_C_LINK_TRUNCATED);
+        return;
+    }
+    decode_ethertype(d, proto, c, pkt);
+}
+
+/* PPP: [address 0xff, control 0x03] protocol(1 or 2: an odd first byte is a compressed
+ * one-byte protocol, RFC 1661 6.5). In HDLC-like framing, an address of 0x0f or 0x8f is Cisco
+ * HDLC instead (as tcpdump reads LINKTYPE_PPP_HDLC). */
+static void decode_ppp(struct decoder *d, struct cursor c, struct packet *pkt)
+{
+    if (!cur_has(&c, 2)) {
+        pkt_set_error(pkt, TT_C_LINK_TRUNCATED);
+        return;
+    }
+    if (c.p[0] == 0x0f || c.p[0] == 0x8f) {
+        decode_chdlc(d, c, pkt);
+        return;
+    }
+    if (c.p[0] == 0xff && c.p[1] == 0x03) cur_skip(&c, 2);
+    uint16_t proto = cur_u8(&c);
+    if (!(proto & 1)) proto = (uint16_t)(proto << 8 | cur_u8(&c));
+    if (cur_failed(&c)) {
+        pkt_set_error(pkt, TT_C_LINK_TRUNCATED);
+        return;
+    }
+    decode_ppp_protocol(d, proto, c, pkt);
+}
+
+int decode_linktype_supported(int linktype)
+{
+    switch (linktype) {
+    case TT_LINK_NULL:
+    case TT_LINK_ETHERNET:
+    case TT_LINK_PPP:
+    case TT_LINK_FDDI:
+    case TT_LINK_PPP_HDLC:
+    case TT_LINK_C_HDLC:
+    case TT_LINK_RAW:
+    case 14:
+    case TT_LINK_RAW_101:
+    case TT_LINK_LOOP:
+    case TT_LINK_SLL:
+    case TT_LINK_IPV4:
+    case TT_LINK_IPV6:
+    case TT_LINK_SLL2:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Raw IP (no link header), also the payload of GTP-U, WCCP and MPLS: the version nibble says
  * which IP it is. */
 void decode_ip_by_version(struct decoder *d, struct cursor c, struct packet *pkt)
@@ -246,6 +341,16 @@ void decode_frame(struct decoder *d, int linktype, const uint8_t *data, uint32_t
         break;
     case TT_LINK_LOOP:
         decode_null(d, c, pkt, 1);
+        break;
+    case TT_LINK_FDDI:
+        decode_fddi(d, c, pkt);
+        break;
+    case TT_LINK_PPP:
+    case TT_LINK_PPP_HDLC:
+        decode_ppp(d, c, pkt);
+        break;
+    case TT_LINK_C_HDLC:
+        decode_chdlc(d, c, pkt);
         break;
     default:
         pkt_set_error(pkt, TT_C_LINKTYPE_UNSUPPORTED);

@@ -26,7 +26,11 @@
 enum {
     TT_LINK_NULL = 0,
     TT_LINK_ETHERNET = 1,
-    TT_LINK_RAW = 12, /* DLT_RAW on Linux; LINKTYPE_RAW (101) maps to it */
+    TT_LINK_PPP = 9,
+    TT_LINK_FDDI = 10,
+    TT_LINK_PPP_HDLC = 50, /* PPP in HDLC-like framing (LINKTYPE_PPP_HDLC, DLT_PPP_SERIAL) */
+    TT_LINK_C_HDLC = 104,  /* Cisco HDLC */
+    TT_LINK_RAW = 12,      /* DLT_RAW on Linux; LINKTYPE_RAW (101) maps to it */
     TT_LINK_RAW_101 = 101,
     TT_LINK_LOOP = 108,
     TT_LINK_SLL = 113,
@@ -34,6 +38,11 @@ enum {
     TT_LINK_IPV6 = 229,
     TT_LINK_SLL2 = 276,
 };
+
+/* 1 when decode_frame() decodes frames of this link type; their names, for messages. */
+int decode_linktype_supported(int linktype);
+#define DECODE_LINKTYPES_TEXT                                                                      \
+    "Ethernet, Linux cooked (SLL, SLL2), raw IP, IPv4, IPv6, BSD loopback, FDDI, PPP, Cisco HDLC"
 
 /* Protocol-mix bits: which layers a packet carried (anywhere, outer or inner). */
 /* clang-format off */

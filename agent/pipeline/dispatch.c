@@ -219,10 +219,19 @@ static uint32_t pick_plain(struct dispatcher *d, const struct frame *f)
         etype = cur_be16(&c);
         cur_skip(&c, 18);
         break;
-    default: /* raw IP and the rest: decide by the version nibble */
-        if (f->linktype == TT_LINK_NULL || f->linktype == TT_LINK_LOOP) cur_skip(&c, 4);
+    case TT_LINK_NULL:
+    case TT_LINK_LOOP:
+        cur_skip(&c, 4);
+        /* fall through */
+    case TT_LINK_RAW:
+    case TT_LINK_RAW_101:
+    case 14:
+    case TT_LINK_IPV4:
+    case TT_LINK_IPV6: /* decide by the version nibble */
         etype = cur_has(&c, 1) && (c.p[0] >> 4) == 6 ? 0x86dd : 0x0800;
         break;
+    default: /* FDDI, PPP, HDLC and link types not decoded: the decoder knows them */
+        return pick_decoded(d, f);
     }
     while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && !cur_failed(&c)) {
         cur_skip(&c, 2);

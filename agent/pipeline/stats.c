@@ -60,6 +60,25 @@ void stats_mixes_settle(struct tt_stats *s)
     }
 }
 
+void stats_reset(struct tt_stats *s)
+{
+    struct talker_table t = s->talkers;
+    uint32_t top_n = s->top_n;
+    free(s->inputs);
+    memset(t.hosts, 0, (size_t)t.n * sizeof(*t.hosts));
+    memset(t.index, 0, (size_t)t.cap * sizeof(*t.index));
+    t.n = 0;
+    t.untracked = 0;
+    trading_stats_reset(&s->trading);
+    struct trading_stats trading = s->trading;
+    memset(s, 0, sizeof(*s));
+    hist_init(&s->rtt);
+    hist_init(&s->handshake);
+    s->talkers = t;
+    s->trading = trading;
+    s->top_n = top_n;
+}
+
 void stats_fini(struct tt_stats *s)
 {
     free(s->inputs);
@@ -127,6 +146,8 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     into->bytes += from->bytes;
     for (int i = 0; i < TT_C_MAX; i++)
         into->counters[i] += from->counters[i];
+    if (from->counters[TT_C_LINKTYPE_UNSUPPORTED])
+        into->unsupported_linktype = from->unsupported_linktype;
     for (int i = 0; i < 32; i++)
         into->protos[i] += from->protos[i];
     for (int i = 0; i < 4; i++) /* not settled yet: counted all the same */

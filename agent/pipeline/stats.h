@@ -59,7 +59,8 @@ struct tt_stats {
     uint64_t first_ts_ns;
     uint64_t last_ts_ns;
     uint64_t counters[TT_C_MAX];
-    uint64_t protos[32]; /* settled: see stats_count_mix() */
+    int unsupported_linktype; /* the link type of a frame counted linktype.unsupported */
+    uint64_t protos[32];      /* settled: see stats_count_mix() */
     struct proto_mix mixes[4];
     uint64_t tcp_flags[TA_BIT_MAX];
     uint64_t resets;
@@ -67,8 +68,8 @@ struct tt_stats {
     uint64_t flows_ended;
     uint64_t flows_evicted;
     uint64_t flows_resumed; /* new flow records continuing an ended flow's TCP analysis */
-    struct hist rtt;       /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
-    struct hist handshake; /* SYN to handshake-completing ACK */
+    struct hist rtt;        /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
+    struct hist handshake;  /* SYN to handshake-completing ACK */
     struct talker_table talkers;
     uint32_t top_n;
     uint32_t nworst;
@@ -83,6 +84,9 @@ struct tt_stats {
 
 int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n);
 void stats_fini(struct tt_stats *s);
+/* Back to what stats_init() gave, keeping the tables (only the entries in use are cleared):
+ * for runs of many small inputs, such as the fuzzers'. */
+void stats_reset(struct tt_stats *s);
 void stats_merge(struct tt_stats *into, const struct tt_stats *from);
 /* Counts per input from now on, for n inputs (at most TT_INPUTS_MAX). Returns 0 or -ENOMEM. */
 int stats_track_inputs(struct tt_stats *s, uint32_t n);

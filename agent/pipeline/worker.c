@@ -152,26 +152,63 @@ static void trading_commit(void *ctx)
     spsc_ring_commit(&w->events);
 }
 
+/* What a worker holds besides its counters (which the trading analyzers write into) and its
+ * event ring: the analysis state worker_reset() starts afresh. */
+static int worker_state_init(struct worker *w)
+{
+    const struct tt_config *cfg = w->cfg;
+    const struct trading_emit emit = {trading_reserve, trading_commit, w};
+    int rc;
+    if ((rc = decoder_init(&w->dec, &cfg->decode)) ||
+        (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
+        (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
+        (rc = flow_recall_init(&w->recall, cfg->tcp_recall)) ||
+        (rc = trading_init(&w->trading, &cfg->trading, &w->st.trading, w->st.counters, &emit)))
+        return rc;
+    atomic_store(&w->watermark, 0);
+    atomic_store(&w->done, 0);
+    return 0;
+}
+
+static void worker_state_fini(struct worker *w)
+{
+    trading_fini(&w->trading);
+    decoder_fini(&w->dec);
+    flow_table_fini(&w->flows);
+    tcp_seg_pool_fini(&w->segs);
+    flow_recall_fini(&w->recall);
+}
+
 int worker_init(struct worker *w, int id, const struct tt_config *cfg)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->cfg = cfg;
     int rc;
-    const struct trading_emit emit = {trading_reserve, trading_commit, w};
-    if ((rc = decoder_init(&w->dec, &cfg->decode)) ||
-        (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
-        (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
-        (rc = flow_recall_init(&w->recall, cfg->tcp_recall)) ||
-        (rc = stats_init(&w->st, cfg->talkers_max, cfg->top_n)) ||
+    if ((rc = stats_init(&w->st, cfg->talkers_max, cfg->top_n)) ||
         (rc = spsc_ring_init(&w->events, cfg->event_ring, sizeof(struct event))) ||
-        (rc = trading_init(&w->trading, &cfg->trading, &w->st.trading, w->st.counters, &emit))) {
+        (rc = worker_state_init(w))) {
         worker_fini(w);
         return rc;
     }
-    atomic_init(&w->watermark, 0);
-    atomic_init(&w->done, 0);
     return 0;
+}
+
+int worker_reset(struct worker *w)
+{
+    const struct tt_config *cfg = w->cfg;
+    while (spsc_ring_peek(&w->events)) /* the ring is kept, emptied: the largest allocation */
+        spsc_ring_pop(&w->events);
+    worker_state_fini(w);
+    stats_reset(&w->st);
+    if (w->burst)
+        burst_init(w->burst, cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
+                   cfg->burst_fraction_pct / 100.0);
+    w->cur_frame = w->cur_sub = w->cur_ts = w->next_housekeep_ns = 0;
+    w->src_err[0] = 0;
+    w->src_failed = 0;
+    w->src_errors = 0;
+    return worker_state_init(w);
 }
 
 int worker_enable_bursts(struct worker *w, const char *ifname)
@@ -197,13 +234,9 @@ void worker_fini(struct worker *w)
 {
     free(w->burst);
     w->burst = NULL;
-    trading_fini(&w->trading);
-    decoder_fini(&w->dec);
-    flow_table_fini(&w->flows);
-    tcp_seg_pool_fini(&w->segs);
-    flow_recall_fini(&w->recall);
-    stats_fini(&w->st);
+    worker_state_fini(w);
     spsc_ring_fini(&w->events);
+    stats_fini(&w->st);
 }
 
 static void emit_tcp(struct worker *w, enum event_type type, const struct flow *f, int dir,
@@ -312,7 +345,10 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     st->packets++;
     st->bytes += fr->wirelen;
     stats_count_mix(st, pkt.protos);
-    if (pkt.error != TT_C_MAX) st->counters[pkt.error]++;
+    if (pkt.error != TT_C_MAX) {
+        st->counters[pkt.error]++;
+        if (pkt.error == TT_C_LINKTYPE_UNSUPPORTED) st->unsupported_linktype = fr->linktype;
+    }
     if (pkt.key.proto == 6 && pkt.has_l4 && (pkt.tcp.flags & TH_RST)) st->resets++;
     if (!pkt.has_l3 || pkt.fragment_held) return;
 

@@ -85,6 +85,11 @@ struct worker {
 
 int worker_init(struct worker *w, int id, const struct tt_config *cfg);
 void worker_fini(struct worker *w);
+/* Forgets everything analysed (flows, reassembly, trading state, counters, pending events),
+ * as a fresh worker_init() would, keeping the event ring and the largest tables and the
+ * worker's wiring (input, signal flag, metrics): for many small runs (the fuzzers).
+ * 0, or a negative errno after which the worker must be finished. */
+int worker_reset(struct worker *w);
 
 /* Analyses one decoded-to-be frame. Exposed for tests; the thread loop calls it per frame. */
 void worker_process_frame(struct worker *w, const struct frame *f);

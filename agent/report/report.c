@@ -178,7 +178,11 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     double dur = st->packets ? (double)(st->last_ts_ns - st->first_ts_ns) / 1e9 : 0;
     human_count(st->packets, a, sizeof(a));
     human_bytes((double)st->bytes, b, sizeof(b));
-    fprintf(out, "ticktap analysis of %s\n\n", inputs);
+    fprintf(out, "ticktap analysis of %s\n", inputs);
+    if (res->interrupted) /* partial results: the reader must not take them for the whole */
+        fprintf(out, "  INTERRUPTED (Ctrl-C or SIGTERM): the figures cover the frames read "
+                     "before it\n");
+    fprintf(out, "\n");
     fprintf(out, "  packets %s   bytes %s   duration %.6f s", a, b, dur);
     if (dur > 0)
         fprintf(out, "   %.1f kpps  %.2f Mb/s", (double)st->packets / dur / 1e3,

@@ -44,6 +44,20 @@ int trading_stats_init(struct trading_stats *s)
     return 0;
 }
 
+void trading_stats_reset(struct trading_stats *s)
+{
+    struct trading_session_stats *sessions = s->sessions;
+    memset(sessions, 0, (size_t)s->nsessions * sizeof(*sessions));
+    memset(s, 0, sizeof(*s));
+    s->sessions = sessions;
+    for (int i = 0; i < OP_MAX; i++) {
+        hist_init(&s->order_latency[i]);
+        hist_init(&s->ouch_latency[i]);
+    }
+    hist_init(&s->itch_latency);
+    hist_init(&s->mdp3_latency);
+}
+
 void trading_stats_fini(struct trading_stats *s)
 {
     table_free(s->sessions);

@@ -90,6 +90,9 @@ struct trading_stats {
 
 int trading_stats_init(struct trading_stats *s);
 void trading_stats_fini(struct trading_stats *s);
+/* Back to what trading_stats_init() gave, keeping the sessions' table (only the sessions in
+ * use are cleared). */
+void trading_stats_reset(struct trading_stats *s);
 void trading_stats_merge(struct trading_stats *into, const struct trading_stats *from);
 
 /* The entry of session key (created with kind and name when absent); TRADING_NONE when the

@@ -439,6 +439,27 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
     }
     yaml_parser_t parser;
     yaml_event_t ev;
+    /* The whole document is read once before any setting is applied, so a syntax error (an
+     * unclosed '[' or quote, a bad indent) is said as such, not as what its half-read
+     * content looks like. */
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    for (int done = 0; !done;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            snprintf(err, errlen, "%s:%zu: not valid YAML: %s%s%s (check brackets, quotes and "
+                     "indentation there)",
+                     path, parser.problem_mark.line + 1,
+                     parser.problem ? parser.problem : "syntax error",
+                     parser.context ? " " : "", parser.context ? parser.context : "");
+            yaml_parser_delete(&parser);
+            fclose(f);
+            return -1;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    rewind(f);
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
     struct yaml_frame st[8];
@@ -490,8 +511,10 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
                 yaml_path(st, top, fr->is_list ? "" : fr->key, key, sizeof(key));
                 if (fr->is_list && strncmp(key, "rules.", 6) &&
                     strncmp(key, "capture.interfaces.", 19) && strncmp(key, "trading.feeds.", 14)) {
-                    snprintf(err, errlen, "%s:%d: lists are not settings here (key '%s')", path,
-                             line, key);
+                    snprintf(err, errlen,
+                             "%s:%d: '%s' takes one value, not a list (lists are for rules, "
+                             "capture.interfaces and trading.feeds)",
+                             path, line, key);
                     rc = -1;
                 } else if (config_apply(cfg, key, val, why, sizeof(why))) {
                     snprintf(err, errlen, "%s:%d: %s", path, line, why);

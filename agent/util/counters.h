@@ -19,6 +19,7 @@
     X(MPLS_TOO_DEEP, "mpls.too_deep")                 /* more than 8 labels without bottom bit */  \
     X(MPLS_UNKNOWN_PAYLOAD, "mpls.unknown_payload")   /* bottom label not followed by IPv4/6 */    \
     X(SLL_TRUNCATED, "sll.truncated")                 /* Linux cooked header cut off */            \
+    X(LINK_TRUNCATED, "link.truncated")               /* FDDI, PPP or Cisco HDLC header cut off */ \
     X(ARP_TRUNCATED, "arp.truncated")                 /* ARP body shorter than its lengths say */  \
     X(IPV4_TRUNCATED, "ipv4.truncated")               /* header or options cut off */              \
     X(IPV4_BAD_VERSION, "ipv4.bad_version")           /* version field is not 4 */                 \

@@ -15,8 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int fd = memfd_create("fuzz-capture", 0);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     if (write(fd, data, size) != (ssize_t)size) {
         close(fd);
         return 0;
@@ -27,23 +26,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct capture_ops *ops = capture_find("pcap-file");
     struct capture *cap;
     char err[512];
-    struct worker *w = malloc(sizeof(*w));
-    if (w && worker_init(w, 0, fuzz_config()) == 0) {
-        if (ops->open(&cap, paths, 1, NULL, err, sizeof(err)) == 0) {
-            struct frame frames[32];
-            int n, rounds = 0;
-            while ((n = ops->rx_burst(cap, frames, 32, err, sizeof(err))) != 0 && rounds++ < 10000) {
-                for (int i = 0; i < n; i++)
-                    worker_process_frame(w, &frames[i]);
-                while (spsc_ring_peek(&w->events))
-                    spsc_ring_pop(&w->events);
-            }
-            ops->close(cap);
+    static struct worker *w; /* one for the whole run, reset per input */
+    if (!w && (!(w = malloc(sizeof(*w))) || worker_init(w, 0, fuzz_config()))) abort();
+    if (worker_reset(w)) abort();
+    if (ops->open(&cap, paths, 1, NULL, err, sizeof(err)) == 0) {
+        struct frame frames[32];
+        int n, rounds = 0;
+        while ((n = ops->rx_burst(cap, frames, 32, err, sizeof(err))) != 0 && rounds++ < 10000) {
+            for (int i = 0; i < n; i++)
+                worker_process_frame(w, &frames[i]);
+            while (spsc_ring_peek(&w->events))
+                spsc_ring_pop(&w->events);
         }
-        worker_flush(w);
-        worker_fini(w);
+        ops->close(cap);
     }
-    free(w);
+    worker_flush(w);
+    while (spsc_ring_peek(&w->events))
+        spsc_ring_pop(&w->events);
     close(fd);
     return 0;
 }

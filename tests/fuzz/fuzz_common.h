@@ -12,6 +12,7 @@ static const struct tt_config *fuzz_config(void)
         config_defaults(&cfg);
         cfg.flow.max_flows = 64;
         cfg.tcp_seg_pool = 256;
+        cfg.tcp_recall = 64;
         cfg.decode.frag_slots = 4;
         cfg.event_ring = 1 << 12;
         cfg.overflow_block = 0; /* the harness drains the ring itself */

@@ -17,16 +17,20 @@ for s in $("$BUILD/ttgen" list); do
     "$BUILD/ttgen" "$s" "$corpus/capture/$s.pcap" > /dev/null
     rm -f "$corpus/capture/$s.pcap.expect.json" "$corpus/capture/$s.pcap.trading.json"
 done
-for f in ../shared/captures/malformed/* ../shared/captures/trading/*.pcap; do
+for f in ../shared/captures/malformed/* ../shared/captures/trading/*.pcap ../shared/captures/tcp/* ../shared/captures/tunnel/*; do
     [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 200000 ] && cp "$f" "$corpus/capture/" || true
 done
-# decode seeds: frames of the generated captures, Ethernet link type (first byte 0)
-python3 - "$corpus" <<'PY'
+# decode seeds: frames of the generated captures and of the shared TCP and tunnel captures,
+# Ethernet link type (first byte 0)
+python3 - "$corpus" "$ROOT/../shared/captures" <<'PY'
 import glob, os, struct, sys
 out = sys.argv[1] + "/decode"
-for path in glob.glob(sys.argv[1] + "/capture/*.pcap")[:40]:
+shared = sorted(glob.glob(sys.argv[2] + "/tcp/*.pcap") + glob.glob(sys.argv[2] + "/tunnel/*.pcap"))
+for path in sorted(glob.glob(sys.argv[1] + "/capture/*.pcap"))[:40] + shared:
+    if os.path.getsize(path) > 2000000: continue
     data = open(path, "rb").read()
     if data[:4] not in (b"\x4d\x3c\xb2\xa1", b"\xd4\xc3\xb2\xa1"): continue
+    if struct.unpack("<I", data[20:24])[0] != 1: continue  # Ethernet only
     off, frames = 24, []
     while off + 16 <= len(data) and len(frames) < 12:
         incl = struct.unpack("<I", data[off + 8:off + 12])[0]

@@ -292,6 +292,51 @@ expect_exit "bad config value -> 1" 1 "tcp_idle_timeout" -- "$TT" analyze -c "$W
 expect_exit "no capture given -> 1" 1 "no capture" -- "$TT" analyze
 expect_exit "unwritable events -> 4" 4 "cannot write events" -- "$TT" analyze -e /nonexistent/dir/x.json "$WORK/clean.pcap"
 check "example config loads" "$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" "$WORK/clean.pcap"
+printf 'flow:\n  max_flows: [1\n' > "$WORK/bad3.yaml"
+expect_exit "unclosed '[' in YAML -> 1, said as a YAML error" 1 "bad3.yaml:[0-9]*: not valid YAML.*brackets" -- \
+    "$TT" analyze -q -c "$WORK/bad3.yaml" "$WORK/clean.pcap"
+printf 'flow:\n  max_flows: [1, 2]\n' > "$WORK/bad4.yaml"
+expect_exit "a list for a one-value key -> 1" 1 "'flow.max_flows' takes one value, not a list" -- \
+    "$TT" analyze -q -c "$WORK/bad4.yaml" "$WORK/clean.pcap"
+expect_exit "a directory -> 2, said as one" 2 "is a directory (give the capture files in it" -- \
+    "$TT" analyze -q "$WORK"
+head -c 24 "$WORK/clean.pcap" > "$WORK/hdronly.pcap"; printf '\0\0\0\0\0\0\0\0\377\377\377\0\377\377\377\0' >> "$WORK/hdronly.pcap"
+expect_exit "damaged before the first frame -> 3, said so (not 'after frame 0')" 3 "damaged before its first frame" -- \
+    "$TT" analyze -q "$WORK/hdronly.pcap"
+rm -f "$WORK/early.e"
+expect_exit "unwritable --summary -> 4 before anything is analysed" 4 "cannot write summary.*create the directory" -- \
+    "$TT" analyze -q -s /nonexistent/dir/s.json -e "$WORK/early.e" "$WORK/clean.pcap"
+check "... no events were written (the run never started)" test ! -e "$WORK/early.e"
+"$TT" config --help > "$WORK/cfghelp" 2>&1
+check "config --help: usage, not the settings" sh -c "grep -q '^usage: ticktap config' '$WORK/cfghelp' && ! grep -q '^flow.max_flows' '$WORK/cfghelp'"
+for k in fddi ppp ppp_hdlc chdlc; do # the same IP packets under each link layer tshark reads
+    for s in clean loss; do
+        "$ROOT/tests/integration/relink.py" "$WORK/$s.pcap" "$WORK/$s.$k.pcap" $k
+        "$TT" analyze -q -s "$WORK/$s.$k.json" "$WORK/$s.$k.pcap"
+    done
+    check "link type $k: the same flows and TCP analysis as over Ethernet" $PY -c "
+import json
+for s in 'clean', 'loss':
+    a, b = json.load(open('$WORK/%s.s1.json' % s)), json.load(open('$WORK/%s.$k.json' % s))
+    assert a['tcp_analysis'] == b['tcp_analysis'] and a['flows'] == b['flows'] and b['decode_errors'] == {}, (s, b)"
+    check "link type $k: tshark agrees" env TICKTAP="$TT" "$ROOT/tests/oracle/compare.sh" "$WORK/loss.$k.pcap"
+done
+"$ROOT/tests/integration/relink.py" "$WORK/clean.pcap" "$WORK/user0.pcap" user0
+expect_exit "a link type not decoded -> 6, named on stderr with what is read" 6 \
+    "link type 147 (.*) is not decoded: [0-9]* of [0-9]* frames.*ticktap reads Ethernet" -- \
+    "$TT" analyze -q "$WORK/user0.pcap"
+# Ctrl-C part-way (here while standard input waits for more): exit 130, and the human summary
+# and the JSON summary both say the figures are partial.
+{ cat "$WORK/clean.pcap"; sleep 3; } | "$TT" analyze -s "$WORK/intr.json" - > "$WORK/intr.txt" 2>&1 &
+ipid=$!
+for _ in $(seq 100); do # until its SIGINT handler is in place
+    tp=$(pgrep -f "analyze -s $WORK/intr.json" | head -1)
+    [ -n "$tp" ] && (( 0x$(sed -n 's/^SigCgt:\s*//p' /proc/$tp/status 2>/dev/null || echo 0) & 2 )) && break
+    sleep 0.05
+done
+kill -INT $tp 2> /dev/null; wait $ipid; irc=$?
+check "interrupted: exit 130, the human summary and the JSON say so" sh -c "test $irc -eq 130 &&
+    grep -q INTERRUPTED '$WORK/intr.txt' && grep -q '\"interrupted\": *true' '$WORK/intr.json'"
 
 section "filters, several files, truncation"
 "$TT" analyze -q --filter udp -s "$WORK/f.json" "$WORK/trading_demo.pcap"
@@ -521,7 +566,7 @@ for f in "${mal_files[@]}"; do
         timeout 20 "$TT" analyze -q -w $w -s "$WORK/x.json" "$f" > /dev/null 2> "$WORK/x.err"; rc=$?
         case $rc in
             0) ;;
-            2|3) grep -q . "$WORK/x.err" || mal_bad+=" $(basename "$f")(w$w,rc=$rc,silent)";;
+            2|3|6) grep -q . "$WORK/x.err" || mal_bad+=" $(basename "$f")(w$w,rc=$rc,silent)";;
             *) mal_bad+=" $(basename "$f")(w$w,rc=$rc)";;
         esac
     done

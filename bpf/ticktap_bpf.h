@@ -84,4 +84,13 @@ struct tt_xdp_meta {
 };
 #define TT_META_MAGIC 0x74747031u /* "ttp1" */
 
+/* The kernel and the agent must agree byte for byte: no hidden padding, no drift. */
+_Static_assert(sizeof(struct tt_lpm4) == 12, "tt_lpm4 layout");
+_Static_assert(sizeof(struct tt_lpm6) == 24, "tt_lpm6 layout");
+_Static_assert(sizeof(struct tt_rule_set) == 48 + TT_MAX_RULES, "tt_rule_set layout");
+_Static_assert(sizeof(struct tt_ctl) == 8, "tt_ctl layout");
+_Static_assert(sizeof(struct tt_counters) == 80, "tt_counters layout");
+_Static_assert(sizeof(struct tt_rec) == 32, "tt_rec layout");
+_Static_assert(sizeof(struct tt_xdp_meta) == 24, "tt_xdp_meta layout");
+
 #endif

@@ -1,6 +1,6 @@
 /* capture.h - capture sources: anything that yields bursts of (timestamp, bytes) frames.
  *
- * Every source (pcap files, and later libpcap live, AF_XDP, DPDK) implements struct
+ * Every source (pcap files, libpcap live, AF_XDP; DPDK to come) implements struct
  * capture_ops and registers in capture.c; everything after rx_burst is the one shared
  * pipeline. Frames returned by rx_burst stay valid until the next rx_burst or close on the
  * same source. A source belongs to one thread. Live sources (capture_live.h) are opened by

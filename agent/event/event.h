@@ -1,7 +1,7 @@
 /* event.h - the events and records ticktap emits, as fixed-size structs.
  *
  * Workers fill struct event on the hot path (no allocation, no formatting) and hand it to the
- * sink through a bounded ring (event_ring.h); event_json.c turns it into one JSON line
+ * sink through a bounded ring (util/spsc_ring.h); event_json.c turns it into one JSON line
  * described by schemas/. Each type has a stable dotted name and a default severity.
  */
 #ifndef TT_EVENT_H

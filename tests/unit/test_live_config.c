@@ -172,7 +172,7 @@ static void yaml_lists_of_rules_and_interfaces(void **state)
     fclose(f);
     config_defaults(&cfg);
     assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "lists are not settings here"));
+    assert_non_null(strstr(err, "'flow.max_flows' takes one value, not a list"));
     unlink(path);
 }
 

@@ -25,6 +25,7 @@ GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
 .PHONY: all deps test unit integration live demo bench sanitize fuzz clean help format
 all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
+	@: # a recipe, so an up-to-date build says nothing
 
 # Objects of test binaries are kept (make would otherwise delete them as intermediates).
 .SECONDARY:

@@ -23,9 +23,13 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps test unit integration live demo bench sanitize fuzz clean help format
+.PHONY: all test-bins deps test unit integration live demo bench sanitize fuzz clean help format
 all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 	@: # a recipe, so an up-to-date build says nothing
+
+# Everything the suites run; says nothing when up to date.
+test-bins: all $(UNIT_BINS)
+	@:
 
 # Objects of test binaries are kept (make would otherwise delete them as intermediates).
 .SECONDARY:
@@ -123,7 +127,7 @@ live: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 
 test: deps
 	@echo "== build $(BUILD)/ticktap, test binaries$(if $(filter 1,$(PGO)), (profile-guided: built twice; PGO=0 to skip))$(if $(Q),; V=1 shows the compiler)"
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory test-bins
 	@BUILD=$(BUILD) tests/run_suites.sh unit integration live
 
 demo: deps
@@ -135,7 +139,7 @@ SAN_FLAGS := BUILD=build-san CC=clang PGO=0 \
 	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 sanitize: deps
 	@echo "== build build-san (clang, ASan + UBSan)"
-	@$(MAKE) --no-print-directory $(SAN_FLAGS) all $(UNIT_SRCS:tests/unit/%.c=build-san/tests/%)
+	@$(MAKE) --no-print-directory $(SAN_FLAGS) test-bins
 	@BUILD=build-san tests/run_suites.sh unit integration live
 
 FUZZ_SECONDS ?= 30

@@ -321,8 +321,7 @@ static int pcap_file_open(struct capture **out, const char *const *paths, int np
     struct capture *c = calloc(1, sizeof(*c));
     if (!c) return -ENOMEM;
     c->in = calloc((size_t)npaths, sizeof(*c->in));
-    c->arena = malloc(ARENA_BYTES);
-    if (!c->in || !c->arena) {
+    if (!c->in) {
         pcap_close_all(c);
         return -ENOMEM;
     }
@@ -529,6 +528,10 @@ static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, 
     if (rc) return rc;
     if (c->streaming)
         rc = stream_burst(c, &c->in[0], frames, max);
+    else if (!c->arena && !(c->arena = malloc(ARENA_BYTES))) { /* merging or libpcap only */
+        snprintf(err, errlen, "out of memory (%u MiB for the frame arena)", ARENA_BYTES >> 20);
+        rc = -ENOMEM;
+    }
     else
         rc = merge_burst(c, frames, max, c->arena, ARENA_BYTES, 0);
     if (!rc) /* an input that broke as the others ended: say so before the end */

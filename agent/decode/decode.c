@@ -64,6 +64,11 @@ void decoder_fini(struct decoder *d)
     ip_reasm_fini(&d->reasm);
 }
 
+void decoder_reset(struct decoder *d)
+{
+    ip_reasm_reset(&d->reasm);
+}
+
 void decoder_expire(struct decoder *d, uint64_t now_ns, uint64_t *counters)
 {
     counters[TT_C_FRAG_TIMEOUT] += ip_reasm_expire(&d->reasm, now_ns);

@@ -209,6 +209,8 @@ void decoder_config_default(struct decoder_config *cfg);
 /* Preallocates the reassembler. Returns 0 or -ENOMEM. */
 int decoder_init(struct decoder *d, const struct decoder_config *cfg);
 void decoder_fini(struct decoder *d);
+/* Forgets all state kept between frames (fragments), keeping the memory. */
+void decoder_reset(struct decoder *d);
 
 /* Decodes data[0..caplen) captured on a link of type linktype into pkt (fully overwritten).
  * pkt->error is TT_C_MAX when every layer decoded; the counters of errors are the caller's.

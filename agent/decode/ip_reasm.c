@@ -56,6 +56,13 @@ static void slot_free(struct ip_reasm *r, struct reasm_slot *s)
     s->total_len = 0;
 }
 
+void ip_reasm_reset(struct ip_reasm *r)
+{
+    for (uint32_t i = 0; i < r->nslots; i++)
+        if (r->slots[i].in_use || i == (uint32_t)r->done_slot) slot_free(r, &r->slots[i]);
+    r->done_slot = -1;
+}
+
 static struct reasm_slot *slot_find(struct ip_reasm *r, uint8_t family, const uint8_t *src,
                                     const uint8_t *dst, uint8_t proto, uint32_t id,
                                     struct reasm_slot **free_slot)

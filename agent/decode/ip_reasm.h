@@ -43,6 +43,8 @@ enum reasm_result {
 
 int ip_reasm_init(struct ip_reasm *r, uint32_t nslots, uint32_t max_bytes, uint64_t timeout_ns);
 void ip_reasm_fini(struct ip_reasm *r);
+/* Forgets every datagram held, keeping the memory: as after ip_reasm_init. */
+void ip_reasm_reset(struct ip_reasm *r);
 
 /* Adds one fragment: payload bytes data[0..len) at byte offset off of the datagram; more is
  * the MF bit. err receives a counter id when the result is REASM_DROPPED, or when the

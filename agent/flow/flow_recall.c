@@ -28,6 +28,13 @@ void flow_recall_fini(struct flow_recall *r)
     memset(r, 0, sizeof(*r));
 }
 
+void flow_recall_reset(struct flow_recall *r)
+{
+    if (r->entries)
+        memset(r->entries, 0, ((size_t)r->set_mask + 1) * RECALL_WAYS * sizeof(*r->entries));
+    r->stamp = 0;
+}
+
 static struct flow_recalled *set_of(const struct flow_recall *r, uint32_t hash)
 {
     return &r->entries[(size_t)(hash & r->set_mask) * RECALL_WAYS];

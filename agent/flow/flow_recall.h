@@ -34,6 +34,8 @@ struct flow_recall {
  * Returns 0 or -ENOMEM. */
 int flow_recall_init(struct flow_recall *r, uint32_t capacity);
 void flow_recall_fini(struct flow_recall *r);
+/* Forgets every ended flow, keeping the memory (writes the whole table). */
+void flow_recall_reset(struct flow_recall *r);
 
 /* Stores the TCP state of ended flow f (its unACKed segment lists already released).
  * Returns 1 when an older entry had to be forgotten to make room, else 0. */

@@ -82,6 +82,22 @@ void flow_table_fini(struct flow_table *ft)
     memset(ft, 0, sizeof(*ft));
 }
 
+void flow_table_reset(struct flow_table *ft)
+{
+    for (uint32_t i = 0; i < ft->never_used; i++) {
+        if (!ft->flows[i].in_use) continue;
+        uint32_t s = ft->flows[i].hash & ft->slot_mask; /* no shifting: every slot goes */
+        while (ft->slots[s] != i + 1)
+            s = (s + 1) & ft->slot_mask;
+        ft->slots[s] = FT_EMPTY;
+    }
+    memset(ft->flows, 0, (size_t)ft->never_used * sizeof(*ft->flows));
+    ft->nactive = ft->never_used = 0;
+    ft->free_head = FT_NIL;
+    ft->head[0] = ft->head[1] = ft->tail[0] = ft->tail[1] = FT_NIL;
+    ft->created = ft->evicted = 0;
+}
+
 static void list_unlink(struct flow_table *ft, uint32_t i)
 {
     struct flow *f = &ft->flows[i];

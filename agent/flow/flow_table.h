@@ -84,6 +84,9 @@ void flow_table_config_default(struct flow_table_config *cfg);
 int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, flow_end_fn on_end,
                     void *ctx);
 void flow_table_fini(struct flow_table *ft);
+/* Forgets every flow without ending it (no callback) and zeroes the counts, keeping the
+ * memory: only the flows and slots that were used are written. */
+void flow_table_reset(struct flow_table *ft);
 
 /* Ends f now with reason why (through the end callback) and frees its slot. */
 void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason why);

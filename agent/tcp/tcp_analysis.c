@@ -72,6 +72,13 @@ void tcp_seg_pool_fini(struct tcp_seg_pool *p)
     memset(p, 0, sizeof(*p));
 }
 
+void tcp_seg_pool_reset(struct tcp_seg_pool *p)
+{
+    p->free_head = TCP_NIL;
+    p->never_used = 0;
+    p->exhausted = 0;
+}
+
 void tcp_conv_init(struct tcp_conv *c)
 {
     memset(c, 0, sizeof(*c));

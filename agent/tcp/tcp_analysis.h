@@ -119,6 +119,8 @@ struct tcp_seg_pool {
 
 int tcp_seg_pool_init(struct tcp_seg_pool *p, uint32_t cap, uint32_t per_dir_max);
 void tcp_seg_pool_fini(struct tcp_seg_pool *p);
+/* Takes every segment back (the conversations holding them are forgotten too). */
+void tcp_seg_pool_reset(struct tcp_seg_pool *p);
 
 /* What one segment revealed. */
 struct tcp_result {

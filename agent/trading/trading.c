@@ -352,6 +352,24 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
     return 0;
 }
 
+void trading_reset(struct trading *t)
+{
+    const struct trading_config *cfg = t->cfg;
+    if (!cfg->enabled) return;
+    memset(t->apps, 0, cfg->max_sessions * sizeof(*t->apps));
+    memset(t->md, 0, cfg->md_sessions * sizeof(*t->md));
+    memset(t->orders, 0, ((size_t)t->orders_mask + 1) * sizeof(*t->orders));
+    if (t->orders_hot) memset(t->orders_hot, 0, ORDERS_HOT * sizeof(*t->orders_hot));
+    memset(t->scratch, 0, sizeof(*t->scratch));
+    t->free_app = TRADING_NONE;
+    t->nmd_live = t->hot_pending = t->orders_pending = 0;
+    t->day_start_ns = t->day_end_ns = 0;
+    t->pkt = NULL;
+    t->flow = NULL;
+    for (uint32_t i = cfg->max_sessions; i-- > 0;)
+        app_free(t, i);
+}
+
 void trading_fini(struct trading *t)
 {
     free(t->apps);

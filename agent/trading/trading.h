@@ -145,6 +145,8 @@ struct trading {
 int trading_init(struct trading *t, const struct trading_config *cfg, struct trading_stats *st,
                  uint64_t *counters, const struct trading_emit *emit);
 void trading_fini(struct trading *t);
+/* Forgets every session, feed and pending order, keeping the memory: as after trading_init. */
+void trading_reset(struct trading *t);
 
 void trading_tcp(struct trading *t, struct flow *f, int dir, const struct packet *pkt);
 void trading_udp(struct trading *t, struct flow *f, int dir, const struct packet *pkt);

@@ -51,7 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int lt = linktypes[data[0] % (sizeof(linktypes) / sizeof(linktypes[0]))];
     struct decoder_config dc;
     decoder_config_default(&dc);
-    if (lt == 1 && (decoder_init(&shortcut, &dc) || decoder_init(&walk, &dc))) abort();
+    static int decoders_ready;
+    if (!decoders_ready && (decoder_init(&shortcut, &dc) || decoder_init(&walk, &dc))) abort();
+    decoders_ready = 1;
+    decoder_reset(&shortcut);
+    decoder_reset(&walk);
     walk.general_only = 1;
     dispatch_init(&steering, 2, dc.vxlan_port, dc.geneve_port, dc.gtpu_port);
     steering.trading = &fuzz_config()->trading; /* market data by session too */
@@ -79,10 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* drain events so the ring never fills */
         while (spsc_ring_peek(&w->events))
             spsc_ring_pop(&w->events);
-    }
-    if (lt == 1) {
-        decoder_fini(&shortcut);
-        decoder_fini(&walk);
     }
     worker_flush(w);
     while (spsc_ring_peek(&w->events))

@@ -32,6 +32,7 @@
 #include "../decode/cursor.h"
 #include "capture.h"
 #include "pcap_format.h"
+#include "../util/table_mem.h"
 
 #define ARENA_BYTES (4u << 20)
 /* Bytes asked of read() at a time: small enough that a chunk is still in the core's L2 cache
@@ -92,10 +93,10 @@ static void pcap_close_all(struct capture *c)
         if (in->p) pcap_close(in->p);
         if (in->dead) pcap_close(in->dead);
         if (in->buf) close(in->fd);
-        free(in->buf);
+        table_release(in->buf);
     }
     free(c->in);
-    free(c->arena);
+    table_release(c->arena);
     free(c);
 }
 
@@ -303,7 +304,7 @@ static int open_direct(struct capture *c, struct pcap_input *in, int *gzip, char
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     in->buf_cap = DIRECT_BUFFER;
-    if (!(in->buf = malloc(in->buf_cap))) {
+    if (!(in->buf = table_malloc(1, in->buf_cap))) {
         close(fd);
         snprintf(ebuf, PCAP_ERRBUF_SIZE, "out of memory");
         return -1;
@@ -528,7 +529,7 @@ static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, 
     if (rc) return rc;
     if (c->streaming)
         rc = stream_burst(c, &c->in[0], frames, max);
-    else if (!c->arena && !(c->arena = malloc(ARENA_BYTES))) { /* merging or libpcap only */
+    else if (!c->arena && !(c->arena = table_malloc(1, ARENA_BYTES))) { /* merging or libpcap only */
         snprintf(err, errlen, "out of memory (%u MiB for the frame arena)", ARENA_BYTES >> 20);
         rc = -ENOMEM;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../util/counters.h"
+#include "../util/table_mem.h"
 
 int ip_reasm_init(struct ip_reasm *r, uint32_t nslots, uint32_t max_bytes, uint64_t timeout_ns)
 {
@@ -15,7 +16,7 @@ int ip_reasm_init(struct ip_reasm *r, uint32_t nslots, uint32_t max_bytes, uint6
         return 0;
     if (max_bytes > 65535)
         max_bytes = 65535;
-    r->slots = calloc(nslots, sizeof(*r->slots));
+    r->slots = table_zalloc(nslots, sizeof(*r->slots));
     if (!r->slots)
         return -ENOMEM;
     r->nslots = nslots;
@@ -23,8 +24,8 @@ int ip_reasm_init(struct ip_reasm *r, uint32_t nslots, uint32_t max_bytes, uint6
     r->timeout_ns = timeout_ns;
     uint32_t units = (max_bytes + 7) / 8;
     for (uint32_t i = 0; i < nslots; i++) {
-        r->slots[i].buf = malloc(max_bytes + 8);
-        r->slots[i].bitmap = calloc((units + 7) / 8, 1);
+        r->slots[i].buf = table_malloc(1, max_bytes + 8);
+        r->slots[i].bitmap = table_zalloc((units + 7) / 8, 1);
         if (!r->slots[i].buf || !r->slots[i].bitmap) {
             ip_reasm_fini(r);
             return -ENOMEM;
@@ -37,10 +38,10 @@ void ip_reasm_fini(struct ip_reasm *r)
 {
     if (r->slots) {
         for (uint32_t i = 0; i < r->nslots; i++) {
-            free(r->slots[i].buf);
-            free(r->slots[i].bitmap);
+            table_release(r->slots[i].buf);
+            table_release(r->slots[i].bitmap);
         }
-        free(r->slots);
+        table_release(r->slots);
     }
     memset(r, 0, sizeof(*r));
     r->done_slot = -1;

@@ -8,6 +8,7 @@
 
 #include "../util/config.h"
 #include "../util/symhash.h"
+#include "../util/table_mem.h"
 
 struct alert_state {
     uint64_t key;
@@ -93,13 +94,13 @@ int alert_init(struct alert_detector *d, const struct alert_rules *rules, uint32
     if (!rules->n)
         return 0;
     d->cap = keys ? keys : 1;
-    d->table = calloc(d->cap, sizeof(*d->table));
+    d->table = table_zalloc(d->cap, sizeof(*d->table));
     return d->table ? 0 : -ENOMEM;
 }
 
 void alert_fini(struct alert_detector *d)
 {
-    free(d->table);
+    table_release(d->table);
     d->table = NULL;
 }
 

@@ -1,5 +1,6 @@
 /* detect_storm.c - sliding-window burst detector (see detect_storm.h). */
 #include "detect_storm.h"
+#include "../util/table_mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,13 +15,13 @@ int storm_init(struct storm_detector *s, uint32_t threshold, uint64_t window_ns,
     s->cooldown_ns = cooldown_ns;
     if (threshold == 0)
         return 0; /* disabled */
-    s->ts = calloc(threshold, sizeof(*s->ts));
+    s->ts = table_zalloc(threshold, sizeof(*s->ts));
     return s->ts ? 0 : -ENOMEM;
 }
 
 void storm_fini(struct storm_detector *s)
 {
-    free(s->ts);
+    table_release(s->ts);
     s->ts = NULL;
 }
 

@@ -58,9 +58,9 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
     while (nslots < 2 * cfg->max_flows)
         nslots <<= 1;
     ft->slot_mask = nslots - 1;
-    ft->flows = calloc(cfg->max_flows, sizeof(*ft->flows));
+    ft->flows = table_zalloc(cfg->max_flows, sizeof(*ft->flows));
     ft->slots = table_calloc(nslots, sizeof(*ft->slots)); /* probed before written */
-    ft->expiring = malloc(FLOW_EXPIRE_MAX * sizeof(*ft->expiring));
+    ft->expiring = table_malloc(FLOW_EXPIRE_MAX, sizeof(*ft->expiring));
     if (!ft->flows || !ft->slots || !ft->expiring) {
         flow_table_fini(ft);
         return -ENOMEM;
@@ -76,9 +76,9 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
 
 void flow_table_fini(struct flow_table *ft)
 {
-    free(ft->flows);
+    table_release(ft->flows);
     table_free(ft->slots);
-    free(ft->expiring);
+    table_release(ft->expiring);
     memset(ft, 0, sizeof(*ft));
 }
 

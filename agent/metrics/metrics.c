@@ -12,6 +12,7 @@
 #include "../event/event_json.h"
 #include "../report/report.h"
 #include "../util/clock.h"
+#include "../util/table_mem.h"
 
 uint64_t metrics_now_ns(void)
 {
@@ -544,6 +545,20 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     }
     t->microbursts += s->dispatch_bursts;
     render_trading(b, t);
+    size_t rss, rss_peak;
+    process_resident_bytes(&rss, &rss_peak);
+    prom_family(b, "ticktap_table_memory_bytes", "gauge",
+                "Preallocated tables, rings and buffers: what the configured limits allow "
+                "(pages count as resident only once used)");
+    prom_sample(b, "ticktap_table_memory_bytes", NULL, table_mem_reserved());
+    prom_family(b, "ticktap_table_memory_peak_bytes", "gauge",
+                "Most memory the tables, rings and buffers held at once");
+    prom_sample(b, "ticktap_table_memory_peak_bytes", NULL, table_mem_peak());
+    prom_family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
+    prom_sample(b, "process_resident_memory_bytes", NULL, rss);
+    prom_family(b, "ticktap_resident_memory_peak_bytes", "gauge",
+                "Peak resident memory of the process (getrusage ru_maxrss)");
+    prom_sample(b, "ticktap_resident_memory_peak_bytes", NULL, rss_peak);
     char why[512];
     int bad = metrics_health(m, why, sizeof(why));
     prom_family(b, "ticktap_up", "gauge", "1 while capture, workers and sinks make progress");
@@ -640,6 +655,13 @@ char *metrics_stats_json(struct metrics *m, uint64_t ts_ns, uint64_t interval_ns
         json_pack("{s:I, s:I, s:I, s:I, s:I}", "active", (json_int_t)t->flows_active, "created",
                   (json_int_t)t->flows_created, "ended", (json_int_t)t->flows_ended, "evicted",
                   (json_int_t)t->flows_evicted, "resumed", (json_int_t)t->flows_resumed));
+    size_t rss, rss_peak;
+    process_resident_bytes(&rss, &rss_peak);
+    json_object_set_new(o, "memory",
+                        json_pack("{s:I, s:I, s:I, s:I}", "tables_bytes",
+                                  (json_int_t)table_mem_reserved(), "tables_peak_bytes",
+                                  (json_int_t)table_mem_peak(), "resident_bytes", (json_int_t)rss,
+                                  "resident_peak_bytes", (json_int_t)rss_peak));
     if (kafka_on)
         json_object_set_new(
             o, "kafka",

@@ -1,5 +1,6 @@
 /* frame_ring.c - variable-size SPSC frame ring (see frame_ring.h). */
 #include "frame_ring.h"
+#include "../util/table_mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ int frame_ring_init(struct frame_ring *r, uint64_t bytes)
     while (size < bytes)
         size <<= 1;
     memset(r, 0, sizeof(*r));
-    r->buf = aligned_alloc(64, size);
+    r->buf = table_malloc(1, size);
     if (!r->buf)
         return -ENOMEM;
     r->size = size;
@@ -32,7 +33,7 @@ int frame_ring_init(struct frame_ring *r, uint64_t bytes)
 
 void frame_ring_fini(struct frame_ring *r)
 {
-    free(r->buf);
+    table_release(r->buf);
     r->buf = NULL;
 }
 

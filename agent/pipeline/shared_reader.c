@@ -1,5 +1,6 @@
 /* shared_reader.c - workers take turns reading an offline capture into a ring of chunks. */
 #include "shared_reader.h"
+#include "../util/table_mem.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -34,12 +35,12 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
     for (uint32_t i = 0; i < r->nchunks; i++) {
         struct chunk *c = &r->chunks[i];
         atomic_init(&c->readers_left, 0);
-        c->frames = malloc(CHUNK_FRAMES * sizeof(*c->frames));
-        c->bytes = malloc(CAPTURE_INTO_MIN);
-        c->walk = malloc((size_t)nworkers * (CHUNK_FRAMES + CHUNK_WALK_PAD) * sizeof(*c->walk));
-        c->nwalk = malloc(nworkers * sizeof(*c->nwalk));
-        c->marks = malloc(CHUNK_FRAMES * sizeof(*c->marks));
-        c->bursts = malloc(CHUNK_FRAMES * sizeof(*c->bursts)); /* touched only when used */
+        c->frames = table_malloc(CHUNK_FRAMES, sizeof(*c->frames));
+        c->bytes = table_malloc(1, CAPTURE_INTO_MIN);
+        c->walk = table_malloc((size_t)nworkers * (CHUNK_FRAMES + CHUNK_WALK_PAD), sizeof(*c->walk));
+        c->nwalk = table_malloc(nworkers, sizeof(*c->nwalk));
+        c->marks = table_malloc(CHUNK_FRAMES, sizeof(*c->marks));
+        c->bursts = table_malloc(CHUNK_FRAMES, sizeof(*c->bursts)); /* touched only when used */
         if (!c->frames || !c->bytes || !c->walk || !c->nwalk || !c->marks || !c->bursts)
             return -ENOMEM;
     }
@@ -50,12 +51,12 @@ void shared_reader_fini(struct shared_reader *r)
 {
     for (uint32_t i = 0; r->chunks && i < r->nchunks; i++) {
         struct chunk *c = &r->chunks[i];
-        free(c->frames);
-        free(c->bytes);
-        free(c->walk);
-        free(c->nwalk);
-        free(c->marks);
-        free(c->bursts);
+        table_release(c->frames);
+        table_release(c->bytes);
+        table_release(c->walk);
+        table_release(c->nwalk);
+        table_release(c->marks);
+        table_release(c->bursts);
     }
     free(r->chunks);
     r->chunks = NULL;

@@ -17,7 +17,7 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
     uint32_t cap = 16;
     while (cap < 2 * talkers_max)
         cap <<= 1;
-    s->talkers.hosts = calloc(talkers_max ? talkers_max : 1, sizeof(struct talker));
+    s->talkers.hosts = table_zalloc(talkers_max ? talkers_max : 1, sizeof(struct talker));
     s->talkers.index = table_calloc(cap, sizeof(uint32_t)); /* probed before written */
     if (!s->talkers.hosts || !s->talkers.index) return -ENOMEM;
     s->talkers.cap = cap;
@@ -83,7 +83,7 @@ void stats_fini(struct tt_stats *s)
 {
     free(s->inputs);
     s->inputs = NULL;
-    free(s->talkers.hosts);
+    table_release(s->talkers.hosts);
     table_free(s->talkers.index);
     s->talkers.hosts = NULL;
     s->talkers.index = NULL;

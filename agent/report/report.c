@@ -10,6 +10,7 @@
 #include "../decode/decode.h"
 #include "../event/event_json.h"
 #include "../flow/flow_table.h"
+#include "../util/table_mem.h"
 #include "report_trading.h"
 
 /* The tcp_analysis keys of the summary contract, in contract order. */
@@ -194,6 +195,11 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     if (st->flows_resumed) /* connections that went on after their record ended */
         fprintf(out, ", resumed %" PRIu64, st->flows_resumed);
     fprintf(out, ")   analysed in %.2f s\n", res->wall_seconds);
+    size_t rss, rss_peak;
+    process_resident_bytes(&rss, &rss_peak);
+    fprintf(out, "  memory: tables %.1f MiB at most (what the configured limits allow), "
+                 "peak resident %.1f MiB\n",
+            (double)table_mem_peak() / (1 << 20), (double)rss_peak / (1 << 20));
 
     fprintf(out, "\n  protocol mix:");
     for (int i = 0; i < TT_P_MAX; i++)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../decode/decode.h"
+#include "../util/table_mem.h"
 
 #define LT_SEQ(a, b) ((int32_t)((a) - (b)) < 0)
 #define GT_SEQ(a, b) ((int32_t)((b) - (a)) < 0)
@@ -58,7 +59,7 @@ int tcp_seg_pool_init(struct tcp_seg_pool *p, uint32_t cap, uint32_t per_dir_max
     p->per_dir_max = per_dir_max;
     if (cap == 0)
         return 0;
-    p->segs = malloc((size_t)cap * sizeof(*p->segs));
+    p->segs = table_malloc(cap, sizeof(*p->segs));
     if (!p->segs)
         return -ENOMEM;
     p->cap = cap;
@@ -68,7 +69,7 @@ int tcp_seg_pool_init(struct tcp_seg_pool *p, uint32_t cap, uint32_t per_dir_max
 
 void tcp_seg_pool_fini(struct tcp_seg_pool *p)
 {
-    free(p->segs);
+    table_release(p->segs);
     memset(p, 0, sizeof(*p));
 }
 

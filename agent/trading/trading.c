@@ -334,14 +334,14 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
         orders <<= 1;
     t->orders_mask = orders - 1;
     /* calloc'd pages stay untouched (not resident) until sessions use them */
-    t->apps = calloc(cfg->max_sessions, sizeof(*t->apps));
-    t->bufs = calloc(cfg->max_sessions, 2 * (size_t)cfg->stream_buffer);
+    t->apps = table_zalloc(cfg->max_sessions, sizeof(*t->apps));
+    t->bufs = table_zalloc(cfg->max_sessions, 2 * (size_t)cfg->stream_buffer);
     t->md = table_calloc(cfg->md_sessions, sizeof(*t->md)); /* hash tables: probed first */
-    t->md_live = calloc(cfg->md_sessions, sizeof(*t->md_live));
-    t->md_order = calloc(cfg->md_sessions, sizeof(*t->md_order));
+    t->md_live = table_zalloc(cfg->md_sessions, sizeof(*t->md_live));
+    t->md_order = table_zalloc(cfg->md_sessions, sizeof(*t->md_order));
     t->orders = table_calloc(orders, sizeof(*t->orders));
-    if (orders >= 4 * ORDERS_HOT) t->orders_hot = calloc(ORDERS_HOT, sizeof(*t->orders_hot));
-    t->scratch = calloc(1, sizeof(*t->scratch));
+    if (orders >= 4 * ORDERS_HOT) t->orders_hot = table_zalloc(ORDERS_HOT, sizeof(*t->orders_hot));
+    t->scratch = table_zalloc(1, sizeof(*t->scratch));
     if (!t->apps || !t->bufs || !t->md || !t->md_live || !t->md_order || !t->orders ||
         (orders >= 4 * ORDERS_HOT && !t->orders_hot) || !t->scratch) {
         trading_fini(t);
@@ -372,14 +372,14 @@ void trading_reset(struct trading *t)
 
 void trading_fini(struct trading *t)
 {
-    free(t->apps);
-    free(t->bufs);
+    table_release(t->apps);
+    table_release(t->bufs);
     table_free(t->md);
-    free(t->md_live);
-    free(t->md_order);
+    table_release(t->md_live);
+    table_release(t->md_order);
     table_free(t->orders);
-    free(t->orders_hot);
-    free(t->scratch);
+    table_release(t->orders_hot);
+    table_release(t->scratch);
     t->apps = NULL;
     t->bufs = NULL;
     t->md = NULL;

@@ -1,5 +1,6 @@
 /* spsc_ring.c - allocation of the SPSC ring (the operations are inline in the header). */
 #include "spsc_ring.h"
+#include "table_mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@ int spsc_ring_init(struct spsc_ring *r, uint64_t capacity, size_t elem_size)
     while (cap < capacity)
         cap <<= 1;
     memset(r, 0, sizeof(*r));
-    r->buf = aligned_alloc(64, ((cap * elem_size + 63) / 64) * 64);
+    r->buf = table_malloc(cap, elem_size);
     if (!r->buf)
         return -ENOMEM;
     r->mask = cap - 1;
@@ -23,6 +24,6 @@ int spsc_ring_init(struct spsc_ring *r, uint64_t capacity, size_t elem_size)
 
 void spsc_ring_fini(struct spsc_ring *r)
 {
-    free(r->buf);
+    table_release(r->buf);
     r->buf = NULL;
 }

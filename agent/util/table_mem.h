@@ -1,4 +1,12 @@
-/* table_mem.h - zeroed memory for tables that are read before they are written.
+/* table_mem.h - memory for the preallocated tables, rings and buffers, counted.
+ *
+ * Every table whose size a setting decides (flows, segments, sessions, rings, read buffers)
+ * comes from here, so that what the configured limits allow is known while running:
+ * table_mem_reserved() and its high-water mark go into the summary and the metrics, beside
+ * the process's peak resident memory. Untouched pages are not resident, so a table sized for
+ * millions costs its pages only as it fills.
+ *
+ * table_calloc() is for tables read before they are written:
  *
  * calloc'd memory is mapped page by page as it is touched. A read of an untouched page maps
  * the kernel's shared zero page; the write that follows copies it, and the copy must flush
@@ -33,5 +41,18 @@ void *table_calloc(size_t n, size_t size);
 
 /* Frees what table_calloc returned (NULL: nothing). */
 void table_free(void *p);
+
+/* n elements of size bytes, 64-byte aligned, from the heap: zeroed (table_zalloc) or not
+ * (table_malloc). NULL on overflow or out of memory. Freed with table_release (NULL: nothing). */
+void *table_zalloc(size_t n, size_t size);
+void *table_malloc(size_t n, size_t size);
+void table_release(void *p);
+
+/* Bytes of tables allocated now, and the most there were at any time (process-wide). */
+size_t table_mem_reserved(void);
+size_t table_mem_peak(void);
+
+/* The process's resident memory now and at its peak, in bytes (0 when unknown). */
+void process_resident_bytes(size_t *now, size_t *peak);
 
 #endif

@@ -5,6 +5,7 @@
  *   ttgen trading OUT.pcap [N]     N packets of mixed trading traffic (demo, bench)
  *   ttgen flows OUT.pcap [N]       N short TCP connections, 100 us apart: 2 messages each
  *                                  (tcp.handshake and the flow record) for the Kafka bench
+ *   ttgen synflood OUT.pcap [N]    N unanswered SYNs, each from its own address: N new flows
  *   ttgen live_mix OUT.pcap [PER]  frames for the live tests' rules (+ OUT.pcap.rules.json)
  *
  * Each scenario builds its packets by hand, so what it contains is known by construction:
@@ -650,6 +651,22 @@ static void sc_flows(struct gen *g, uint64_t n)
     }
 }
 
+/* A SYN flood: n SYNs, each from its own address and port to one server, none answered:
+ * every one is a new flow. */
+static void sc_synflood(struct gen *g, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct conn c;
+        char cli[32];
+        snprintf(cli, sizeof(cli), "10.%u.%u.%u", 100 + (unsigned)(i >> 16) % 100,
+                 (unsigned)(i >> 8) & 255, (unsigned)i & 255);
+        conn_init(&c, cli, "10.9.255.1", (uint16_t)(1024 + (i * 7) % 60000), 9878,
+                  (uint32_t)(i * 2654435761u), 0);
+        tcp_raw(g, &c, 0, S, c.seq[0], 0, 0, 64240, NULL);
+        g->t += 1 * US;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "list")) {
@@ -659,7 +676,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading|flows OUT.pcap [N] | ttgen list\n");
+        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading|flows|synflood OUT.pcap [N] | ttgen list\n");
         return 1;
     }
     struct gen g = {.t = T0, .ipid = 1};
@@ -680,6 +697,10 @@ int main(int argc, char **argv)
     int rc = gen_trading(argv[1], &g, argv[2]);
     if (rc >= 0)
         return rc;
+    if (!strcmp(argv[1], "synflood")) {
+        sc_synflood(&g, argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000);
+        return pcapw_close(&g.w) ? 1 : 0;
+    }
     if (!strcmp(argv[1], "flows")) {
         sc_flows(&g, argc > 3 ? strtoull(argv[3], NULL, 10) : 100000);
         return pcapw_close(&g.w) ? 1 : 0;

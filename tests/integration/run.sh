@@ -273,6 +273,32 @@ import json; s = json.load(open('$WORK/lim5.json'))
 assert s['drops'].get('trading.feeds_full', 0) == 2, s['drops']
 assert s['trading']['md']['moldudp64']['messages'] == 18, s['trading']['md']"
 
+# A SYN flood of 1 M new flows into a table of 65,536: every flow beyond it is evicted and
+# counted, each ends with its record, and the process's peak memory stays within what the
+# configured tables allow (measured over a run of the same settings on a tiny capture).
+"$GEN" synflood "$WORK/flood.pcap" 1000000
+flood_run() { # CAPTURE SUMMARY: prints "peak_rss_mib tables_mib"
+    $PY - "$TT" "$1" "$2" <<'EOF'
+import re, resource, subprocess, sys
+tt, cap, summary = sys.argv[1:]
+out = subprocess.run([tt, "analyze", cap, "-s", summary, "-e", "/dev/null",
+                      "--set", "flow.max_flows=65536", "--set", "tcp.recall=65536"],
+                     capture_output=True, text=True, check=True).stdout
+tables = float(re.search(r"memory: tables ([0-9.]+) MiB", out).group(1))
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, tables)
+EOF
+}
+read -r flood_rss flood_tables < <(flood_run "$WORK/flood.pcap" "$WORK/flood.json")
+read -r small_rss small_tables < <(flood_run "$WORK/clean.pcap" "$WORK/flood_small.json")
+check "SYN flood: 1,000,000 flows, 934,464 evictions counted, 1,000,000 flow records" $PY -c "
+import json; s = json.load(open('$WORK/flood.json'))
+assert s['flows'] == 1000000, s['flows']
+assert s['drops'].get('flow.evicted') == 1000000 - 65536, s['drops']
+assert s['events'].get('flow') == 1000000, s['events']"
+check "SYN flood: peak memory ${flood_rss%.*} MiB <= ${small_rss%.*} MiB + tables ${flood_tables%.*} MiB" \
+    $PY -c "assert $flood_rss <= $small_rss + $flood_tables and $flood_tables == $small_tables"
+rm -f "$WORK/flood.pcap"
+
 section "command line: errors are one clear line and a documented exit status"
 expect_exit "missing file -> 2" 2 "cannot read capture" -- "$TT" analyze /nonexistent.pcap
 head -c 4096 /dev/urandom > "$WORK/garbage.pcap"

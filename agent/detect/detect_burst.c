@@ -3,8 +3,11 @@
 
 #include <stdio.h>
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
+
+#include "../util/table_mem.h"
 
 void burst_init(struct burst_detector *d, uint64_t window_ns, uint64_t link_bps, double fraction)
 {
@@ -60,4 +63,38 @@ void burst_describe(const struct burst_detector *d, const struct burst *b, const
     e->u.burst.peak_bps = peak_bps;
     e->u.burst.threshold_bps = d->threshold_bytes * 8ull * 1000000000ull / d->window_ns;
     e->u.burst.window_ns = d->window_ns;
+}
+
+int burst_set_init(struct burst_set *s, uint32_t n, const char *const *ifnames,
+                   uint64_t window_ns, uint64_t link_bps, double fraction)
+{
+    memset(s, 0, sizeof(*s));
+    if (!link_bps || !n) return 0;
+    s->det = table_malloc(n, sizeof(*s->det));
+    s->ifname = table_zalloc(n, sizeof(*s->ifname));
+    if (!s->det || !s->ifname) {
+        burst_set_fini(s);
+        return -ENOMEM;
+    }
+    s->n = n;
+    s->window_ns = window_ns;
+    s->link_bps = link_bps;
+    s->fraction = fraction;
+    for (uint32_t i = 0; i < n; i++)
+        snprintf(s->ifname[i], sizeof(s->ifname[i]), "%s", ifnames[i]);
+    burst_set_reset(s);
+    return 0;
+}
+
+void burst_set_reset(struct burst_set *s)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        burst_init(&s->det[i], s->window_ns, s->link_bps, s->fraction);
+}
+
+void burst_set_fini(struct burst_set *s)
+{
+    table_release(s->det);
+    table_release(s->ifname);
+    memset(s, 0, sizeof(*s));
 }

@@ -102,4 +102,22 @@ void burst_totals_merge(struct burst_totals *into, const struct burst_totals *fr
 void burst_describe(const struct burst_detector *d, const struct burst *b, const char *ifname,
                     struct event *e, struct burst_totals *tot);
 
+/* The microburst detectors of a run: one per capture interface, made in one place (the
+ * pipeline's plan) and fed by the one thread that sees every frame of them (the only worker,
+ * the shared reader, or the dispatcher). n is 0 when detection is off. */
+struct burst_set {
+    uint32_t n;
+    struct burst_detector *det;
+    char (*ifname)[16];
+    uint64_t window_ns, link_bps;
+    double fraction;
+};
+
+/* link_bps 0: an empty set. Returns 0 or -ENOMEM. */
+int burst_set_init(struct burst_set *s, uint32_t n, const char *const *ifnames,
+                   uint64_t window_ns, uint64_t link_bps, double fraction);
+/* Every detector afresh (a worker reset). */
+void burst_set_reset(struct burst_set *s);
+void burst_set_fini(struct burst_set *s);
+
 #endif

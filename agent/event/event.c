@@ -1,6 +1,7 @@
 /* event.c - names and severities of event types. */
 #include "event.h"
 
+#include <sched.h>
 #include <string.h>
 
 static const struct {
@@ -45,4 +46,22 @@ const char *saturation_reason_name(enum saturation_reason r)
     static const char *const names[] = {"ring_full", "redirect_failed", "socket_dropped",
                                         "kernel_dropped", "queue_full"};
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
+struct event *event_reserve_waiting(struct spsc_ring *ring, _Atomic int *waiting,
+                                    sem_t *sink_wake, void (*publish)(void *ctx), void *ctx)
+{
+    struct event *e;
+    int woke = 0;
+    while (!(e = spsc_ring_reserve(ring))) {
+        publish(ctx);
+        if (!woke) {
+            atomic_store_explicit(waiting, 1, memory_order_relaxed);
+            if (sink_wake) sem_post(sink_wake);
+            woke = 1;
+        }
+        sched_yield();
+    }
+    if (woke) atomic_store_explicit(waiting, 0, memory_order_relaxed);
+    return e;
 }

@@ -7,9 +7,12 @@
 #ifndef TT_EVENT_H
 #define TT_EVENT_H
 
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "../decode/decode.h"
+#include "../util/spsc_ring.h"
 
 #define TT_SCHEMA_VERSION "1.0.0"
 
@@ -174,5 +177,14 @@ struct event {
         struct flow_record flow;
     } u;
 };
+
+/* Merge key (frame) of events emitted when the capture ends (after every frame). */
+#define EVENT_ORDER_END UINT64_MAX
+
+/* A producer's reservation in its full event ring, offline (the input can wait): publishes
+ * its progress (publish(ctx): what the sink's merge needs to move on), wakes the sink once
+ * (waiting says so meanwhile) and yields until the sink has made room. */
+struct event *event_reserve_waiting(struct spsc_ring *ring, _Atomic int *waiting,
+                                    sem_t *sink_wake, void (*publish)(void *ctx), void *ctx);
 
 #endif

@@ -1,12 +1,16 @@
 /* dispatch.c - symmetric flow hashing of raw frames: which worker analyses which frame. */
 #include "dispatch.h"
 
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "../decode/cursor.h"
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
+#include "../event/event.h"
 #include "../trading/md.h"
 #include "../util/symhash.h"
 
@@ -299,4 +303,140 @@ static uint32_t pick_plain(struct dispatcher *d, const struct frame *f)
     if (!fragment) return w;
     uint64_t pair_h = flow_hash(addrs, addrs + alen, alen, 0, 0, 0);
     return frag_pick(d, addrs, alen, frag_id, first_fragment, w, pair_h);
+}
+
+/* ---- the dispatcher thread ---------------------------------------------------------------- */
+
+int dispatch_thread_init(struct dispatch_thread *x, const struct tt_config *cfg,
+                         const struct capture_ops *ops, struct capture *cap,
+                         struct frame_ring *rings, uint32_t nworkers, int live,
+                         struct burst_set *bursts)
+{
+    memset(x, 0, sizeof(*x));
+    struct capture_stats cs;
+    ops->stats(cap, &cs);
+    x->ops = ops;
+    x->cap = cap;
+    x->rings = rings;
+    x->nworkers = nworkers;
+    x->by_ref = cs.frames_stable;
+    x->live = live && !cfg->overflow_block;
+    x->from_union = ops == &capture_union_ops;
+    dispatch_init(&x->d, nworkers, cfg->decode.vxlan_port, cfg->decode.geneve_port,
+                  cfg->decode.gtpu_port);
+    x->d.trading = &cfg->trading;
+    if (bursts && bursts->n) {
+        x->bursts = bursts;
+        if (spsc_ring_init(&x->events, cfg->event_ring, sizeof(struct event))) return -ENOMEM;
+    }
+    return 0;
+}
+
+void dispatch_thread_fini(struct dispatch_thread *x)
+{
+    if (x->bursts) spsc_ring_fini(&x->events);
+    x->bursts = NULL;
+}
+
+/* Hands the workers what is queued and says how far the frames went: a worker may be waiting
+ * for them, and the sink's merge for a watermark. */
+static void publish_rings(struct dispatch_thread *x)
+{
+    for (uint32_t k = 0; k < x->nworkers; k++)
+        frame_ring_publish(&x->rings[k]);
+    atomic_store_explicit(&x->dispatched, x->last_pushed, memory_order_release);
+}
+
+static void publish_before_burst(void *ctx)
+{
+    struct dispatch_thread *x = ctx;
+    publish_rings(x);
+    uint64_t order = x->burst_order; /* its events are all out before the burst's frame */
+    atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
+}
+
+static void emit_burst(struct dispatch_thread *x, uint32_t det, const struct burst *b,
+                       uint64_t order)
+{
+    struct event *e = spsc_ring_reserve(&x->events), dropped;
+    x->burst_order = order;
+    if (!e && !x->live) /* offline: the sink's merge may wait for the workers to pass order */
+        e = event_reserve_waiting(&x->events, &x->waiting_sink, x->sink_wake,
+                                  publish_before_burst, x);
+    if (!e) x->events_full++;
+    struct event *out = e ? e : &dropped;
+    memset(out, 0, offsetof(struct event, u));
+    out->frame = order;
+    out->type = EV_BURST_MICRO;
+    out->severity = (uint8_t)event_type_severity(EV_BURST_MICRO);
+    out->worker = x->nworkers;
+    burst_describe(&x->bursts->det[det], b, x->bursts->ifname[det], out, &x->burst_totals);
+    atomic_store_explicit(&x->bursts_seen, x->burst_totals.bursts, memory_order_relaxed);
+    if (e) spsc_ring_commit(&x->events);
+}
+
+static void count_ring_full(struct dispatch_thread *x, const struct frame *f)
+{
+    atomic_store_explicit(&x->ring_full,
+                          atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (x->from_union) {
+        _Atomic uint64_t *by = &x->ring_full_by_input[f->input];
+        atomic_store_explicit(by, atomic_load_explicit(by, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+}
+
+/* One frame to its worker's ring: offline it waits for room, live a full ring drops it. */
+static void push_frame(struct dispatch_thread *x, struct frame *f)
+{
+    uint32_t w = dispatch_pick(&x->d, f);
+    int rc;
+    while ((rc = frame_ring_push(&x->rings[w], f, x->by_ref)) == -ENOSPC) {
+        if (x->live) { /* live frames cannot wait: the kernel would drop them instead */
+            count_ring_full(x, f);
+            break;
+        }
+        publish_rings(x); /* the worker needs what is queued to make room */
+        sched_yield();
+    }
+    if (rc == -EMSGSIZE) { /* larger than half a ring: keep its head */
+        struct frame cut = *f;
+        cut.caplen = 65536;
+        frame_ring_push(&x->rings[w], &cut, x->by_ref);
+    }
+    x->last_pushed = f->ordinal;
+}
+
+void *dispatch_thread_main(void *arg)
+{
+    struct dispatch_thread *x = arg;
+    struct frame frames[64];
+    char err[512];
+    for (;;) {
+        if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed)) break;
+        int n = x->ops->rx_burst(x->cap, frames, 64, err, sizeof(err));
+        if (n == -EAGAIN) continue;
+        if (n < 0) {
+            fprintf(stderr, "ticktap: %s\n", err);
+            x->errors++;
+            continue;
+        }
+        if (n == 0) break;
+        for (int i = 0; i < n; i++) {
+            struct burst b;
+            uint32_t det = x->from_union ? x->burst_of[frames[i].input] : 0;
+            if (x->bursts && burst_feed(&x->bursts->det[det], frames[i].ts_ns, frames[i].wirelen, &b))
+                emit_burst(x, det, &b, frames[i].ordinal);
+            push_frame(x, &frames[i]);
+        }
+        publish_rings(x);
+        atomic_store_explicit(&x->events_wm, frames[n - 1].ordinal, memory_order_release);
+    }
+    struct burst b;
+    for (uint32_t det = 0; x->bursts && det < x->bursts->n; det++)
+        if (burst_finish(&x->bursts->det[det], &b)) emit_burst(x, det, &b, EVENT_ORDER_END);
+    atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
+    atomic_store_explicit(&x->done, 1, memory_order_release);
+    return NULL;
 }

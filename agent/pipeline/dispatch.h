@@ -25,11 +25,18 @@
 #ifndef TT_DISPATCH_H
 #define TT_DISPATCH_H
 
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "../capture/capture.h"
+#include "../capture/capture_union.h"
 #include "../decode/decode.h"
+#include "../detect/detect_burst.h"
 #include "../trading/trading_config.h"
+#include "../util/config.h"
+#include "../util/spsc_ring.h"
+#include "frame_ring.h"
 
 #define DISPATCH_FRAG_SLOTS 256
 #define DISPATCH_BUCKETS 4096
@@ -71,5 +78,50 @@ void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint
  * decoder gives f when it has ports outside any tunnel (plain TCP and UDP over IPv4, which the
  * fast path reads). */
 uint32_t dispatch_pick(struct dispatcher *d, struct frame *f);
+
+/* ---- the dispatcher thread ----------------------------------------------------------------
+ * Reads a source no worker reads itself (a live source for several workers or interfaces, or
+ * files when shared reading is off) and pushes each frame into the ring of the worker
+ * dispatch_pick() names. Offline, a full ring waits for its worker; live, the frame is
+ * dropped and counted (the kernel would drop it otherwise). Only this thread sees every
+ * frame, so it feeds the microburst detectors (bursts: one per interface; union sources say
+ * which one is theirs through burst_of) and sends their events through a ring of its own,
+ * merged by the sink like a worker's. */
+struct dispatch_thread {
+    const struct capture_ops *ops;
+    struct capture *cap;
+    struct frame_ring *rings; /* one per worker */
+    uint32_t nworkers;
+    struct dispatcher d;
+    _Atomic uint64_t dispatched; /* the last frame published to the workers' rings */
+    _Atomic int done;
+    _Atomic int *stop;
+    uint32_t errors; /* source errors said on stderr */
+    int by_ref;      /* the source's frames stay valid: pass descriptors, not bytes */
+    int live;        /* a full worker queue drops the frame (counted) instead of waiting */
+    _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
+    _Atomic uint64_t ring_full_by_input[CAPTURE_UNION_MAX]; /* a union's: by its source */
+    struct burst_set *bursts;                           /* NULL: no detection */
+    uint8_t burst_of[CAPTURE_UNION_MAX]; /* a union's source -> its interface's detector */
+    int from_union;                  /* cap is a capture_union */
+    struct burst_totals burst_totals;
+    _Atomic uint64_t bursts_seen; /* for /metrics */
+    struct spsc_ring events;
+    _Atomic uint64_t events_wm; /* its events are all out up to this frame */
+    uint64_t events_full;       /* live: burst events dropped, the ring was full */
+    uint64_t last_pushed;       /* ordinal of the last frame handed to a worker's ring */
+    uint64_t burst_order;       /* the frame whose burst event is being emitted */
+    sem_t *sink_wake;           /* posted when the events ring is full (offline) */
+    _Atomic int waiting_sink;   /* waits on its full events ring */
+};
+
+/* rings: nworkers of them; bursts: NULL or a set to feed. Returns 0 or -ENOMEM. */
+int dispatch_thread_init(struct dispatch_thread *x, const struct tt_config *cfg,
+                         const struct capture_ops *ops, struct capture *cap,
+                         struct frame_ring *rings, uint32_t nworkers, int live,
+                         struct burst_set *bursts);
+void dispatch_thread_fini(struct dispatch_thread *x);
+/* The thread's body (pthread_create): returns at the source's end or when *stop is set. */
+void *dispatch_thread_main(void *arg);
 
 #endif

@@ -1,9 +1,10 @@
-/* pipeline.c - thread set-up, the dispatcher thread and the sink's ordered merge. */
+/* pipeline.c - a run in named steps: plan the threads from the config, open the source, build
+ * the workers, how frames reach them and the sink, start, run the sink loop on the calling
+ * thread, join, collect; then one clean-up in reverse order (see pipeline.h). */
 #include "pipeline.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,85 +12,53 @@
 
 #include "../capture/capture.h"
 #include "../capture/capture_union.h"
-#include "../detect/detect_alert.h"
-#include "../detect/detect_storm.h"
-#include "../event/event_json.h"
+#include "../sink/sink.h"
 #include "dispatch.h"
 #include "shared_reader.h"
 #include "worker.h"
 
 #define MAX_WORKERS 64
-/* The sink's longest sleep between merges (see sink_wake in pipeline_run) */
+/* The sink's longest sleep between merges (see the sink loop) */
 #define SINK_SLEEP_LIVE_NS 1000000L     /* 1 ms */
 #define SINK_SLEEP_OFFLINE_NS 20000000L /* 20 ms */
 
 _Static_assert(TT_INPUTS_MAX == CAPTURE_UNION_MAX, "an input index is a union source");
+_Static_assert(SINK_SOURCES_MAX >= MAX_WORKERS + 1, "every worker and the dispatcher");
 
-struct dispatch_ctx {
+struct pipeline {
+    const struct tt_config *cfg;
+    const struct run_options *opt;
+    struct run_result *res;
+    /* the plan */
+    uint32_t nw;
+    int live;
+    int shared;     /* files read by the workers in turns (shared_reader.h) */
+    int dispatched; /* a dispatcher thread hands frames out */
+    const char *ifnames[CAPTURE_UNION_MAX]; /* the live interfaces, in order of appearance */
+    uint8_t iface_of[CAPTURE_UNION_MAX];    /* live source -> its interface */
+    uint32_t nifaces;
+    /* what was built; teardown() undoes what is there */
     const struct capture_ops *ops;
     struct capture *cap;
-    struct worker *workers;
+    int own_cap; /* files, or the union of live sources: closed here */
+    struct worker *ws;
+    uint32_t nws; /* initialised */
     struct frame_ring *rings;
-    uint32_t nworkers;
-    struct dispatcher d;
-    _Atomic uint64_t dispatched;
-    _Atomic int done;
-    _Atomic int *stop;
-    uint32_t errors;
-    int by_ref; /* the source's frames stay valid: pass descriptors, not bytes */
-    int live;   /* a full worker queue drops the frame (counted) instead of waiting */
-    _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
-    _Atomic uint64_t ring_full_by_input[TT_INPUTS_MAX]; /* a union's: by its source */
-    /* Microbursts: only the dispatcher sees every frame of an interface, so it runs one
-     * detector per interface (a union of live sources may hold several: burst_of tells each
-     * source's). Its burst.micro events go to the sink through a ring of its own, merged like
-     * a worker's. */
-    struct burst_detector *burst; /* nbursts of them, NULL: no detection */
-    uint32_t nbursts;
-    char (*burst_ifname)[16];
-    uint8_t burst_of[CAPTURE_UNION_MAX]; /* a union's source -> its interface's detector */
-    int from_union;                      /* cap is a capture_union */
-    struct burst_totals bursts;
-    _Atomic uint64_t bursts_seen; /* for /metrics */
-    struct spsc_ring events;
-    _Atomic uint64_t events_wm; /* its events are all out up to this frame */
-    uint64_t events_full;       /* live: burst events dropped, the ring was full */
-    uint64_t last_pushed;       /* ordinal of the last frame handed to a worker's ring */
-    sem_t *sink_wake;           /* posted when the events ring is full (offline) */
-    _Atomic int waiting_sink;   /* waits on its full events ring */
+    uint32_t nrings;
+    struct burst_set bursts;
+    struct shared_reader *sr;
+    struct dispatch_thread *dx;
+    int dx_ready;
+    struct sink sink;
+    int sink_ready;
+    struct metrics own_metrics, *m;
+    sem_t sink_wake;
+    int sem_ready;
+    pthread_t tids[MAX_WORKERS], dtid;
+    struct event_source srcs[SINK_SOURCES_MAX];
+    uint32_t nsrc;
+    double t0;
 };
-
-static void dispatch_emit_burst(struct dispatch_ctx *x, uint32_t det, const struct burst *b,
-                                uint64_t order)
-{
-    struct event *e, dropped;
-    int woke = 0;
-    while (!(e = spsc_ring_reserve(&x->events)) && !x->live) {
-        /* Offline: wait for the sink, whose merge may wait for the workers to pass this
-         * frame: hand them what is queued first. */
-        for (uint32_t k = 0; k < x->nworkers; k++)
-            frame_ring_publish(&x->rings[k]);
-        atomic_store_explicit(&x->dispatched, x->last_pushed, memory_order_release);
-        atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
-        if (!woke) {
-            atomic_store_explicit(&x->waiting_sink, 1, memory_order_relaxed);
-            sem_post(x->sink_wake);
-            woke = 1;
-        }
-        sched_yield();
-    }
-    if (woke) atomic_store_explicit(&x->waiting_sink, 0, memory_order_relaxed);
-    if (!e) x->events_full++;
-    struct event *out = e ? e : &dropped;
-    memset(out, 0, offsetof(struct event, u));
-    out->frame = order;
-    out->type = EV_BURST_MICRO;
-    out->severity = (uint8_t)event_type_severity(EV_BURST_MICRO);
-    out->worker = x->nworkers;
-    burst_describe(&x->burst[det], b, x->burst_ifname[det], out, &x->bursts);
-    atomic_store_explicit(&x->bursts_seen, x->bursts.bursts, memory_order_relaxed);
-    if (e) spsc_ring_commit(&x->events);
-}
 
 static double now_s(void)
 {
@@ -98,616 +67,424 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void *dispatch_main(void *arg)
+/* Workers, live interfaces, and how frames reach the workers: capture files are read by the
+ * workers in turns (shared reading); live sources (one, or several read as one) need a
+ * dispatcher thread for several workers, and for several interfaces, whose microbursts it
+ * detects apart. */
+static int plan(struct pipeline *p, char *err, size_t errlen)
 {
-    struct dispatch_ctx *x = arg;
-    struct frame frames[64];
-    char err[512];
-    for (;;) {
-        if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed)) break;
-        int n = x->ops->rx_burst(x->cap, frames, 64, err, sizeof(err));
-        if (n == -EAGAIN) continue;
-        if (n < 0) {
-            fprintf(stderr, "ticktap: %s\n", err);
-            x->errors++;
-            continue;
-        }
-        if (n == 0) break;
-        for (int i = 0; i < n; i++) {
-            struct burst b;
-            uint32_t det = x->from_union ? x->burst_of[frames[i].input] : 0;
-            if (x->burst && burst_feed(&x->burst[det], frames[i].ts_ns, frames[i].wirelen, &b))
-                dispatch_emit_burst(x, det, &b, frames[i].ordinal);
-            uint32_t w = dispatch_pick(&x->d, &frames[i]);
-            int rc;
-            while ((rc = frame_ring_push(&x->rings[w], &frames[i], x->by_ref)) == -ENOSPC) {
-                if (x->live) { /* live frames cannot wait: the kernel would drop them instead */
-                    atomic_store_explicit(
-                        &x->ring_full,
-                        atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
-                        memory_order_relaxed);
-                    if (x->from_union) {
-                        _Atomic uint64_t *by = &x->ring_full_by_input[frames[i].input];
-                        atomic_store_explicit(by,
-                                              atomic_load_explicit(by, memory_order_relaxed) + 1,
-                                              memory_order_relaxed);
-                    }
-                    break;
-                }
-                /* Offline input waits for the worker. Publish what is queued first: the
-                 * worker needs it, and the sink's merge may wait on a watermark. */
-                for (uint32_t k = 0; k < x->nworkers; k++)
-                    frame_ring_publish(&x->rings[k]);
-                if (i > 0)
-                    atomic_store_explicit(&x->dispatched, frames[i - 1].ordinal,
-                                          memory_order_release);
-                sched_yield();
-            }
-            if (rc == -EMSGSIZE) { /* larger than half a ring: keep its head */
-                struct frame cut = frames[i];
-                cut.caplen = 65536;
-                frame_ring_push(&x->rings[w], &cut, x->by_ref);
-            }
-            x->last_pushed = frames[i].ordinal;
-        }
-        for (uint32_t k = 0; k < x->nworkers; k++)
-            frame_ring_publish(&x->rings[k]);
-        atomic_store_explicit(&x->events_wm, frames[n - 1].ordinal, memory_order_release);
-        atomic_store_explicit(&x->dispatched, frames[n - 1].ordinal, memory_order_release);
-    }
-    struct burst b;
-    for (uint32_t det = 0; x->burst && det < x->nbursts; det++)
-        if (burst_finish(&x->burst[det], &b)) dispatch_emit_burst(x, det, &b, EVENT_ORDER_END);
-    atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
-    atomic_store_explicit(&x->done, 1, memory_order_release);
-    return NULL;
-}
-
-struct sink {
-    int live; /* emit as events come: no frame order to restore across live sources */
-    FILE *out;
-    struct kafka_sink *kafka;
-    struct run_result *res;
-    struct storm_detector rst, fin;
-    struct alert_detector alerts;
-    struct event alert_buf[ALERT_MAX_RULES];
-    char line[8192];
-    /* exported while running (metrics.h) */
-    struct metrics *metrics;
-    int live_source; /* packet times are wall-clock times: their delay is meaningful */
-    uint64_t events_sev[EV_MAX][3];
-    struct metrics_sink_snap snap; /* built here, copied into the registry */
-    struct prom_hist event_delay;
-    uint64_t next_publish_ns, next_stats_ns, last_stats_ns, kafka_stats_ns;
-    struct dispatch_ctx *dx;
-};
-
-static void sink_emit(struct sink *s, struct event *e);
-
-/* Feeds one occurrence to a storm detector; when it fires, emits the storm event, carrying the
- * flow of the occurrence that tipped it over. */
-static void storm_check(struct sink *s, struct storm_detector *det, const struct event *e,
-                        enum event_type storm)
-{
-    if (!storm_feed(det, e->ts_ns)) return;
-    struct event st = *e;
-    st.type = (uint16_t)storm;
-    st.severity = (uint8_t)event_type_severity(storm);
-    st.u.storm.count = det->threshold;
-    st.u.storm.window_ns = det->window_ns;
-    sink_emit(s, &st);
-}
-
-static void sink_emit(struct sink *s, struct event *e)
-{
-    if (e->type == EV_TCP_FIN) { /* internal only: feeds the FIN-storm detector */
-        storm_check(s, &s->fin, e, EV_TCP_FIN_STORM);
-        return;
-    }
-    s->res->events[e->type]++;
-    s->events_sev[e->type][e->severity < 3 ? e->severity : 2]++;
-    if (s->live_source && s->metrics) {
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-        if (now > e->ts_ns) prom_hist_observe(&s->event_delay, now - e->ts_ns);
-    }
-    if (s->out || s->kafka) {
-        size_t n = event_to_json(e, s->line, sizeof(s->line));
-        if (s->out) {
-            fwrite(s->line, 1, n, s->out);
-        }
-        if (s->kafka) kafka_sink_send(s->kafka, e, s->line, n);
-    }
-    if (e->type == EV_TCP_RESET) storm_check(s, &s->rst, e, EV_TCP_RST_STORM);
-    if (s->alerts.rules.n && e->type != EV_ALERT) {
-        struct event fired[ALERT_MAX_RULES];
-        int n = alert_feed(&s->alerts, e, fired, ALERT_MAX_RULES);
-        for (int i = 0; i < n; i++)
-            sink_emit(s, &fired[i]);
-    }
-}
-
-/* Merge order: frame, then the secondary key, then the flow id (the order in which a worker
- * flushes its flows at the end), so the output never depends on the number of workers. */
-static int event_before(const struct event *a, const struct event *b)
-{
-    if (a->frame != b->frame) return a->frame < b->frame;
-    if (a->sub != b->sub) return a->sub < b->sub;
-    return a->flow_id < b->flow_id;
-}
-
-/* Pops, in frame order, every event that can no longer be overtaken by an earlier one.
- * Returns how many were taken. An event at order k from worker i can go out when every other
- * worker either holds an event that sorts after it, or has an empty ring and a watermark at
- * or past k (anything it emits later sorts after k). */
-struct event_source {
-    struct spsc_ring *ring;
-    _Atomic uint64_t *watermark;
-};
-
-static int sink_drain(struct sink *s, const struct event_source *src, uint32_t n)
-{
-    int taken = 0;
-    for (;;) {
-        uint64_t wm[MAX_WORKERS + 1];
-        struct event *head[MAX_WORKERS + 1];
-        for (uint32_t i = 0; i < n; i++) {
-            wm[i] = atomic_load_explicit(src[i].watermark, memory_order_acquire);
-            head[i] = spsc_ring_peek(src[i].ring);
-        }
-        int best = -1;
-        for (uint32_t i = 0; i < n; i++)
-            if (head[i] && (best < 0 || (s->live ? head[i]->ts_ns < head[best]->ts_ns
-                                                 : event_before(head[i], head[best]))))
-                best = (int)i;
-        if (best < 0) return taken;
-        uint64_t k = head[best]->frame;
-        for (uint32_t i = 0; i < n && !s->live; i++) {
-            if ((int)i == best || head[i]) continue;
-            if (wm[i] < k || (k == EVENT_ORDER_END && wm[i] != EVENT_ORDER_END))
-                return taken; /* worker i may still emit something earlier */
-        }
-        sink_emit(s, head[best]);
-        spsc_ring_pop(src[best].ring);
-        taken++;
-    }
-}
-
-/* The sink's counters for /metrics, every publish interval (and at the end). */
-static void sink_publish(struct sink *s, int final)
-{
-    if (!s->metrics) return;
-    struct metrics_sink_snap *snap = &s->snap;
-    memcpy(snap->events, s->events_sev, sizeof(snap->events));
-    snap->event_delay = s->event_delay;
-    if (s->kafka) {
-        snap->kafka_on = 1;
-        kafka_sink_stats(s->kafka, &snap->kafka);
-        prom_hist_from_hist(&snap->kafka_delivery, kafka_sink_delivery_hist(s->kafka));
-        prom_hist_from_hist(&snap->kafka_e2e, kafka_sink_e2e_hist(s->kafka));
-    }
-    if (s->dx) {
-        snap->dispatch_ring_full = atomic_load_explicit(&s->dx->ring_full, memory_order_relaxed);
-        for (int i = 0; i < TT_INPUTS_MAX; i++)
-            snap->dispatch_ring_full_by_input[i] =
-                atomic_load_explicit(&s->dx->ring_full_by_input[i], memory_order_relaxed);
-        snap->dispatch_bursts = atomic_load_explicit(&s->dx->bursts_seen, memory_order_relaxed);
-    }
-    snap->heartbeat_ns = final ? UINT64_MAX : metrics_now_ns(); /* done: never stuck */
-    metrics_sink_publish(s->metrics, snap);
-}
-
-/* A stats record on Kafka's stats topic every kafka.stats_interval, and one at the end. */
-static void sink_stats_record(struct sink *s, int final)
-{
-    if (!s->metrics || !s->kafka || !s->kafka_stats_ns) return;
-    uint64_t now = metrics_now_ns();
-    if (!final && now < s->next_stats_ns) return;
-    s->next_stats_ns = now + s->kafka_stats_ns;
-    sink_publish(s, 0);
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    char *line =
-        metrics_stats_json(s->metrics, (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec,
-                           now - s->last_stats_ns);
-    s->last_stats_ns = now;
-    if (line) kafka_sink_send_stats(s->kafka, 0, line, strlen(line));
-    free(line);
-}
-
-static void show_progress(struct worker *ws, uint32_t n, double t0)
-{
-    uint64_t frame = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t w = atomic_load_explicit(&ws[i].watermark, memory_order_relaxed);
-        if (w != EVENT_ORDER_END && w > frame) frame = w;
-    }
-    double dt = now_s() - t0;
-    fprintf(stderr, "\r  %.2f M frames  %.1f s  %.2f Mpps ", (double)frame / 1e6, dt,
-            dt > 0 ? (double)frame / dt / 1e6 : 0.0);
-}
-
-int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, struct run_result *res,
-                 char *err, size_t errlen)
-{
-    memset(res, 0, sizeof(*res));
-    uint32_t nw = cfg->workers ? cfg->workers : 1;
-    if (nw > MAX_WORKERS) {
-        snprintf(err, errlen, "--workers %u: at most %d", nw, MAX_WORKERS);
+    const struct run_options *opt = p->opt;
+    p->nw = p->cfg->workers ? p->cfg->workers : 1;
+    if (p->nw > MAX_WORKERS) {
+        snprintf(err, errlen, "--workers %u: at most %d", p->nw, MAX_WORKERS);
         return -EINVAL;
     }
-    int live = opt->nlive > 0, rc;
-    const struct capture_ops *ops;
-    struct capture *cap = NULL, *joined = NULL;
-    /* The live sources' interfaces, in order of first appearance: a microburst detector each. */
-    const char *ifnames[CAPTURE_UNION_MAX];
-    uint8_t iface_of[CAPTURE_UNION_MAX];
-    uint32_t nifaces = 0;
-    if (live) {
-        if (opt->nlive > CAPTURE_UNION_MAX) {
-            snprintf(err, errlen, "%d capture queues: at most %d", opt->nlive, CAPTURE_UNION_MAX);
-            return -EINVAL;
-        }
-        for (int i = 0; i < opt->nlive; i++) {
-            const char *name = opt->live[i].ifname ? opt->live[i].ifname : "live";
-            uint32_t k = 0;
-            while (k < nifaces && strcmp(ifnames[k], name))
-                k++;
-            if (k == nifaces) ifnames[nifaces++] = name;
-            iface_of[i] = (uint8_t)k;
-        }
-        ops = opt->live[0].ops;
-        cap = opt->live[0].cap;
-        if (opt->nlive > 1) {
-            /* Several queues or interfaces are read as one source and steered like a file:
-             * RSS may split a connection's directions, or a feed's A and B copies, over
-             * queues; steered by flow and session they meet on one worker. */
-            const struct capture_ops *sops[CAPTURE_UNION_MAX];
-            struct capture *scaps[CAPTURE_UNION_MAX];
-            for (int i = 0; i < opt->nlive; i++) {
-                sops[i] = opt->live[i].ops;
-                scaps[i] = opt->live[i].cap;
-            }
-            if (!(joined = capture_union_new(sops, scaps, opt->nlive, cfg->coalesce_ns))) {
-                snprintf(err, errlen, "cannot read %d capture sources together (out of memory)",
-                         opt->nlive);
-                return -ENOMEM;
-            }
-            ops = &capture_union_ops;
-            cap = joined;
-        }
-    } else {
-        ops = capture_find("pcap-file");
-        if ((rc = ops->open(&cap, opt->paths, opt->npaths, opt->filter, err, errlen))) return rc;
+    p->live = opt->nlive > 0;
+    if (opt->nlive > CAPTURE_UNION_MAX) {
+        snprintf(err, errlen, "%d capture queues: at most %d", opt->nlive, CAPTURE_UNION_MAX);
+        return -EINVAL;
     }
+    for (int i = 0; i < opt->nlive; i++) {
+        const char *name = opt->live[i].ifname ? opt->live[i].ifname : "live";
+        uint32_t k = 0;
+        while (k < p->nifaces && strcmp(p->ifnames[k], name))
+            k++;
+        if (k == p->nifaces) p->ifnames[p->nifaces++] = name;
+        p->iface_of[i] = (uint8_t)k;
+    }
+    return 0;
+}
 
-    /* Capture files are read by the workers in turns (shared reading); live sources (one, or
-     * several read as one) need a dispatcher thread for several workers, and for several
-     * interfaces, whose microbursts it detects apart. */
-    struct capture_stats cs0;
-    ops->stats(cap, &cs0);
-    int shared = !live && nw > 1 && ops->rx_into && !cfg->dispatch_thread;
-    int dispatched = (nw > 1 || nifaces > 1) && !shared;
-    struct shared_reader *sr = shared ? aligned_alloc(64, sizeof(*sr)) : NULL;
-    if (sr) sr->chunks = NULL;
-    struct worker *ws = aligned_alloc(64, sizeof(struct worker) * nw);
-    struct frame_ring *rings = dispatched ? calloc(nw, sizeof(*rings)) : NULL;
-    struct dispatch_ctx *dx = dispatched ? calloc(1, sizeof(*dx)) : NULL;
-    if (!ws || (dispatched && (!rings || !dx)) || (shared && !sr)) {
-        snprintf(err, errlen, "out of memory for %u workers", nw);
-        if (!live || joined) ops->close(cap);
-        free(ws);
-        free(rings);
-        free(dx);
-        free(sr);
+/* Files are opened here; several live sources are read as one (a union) and steered like a
+ * file: RSS may split a connection's directions, or a feed's A and B copies, over queues;
+ * steered by flow and session they meet on one worker. */
+static int open_source(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct run_options *opt = p->opt;
+    if (!p->live) {
+        p->ops = capture_find("pcap-file");
+        int rc = p->ops->open(&p->cap, opt->paths, opt->npaths, opt->filter, err, errlen);
+        p->own_cap = !rc;
+        return rc;
+    }
+    p->ops = opt->live[0].ops;
+    p->cap = opt->live[0].cap;
+    if (opt->nlive == 1) return 0;
+    const struct capture_ops *sops[CAPTURE_UNION_MAX];
+    struct capture *scaps[CAPTURE_UNION_MAX];
+    for (int i = 0; i < opt->nlive; i++) {
+        sops[i] = opt->live[i].ops;
+        scaps[i] = opt->live[i].cap;
+    }
+    struct capture *joined = capture_union_new(sops, scaps, opt->nlive, p->cfg->coalesce_ns);
+    if (!joined) {
+        snprintf(err, errlen, "cannot read %d capture sources together (out of memory)",
+                 opt->nlive);
         return -ENOMEM;
     }
-    uint32_t inited = 0;
-    for (; inited < nw; inited++) {
-        rc = worker_init(&ws[inited], (int)inited, cfg);
-        if (!rc && dispatched) rc = frame_ring_init(&rings[inited], cfg->frame_ring_bytes);
-        if (!rc && opt->nlive > 1) rc = stats_track_inputs(&ws[inited].st, (uint32_t)opt->nlive);
+    p->ops = &capture_union_ops;
+    p->cap = joined;
+    p->own_cap = 1; /* a union closes none of the live sources */
+    return 0;
+}
+
+static int build_workers(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct tt_config *cfg = p->cfg;
+    p->shared = !p->live && p->nw > 1 && p->ops->rx_into && !cfg->dispatch_thread;
+    p->dispatched = (p->nw > 1 || p->nifaces > 1) && !p->shared;
+    p->ws = aligned_alloc(64, sizeof(struct worker) * p->nw);
+    p->rings = p->dispatched ? calloc(p->nw, sizeof(*p->rings)) : NULL;
+    if (!p->ws || (p->dispatched && !p->rings)) {
+        snprintf(err, errlen, "out of memory for %u workers", p->nw);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < p->nw; i++) {
+        int rc = worker_init(&p->ws[i], (int)i, cfg);
+        if (!rc) p->nws++;
+        if (!rc && p->dispatched && !(rc = frame_ring_init(&p->rings[i], cfg->frame_ring_bytes)))
+            p->nrings++;
+        if (!rc && p->opt->nlive > 1)
+            rc = stats_track_inputs(&p->ws[i].st, (uint32_t)p->opt->nlive);
         if (rc) {
             snprintf(err, errlen,
-                     "cannot allocate worker %u: %s (lower flow.max_flows or tcp.rtt_segments)",
-                     inited, strerror(-rc));
-            goto out;
+                     "cannot allocate worker %u: %s (lower flow.max_flows or tcp.rtt_segments)", i,
+                     strerror(-rc));
+            return rc;
         }
-        ws[inited].stop = opt->stop;
-        ws[inited].live = live && opt->wall_clock_idle;
+        p->ws[i].stop = p->opt->stop;
+        p->ws[i].live = p->live && p->opt->wall_clock_idle;
     }
-    /* Microbursts need every frame of an interface in one place: the only worker (reading
-     * the only interface), or the shared reader as it fills chunks (worker 0 reports). With a
-     * dispatcher thread (which hands frames out by flow) the dispatcher does it. */
-    const char *ifname = live ? ifnames[0] : "capture";
-    if (!dispatched && nw == 1) {
-        ws[0].src_ops = ops;
-        ws[0].src = cap;
-        rc = worker_enable_bursts(&ws[0], ifname);
-    } else if (shared) {
-        rc = worker_enable_bursts(&ws[0], ifname);
-    }
+    return 0;
+}
+
+/* Microbursts need every frame of an interface in one place: the only worker (reading the
+ * only interface), the shared reader as it fills chunks (worker 0 says them), or else the
+ * dispatcher thread, with a detector per interface. */
+static int build_bursts(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct tt_config *cfg = p->cfg;
+    static const char *const offline[1] = {"capture"};
+    int rc = burst_set_init(&p->bursts, p->live ? p->nifaces : 1,
+                            p->live ? p->ifnames : offline, cfg->burst_window_ns,
+                            cfg->burst_link_mbps * 1000000ull, cfg->burst_fraction_pct / 100.0);
     if (rc) {
         snprintf(err, errlen, "out of memory for the microburst detector");
-        goto out;
+        return rc;
     }
-    if (!dispatched && nw == 1) {
-        /* the source assigned above */
-    } else if (shared) {
+    if (p->bursts.n && !p->dispatched) {
+        p->ws[0].burst = &p->bursts.det[0];
+        p->ws[0].burst_ifname = p->bursts.ifname[0];
+    }
+    return 0;
+}
+
+/* How frames reach the workers: read in place by the only worker, read in turns (shared), or
+ * handed out by the dispatcher thread. */
+static int build_feed(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct tt_config *cfg = p->cfg;
+    if (!p->dispatched && !p->shared) {
+        p->ws[0].src_ops = p->ops;
+        p->ws[0].src = p->cap;
+        return 0;
+    }
+    if (p->shared) {
         struct dispatcher d;
-        dispatch_init(&d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
+        dispatch_init(&d, p->nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                       cfg->decode.gtpu_port);
         d.trading = &cfg->trading;
-        if (shared_reader_init(sr, ops, cap, nw, &d, ws[0].burst, WORKER_HOUSEKEEP_NS, opt->stop)) {
+        p->sr = aligned_alloc(64, sizeof(*p->sr));
+        if (p->sr) p->sr->chunks = NULL;
+        if (!p->sr || shared_reader_init(p->sr, p->ops, p->cap, p->nw, &d, p->ws[0].burst,
+                                         WORKER_HOUSEKEEP_NS, p->opt->stop)) {
             snprintf(err, errlen, "out of memory for the shared reader's chunks");
-            rc = -ENOMEM;
-            goto out;
+            return -ENOMEM;
         }
-        for (uint32_t i = 0; i < nw; i++)
-            ws[i].shared = sr;
-    } else {
-        dx->ops = ops;
-        dx->cap = cap;
-        dx->workers = ws;
-        dx->rings = rings;
-        dx->nworkers = nw;
-        dx->stop = opt->stop;
-        dx->by_ref = cs0.frames_stable;
-        dx->live = live && !cfg->overflow_block;
-        dispatch_init(&dx->d, nw, cfg->decode.vxlan_port, cfg->decode.geneve_port,
-                      cfg->decode.gtpu_port);
-        dx->d.trading = &cfg->trading;
-        atomic_init(&dx->dispatched, 0);
-        atomic_init(&dx->done, 0);
-        atomic_init(&dx->waiting_sink, 0);
-        atomic_init(&dx->events_wm, 0);
-        dx->from_union = joined != NULL;
-        for (int i = 0; joined && i < opt->nlive; i++)
-            dx->burst_of[i] = iface_of[i];
-        if (cfg->burst_link_mbps) { /* no worker sees every frame: the dispatcher looks */
-            dx->nbursts = nifaces ? nifaces : 1;
-            dx->burst = calloc(dx->nbursts, sizeof(*dx->burst));
-            dx->burst_ifname = calloc(dx->nbursts, sizeof(*dx->burst_ifname));
-            if (!dx->burst || !dx->burst_ifname ||
-                spsc_ring_init(&dx->events, cfg->event_ring, sizeof(struct event))) {
-                snprintf(err, errlen, "out of memory for the microburst detector");
-                rc = -ENOMEM;
-                goto out;
-            }
-            for (uint32_t k = 0; k < dx->nbursts; k++) {
-                burst_init(&dx->burst[k], cfg->burst_window_ns,
-                           cfg->burst_link_mbps * 1000000ull, cfg->burst_fraction_pct / 100.0);
-                snprintf(dx->burst_ifname[k], sizeof(dx->burst_ifname[k]), "%s",
-                         live ? ifnames[k] : ifname);
-            }
-        }
-        for (uint32_t i = 0; i < nw; i++) {
-            ws[i].in_ring = &rings[i];
-            ws[i].dispatched = &dx->dispatched;
-            ws[i].dispatch_done = &dx->done;
-            ws[i].dispatch_live = live;
-        }
+        for (uint32_t i = 0; i < p->nw; i++)
+            p->ws[i].shared = p->sr;
+        return 0;
     }
+    struct dispatch_thread *dx = p->dx = calloc(1, sizeof(*dx));
+    if (!dx || dispatch_thread_init(dx, cfg, p->ops, p->cap, p->rings, p->nw, p->live,
+                                    &p->bursts)) {
+        snprintf(err, errlen, "out of memory for the dispatcher");
+        return -ENOMEM;
+    }
+    p->dx_ready = 1;
+    dx->stop = p->opt->stop;
+    for (int i = 0; dx->from_union && i < p->opt->nlive; i++)
+        dx->burst_of[i] = p->iface_of[i];
+    for (uint32_t i = 0; i < p->nw; i++) {
+        p->ws[i].in_ring = &p->rings[i];
+        p->ws[i].dispatched = &dx->dispatched;
+        p->ws[i].dispatch_done = &dx->done;
+        p->ws[i].dispatch_live = p->live;
+    }
+    return 0;
+}
 
-    struct sink s;
-    memset(&s, 0, sizeof(s));
-    s.live = 0; /* one source (or a union of them): frame ordinals are global, merged in order */
-    s.out = opt->events_out;
-    s.kafka = opt->kafka;
-    s.res = res;
-    if (storm_init(&s.rst, cfg->rst_storm_threshold, cfg->storm_window_ns,
-                   cfg->storm_cooldown_ns) ||
-        storm_init(&s.fin, cfg->fin_storm_threshold, cfg->storm_window_ns,
-                   cfg->storm_cooldown_ns)) {
-        snprintf(err, errlen, "out of memory for storm detectors");
-        rc = -ENOMEM;
-        goto out;
-    }
-    if (alert_init(&s.alerts, &cfg->alerts, cfg->alert_keys)) {
-        snprintf(err, errlen, "out of memory for alert rules (lower alert.keys)");
-        rc = -ENOMEM;
-        goto out;
-    }
+/* The dispatcher's counters, which only it writes, into the sink's /metrics snapshot. */
+static void dispatch_counts(void *ctx, struct metrics_sink_snap *snap)
+{
+    struct dispatch_thread *dx = ctx;
+    snap->dispatch_ring_full = atomic_load_explicit(&dx->ring_full, memory_order_relaxed);
+    for (int i = 0; i < TT_INPUTS_MAX; i++)
+        snap->dispatch_ring_full_by_input[i] =
+            atomic_load_explicit(&dx->ring_full_by_input[i], memory_order_relaxed);
+    snap->dispatch_bursts = atomic_load_explicit(&dx->bursts_seen, memory_order_relaxed);
+}
 
-    /* Exported while running: the caller's registry, or a private one for Kafka's stats. */
-    struct metrics own_metrics, *m = opt->metrics;
-    if (!m && opt->kafka && cfg->kafka.stats_interval_ns) {
-        metrics_init(&own_metrics, &cfg->metrics);
-        m = &own_metrics;
+/* The metrics registry the run exports to while running: the caller's, or a private one for
+ * Kafka's stats records. Workers are attached to it, labelled by the live sources. */
+static int build_metrics(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct run_options *opt = p->opt;
+    p->m = opt->metrics;
+    if (!p->m && opt->kafka && p->cfg->kafka.stats_interval_ns) {
+        metrics_init(&p->own_metrics, &p->cfg->metrics);
+        p->m = &p->own_metrics;
     }
-    if (m && metrics_attach_workers(m, nw)) {
-        snprintf(err, errlen, "out of memory for the metrics of %u workers", nw);
-        rc = -ENOMEM;
-        if (m == &own_metrics) metrics_fini(m);
-        goto out;
+    if (!p->m) return 0;
+    if (metrics_attach_workers(p->m, p->nw)) {
+        snprintf(err, errlen, "out of memory for the metrics of %u workers", p->nw);
+        return -ENOMEM;
     }
-    if (m && opt->nlive > 1) { /* a row per queue or interface, as the workers count them */
+    if (opt->nlive > 1) { /* a row per queue or interface, as the workers count them */
         const char *names[TT_INPUTS_MAX];
         int queues[TT_INPUTS_MAX];
         for (int i = 0; i < opt->nlive && i < TT_INPUTS_MAX; i++) {
             names[i] = opt->live[i].ifname ? opt->live[i].ifname : "live";
             queues[i] = opt->live[i].queue;
         }
-        metrics_set_inputs(m, (uint32_t)opt->nlive, names, queues);
+        metrics_set_inputs(p->m, (uint32_t)opt->nlive, names, queues);
     }
-    for (uint32_t i = 0; m && i < nw; i++) {
-        struct metrics_worker *mw = &m->workers[i];
-        if (live) { /* the input every worker shares: one queue, an interface, or all */
-            snprintf(mw->ifname, sizeof(mw->ifname), "%s", nifaces == 1 ? ifnames[0] : "all");
+    for (uint32_t i = 0; i < p->nw; i++) {
+        struct metrics_worker *mw = &p->m->workers[i];
+        if (p->live) { /* the input every worker shares: one queue, an interface, or all */
+            snprintf(mw->ifname, sizeof(mw->ifname), "%s",
+                     p->nifaces == 1 ? p->ifnames[0] : "all");
             mw->queue = opt->nlive == 1 ? opt->live[0].queue : -1;
         }
-        ws[i].mw = mw;
+        p->ws[i].mw = mw;
     }
-    s.metrics = m;
-    s.live_source = live;
-    s.dx = dx;
-    s.kafka_stats_ns = cfg->kafka.stats_interval_ns;
-    s.last_stats_ns = metrics_now_ns();
-    s.next_stats_ns = s.last_stats_ns + s.kafka_stats_ns;
-    if (opt->kafka) kafka_sink_set_mode(opt->kafka, live, !live && cfg->overflow_block);
+    return 0;
+}
 
-    /* The sink sleeps on this between merges; a worker posts it when done (a short run's
-     * wall time is not rounded up to a sleep) or when its event ring is full. Live, events
-     * leave within a millisecond, and Kafka's delivery reports are served as often. Offline
-     * the sink sleeps longer: every wake-up on a core the workers keep busy preempts one. */
-    sem_t sink_wake;
-    sem_init(&sink_wake, 0, 0);
-    for (uint32_t i = 0; i < nw; i++)
-        ws[i].sink_wake = &sink_wake;
-    if (dx) dx->sink_wake = &sink_wake;
-    long sleep_ns = live || opt->kafka ? SINK_SLEEP_LIVE_NS : SINK_SLEEP_OFFLINE_NS;
-    double t0 = now_s(), next_progress = t0 + 2.0;
-    double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
-    double next_tick = t0 + tick_every;
-    pthread_t tids[MAX_WORKERS], dtid;
-    for (uint32_t i = 0; i < nw; i++) {
-        char name[16]; /* as top -H and perf show them */
-        pthread_create(&tids[i], NULL, worker_main, &ws[i]);
-        snprintf(name, sizeof(name), "tt-worker%u", i);
-        pthread_setname_np(tids[i], name);
+static int build_sink(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct run_options *opt = p->opt;
+    int rc = build_metrics(p, err, errlen);
+    if (!rc) rc = sink_init(&p->sink, p->cfg, opt->events_out, opt->kafka, p->m, p->live,
+                            p->res->events, err, errlen);
+    if (rc) return rc;
+    p->sink_ready = 1;
+    if (p->dx) {
+        p->sink.counts = dispatch_counts;
+        p->sink.counts_ctx = p->dx;
     }
-    if (dx) {
-        pthread_create(&dtid, NULL, dispatch_main, dx);
-        pthread_setname_np(dtid, "tt-dispatch");
-    }
-
+    if (opt->kafka) kafka_sink_set_mode(opt->kafka, p->live, !p->live && p->cfg->overflow_block);
     /* where events come from: the workers, and the dispatcher's microbursts */
-    struct event_source srcs[MAX_WORKERS + 1];
-    uint32_t nsrc = 0;
-    for (uint32_t i = 0; i < nw; i++)
-        srcs[nsrc++] = (struct event_source){&ws[i].events, &ws[i].watermark};
-    if (dx && dx->burst) srcs[nsrc++] = (struct event_source){&dx->events, &dx->events_wm};
+    for (uint32_t i = 0; i < p->nw; i++)
+        p->srcs[p->nsrc++] = (struct event_source){&p->ws[i].events, &p->ws[i].watermark};
+    if (p->dx && p->dx->bursts)
+        p->srcs[p->nsrc++] = (struct event_source){&p->dx->events, &p->dx->events_wm};
+    /* The sink sleeps on this between merges; a worker posts it when done (a short run's
+     * wall time is not rounded up to a sleep) or when its event ring is full. */
+    sem_init(&p->sink_wake, 0, 0);
+    p->sem_ready = 1;
+    for (uint32_t i = 0; i < p->nw; i++)
+        p->ws[i].sink_wake = &p->sink_wake;
+    if (p->dx) p->dx->sink_wake = &p->sink_wake;
+    return 0;
+}
 
+static void start(struct pipeline *p)
+{
+    p->t0 = now_s();
+    for (uint32_t i = 0; i < p->nw; i++) {
+        char name[16]; /* as top -H and perf show them */
+        pthread_create(&p->tids[i], NULL, worker_main, &p->ws[i]);
+        snprintf(name, sizeof(name), "tt-worker%u", i);
+        pthread_setname_np(p->tids[i], name);
+    }
+    if (p->dx) {
+        pthread_create(&p->dtid, NULL, dispatch_thread_main, p->dx);
+        pthread_setname_np(p->dtid, "tt-dispatch");
+    }
+}
+
+static void show_progress(const struct pipeline *p)
+{
+    uint64_t frame = 0;
+    for (uint32_t i = 0; i < p->nw; i++) {
+        uint64_t w = atomic_load_explicit(&p->ws[i].watermark, memory_order_relaxed);
+        if (w != EVENT_ORDER_END && w > frame) frame = w;
+    }
+    double dt = now_s() - p->t0;
+    fprintf(stderr, "\r  %.2f M frames  %.1f s  %.2f Mpps ", (double)frame / 1e6, dt,
+            dt > 0 ? (double)frame / dt / 1e6 : 0.0);
+}
+
+/* The caller's tick (live: capture.saturated), its events emitted like any other. */
+static void run_tick(struct pipeline *p)
+{
+    struct event ticked[16];
+    int n = p->opt->tick(p->opt->tick_arg, ticked, 16);
+    for (int i = 0; i < n; i++)
+        sink_emit(&p->sink, &ticked[i]);
+}
+
+/* Sleeps until a producer posts or the merge is due. Live, events leave within a millisecond,
+ * and Kafka's delivery reports are served as often; offline the sink sleeps longer (every
+ * wake-up on a core the workers keep busy preempts one), unless a producer waits on its full
+ * ring whose events the merge cannot take yet (another worker is behind). */
+static void sink_sleep(struct pipeline *p)
+{
+    long ns = p->live || p->opt->kafka ? SINK_SLEEP_LIVE_NS : SINK_SLEEP_OFFLINE_NS;
+    for (uint32_t i = 0; i < p->nw; i++)
+        if (atomic_load_explicit(&p->ws[i].waiting_sink, memory_order_relaxed))
+            ns = SINK_SLEEP_LIVE_NS;
+    if (p->dx && atomic_load_explicit(&p->dx->waiting_sink, memory_order_relaxed))
+        ns = SINK_SLEEP_LIVE_NS;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += ns;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    sem_clockwait(&p->sink_wake, CLOCK_MONOTONIC, &until);
+}
+
+/* Merges until every worker is done and every ring is empty; then the last tick and the
+ * alerts still firing. */
+static void sink_loop(struct pipeline *p)
+{
+    const struct run_options *opt = p->opt;
+    double next_progress = p->t0 + 2.0;
+    double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
+    double next_tick = p->t0 + tick_every;
     int progress_shown = 0;
     for (;;) {
         int all_done = 1;
-        for (uint32_t i = 0; i < nw; i++)
-            if (!atomic_load_explicit(&ws[i].done, memory_order_acquire)) all_done = 0;
-        int taken = sink_drain(&s, srcs, nsrc);
-        if (s.kafka) kafka_sink_poll(s.kafka);
-        if (m && metrics_now_ns() >= s.next_publish_ns) {
-            sink_publish(&s, 0);
-            s.next_publish_ns = metrics_now_ns() + cfg->metrics.publish_interval_ns;
-        }
-        sink_stats_record(&s, 0);
+        for (uint32_t i = 0; i < p->nw; i++)
+            if (!atomic_load_explicit(&p->ws[i].done, memory_order_acquire)) all_done = 0;
+        int taken = sink_drain(&p->sink, p->srcs, p->nsrc);
+        sink_tick(&p->sink);
         if (all_done) {
             int left = 0;
-            for (uint32_t i = 0; i < nsrc; i++)
-                if (spsc_ring_peek(srcs[i].ring)) left = 1;
+            for (uint32_t i = 0; i < p->nsrc; i++)
+                if (spsc_ring_peek(p->srcs[i].ring)) left = 1;
             if (!left) break;
             continue;
         }
         if (opt->tick && now_s() >= next_tick) {
-            struct event ticked[16];
-            int n = opt->tick(opt->tick_arg, ticked, 16);
-            for (int i = 0; i < n; i++)
-                sink_emit(&s, &ticked[i]);
+            run_tick(p);
             next_tick = now_s() + tick_every;
         }
         if (opt->progress && now_s() >= next_progress) {
-            show_progress(ws, nw, t0);
+            show_progress(p);
             progress_shown = 1;
             next_progress = now_s() + 0.5;
         }
-        if (!taken) { /* nothing to merge: let the workers have the cores */
-            struct timespec until;
-            /* a full ring whose events the merge cannot take yet (another worker is
-             * behind): look again soon, as live */
-            long ns = sleep_ns;
-            for (uint32_t i = 0; i < nw; i++)
-                if (atomic_load_explicit(&ws[i].waiting_sink, memory_order_relaxed))
-                    ns = SINK_SLEEP_LIVE_NS;
-            if (dx && atomic_load_explicit(&dx->waiting_sink, memory_order_relaxed))
-                ns = SINK_SLEEP_LIVE_NS;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += ns;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            sem_clockwait(&sink_wake, CLOCK_MONOTONIC, &until);
-        }
+        if (!taken) sink_sleep(p); /* nothing to merge: let the workers have the cores */
     }
-    if (opt->tick) { /* a last look, so what happened since the previous tick is reported */
-        struct event ticked[16];
-        int n = opt->tick(opt->tick_arg, ticked, 16);
-        for (int i = 0; i < n; i++)
-            sink_emit(&s, &ticked[i]);
-    }
-    { /* alerts still firing when the run ends are resolved, so every alert is closed */
-        int n = alert_finish(&s.alerts, s.alert_buf, ALERT_MAX_RULES);
-        while (n > 0) {
-            for (int i = 0; i < n; i++)
-                sink_emit(&s, &s.alert_buf[i]);
-            n = alert_finish(&s.alerts, s.alert_buf, ALERT_MAX_RULES);
-        }
-    }
+    if (opt->tick) run_tick(p); /* what happened since the previous tick is reported */
+    sink_close_alerts(&p->sink);
     if (progress_shown) fprintf(stderr, "\r%60s\r", "");
-    if (dx) pthread_join(dtid, NULL);
-    for (uint32_t i = 0; i < nw; i++)
-        pthread_join(tids[i], NULL);
-    sem_destroy(&sink_wake);
-    if (s.out) fflush(s.out);
-    sink_stats_record(&s, 1); /* the totals, before the flush delivers them */
-    if (s.kafka) {
-        kafka_sink_flush(s.kafka, &res->kafka);
-        res->kafka_used = 1;
-        res->kafka_delivery = *kafka_sink_delivery_hist(s.kafka);
-        res->kafka_e2e = *kafka_sink_e2e_hist(s.kafka);
-    }
-    sink_publish(&s, 1);
-    if (m == &own_metrics) metrics_fini(m);
-    res->wall_seconds = now_s() - t0;
+}
 
-    stats_init(&res->st, cfg->talkers_max * (nw > 4 ? 4 : nw), cfg->top_n);
-    for (uint32_t i = 0; i < nw; i++) {
-        stats_merge(&res->st, &ws[i].st);
-        res->st.counters[TT_C_TCP_UNACKED_POOL_FULL] += ws[i].segs.exhausted;
-        res->capture_errors += ws[i].src_errors;
+static void join(struct pipeline *p)
+{
+    if (p->dx) pthread_join(p->dtid, NULL);
+    for (uint32_t i = 0; i < p->nw; i++)
+        pthread_join(p->tids[i], NULL);
+    struct run_result *res = p->res;
+    sink_final(&p->sink, &res->kafka, &res->kafka_delivery, &res->kafka_e2e);
+    res->kafka_used = p->opt->kafka != NULL;
+    res->wall_seconds = now_s() - p->t0;
+}
+
+/* The workers' statistics merged, and every count the threads kept on the side. */
+static void collect(struct pipeline *p)
+{
+    struct run_result *res = p->res;
+    const struct tt_config *cfg = p->cfg;
+    stats_init(&res->st, cfg->talkers_max * (p->nw > 4 ? 4 : p->nw), cfg->top_n);
+    for (uint32_t i = 0; i < p->nw; i++) {
+        stats_merge(&res->st, &p->ws[i].st);
+        res->st.counters[TT_C_TCP_UNACKED_POOL_FULL] += p->ws[i].segs.exhausted;
+        res->capture_errors += p->ws[i].src_errors;
     }
-    if (sr) {
-        res->capture_errors += sr->errors;
-        res->st.counters[TT_C_DISPATCH_UNSTEERED] += sr->d.unsteered;
+    if (p->sr) {
+        res->capture_errors += p->sr->errors;
+        res->st.counters[TT_C_DISPATCH_UNSTEERED] += p->sr->d.unsteered;
     }
+    struct dispatch_thread *dx = p->dx;
     if (dx) {
         res->capture_errors += dx->errors;
         res->st.counters[TT_C_DISPATCH_RING_FULL] += atomic_load(&dx->ring_full);
         res->st.counters[TT_C_DISPATCH_UNSTEERED] += dx->d.unsteered;
-        if (dx->burst) {
-            burst_totals_merge(&res->st.trading.bursts, &dx->bursts);
-            for (uint32_t k = 0; k < dx->nbursts; k++)
-                res->st.counters[TT_C_BURST_RING_FULL] += dx->burst[k].ring_overflow;
+        if (dx->bursts) {
+            burst_totals_merge(&res->st.trading.bursts, &dx->burst_totals);
+            for (uint32_t k = 0; k < dx->bursts->n; k++)
+                res->st.counters[TT_C_BURST_RING_FULL] += dx->bursts->det[k].ring_overflow;
             res->st.counters[TT_C_EVENT_RING_FULL] += dx->events_full;
         }
     }
     res->st.counters[TT_C_TALKERS_FULL] += res->st.talkers.untracked;
-    res->st.counters[TT_C_ALERT_KEYS_EVICTED] += s.alerts.evicted;
+    res->st.counters[TT_C_ALERT_KEYS_EVICTED] += p->sink.alerts.evicted;
     struct capture_stats cs;
-    ops->stats(cap, &cs);
-    if (!live) res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
-    res->interrupted = opt->stop && atomic_load(opt->stop);
-    rc = 0;
-    storm_fini(&s.rst);
-    storm_fini(&s.fin);
-    alert_fini(&s.alerts);
+    p->ops->stats(p->cap, &cs);
+    if (!p->live) res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
+    res->interrupted = p->opt->stop && atomic_load(p->opt->stop);
+}
+
+/* Undoes whatever was built, in reverse order. */
+static void teardown(struct pipeline *p)
+{
+    if (p->sem_ready) sem_destroy(&p->sink_wake);
+    if (p->sink_ready) sink_fini(&p->sink);
+    if (p->m == &p->own_metrics) metrics_fini(p->m);
+    if (p->dx_ready) dispatch_thread_fini(p->dx);
+    free(p->dx);
+    if (p->sr) shared_reader_fini(p->sr);
+    free(p->sr);
+    burst_set_fini(&p->bursts);
+    for (uint32_t i = 0; i < p->nrings; i++)
+        frame_ring_fini(&p->rings[i]);
+    for (uint32_t i = 0; i < p->nws; i++)
+        worker_fini(&p->ws[i]);
+    free(p->rings);
+    free(p->ws);
+    if (p->own_cap) p->ops->close(p->cap);
+}
+
+int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, struct run_result *res,
+                 char *err, size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    struct pipeline *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    p->cfg = cfg;
+    p->opt = opt;
+    p->res = res;
+    int rc;
+    if ((rc = plan(p, err, errlen)) || (rc = open_source(p, err, errlen)) ||
+        (rc = build_workers(p, err, errlen)) || (rc = build_bursts(p, err, errlen)) ||
+        (rc = build_feed(p, err, errlen)) || (rc = build_sink(p, err, errlen)))
+        goto out;
+    start(p);
+    sink_loop(p);
+    join(p);
+    collect(p);
 out:
-    for (uint32_t i = 0; i < inited; i++) {
-        worker_fini(&ws[i]);
-        if (rings) frame_ring_fini(&rings[i]);
-    }
-    if (rings && inited < nw && rings[inited].buf) frame_ring_fini(&rings[inited]);
-    if (!live || joined) ops->close(cap); /* a union closes none of the live sources */
-    if (dx && dx->burst) {
-        spsc_ring_fini(&dx->events);
-        free(dx->burst);
-        free(dx->burst_ifname);
-    }
-    if (sr) shared_reader_fini(sr);
-    free(sr);
-    free(ws);
-    free(rings);
-    free(dx);
+    teardown(p);
+    free(p);
     return rc;
 }
 

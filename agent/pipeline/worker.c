@@ -34,28 +34,25 @@ static const enum event_type flag_event[TA_BIT_MAX] = {
      TA(OUT_OF_ORDER) | TA(DUPLICATE_ACK) | TA(LOST_SEGMENT) | TA(ACK_LOST_SEGMENT) |              \
      TA(ZERO_WINDOW) | TA(WINDOW_FULL))
 
+/* While it waits on a full event ring: the sink's merge can take every event before the frame
+ * in hand. */
+static void publish_progress(void *ctx)
+{
+    struct worker *w = ctx;
+    atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0,
+                          memory_order_release);
+}
+
 /* Reserves an event slot; waits when the policy says so, else counts the drop. */
 static struct event *event_new(struct worker *w, enum event_type type, uint64_t order)
 {
-    struct event *e;
-    int woke = 0;
-    while (!(e = spsc_ring_reserve(&w->events))) {
-        if (!w->cfg->overflow_block) {
-            w->st.counters[TT_C_EVENT_RING_FULL]++;
-            return NULL;
-        }
-        /* Backpressure: offline input can wait for the sink. Publish progress first so the
-         * sink's merge can move on, and wake it (offline it sleeps long between merges). */
-        atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0,
-                              memory_order_release);
-        if (!woke) {
-            atomic_store_explicit(&w->waiting_sink, 1, memory_order_relaxed);
-            if (w->sink_wake) sem_post(w->sink_wake);
-            woke = 1;
-        }
-        sched_yield();
+    struct event *e = spsc_ring_reserve(&w->events);
+    if (!e && !w->cfg->overflow_block) {
+        w->st.counters[TT_C_EVENT_RING_FULL]++;
+        return NULL;
     }
-    if (woke) atomic_store_explicit(&w->waiting_sink, 0, memory_order_relaxed);
+    if (!e) /* backpressure: offline input can wait for the sink */
+        e = event_reserve_waiting(&w->events, &w->waiting_sink, w->sink_wake, publish_progress, w);
     memset(e, 0, offsetof(struct event, u));
     e->frame = order;
     e->sub = w->cur_sub;
@@ -219,17 +216,6 @@ int worker_reset(struct worker *w)
     return 0;
 }
 
-int worker_enable_bursts(struct worker *w, const char *ifname)
-{
-    if (!w->cfg->burst_link_mbps) return 0;
-    w->burst = malloc(sizeof(*w->burst));
-    if (!w->burst) return -ENOMEM;
-    burst_init(w->burst, w->cfg->burst_window_ns, w->cfg->burst_link_mbps * 1000000ull,
-               w->cfg->burst_fraction_pct / 100.0);
-    snprintf(w->burst_ifname, sizeof(w->burst_ifname), "%s", ifname);
-    return 0;
-}
-
 static void emit_burst(struct worker *w, const struct burst *b, uint64_t order)
 {
     struct event *e = event_new(w, EV_BURST_MICRO, order);
@@ -240,7 +226,6 @@ static void emit_burst(struct worker *w, const struct burst *b, uint64_t order)
 
 void worker_fini(struct worker *w)
 {
-    free(w->burst);
     w->burst = NULL;
     worker_state_fini(w);
     spsc_ring_fini(&w->events);

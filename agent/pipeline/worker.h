@@ -34,8 +34,6 @@
 /* Housekeeping (expiry) interval in packet time: at the first frame at or after it. */
 #define WORKER_HOUSEKEEP_NS 1000000000ull
 
-/* Merge key of events emitted when the capture ends (after every frame). */
-#define EVENT_ORDER_END UINT64_MAX
 /* Secondary merge keys within a frame, where every worker may emit at the same frame: the
  * flow records housekeeping ends there (0, in flow id order), then the trading analyzers'
  * housekeeping (market data gaps, sessions by flow id), then the frame's own events. */
@@ -76,9 +74,10 @@ struct worker {
     _Atomic int *stop;   /* set by a signal: finish the burst, then flush */
     int live;            /* live capture: idle time still expires flows (by the wall clock) */
     /* Microbursts, when this worker sees every frame of its interface (one worker, one live
-     * source per worker), or says what the shared reader detected (worker 0); else NULL. */
+     * source per worker), or says what the shared reader detected (worker 0); else NULL.
+     * The pipeline's (burst_set): the worker feeds it, never frees it. */
     struct burst_detector *burst;
-    char burst_ifname[16];
+    const char *burst_ifname;
     int dispatch_live; /* the dispatcher's source is live: an empty ring is waited on, not spun */
     struct metrics_worker *mw; /* NULL: nothing exported while running */
 };
@@ -100,7 +99,5 @@ void worker_flush(struct worker *w);
 /* Thread entry: runs until the input ends, then flushes and sets done. */
 void *worker_main(void *arg);
 
-/* Turns microburst detection on for this worker's input, named ifname in its events. */
-int worker_enable_bursts(struct worker *w, const char *ifname);
 
 #endif

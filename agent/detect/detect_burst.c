@@ -42,10 +42,8 @@ void burst_totals_merge(struct burst_totals *into, const struct burst_totals *fr
 {
     into->bursts += from->bursts;
     into->bytes += from->bytes;
-    if (from->peak_bps > into->peak_bps)
-        into->peak_bps = from->peak_bps;
-    if (from->longest_ns > into->longest_ns)
-        into->longest_ns = from->longest_ns;
+    if (from->peak_bps > into->peak_bps) into->peak_bps = from->peak_bps;
+    if (from->longest_ns > into->longest_ns) into->longest_ns = from->longest_ns;
 }
 
 void burst_describe(const struct burst_detector *d, const struct burst *b, const char *ifname,
@@ -65,8 +63,8 @@ void burst_describe(const struct burst_detector *d, const struct burst *b, const
     e->u.burst.window_ns = d->window_ns;
 }
 
-int burst_set_init(struct burst_set *s, uint32_t n, const char *const *ifnames,
-                   uint64_t window_ns, uint64_t link_bps, double fraction)
+int burst_set_init(struct burst_set *s, uint32_t n, const char *const *ifnames, uint64_t window_ns,
+                   uint64_t link_bps, double fraction)
 {
     memset(s, 0, sizeof(*s));
     if (!link_bps || !n) return 0;

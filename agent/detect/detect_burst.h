@@ -114,8 +114,8 @@ struct burst_set {
 };
 
 /* link_bps 0: an empty set. Returns 0 or -ENOMEM. */
-int burst_set_init(struct burst_set *s, uint32_t n, const char *const *ifnames,
-                   uint64_t window_ns, uint64_t link_bps, double fraction);
+int burst_set_init(struct burst_set *s, uint32_t n, const char *const *ifnames, uint64_t window_ns,
+                   uint64_t link_bps, double fraction);
 /* Every detector afresh (a worker reset). */
 void burst_set_reset(struct burst_set *s);
 void burst_set_fini(struct burst_set *s);

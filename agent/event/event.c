@@ -16,9 +16,12 @@ static const struct {
 const char *severity_name(enum severity s)
 {
     switch (s) {
-    case SEV_INFO: return "info";
-    case SEV_WARN: return "warn";
-    case SEV_CRITICAL: return "critical";
+    case SEV_INFO:
+        return "info";
+    case SEV_WARN:
+        return "warn";
+    case SEV_CRITICAL:
+        return "critical";
     }
     return "info";
 }
@@ -36,8 +39,7 @@ enum severity event_type_severity(enum event_type t)
 enum event_type event_type_from_name(const char *name)
 {
     for (int i = 0; i < EV_MAX; i++)
-        if (!strcmp(event_types[i].name, name))
-            return (enum event_type)i;
+        if (!strcmp(event_types[i].name, name)) return (enum event_type)i;
     return EV_MAX;
 }
 
@@ -48,8 +50,8 @@ const char *saturation_reason_name(enum saturation_reason r)
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
 }
 
-struct event *event_reserve_waiting(struct spsc_ring *ring, _Atomic int *waiting,
-                                    sem_t *sink_wake, void (*publish)(void *ctx), void *ctx)
+struct event *event_reserve_waiting(struct spsc_ring *ring, _Atomic int *waiting, sem_t *sink_wake,
+                                    void (*publish)(void *ctx), void *ctx)
 {
     struct event *e;
     int woke = 0;

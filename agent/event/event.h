@@ -139,7 +139,7 @@ struct event {
         } saturated;
         struct fix_event_info {
             char sender[24], target[24]; /* the session: initiator's and acceptor's CompIDs */
-            uint32_t seq;      /* MsgSeqNum of the message that raised the event */
+            uint32_t seq;                /* MsgSeqNum of the message that raised the event */
             uint32_t expected; /* seq_gap: the MsgSeqNum expected; resend_request: BeginSeqNo */
             uint32_t count;    /* seq_gap: messages missing; resend_request: EndSeqNo */
             uint32_t ref_seq;  /* reject, business_reject: RefSeqNum(45) */
@@ -165,9 +165,9 @@ struct event {
             char session[40]; /* the login's username, or the client's address */
             char order[32];   /* UserRefNum (5.0) or Order Token (4.2) */
             char clordid[16];
-            int32_t reason;   /* 5.0: the u16 code; 4.2 and login: the reason character */
-            uint8_t kind;     /* 0 order rejected, 1 login rejected */
-            uint8_t version;  /* 42, 50; 0 for a login */
+            int32_t reason;  /* 5.0: the u16 code; 4.2 and login: the reason character */
+            uint8_t kind;    /* 0 order rejected, 1 login rejected */
+            uint8_t version; /* 42, 50; 0 for a login */
         } ouch;
         struct {
             char ifname[16];
@@ -184,7 +184,7 @@ struct event {
 /* A producer's reservation in its full event ring, offline (the input can wait): publishes
  * its progress (publish(ctx): what the sink's merge needs to move on), wakes the sink once
  * (waiting says so meanwhile) and yields until the sink has made room. */
-struct event *event_reserve_waiting(struct spsc_ring *ring, _Atomic int *waiting,
-                                    sem_t *sink_wake, void (*publish)(void *ctx), void *ctx);
+struct event *event_reserve_waiting(struct spsc_ring *ring, _Atomic int *waiting, sem_t *sink_wake,
+                                    void (*publish)(void *ctx), void *ctx);
 
 #endif

@@ -419,25 +419,9 @@ static void render_stage(struct prom_buf *b, const char *stage, const struct pro
     prom_histogram(b, "ticktap_stage_latency_seconds", &l, h);
 }
 
-void metrics_render(struct metrics *m, struct prom_buf *b)
+/* Frames, bytes, decode errors and drops, by capture input. */
+static void render_inputs(struct prom_buf *b, struct input_row *rows, uint32_t nrows)
 {
-    struct metrics_worker_snap *t = calloc(1, sizeof(*t));
-    struct metrics_sink_snap *s = calloc(1, sizeof(*s));
-    if (!t || !s) {
-        free(t);
-        free(s);
-        b->oom = 1;
-        return;
-    }
-    struct input_row rows[64];
-    pthread_mutex_lock(&m->lock);
-    uint32_t nrows = collect(m, t, rows, 64);
-    char *capture = m->capture_text ? strdup(m->capture_text) : NULL;
-    pthread_mutex_unlock(&m->lock);
-    pthread_mutex_lock(&m->sink_lock);
-    *s = m->sink;
-    pthread_mutex_unlock(&m->sink_lock);
-
     struct prom_labels l;
     prom_family(b, "ticktap_packets_total", "counter", "Frames analysed, by capture input");
     for (uint32_t r = 0; r < nrows; r++) {
@@ -449,14 +433,11 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
         input_labels(&l, &rows[r]);
         prom_sample(b, "ticktap_bytes_total", &l, rows[r].bytes);
     }
-    if (capture) prom_printf(b, "%s", capture);
-    free(capture);
-    /* A dispatcher thread's drops belong to the only input it reads (row 0). */
-    if (m->ninputs)
-        for (uint32_t r = 0; r < nrows; r++)
-            rows[r].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full_by_input[r];
-    else if (nrows)
-        rows[0].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full;
+}
+
+static void render_counters(struct prom_buf *b, struct input_row *rows, uint32_t nrows)
+{
+    struct prom_labels l;
     for (int pass = 0; pass < 2; pass++) { /* decode errors, then drops */
         const char *name = pass ? "ticktap_drops_total" : "ticktap_decode_errors_total";
         prom_family(b, name, "counter",
@@ -471,6 +452,12 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
                 prom_sample(b, name, &l, rows[r].counters[i]);
             }
     }
+}
+
+/* Protocols, flows and TCP analysis of every worker together. */
+static void render_traffic(struct prom_buf *b, const struct metrics_worker_snap *t)
+{
+    struct prom_labels l;
     prom_family(b, "ticktap_protocol_packets_total", "counter",
                 "Packets carrying each layer, outer or inner");
     for (int i = 0; i < TT_P_MAX; i++) {
@@ -505,7 +492,13 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     prom_family(b, "ticktap_tcp_handshake_seconds", "histogram",
                 "SYN to the handshake-completing ACK");
     prom_histogram(b, "ticktap_tcp_handshake_seconds", NULL, &t->handshake);
+}
 
+/* Events by type and severity, and the stages' latencies. */
+static void render_events(struct prom_buf *b, const struct metrics_worker_snap *t,
+                          const struct metrics_sink_snap *s)
+{
+    struct prom_labels l;
     prom_family(b, "ticktap_events_total", "counter", "Events emitted, by type and severity");
     for (int e = 0; e < EV_MAX; e++)
         for (int v = 0; v < 3; v++)
@@ -521,30 +514,35 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     render_stage(b, "worker", &t->burst_time);
     render_stage(b, "capture_delay", &t->capture_delay);
     render_stage(b, "sink_delay", &s->event_delay);
+}
 
-    if (s->kafka_on) {
-        prom_family(b, "ticktap_kafka_messages_total", "counter",
-                    "Kafka messages by outcome (offered = delivered + failed + dropped + queued)");
-        static const char *outcomes[] = {"offered", "delivered", "failed", "dropped_queue_full",
-                                         "dropped_oldest"};
-        uint64_t v[] = {s->kafka.offered, s->kafka.delivered, s->kafka.failed,
-                        s->kafka.dropped_queue_full, s->kafka.dropped_oldest};
-        for (int i = 0; i < 5; i++) {
-            prom_labels_init(&l);
-            prom_label(&l, "outcome", outcomes[i]);
-            prom_sample(b, "ticktap_kafka_messages_total", &l, v[i]);
-        }
-        prom_family(b, "ticktap_kafka_queue_messages", "gauge",
-                    "Messages waiting for delivery (librdkafka's queue and ticktap's buffer)");
-        prom_sample(b, "ticktap_kafka_queue_messages", NULL, s->kafka.queued);
-        prom_family(b, "ticktap_kafka_delivery_seconds", "histogram", "Produce to delivery report");
-        prom_histogram(b, "ticktap_kafka_delivery_seconds", NULL, &s->kafka_delivery);
-        prom_family(b, "ticktap_kafka_end_to_end_seconds", "histogram",
-                    "Live: packet timestamp to the delivery report of its event");
-        prom_histogram(b, "ticktap_kafka_end_to_end_seconds", NULL, &s->kafka_e2e);
+static void render_kafka(struct prom_buf *b, const struct metrics_sink_snap *s)
+{
+    if (!s->kafka_on) return;
+    struct prom_labels l;
+    prom_family(b, "ticktap_kafka_messages_total", "counter",
+                "Kafka messages by outcome (offered = delivered + failed + dropped + queued)");
+    static const char *outcomes[] = {"offered", "delivered", "failed", "dropped_queue_full",
+                                     "dropped_oldest"};
+    uint64_t v[] = {s->kafka.offered, s->kafka.delivered, s->kafka.failed,
+                    s->kafka.dropped_queue_full, s->kafka.dropped_oldest};
+    for (int i = 0; i < 5; i++) {
+        prom_labels_init(&l);
+        prom_label(&l, "outcome", outcomes[i]);
+        prom_sample(b, "ticktap_kafka_messages_total", &l, v[i]);
     }
-    t->microbursts += s->dispatch_bursts;
-    render_trading(b, t);
+    prom_family(b, "ticktap_kafka_queue_messages", "gauge",
+                "Messages waiting for delivery (librdkafka's queue and ticktap's buffer)");
+    prom_sample(b, "ticktap_kafka_queue_messages", NULL, s->kafka.queued);
+    prom_family(b, "ticktap_kafka_delivery_seconds", "histogram", "Produce to delivery report");
+    prom_histogram(b, "ticktap_kafka_delivery_seconds", NULL, &s->kafka_delivery);
+    prom_family(b, "ticktap_kafka_end_to_end_seconds", "histogram",
+                "Live: packet timestamp to the delivery report of its event");
+    prom_histogram(b, "ticktap_kafka_end_to_end_seconds", NULL, &s->kafka_e2e);
+}
+
+static void render_memory(struct prom_buf *b)
+{
     size_t rss, rss_peak;
     process_resident_bytes(&rss, &rss_peak);
     prom_family(b, "ticktap_table_memory_bytes", "gauge",
@@ -554,15 +552,53 @@ void metrics_render(struct metrics *m, struct prom_buf *b)
     prom_family(b, "ticktap_table_memory_peak_bytes", "gauge",
                 "Most memory the tables, rings and buffers held at once");
     prom_sample(b, "ticktap_table_memory_peak_bytes", NULL, table_mem_peak());
-    prom_family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
-    prom_sample(b, "process_resident_memory_bytes", NULL, rss);
+    prom_family(b, "ticktap_resident_memory_bytes", "gauge",
+                "Resident memory of the process now (/proc/self/statm)");
+    prom_sample(b, "ticktap_resident_memory_bytes", NULL, rss);
     prom_family(b, "ticktap_resident_memory_peak_bytes", "gauge",
                 "Peak resident memory of the process (getrusage ru_maxrss)");
     prom_sample(b, "ticktap_resident_memory_peak_bytes", NULL, rss_peak);
+}
+
+void metrics_render(struct metrics *m, struct prom_buf *b)
+{
+    struct metrics_worker_snap *t = calloc(1, sizeof(*t));
+    struct metrics_sink_snap *s = calloc(1, sizeof(*s));
+    struct input_row rows[64];
+    char *capture = NULL;
+    if (!t || !s) {
+        b->oom = 1;
+        goto out;
+    }
+    pthread_mutex_lock(&m->lock);
+    uint32_t nrows = collect(m, t, rows, 64);
+    capture = m->capture_text ? strdup(m->capture_text) : NULL;
+    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_lock(&m->sink_lock);
+    *s = m->sink;
+    pthread_mutex_unlock(&m->sink_lock);
+
+    render_inputs(b, rows, nrows);
+    if (capture) prom_printf(b, "%s", capture); /* the live capture's own families */
+    /* A dispatcher thread's drops belong to the only input it reads (row 0). */
+    if (m->ninputs)
+        for (uint32_t r = 0; r < nrows; r++)
+            rows[r].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full_by_input[r];
+    else if (nrows)
+        rows[0].counters[TT_C_DISPATCH_RING_FULL] += s->dispatch_ring_full;
+    render_counters(b, rows, nrows);
+    render_traffic(b, t);
+    render_events(b, t, s);
+    render_kafka(b, s);
+    t->microbursts += s->dispatch_bursts;
+    render_trading(b, t);
+    render_memory(b);
     char why[512];
     int bad = metrics_health(m, why, sizeof(why));
     prom_family(b, "ticktap_up", "gauge", "1 while capture, workers and sinks make progress");
     prom_sample(b, "ticktap_up", NULL, bad ? 0 : 1);
+out:
+    free(capture);
     free(t);
     free(s);
 }

@@ -361,8 +361,8 @@ static void emit_burst(struct dispatch_thread *x, uint32_t det, const struct bur
     struct event *e = spsc_ring_reserve(&x->events), dropped;
     x->burst_order = order;
     if (!e && !x->live) /* offline: the sink's merge may wait for the workers to pass order */
-        e = event_reserve_waiting(&x->events, &x->waiting_sink, x->sink_wake,
-                                  publish_before_burst, x);
+        e = event_reserve_waiting(&x->events, &x->waiting_sink, x->sink_wake, publish_before_burst,
+                                  x);
     if (!e) x->events_full++;
     struct event *out = e ? e : &dropped;
     memset(out, 0, offsetof(struct event, u));
@@ -426,7 +426,8 @@ void *dispatch_thread_main(void *arg)
         for (int i = 0; i < n; i++) {
             struct burst b;
             uint32_t det = x->from_union ? x->burst_of[frames[i].input] : 0;
-            if (x->bursts && burst_feed(&x->bursts->det[det], frames[i].ts_ns, frames[i].wirelen, &b))
+            if (x->bursts &&
+                burst_feed(&x->bursts->det[det], frames[i].ts_ns, frames[i].wirelen, &b))
                 emit_burst(x, det, &b, frames[i].ordinal);
             push_frame(x, &frames[i]);
         }

@@ -101,9 +101,9 @@ struct dispatch_thread {
     int live;        /* a full worker queue drops the frame (counted) instead of waiting */
     _Atomic uint64_t ring_full; /* written here only; read by the sink for /metrics */
     _Atomic uint64_t ring_full_by_input[CAPTURE_UNION_MAX]; /* a union's: by its source */
-    struct burst_set *bursts;                           /* NULL: no detection */
+    struct burst_set *bursts;                               /* NULL: no detection */
     uint8_t burst_of[CAPTURE_UNION_MAX]; /* a union's source -> its interface's detector */
-    int from_union;                  /* cap is a capture_union */
+    int from_union;                      /* cap is a capture_union */
     struct burst_totals burst_totals;
     _Atomic uint64_t bursts_seen; /* for /metrics */
     struct spsc_ring events;

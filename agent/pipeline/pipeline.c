@@ -165,9 +165,9 @@ static int build_bursts(struct pipeline *p, char *err, size_t errlen)
 {
     const struct tt_config *cfg = p->cfg;
     static const char *const offline[1] = {"capture"};
-    int rc = burst_set_init(&p->bursts, p->live ? p->nifaces : 1,
-                            p->live ? p->ifnames : offline, cfg->burst_window_ns,
-                            cfg->burst_link_mbps * 1000000ull, cfg->burst_fraction_pct / 100.0);
+    int rc = burst_set_init(&p->bursts, p->live ? p->nifaces : 1, p->live ? p->ifnames : offline,
+                            cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
+                            cfg->burst_fraction_pct / 100.0);
     if (rc) {
         snprintf(err, errlen, "out of memory for the microburst detector");
         return rc;
@@ -206,8 +206,8 @@ static int build_feed(struct pipeline *p, char *err, size_t errlen)
         return 0;
     }
     struct dispatch_thread *dx = p->dx = calloc(1, sizeof(*dx));
-    if (!dx || dispatch_thread_init(dx, cfg, p->ops, p->cap, p->rings, p->nw, p->live,
-                                    &p->bursts)) {
+    if (!dx ||
+        dispatch_thread_init(dx, cfg, p->ops, p->cap, p->rings, p->nw, p->live, &p->bursts)) {
         snprintf(err, errlen, "out of memory for the dispatcher");
         return -ENOMEM;
     }
@@ -262,8 +262,7 @@ static int build_metrics(struct pipeline *p, char *err, size_t errlen)
     for (uint32_t i = 0; i < p->nw; i++) {
         struct metrics_worker *mw = &p->m->workers[i];
         if (p->live) { /* the input every worker shares: one queue, an interface, or all */
-            snprintf(mw->ifname, sizeof(mw->ifname), "%s",
-                     p->nifaces == 1 ? p->ifnames[0] : "all");
+            snprintf(mw->ifname, sizeof(mw->ifname), "%s", p->nifaces == 1 ? p->ifnames[0] : "all");
             mw->queue = opt->nlive == 1 ? opt->live[0].queue : -1;
         }
         p->ws[i].mw = mw;
@@ -275,8 +274,9 @@ static int build_sink(struct pipeline *p, char *err, size_t errlen)
 {
     const struct run_options *opt = p->opt;
     int rc = build_metrics(p, err, errlen);
-    if (!rc) rc = sink_init(&p->sink, p->cfg, opt->events_out, opt->kafka, p->m, p->live,
-                            p->res->events, err, errlen);
+    if (!rc)
+        rc = sink_init(&p->sink, p->cfg, opt->events_out, opt->kafka, p->m, p->live, p->res->events,
+                       err, errlen);
     if (rc) return rc;
     p->sink_ready = 1;
     if (p->dx) {

@@ -39,8 +39,7 @@ static const enum event_type flag_event[TA_BIT_MAX] = {
 static void publish_progress(void *ctx)
 {
     struct worker *w = ctx;
-    atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0,
-                          memory_order_release);
+    atomic_store_explicit(&w->watermark, w->cur_frame ? w->cur_frame - 1 : 0, memory_order_release);
 }
 
 /* Reserves an event slot; waits when the policy says so, else counts the drop. */

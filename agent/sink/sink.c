@@ -9,8 +9,7 @@
 #include "../event/event_json.h"
 
 int sink_init(struct sink *s, const struct tt_config *cfg, FILE *out, struct kafka_sink *kafka,
-              struct metrics *metrics, int live_source, uint64_t *events, char *err,
-              size_t errlen)
+              struct metrics *metrics, int live_source, uint64_t *events, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     s->out = out;
@@ -179,8 +178,7 @@ void sink_close_alerts(struct sink *s)
             sink_emit(s, &s->alert_buf[i]);
 }
 
-void sink_final(struct sink *s, struct kafka_stats *kafka, struct hist *delivery,
-                struct hist *e2e)
+void sink_final(struct sink *s, struct kafka_stats *kafka, struct hist *delivery, struct hist *e2e)
 {
     if (s->out) fflush(s->out);
     sink_stats_record(s, 1); /* the totals, before the flush delivers them */

@@ -35,9 +35,9 @@ struct event_source {
 typedef void (*sink_counts_fn)(void *ctx, struct metrics_sink_snap *snap);
 
 struct sink {
-    FILE *out;                 /* JSON lines; NULL: none */
-    struct kafka_sink *kafka;  /* NULL: none */
-    uint64_t *events;          /* counts by type (the run's result), storms included */
+    FILE *out;                /* JSON lines; NULL: none */
+    struct kafka_sink *kafka; /* NULL: none */
+    uint64_t *events;         /* counts by type (the run's result), storms included */
     struct storm_detector rst, fin;
     struct alert_detector alerts;
     struct event alert_buf[ALERT_MAX_RULES];
@@ -57,8 +57,7 @@ struct sink {
 /* out, kafka, metrics: may be NULL; events: EV_MAX counters. Returns 0, or -ENOMEM with a
  * reason in err. */
 int sink_init(struct sink *s, const struct tt_config *cfg, FILE *out, struct kafka_sink *kafka,
-              struct metrics *metrics, int live_source, uint64_t *events, char *err,
-              size_t errlen);
+              struct metrics *metrics, int live_source, uint64_t *events, char *err, size_t errlen);
 void sink_fini(struct sink *s);
 
 /* One event through the detectors, the counts and the outputs. */
@@ -74,8 +73,7 @@ void sink_tick(struct sink *s);
 
 /* At the end: flushes the JSON lines, sends the last stats record, flushes Kafka (its
  * accounting and latencies into kafka, delivery, e2e) and publishes the final counters. */
-void sink_final(struct sink *s, struct kafka_stats *kafka, struct hist *delivery,
-                struct hist *e2e);
+void sink_final(struct sink *s, struct kafka_stats *kafka, struct hist *delivery, struct hist *e2e);
 
 /* Resolves the alerts still firing, so that every alert the run opened is closed. */
 void sink_close_alerts(struct sink *s);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "util/config.h"
+#include "config/config.h"
 
 #ifndef TT_VERSION
 #define TT_VERSION "0.1.0"

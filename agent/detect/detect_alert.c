@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/config.h"
+#include "../util/units.h"
 #include "../util/symhash.h"
 #include "../util/table_mem.h"
 

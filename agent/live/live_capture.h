@@ -15,7 +15,7 @@
 #include "../event/event.h"
 #include "../metrics/metrics.h"
 #include "../pipeline/pipeline.h"
-#include "../util/config.h"
+#include "../config/config.h"
 
 #define LIVE_CAPTURE_SOURCES_MAX 64
 

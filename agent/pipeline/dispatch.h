@@ -34,7 +34,7 @@
 #include "../decode/decode.h"
 #include "../detect/detect_burst.h"
 #include "../trading/trading_config.h"
-#include "../util/config.h"
+#include "../config/config.h"
 #include "../util/spsc_ring.h"
 #include "frame_ring.h"
 

@@ -21,7 +21,7 @@
 #include "../event/event.h"
 #include "../metrics/metrics.h"
 #include "../sink/sink_kafka.h"
-#include "../util/config.h"
+#include "../config/config.h"
 #include "stats.h"
 
 /* A live capture source the caller opened (and closes after the run). */

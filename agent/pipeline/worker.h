@@ -22,7 +22,7 @@
 #include "../metrics/metrics.h"
 #include "../tcp/tcp_analysis.h"
 #include "../trading/trading.h"
-#include "../util/config.h"
+#include "../config/config.h"
 #include "../util/spsc_ring.h"
 #include "dispatch.h"
 #include "frame_ring.h"

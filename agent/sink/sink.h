@@ -19,7 +19,7 @@
 #include "../detect/detect_storm.h"
 #include "../event/event.h"
 #include "../metrics/metrics.h"
-#include "../util/config.h"
+#include "../config/config.h"
 #include "../util/spsc_ring.h"
 #include "sink_kafka.h"
 

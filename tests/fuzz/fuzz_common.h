@@ -2,7 +2,7 @@
 #ifndef TT_FUZZ_COMMON_H
 #define TT_FUZZ_COMMON_H
 
-#include "../../agent/util/config.h"
+#include "../../agent/config/config.h"
 
 static const struct tt_config *fuzz_config(void)
 {

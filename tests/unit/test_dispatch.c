@@ -8,7 +8,7 @@
 
 #include "../../agent/flow/flow_table.h"
 #include "../../agent/pipeline/dispatch.h"
-#include "../../agent/util/config.h"
+#include "../../agent/config/config.h"
 #include "../gen/pcapw.h"
 
 static struct frame as_frame(const struct buf *b, uint64_t ordinal)

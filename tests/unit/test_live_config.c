@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../../agent/capture/live_config.h"
-#include "../../agent/util/config.h"
+#include "../../agent/config/config.h"
 
 static void cidr_parse_clears_host_bits_and_refuses_nonsense(void **state)
 {

@@ -12,7 +12,7 @@
 
 #include "../../agent/detect/detect_storm.h"
 #include "../../agent/pipeline/frame_ring.h"
-#include "../../agent/util/config.h"
+#include "../../agent/config/config.h"
 #include "../../agent/util/hist.h"
 #include "../../agent/util/spsc_ring.h"
 #include "../../agent/util/symhash.h"

@@ -75,6 +75,6 @@ int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t 
 void config_print(const struct tt_config *cfg, FILE *out);
 
 /* Parses "250ms" style durations into ns; returns 0 or -1. */
-int parse_duration_ns(const char *s, uint64_t *out);
+
 
 #endif

@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "../../bpf/ticktap_bpf.h" /* TT_SNAP_MAX */
+#include "../util/units.h"
 
 enum opt_type { OPT_U32, OPT_U16, OPT_U64, OPT_DURATION, OPT_BOOL, OPT_STR128, OPT_STR256 };
 
@@ -79,8 +80,6 @@ static const struct opt options[] = {
      "messages librdkafka holds at once (its queue.buffering.max.messages)"},
     {"kafka.overflow", OPT_STR128, O(kafka.overflow),
      "buffer full: drop_newest (refuse new messages) or drop_oldest (discard the oldest waiting)"},
-    {"kafka.test_fatal_after", OPT_U64, O(kafka.test_fatal_after),
-     "tests only: raise a fatal producer error after this many messages (0: never)"},
     {"metrics.listen", OPT_STR128, O(metrics.listen),
      "Prometheus /metrics and /healthz address (127.0.0.1:9108, [::]:9108; port 0: any free); "
      "empty: off"},
@@ -90,8 +89,6 @@ static const struct opt options[] = {
      "/healthz fails when capture, a worker or Kafka made no progress for this long"},
     {"kafka.flush_timeout", OPT_DURATION, O(kafka.flush_timeout_ns),
      "at the end, time allowed for outstanding deliveries"},
-    {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
-     "mock cluster only: every broker down from the first message for this long (0: none)"},
     {"capture.snaplen", OPT_U32, O(snaplen), "live: bytes of each frame kept (64-9216)"},
     {"capture.ring_size", OPT_U64, O(ring_bytes),
      "host mode: BPF ring buffer per interface (power of 2; frames beyond it are counted lost)"},
@@ -140,7 +137,6 @@ static const struct opt options[] = {
      "how long a message missing on one feed may wait for the other before it is a gap"},
     {"trading.md_sessions", OPT_U32, O(trading.md_sessions), "market-data sessions per worker"},
 };
-#undef O
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 
 void config_defaults(struct tt_config *cfg)
@@ -179,56 +175,22 @@ void config_defaults(struct tt_config *cfg)
     cfg->hw_timestamps = 1;
 }
 
-int parse_duration_ns(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    double mult;
-    if (!*end || !strcmp(end, "s"))
-        mult = 1e9;
-    else if (!strcmp(end, "ns"))
-        mult = 1;
-    else if (!strcmp(end, "us"))
-        mult = 1e3;
-    else if (!strcmp(end, "ms"))
-        mult = 1e6;
-    else if (!strcmp(end, "m"))
-        mult = 60e9;
-    else if (!strcmp(end, "h"))
-        mult = 3600e9;
-    else
-        return -1;
-    *out = (uint64_t)(v * mult);
-    return 0;
-}
+/* Settings for tests only: accepted like the others, never shown by `ticktap config`. */
+static const struct opt test_options[] = {
+    {"kafka.test_fatal_after", OPT_U64, O(kafka.test_fatal_after),
+     "raise a fatal producer error after this many messages (0: never)"},
+    {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
+     "mock cluster: every broker down from the first message for this long (0: none)"},
+};
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s || *s == '-')
-        return -1;
-    if (*end == 'k' || *end == 'K')
-        v <<= 10, end++;
-    else if (*end == 'M')
-        v <<= 20, end++;
-    else if (*end == 'G')
-        v <<= 30, end++;
-    if (*end)
-        return -1;
-    *out = v;
-    return 0;
-}
+#undef O
 
 static const struct opt *opt_find(const char *key)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        if (!strcmp(options[i].key, key))
-            return &options[i];
+        if (!strcmp(options[i].key, key)) return &options[i];
+    for (size_t i = 0; i < sizeof(test_options) / sizeof(test_options[0]); i++)
+        if (!strcmp(test_options[i].key, key)) return &test_options[i];
     return NULL;
 }
 
@@ -247,23 +209,19 @@ static int opt_apply(struct tt_config *cfg, const struct opt *o, const char *val
             goto bad;
         return 0;
     case OPT_DURATION:
-        if (parse_duration_ns(val, &v))
-            goto bad;
+        if (parse_duration_ns(val, &v)) goto bad;
         *(uint64_t *)base = v;
         return 0;
     case OPT_U64:
-        if (parse_u64(val, &v))
-            goto bad;
+        if (parse_size_u64(val, &v)) goto bad;
         *(uint64_t *)base = v;
         return 0;
     case OPT_U32:
-        if (parse_u64(val, &v) || v > UINT32_MAX)
-            goto bad;
+        if (parse_size_u64(val, &v) || v > UINT32_MAX) goto bad;
         *(uint32_t *)base = (uint32_t)v;
         return 0;
     case OPT_U16:
-        if (parse_u64(val, &v) || v > UINT16_MAX)
-            goto bad;
+        if (parse_size_u64(val, &v) || v > UINT16_MAX) goto bad;
         *(uint16_t *)base = (uint16_t)v;
         return 0;
     case OPT_STR128:
@@ -323,8 +281,7 @@ int config_set(struct tt_config *cfg, const char *assignment, char *err, size_t 
     }
     char key[128];
     size_t klen = (size_t)(eq - assignment);
-    if (klen >= sizeof(key))
-        klen = sizeof(key) - 1;
+    if (klen >= sizeof(key)) klen = sizeof(key) - 1;
     memcpy(key, assignment, klen);
     key[klen] = 0;
     return config_apply(cfg, key, eq + 1, err, errlen);
@@ -357,7 +314,8 @@ int config_finish(struct tt_config *cfg, char *err, size_t errlen)
                  "(or detect.burst_link_mbps 0 to turn microbursts off)");
         return -1;
     }
-    if (!strcmp(cfg->kafka.overflow, "drop_oldest") || !strcmp(cfg->kafka.overflow, "drop_newest")) {
+    if (!strcmp(cfg->kafka.overflow, "drop_oldest") ||
+        !strcmp(cfg->kafka.overflow, "drop_newest")) {
         cfg->kafka.drop_oldest = !strcmp(cfg->kafka.overflow, "drop_oldest");
     } else {
         snprintf(err, errlen, "kafka.overflow '%s': give drop_newest or drop_oldest",
@@ -372,8 +330,7 @@ int config_finish(struct tt_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "metrics.publish_interval and metrics.stuck_after must be > 0");
         return -1;
     }
-    if (trading_config_finish(&cfg->trading, err, errlen))
-        return -1;
+    if (trading_config_finish(&cfg->trading, err, errlen)) return -1;
     return live_config_finish(&cfg->live, err, errlen);
 }
 
@@ -384,12 +341,22 @@ void config_print(const struct tt_config *cfg, FILE *out)
         const uint8_t *base = (const uint8_t *)cfg + o->offset;
         char val[64];
         switch (o->type) {
-        case OPT_BOOL: snprintf(val, sizeof(val), "%s", *(const uint32_t *)base ? "true" : "false"); break;
-        case OPT_U16: snprintf(val, sizeof(val), "%u", *(const uint16_t *)base); break;
-        case OPT_U32: snprintf(val, sizeof(val), "%u", *(const uint32_t *)base); break;
-        case OPT_U64: snprintf(val, sizeof(val), "%" PRIu64, *(const uint64_t *)base); break;
+        case OPT_BOOL:
+            snprintf(val, sizeof(val), "%s", *(const uint32_t *)base ? "true" : "false");
+            break;
+        case OPT_U16:
+            snprintf(val, sizeof(val), "%u", *(const uint16_t *)base);
+            break;
+        case OPT_U32:
+            snprintf(val, sizeof(val), "%u", *(const uint32_t *)base);
+            break;
+        case OPT_U64:
+            snprintf(val, sizeof(val), "%" PRIu64, *(const uint64_t *)base);
+            break;
         case OPT_STR128:
-        case OPT_STR256: snprintf(val, sizeof(val), "%s", (const char *)base); break;
+        case OPT_STR256:
+            snprintf(val, sizeof(val), "%s", (const char *)base);
+            break;
         case OPT_DURATION: {
             uint64_t ns = *(const uint64_t *)base;
             if (ns % 1000000000ull == 0)
@@ -426,8 +393,7 @@ static void yaml_path(const struct yaml_frame *st, int top, const char *last, ch
     }
     strncat(out, last, outlen - strlen(out) - 1);
     size_t n = strlen(out);
-    if (n && out[n - 1] == '.')
-        out[n - 1] = 0;
+    if (n && out[n - 1] == '.') out[n - 1] = 0;
 }
 
 int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t errlen)
@@ -446,11 +412,12 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
     yaml_parser_set_input_file(&parser, f);
     for (int done = 0; !done;) {
         if (!yaml_parser_parse(&parser, &ev)) {
-            snprintf(err, errlen, "%s:%zu: not valid YAML: %s%s%s (check brackets, quotes and "
+            snprintf(err, errlen,
+                     "%s:%zu: not valid YAML: %s%s%s (check brackets, quotes and "
                      "indentation there)",
                      path, parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "syntax error",
-                     parser.context ? " " : "", parser.context ? parser.context : "");
+                     parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                     parser.context ? parser.context : "");
             yaml_parser_delete(&parser);
             fclose(f);
             return -1;
@@ -498,8 +465,7 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
             }
         } else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
             top--;
-            if (top >= 0 && !st[top].is_list)
-                st[top].expecting_key = 1;
+            if (top >= 0 && !st[top].is_list) st[top].expecting_key = 1;
         } else if (ev.type == YAML_SCALAR_EVENT && top >= 0) {
             const char *val = (const char *)ev.data.scalar.value;
             struct yaml_frame *fr = &st[top];
@@ -520,13 +486,11 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
                     snprintf(err, errlen, "%s:%d: %s", path, line, why);
                     rc = -1;
                 }
-                if (!fr->is_list)
-                    fr->expecting_key = 1;
+                if (!fr->is_list) fr->expecting_key = 1;
             }
         }
         yaml_event_delete(&ev);
-        if (rc)
-            break;
+        if (rc) break;
     }
     yaml_parser_delete(&parser);
     fclose(f);

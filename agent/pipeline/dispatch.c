@@ -11,7 +11,7 @@
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
 #include "../event/event.h"
-#include "../trading/md.h"
+#include "../trading/moldudp64.h"
 #include "../util/symhash.h"
 
 void dispatch_init(struct dispatcher *d, uint32_t nworkers, uint16_t vxlan, uint16_t geneve,

@@ -125,7 +125,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
         w->st.counters[TT_C_FLOW_EVICTED]++;
     }
     if (why == FLOW_END_CAPTURE_END) w->cur_sub = f->first_ts_ns;
-    trading_flow_end(&w->trading, f); /* its last messages come before the flow record */
+    trading_flow_end(w->trading, f); /* its last messages come before the flow record */
     emit_flow_record(w, f, why, why == FLOW_END_CAPTURE_END ? EVENT_ORDER_END : w->cur_frame);
     tcp_conv_release(&f->tcp, &w->segs);
     /* Its connection may go on after a gap (Wireshark would judge it as one): remember where
@@ -159,7 +159,9 @@ static int worker_state_init(struct worker *w)
         (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
         (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
         (rc = flow_recall_init(&w->recall, cfg->tcp_recall)) ||
-        (rc = trading_init(&w->trading, &cfg->trading, &w->st.trading, w->st.counters, &emit)))
+        (rc = (w->trading = trading_new(&cfg->trading, &w->st.trading, w->st.counters, &emit))
+                  ? 0
+                  : -ENOMEM))
         return rc;
     atomic_store(&w->watermark, 0);
     atomic_store(&w->done, 0);
@@ -168,7 +170,8 @@ static int worker_state_init(struct worker *w)
 
 static void worker_state_fini(struct worker *w)
 {
-    trading_fini(&w->trading);
+    trading_free(w->trading);
+    w->trading = NULL;
     decoder_fini(&w->dec);
     flow_table_fini(&w->flows);
     tcp_seg_pool_fini(&w->segs);
@@ -201,7 +204,7 @@ int worker_reset(struct worker *w)
     flow_table_reset(&w->flows);
     tcp_seg_pool_reset(&w->segs);
     flow_recall_reset(&w->recall);
-    trading_reset(&w->trading);
+    trading_reset(w->trading);
     stats_reset(&w->st);
     if (w->burst)
         burst_init(w->burst, cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
@@ -291,7 +294,7 @@ static void housekeep(struct worker *w, uint64_t now)
     flow_table_expire(&w->flows, now, w->cfg->expire_budget);
     decoder_expire(&w->dec, now, w->st.counters);
     w->cur_sub = SUB_HOUSEKEEP_TRADING;
-    trading_housekeep(&w->trading, now);
+    trading_housekeep(w->trading, now);
     w->next_housekeep_ns = now + WORKER_HOUSEKEEP_NS;
 }
 
@@ -378,9 +381,9 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     f->bytes[dir] += fr->wirelen;
     if (pkt.key.proto == 6 && pkt.has_l4) {
         analyse_tcp(w, f, dir, &pkt, extra);
-        trading_tcp(&w->trading, f, dir, &pkt);
+        trading_tcp(w->trading, f, dir, &pkt);
     } else if (pkt.key.proto == 17 && pkt.has_l4) {
-        trading_udp(&w->trading, f, dir, &pkt);
+        trading_udp(w->trading, f, dir, &pkt);
     }
 }
 
@@ -400,7 +403,7 @@ void worker_flush(struct worker *w)
     if (w->burst) w->st.counters[TT_C_BURST_RING_FULL] += w->burst->ring_overflow;
     flow_table_flush(&w->flows);
     w->cur_sub = UINT64_MAX; /* after every flow record */
-    trading_flush(&w->trading, w->cur_ts);
+    trading_flush(w->trading, w->cur_ts);
     stats_mixes_settle(&w->st);
 }
 

@@ -48,7 +48,7 @@ struct worker {
     struct tcp_seg_pool segs;
     struct flow_recall recall; /* TCP state of ended flows, for connections that resume */
     struct tt_stats st;
-    struct trading trading;                 /* FIX, market data: after the TCP analysis */
+    struct trading *trading;                /* FIX, market data: after the TCP analysis */
     struct spsc_ring events;                /* to the sink */
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;

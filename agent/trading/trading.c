@@ -1,6 +1,6 @@
-/* trading.c - the trading analyzers' shared core: recognising a flow's protocol, TCP
- * sessions and their reassembly, events, the pending-order table, housekeeping (see trading.h;
- * the protocols are trading_fix.c, trading_soup.c and trading_md.c). */
+/* trading.c - the trading analyzers' core: recognising a flow's protocol, TCP sessions and
+ * their reassembly, housekeeping, life cycle (see trading.h; the sessions of each protocol are
+ * fix_session.c, ouch_session.c and md_session.c). */
 #include "trading.h"
 
 #include <errno.h>
@@ -15,132 +15,13 @@
 #include "../flow/flow_table.h"
 #include "../util/table_mem.h"
 #include "fix.h"
-#include "md.h"
-#include "soup.h"
+#include "mdp3.h"
+#include "moldudp64.h"
+#include "soupbintcp.h"
 #include "trading_internal.h"
-
-#define PENDING_PROBE 8
-#define ORDERS_HOT 1024 /* the small pending-order table: 24 KiB */
-
-/* ---------------------------------------------------------------------------------------- */
-/* events */
-
-struct event *trading_event_new(struct trading *t, enum event_type type, const struct flow_key *key,
-                                uint64_t flow_id, int dir, uint64_t ts_ns)
-{
-    struct event *e = t->emit.reserve(t->emit.ctx, type);
-    if (!e) return NULL;
-    e->ts_ns = ts_ns;
-    e->dir = (uint8_t)dir;
-    e->flow_id = flow_id;
-    e->key = *key;
-    return e;
-}
-
-/* Copies a field for an event: printable ASCII only (JSON-safe), cut to fit, or a marker
- * when the tag is one that must never leave the agent. */
-void trading_copy_field(const struct trading *t, char *dst, size_t cap, uint32_t tag,
-                        const uint8_t *p, size_t len)
-{
-    if (len && trading_tag_redacted(t->cfg, tag)) {
-        snprintf(dst, cap, "[redacted]");
-        return;
-    }
-    size_t n = len < cap - 1 ? len : cap - 1;
-    for (size_t i = 0; i < n; i++)
-        dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
-    dst[n] = 0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* pending orders: ClOrdID -> time sent, until the first response */
-
-/* The slot holding key in table[mask + 1] within the probe window, or NULL. */
-static struct pending_order *order_find(struct pending_order *table, uint32_t mask, uint64_t key)
-{
-    for (uint32_t i = 0; i < PENDING_PROBE; i++) {
-        struct pending_order *o = &table[(key + i) & mask];
-        if (o->key == key) return o;
-    }
-    return NULL;
-}
-
-static void order_set(struct pending_order *o, uint64_t key, uint64_t ts_ns, uint32_t stats,
-                      unsigned pair)
-{
-    o->key = key;
-    o->ts_ns = ts_ns;
-    o->stats = stats;
-    o->pair = (uint8_t)pair;
-}
-
-void trading_order_add(struct trading *t, uint64_t key, uint64_t ts_ns, uint32_t stats,
-                       unsigned pair)
-{
-    struct pending_order *hot_free = NULL, *o;
-    for (uint32_t i = 0; t->orders_hot && i < PENDING_PROBE; i++) {
-        o = &t->orders_hot[(key + i) & (ORDERS_HOT - 1)];
-        if (o->key == key) { /* sent again before any answer: the later time counts */
-            order_set(o, key, ts_ns, stats, pair);
-            return;
-        }
-        if (!o->key && !hot_free) hot_free = o;
-    }
-    if (t->orders_pending && (o = order_find(t->orders, t->orders_mask, key))) {
-        order_set(o, key, ts_ns, stats, pair);
-        return;
-    }
-    if (hot_free) {
-        t->hot_pending++;
-        order_set(hot_free, key, ts_ns, stats, pair);
-        return;
-    }
-    struct pending_order *victim = NULL;
-    for (uint32_t i = 0; i < PENDING_PROBE; i++) {
-        o = &t->orders[(key + i) & t->orders_mask];
-        if (!o->key) {
-            victim = o;
-            break;
-        }
-        if (!victim || o->ts_ns < victim->ts_ns) victim = o;
-    }
-    if (victim->key) {
-        t->counters[TT_C_TRADING_ORDERS_EVICTED]++;
-        struct trading_session_stats *ss =
-            victim->stats == TRADING_NONE ? t->scratch : &t->st->sessions[victim->stats];
-        ss->unanswered++;
-    }
-    t->orders_pending += !victim->key;
-    order_set(victim, key, ts_ns, stats, pair);
-}
-
-void trading_order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
-{
-    struct pending_order *o = NULL;
-    uint32_t *pending = &t->hot_pending;
-    if (t->hot_pending) o = order_find(t->orders_hot, ORDERS_HOT - 1, key);
-    if (!o && t->orders_pending) {
-        o = order_find(t->orders, t->orders_mask, key);
-        pending = &t->orders_pending;
-    }
-    if (!o) return;
-    uint64_t lat = ts_ns >= o->ts_ns ? ts_ns - o->ts_ns : 0;
-    /* pairs past OP_MAX are OUCH's */
-    hist_add(o->pair < OP_MAX ? &t->st->order_latency[o->pair]
-                              : &t->st->ouch_latency[o->pair - OP_MAX],
-             lat);
-    if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
-    o->key = 0;
-    (*pending)--;
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* TCP sessions */
-
-struct trading_session_stats *trading_app_stats(struct trading *t, const struct tcp_app *a)
-{
-    return a->stats == TRADING_NONE ? t->scratch : &t->st->sessions[a->stats];
-}
 
 static uint32_t app_alloc(struct trading *t)
 {
@@ -288,18 +169,6 @@ void trading_housekeep(struct trading *t, uint64_t now_ns)
 }
 
 /* At the end: every order still pending was never answered. */
-static void orders_unanswered(struct trading *t, struct pending_order *table, uint32_t n,
-                              uint32_t *pending)
-{
-    for (uint32_t i = 0; *pending && i < n; i++) {
-        struct pending_order *o = &table[i];
-        if (!o->key) continue;
-        (o->stats == TRADING_NONE ? t->scratch : &t->st->sessions[o->stats])->unanswered++;
-        o->key = 0;
-        (*pending)--; /* the scan ends at the last one: no page touched past it */
-    }
-}
-
 void trading_flush(struct trading *t, uint64_t now_ns)
 {
     (void)now_ns;
@@ -307,8 +176,8 @@ void trading_flush(struct trading *t, uint64_t now_ns)
     for (uint32_t i = 0, n = md_with_holes(t); i < n; i++)
         while (t->md[t->md_order[i]].nholes)
             md_hole_lost(t, &t->md[t->md_order[i]], 0);
-    orders_unanswered(t, t->orders_hot, ORDERS_HOT, &t->hot_pending);
-    orders_unanswered(t, t->orders, t->orders_mask + 1, &t->orders_pending);
+    trading_orders_unanswered(t, t->orders_hot, ORDERS_HOT, &t->hot_pending);
+    trading_orders_unanswered(t, t->orders, t->orders_mask + 1, &t->orders_pending);
 }
 
 void trading_set_timezone(const struct trading_config *cfg)
@@ -350,6 +219,24 @@ int trading_init(struct trading *t, const struct trading_config *cfg, struct tra
     for (uint32_t i = cfg->max_sessions; i-- > 0;)
         app_free(t, i);
     return 0;
+}
+
+struct trading *trading_new(const struct trading_config *cfg, struct trading_stats *st,
+                            uint64_t *counters, const struct trading_emit *emit)
+{
+    struct trading *t = malloc(sizeof(*t));
+    if (t && trading_init(t, cfg, st, counters, emit)) { /* it freed what it had */
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+void trading_free(struct trading *t)
+{
+    if (!t) return;
+    trading_fini(t);
+    free(t);
 }
 
 void trading_reset(struct trading *t)

@@ -8,7 +8,8 @@
 
 #include "../util/netparse.h"
 #include "fix.h"
-#include "md.h"
+#include "mdp3.h"
+#include "moldudp64.h"
 
 /* Tags that carry credentials: Password, NewPassword, RawData (FIX 4.x logon secrets). */
 static const uint32_t credential_tags[] = {554, 925, 96, 95};

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "md.h"
+#include "moldudp64.h"
 
 #define TRADING_FEED_PAIRS_MAX 16
 #define TRADING_REDACT_MAX 32

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "../../agent/trading/fix.h"
-#include "../../agent/trading/md.h"
+#include "../../agent/trading/mdp3.h"
+#include "../../agent/trading/moldudp64.h"
 #include "../../agent/trading/stream.h"
 
 static size_t consume_fix(const uint8_t *data, size_t len)

@@ -13,7 +13,8 @@
 #include "../../agent/event/event.h"
 #include "../../agent/flow/flow_table.h"
 #include "../../agent/trading/fix.h"
-#include "../../agent/trading/md.h"
+#include "../../agent/trading/mdp3.h"
+#include "../../agent/trading/moldudp64.h"
 #include "../../agent/trading/stream.h"
 #include "../../agent/trading/trading_internal.h"
 

@@ -1,12 +1,12 @@
-/* md.h - market-data packet formats: MoldUDP64 (carrying NASDAQ ITCH 5.0) and CME MDP 3.0.
+/* moldudp64.h - NASDAQ's MoldUDP64 packets and the ITCH 5.0 messages they carry (the wire).
  *
  * Pure decoders over one UDP payload, through the cursor helpers: they say whether the bytes
  * are such a packet (structure checks strict enough to recognise a feed on any port), and
  * give its sequence numbers and messages. Sequence tracking and A/B arbitration live in
  * md_session.h; this file never keeps state.
  */
-#ifndef TT_MD_H
-#define TT_MD_H
+#ifndef TT_MOLDUDP64_H
+#define TT_MOLDUDP64_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -58,19 +58,5 @@ int64_t itch_timestamp(const uint8_t *msg, size_t len);
 
 /* 1 when every message of p is a known ITCH 5.0 type of the right length. */
 int itch_plausible(const struct mold_packet *p);
-
-struct mdp3_packet {
-    uint32_t seq;          /* MsgSeqNum of the packet */
-    uint64_t sending_time; /* ns since the Unix epoch */
-    const uint8_t *msgs;   /* messages: u16 size (incl. itself) + SBE header + body */
-    size_t msgs_len;
-};
-
-/* Returns 0 when payload is an MDP 3.0 packet whose SBE messages fill it exactly and carry
- * CME's schema id 1, else -1. */
-int mdp3_parse(const uint8_t *payload, size_t len, struct mdp3_packet *p);
-
-/* Iterates messages: returns 1 with the SBE template id, 0 at the end, -1 when malformed. */
-int mdp3_next_message(const struct mdp3_packet *p, size_t *off, uint16_t *template_id);
 
 #endif

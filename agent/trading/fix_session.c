@@ -1,4 +1,4 @@
-/* trading_fix.c - FIX sessions (CompIDs, MsgSeqNum gaps, resends, rejects, heartbeats) and
+/* fix_session.c - FIX sessions (CompIDs, MsgSeqNum gaps, resends, rejects, heartbeats) and
  * orders (D/F/G to their first ExecutionReport or OrderCancelReject) over reassembled TCP. */
 #include <stdio.h>
 #include <string.h>

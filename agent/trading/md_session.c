@@ -1,4 +1,4 @@
-/* trading_md.c - market data: MoldUDP64/ITCH and MDP 3.0 sequencing per feed and session,
+/* md_session.c - market data: MoldUDP64/ITCH and MDP 3.0 sequencing per feed and session,
  * A/B arbitration (a gap only when no feed delivered), feed skew and feed latency. */
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,8 @@
 
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
-#include "md.h"
+#include "mdp3.h"
+#include "moldudp64.h"
 #include "trading_internal.h"
 
 static struct trading_session_stats *md_stats(struct trading *t, const struct md_session *s)

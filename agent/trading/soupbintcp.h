@@ -1,4 +1,4 @@
-/* soup.h - SoupBinTCP framing and the OUCH 4.2 / 5.0 order-entry messages it carries.
+/* soupbintcp.h - SoupBinTCP framing and the OUCH 4.2 / 5.0 order-entry messages it carries.
  *
  * A SoupBinTCP packet is a 2-byte big-endian length, a type byte and length-1 bytes of
  * payload. Client packets: L login request, U unsequenced data (OUCH orders), R heartbeat,
@@ -7,8 +7,8 @@
  * and length (5.0 messages end in an appendage length); an order is identified by its
  * UserRefNum (5.0) or Order Token (4.2). Pure decoding through the cursor helpers; no state.
  */
-#ifndef TT_SOUP_H
-#define TT_SOUP_H
+#ifndef TT_SOUPBINTCP_H
+#define TT_SOUPBINTCP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* soup.c - SoupBinTCP framing and OUCH message fields (see soup.h). */
-#include "soup.h"
+/* soupbintcp.c - SoupBinTCP framing and OUCH message fields (see soupbintcp.h). */
+#include "soupbintcp.h"
 
 #include <string.h>
 

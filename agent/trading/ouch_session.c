@@ -1,4 +1,4 @@
-/* trading_soup.c - SoupBinTCP sessions (logins, sequenced data, heartbeats) and OUCH 4.2/5.0
+/* ouch_session.c - SoupBinTCP sessions (logins, sequenced data, heartbeats) and OUCH 4.2/5.0
  * orders (Enter, Cancel, Replace to their first answer, rejects) over reassembled TCP. */
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "../decode/cursor.h"
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
-#include "soup.h"
+#include "soupbintcp.h"
 #include "trading_internal.h"
 
 static void soup_name_session(struct trading *t, struct tcp_app *a, const struct flow *f,

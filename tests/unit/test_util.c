@@ -1,4 +1,5 @@
-/* test_util.c - histogram accuracy and merging, config parsing, SPSC rings, storm detector. */
+/* test_util.c - histogram accuracy and merging, symmetric hashes, SPSC and frame rings, storm
+ * detector, table memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,6 @@
 
 #include "../../agent/detect/detect_storm.h"
 #include "../../agent/pipeline/frame_ring.h"
-#include "../../agent/config/config.h"
 #include "../../agent/util/hist.h"
 #include "../../agent/util/spsc_ring.h"
 #include "../../agent/util/symhash.h"
@@ -46,39 +46,6 @@ static void hist_percentiles_within_1_6_percent(void **state)
         hist_add(&one, v);
         assert_int_equal(hist_quantile(&one, 0.5), v);
     }
-}
-
-static void config_keys_values_and_errors(void **state)
-{
-    (void)state;
-    struct tt_config c;
-    char err[256];
-    config_defaults(&c);
-    assert_int_equal(config_set(&c, "flow.max_flows=1000", err, sizeof(err)), 0);
-    assert_int_equal(c.flow.max_flows, 1000);
-    assert_int_equal(config_set(&c, "flow.tcp_idle_timeout=250ms", err, sizeof(err)), 0);
-    assert_int_equal(c.flow.tcp_idle_ns, 250000000ull);
-    assert_int_equal(config_set(&c, "pipeline.frame_ring_bytes=4M", err, sizeof(err)), 0);
-    assert_int_equal(c.frame_ring_bytes, 4u << 20);
-    assert_int_equal(config_set(&c, "flow.max_flowz=1", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "unknown setting"));
-    assert_int_equal(config_set(&c, "flow.max_flows=-5", err, sizeof(err)), -1);
-    char path[] = "/tmp/ticktap-cfg-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    fputs("flow:\n  max_flows: 77\n  udp_idle_timeout: 2m\ndetect:\n  rst_storm_threshold: 9\n", f);
-    fclose(f);
-    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), 0);
-    assert_int_equal(c.flow.max_flows, 77);
-    assert_int_equal(c.flow.udp_idle_ns, 120000000000ull);
-    assert_int_equal(c.rst_storm_threshold, 9);
-    f = fopen(path, "w");
-    fputs("flow:\n  max_flows: [1, 2]\n", f);
-    fclose(f);
-    assert_int_equal(config_load_file(&c, path, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, ":2:"));
-    unlink(path);
-    assert_int_equal(config_load_file(&c, "/nonexistent.yaml", err, sizeof(err)), -1);
 }
 
 static void spsc_ring_fills_and_drains_in_order(void **state)
@@ -254,7 +221,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hist_percentiles_within_1_6_percent),
         cmocka_unit_test(symmetric_hashes_are_symmetric_and_spread),
-        cmocka_unit_test(config_keys_values_and_errors),
         cmocka_unit_test(spsc_ring_fills_and_drains_in_order),
         cmocka_unit_test(frame_ring_wraps_without_tearing),
         cmocka_unit_test(frame_ring_by_reference_keeps_the_source_bytes),

@@ -98,8 +98,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $(abspath $<) -o $@
 
+# made afresh: a source renamed or removed must not leave its old object in the archive
 $(BUILD)/libticktap.a: $(AGENT_OBJS)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/ticktap: $(BUILD)/agent/main.o $(BUILD)/libticktap.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

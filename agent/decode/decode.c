@@ -81,10 +81,12 @@ int pkt_enter_tunnel(struct packet *pkt, enum tt_tunnel_kind kind, uint32_t id)
         return -1;
     }
     pkt->tunnel_depth++;
-    memcpy(pkt->tunnel_outer_src, pkt->key.src, 16);
-    memcpy(pkt->tunnel_outer_dst, pkt->key.dst, 16);
+    memcpy(pkt->tunnel.outer_src, pkt->key.src, 16);
+    memcpy(pkt->tunnel.outer_dst, pkt->key.dst, 16);
+    pkt->tunnel.id = id;
+    pkt->tunnel.family = pkt->key.family;
     pkt->key.tunnel_kind = (uint8_t)kind;
-    pkt->key.tunnel_id = id;
+    pkt->key.tunnel_id = tt_tunnel_id_symmetric(kind) ? id : 0;
     /* The inner packet describes the flow from here on. */
     pkt->has_l3 = 0;
     pkt->has_l4 = 0;

@@ -72,6 +72,24 @@ enum tt_tunnel_kind {
 };
 const char *tt_tunnel_name(enum tt_tunnel_kind k);
 
+/* 1 when a tunnel of kind k has the same id both ways (a VXLAN or GENEVE VNI, an ERSPAN
+ * session): the id is then part of the flow key. GTP-U TEIDs and GRE keys are chosen by each
+ * receiving end (uplink and downlink differ), so they stay out of it: both directions of the
+ * inner connection meet in one flow, which keeps each direction's id on the side. */
+static inline int tt_tunnel_id_symmetric(enum tt_tunnel_kind k)
+{
+    return k == TT_TUN_VXLAN || k == TT_TUN_GENEVE || k == TT_TUN_ERSPAN;
+}
+
+/* One direction of a tunnelled flow: the innermost tunnel's id and outer endpoints. */
+struct tunnel_side {
+    uint8_t outer_src[16]; /* as flow keys hold addresses: IPv4 as ::ffff:a.b.c.d */
+    uint8_t outer_dst[16];
+    uint32_t id;
+    uint8_t family; /* outer IP version, 4 or 6; 0: this direction not seen (yet) */
+    uint8_t pad[3];
+};
+
 /* TCP flag bits as in the header's low 9 bits. */
 enum {
     TH_FIN = 0x01,
@@ -92,10 +110,10 @@ struct flow_key {
     uint8_t dst[16];
     uint16_t sport;
     uint16_t dport;
-    uint8_t proto;  /* IPPROTO_* */
-    uint8_t family; /* 4 or 6 */
-    uint16_t vlan;  /* first 802.1Q id on the frame, 0 if untagged */
-    uint32_t tunnel_id;
+    uint8_t proto;       /* IPPROTO_* */
+    uint8_t family;      /* 4 or 6 */
+    uint16_t vlan;       /* first 802.1Q id on the frame, 0 if untagged */
+    uint32_t tunnel_id;  /* the innermost tunnel's id when the same both ways, else 0 */
     uint8_t tunnel_kind; /* enum tt_tunnel_kind of the innermost tunnel */
     uint8_t pad[3];
 };
@@ -153,8 +171,6 @@ struct packet {
     uint16_t vlans[4];
     uint32_t ip_len; /* innermost IP datagram length (header + payload) */
     struct flow_key key;
-    uint8_t tunnel_outer_src[16]; /* innermost tunnel's outer endpoints (when depth > 0) */
-    uint8_t tunnel_outer_dst[16];
     struct tcp_info tcp;
     /* Below tcp: not cleared by decode_frame's memset (kept to 128 bytes, cheap per frame);
      * set explicitly. */
@@ -171,6 +187,7 @@ struct packet {
     const uint8_t *frame_data; /* the captured frame (bounds "reported" lengths, see below) */
     const uint8_t *payload;    /* L4 payload inside the captured bytes */
     uint32_t payload_len;      /* captured payload bytes (<= the length the headers announce) */
+    struct tunnel_side tunnel; /* when key.tunnel_kind: this frame's id and outer endpoints */
 };
 
 enum { FRAG_FIRST = 1, FRAG_LATER = 2 };

@@ -83,6 +83,7 @@ struct flow_record {
     uint8_t tcp_state;
     uint8_t end_reason;
     uint8_t pad[2];
+    struct tunnel_side tun[2]; /* a tunnelled flow: each direction's id and outer endpoints */
 };
 
 /* Where a live capture lost frames (capture.saturated). */
@@ -104,7 +105,8 @@ struct event {
     uint8_t dir; /* 0: key.src is the sender of the frame */
     uint32_t worker;
     uint64_t flow_id;
-    struct flow_key key; /* oriented as the flow's first packet */
+    struct flow_key key;    /* oriented as the flow's first packet */
+    struct tunnel_side tun; /* key.tunnel_kind: the tunnel of this direction (family 0: unknown) */
     union {
         struct {
             uint32_t seq, ack, len;

@@ -23,8 +23,7 @@ static void put(struct out *o, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(o->p + o->n, o->left, fmt, ap);
     va_end(ap);
-    if (k < 0)
-        return;
+    if (k < 0) return;
     if ((size_t)k >= o->left) { /* cut: keep what fitted */
         o->n += o->left ? o->left - 1 : 0;
         o->left = o->left ? 1 : 0;
@@ -55,13 +54,20 @@ void ts_to_rfc3339(uint64_t ts_ns, char *buf, size_t len)
 const char *ip_proto_name(uint8_t proto)
 {
     switch (proto) {
-    case 1: return "icmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 47: return "gre";
-    case 58: return "icmpv6";
-    case 132: return "sctp";
-    default: return "other";
+    case 1:
+        return "icmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 58:
+        return "icmpv6";
+    case 132:
+        return "sctp";
+    default:
+        return "other";
     }
 }
 
@@ -70,9 +76,40 @@ static void tcp_flags_str(uint16_t f, char *buf)
     static const char letters[] = "FSRPAUECN";
     int n = 0;
     for (int i = 0; i < 9; i++)
-        if (f & (1u << i))
-            buf[n++] = letters[i];
+        if (f & (1u << i)) buf[n++] = letters[i];
     buf[n] = 0;
+}
+
+/* One direction of a tunnel: its id and outer endpoints. */
+static void put_tunnel_side(struct out *o, const struct tunnel_side *t)
+{
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    addr_to_str(t->outer_src, t->family, src, sizeof(src));
+    addr_to_str(t->outer_dst, t->family, dst, sizeof(dst));
+    put(o, "\"id\":%u,\"outer_src\":\"%s\",\"outer_dst\":\"%s\"", t->id, src, dst);
+}
+
+/* The innermost tunnel: this direction's id and outer endpoints (the key's id when the
+ * direction is not known); a flow record lists both directions. Closes the flow object. */
+static void put_tunnel(struct out *o, const struct event *e)
+{
+    put(o, "\"tunnel\":{\"kind\":\"%s\",", tt_tunnel_name((enum tt_tunnel_kind)e->key.tunnel_kind));
+    if (e->tun.family)
+        put_tunnel_side(o, &e->tun);
+    else
+        put(o, "\"id\":%u", e->key.tunnel_id);
+    if (e->type == EV_FLOW) {
+        put(o, ",\"directions\":[");
+        for (int d = 0, n = 0; d < 2; d++) {
+            const struct tunnel_side *t = &e->u.flow.tun[d];
+            if (!t->family) continue;
+            put(o, "%s{\"dir\":%d,", n++ ? "," : "", d);
+            put_tunnel_side(o, t);
+            put(o, "}");
+        }
+        put(o, "]");
+    }
+    put(o, "}}");
 }
 
 static void put_flow(struct out *o, const struct event *e)
@@ -86,8 +123,7 @@ static void put_flow(struct out *o, const struct event *e)
         e->flow_id, src, dst, e->key.sport, e->key.dport, ip_proto_name(e->key.proto),
         e->key.family, e->key.vlan);
     if (e->key.tunnel_kind)
-        put(o, "\"tunnel\":{\"kind\":\"%s\",\"id\":%u}}",
-            tt_tunnel_name((enum tt_tunnel_kind)e->key.tunnel_kind), e->key.tunnel_id);
+        put_tunnel(o, e);
     else
         put(o, "\"tunnel\":null}");
 }
@@ -98,8 +134,7 @@ static void put_jstr(struct out *o, const char *key, const char *s)
     char buf[2 * 160 + 1];
     size_t n = 0;
     for (; *s && n + 2 < sizeof(buf); s++) {
-        if (*s == '"' || *s == '\\')
-            buf[n++] = '\\';
+        if (*s == '"' || *s == '\\') buf[n++] = '\\';
         buf[n++] = *s;
     }
     buf[n] = 0;
@@ -142,7 +177,8 @@ static void put_fix(struct out *o, const struct event *e)
         put(o, ",\"cause\":\"%s\",\"silence_us\":%.3f,\"heart_bt_int_s\":%u",
             x->kind ? "test_request" : "silence", (double)x->silence_ns / 1000.0, x->heartbt_int);
         break;
-    default: break;
+    default:
+        break;
     }
     if (e->type == EV_FIX_REJECT || e->type == EV_FIX_BUSINESS_REJECT ||
         e->type == EV_FIX_ORDER_REJECT) {
@@ -215,8 +251,8 @@ static void put_record(struct out *o, const struct flow_record *r, uint8_t proto
     put(o,
         ",\"record\":{\"start\":\"%s\",\"end\":\"%s\",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
         ",\"duration_ns\":%" PRIu64 ",\"packets\":{\"src_to_dst\":%" PRIu64
-        ",\"dst_to_src\":%" PRIu64 "},\"bytes\":{\"src_to_dst\":%" PRIu64
-        ",\"dst_to_src\":%" PRIu64 "},\"throughput_bps\":%.1f,\"mean_packet_bytes\":%.1f,"
+        ",\"dst_to_src\":%" PRIu64 "},\"bytes\":{\"src_to_dst\":%" PRIu64 ",\"dst_to_src\":%" PRIu64
+        "},\"throughput_bps\":%.1f,\"mean_packet_bytes\":%.1f,"
         "\"end_reason\":\"%s\",\"anomalies\":%u",
         a, b, r->first_ts_ns, r->last_ts_ns, dur, r->pkts[0], r->pkts[1], r->bytes[0], r->bytes[1],
         dur ? (double)by * 8e9 / (double)dur : 0.0, pk ? (double)by / (double)pk : 0.0,
@@ -247,8 +283,7 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
         "\"ts_ns\":%" PRIu64 ",\"severity\":\"%s\",",
         event_type_name((enum event_type)e->type), ts, e->ts_ns,
         severity_name((enum severity)e->severity));
-    if (e->frame != UINT64_MAX)
-        put(&o, "\"frame\":%" PRIu64 ",", e->frame);
+    if (e->frame != UINT64_MAX) put(&o, "\"frame\":%" PRIu64 ",", e->frame);
     if (e->type == EV_BURST_MICRO) {
         char st[48];
         ts_to_rfc3339(e->u.burst.start_ns, st, sizeof(st));
@@ -256,8 +291,9 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
             "\"burst\":{\"interface\":\"%s\",\"start\":\"%s\",\"start_ns\":%" PRIu64
             ",\"duration_us\":%.3f,\"bytes\":%" PRIu64 ",\"frames\":%" PRIu64
             ",\"peak_bps\":%" PRIu64 ",\"threshold_bps\":%" PRIu64 ",\"window_us\":%.3f}}\n",
-            e->u.burst.ifname, st, e->u.burst.start_ns, us(e->u.burst.duration_ns), e->u.burst.bytes,
-            e->u.burst.frames, e->u.burst.peak_bps, e->u.burst.threshold_bps, us(e->u.burst.window_ns));
+            e->u.burst.ifname, st, e->u.burst.start_ns, us(e->u.burst.duration_ns),
+            e->u.burst.bytes, e->u.burst.frames, e->u.burst.peak_bps, e->u.burst.threshold_bps,
+            us(e->u.burst.window_ns));
         return o.n;
     }
     if (e->type == EV_CAPTURE_SATURATED) {
@@ -273,9 +309,12 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
     }
     put_flow(&o, e);
     switch ((enum event_type)e->type) {
-    case EV_FLOW: put_record(&o, &e->u.flow, e->key.proto); break;
+    case EV_FLOW:
+        put_record(&o, &e->u.flow, e->key.proto);
+        break;
     case EV_TCP_HANDSHAKE:
-        put(&o, ",\"handshake\":{\"rtt_us\":%.3f,\"syn_to_synack_us\":%.3f,\"synack_to_ack_us\":%.3f}",
+        put(&o,
+            ",\"handshake\":{\"rtt_us\":%.3f,\"syn_to_synack_us\":%.3f,\"synack_to_ack_us\":%.3f}",
             us(e->u.handshake.total_ns), us(e->u.handshake.syn_synack_ns),
             us(e->u.handshake.total_ns - e->u.handshake.syn_synack_ns));
         break;
@@ -301,11 +340,17 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
     case EV_FIX_BUSINESS_REJECT:
     case EV_FIX_ORDER_REJECT:
     case EV_FIX_LOGOUT:
-    case EV_FIX_HEARTBEAT_MISSED: put_fix(&o, e); break;
+    case EV_FIX_HEARTBEAT_MISSED:
+        put_fix(&o, e);
+        break;
     case EV_MD_GAP:
     case EV_MD_DUPLICATE:
-    case EV_MD_ARBITRATION_LOSS: put_md(&o, e); break;
-    case EV_OUCH_REJECT: put_ouch(&o, e); break;
+    case EV_MD_ARBITRATION_LOSS:
+        put_md(&o, e);
+        break;
+    case EV_OUCH_REJECT:
+        put_ouch(&o, e);
+        break;
     case EV_TCP_RST_STORM:
     case EV_TCP_FIN_STORM:
         put(&o, ",\"storm\":{\"count\":%u,\"window_us\":%.3f}", e->u.storm.count,
@@ -317,10 +362,9 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
         put(&o,
             ",\"tcp\":{\"from_src\":%s,\"seq\":%u,\"ack\":%u,\"len\":%u,\"window\":%u,"
             "\"flags\":\"%s\"",
-            e->dir ? "false" : "true", e->u.tcp.seq, e->u.tcp.ack, e->u.tcp.len,
-            e->u.tcp.window, fl);
-        if (e->type == EV_TCP_DUPLICATE_ACK)
-            put(&o, ",\"dupack_num\":%u", e->u.tcp.dupack_num);
+            e->dir ? "false" : "true", e->u.tcp.seq, e->u.tcp.ack, e->u.tcp.len, e->u.tcp.window,
+            fl);
+        if (e->type == EV_TCP_DUPLICATE_ACK) put(&o, ",\"dupack_num\":%u", e->u.tcp.dupack_num);
         put(&o, "}");
         break;
     }

@@ -41,7 +41,7 @@ struct flow {
     uint32_t lru_prev;
     uint32_t lru_next;
     uint32_t hash;
-    uint8_t list;   /* which expiry list: 0 active, 1 closed */
+    uint8_t list; /* which expiry list: 0 active, 1 closed */
     uint8_t in_use;
     uint16_t anomalies; /* saturating count of TCP analysis findings, ranks "worst flows" */
     uint32_t app;       /* the trading analyzer's session of this flow (trading.h) */
@@ -50,6 +50,9 @@ struct flow {
     uint8_t app_feed;   /* market data: the flow's feed within its session */
     uint8_t pad;
     struct tcp_conv tcp;
+    /* A tunnelled flow (key.tunnel_kind): each direction's tunnel id and outer endpoints, which
+     * may differ (GTP-U uplink and downlink TEIDs). Written by the worker; untouched otherwise. */
+    struct tunnel_side tun[2];
 };
 
 struct flow_table_config {

@@ -67,6 +67,7 @@ static void fill_flow(struct event *e, const struct flow *f, int dir, uint64_t t
     e->dir = (uint8_t)dir;
     e->flow_id = f->id;
     e->key = f->key;
+    if (f->key.tunnel_kind) e->tun = f->tun[dir];
 }
 
 static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_reason why,
@@ -105,6 +106,7 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
     r->anomalies = f->anomalies;
     r->tcp_state = c->state;
     r->end_reason = (uint8_t)why;
+    if (f->key.tunnel_kind) memcpy(r->tun, f->tun, sizeof(r->tun));
     stats_offer_worst(&w->st, &rec);
     talker_add(&w->st.talkers, f->key.src, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
     talker_add(&w->st.talkers, f->key.dst, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
@@ -377,6 +379,10 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
         extra = TA(REUSED_PORTS);
     }
     if (created) st->flows_created++;
+    if (pkt.key.tunnel_kind) { /* every packet of such a flow is tunnelled: it is in the key */
+        if (created) f->tun[!dir].family = 0;
+        f->tun[dir] = pkt.tunnel;
+    }
     f->pkts[dir]++;
     f->bytes[dir] += fr->wirelen;
     if (pkt.key.proto == 6 && pkt.has_l4) {

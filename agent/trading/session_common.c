@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../flow/flow_table.h"
 #include "trading_internal.h"
 
 #define PENDING_PROBE 8
@@ -20,6 +21,7 @@ struct event *trading_event_new(struct trading *t, enum event_type type, const s
     e->dir = (uint8_t)dir;
     e->flow_id = flow_id;
     e->key = *key;
+    if (key->tunnel_kind && t->flow && t->flow->id == flow_id) e->tun = t->flow->tun[dir];
     return e;
 }
 

@@ -11,6 +11,10 @@ void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, i
     struct buf f = {.n = 0};
     uint16_t et = v6 ? 0x86dd : 0x0800;
     struct ipaddrs outer;
+    int back = c->cur_dir == 1;
+    uint32_t tun_id = back && c->tun_id_rev ? c->tun_id_rev : c->tun_id;
+    const char *outer_src = back && c->outer_asym ? "198.51.100.7" : "192.0.2.1";
+    const char *outer_dst = back && c->outer_asym ? "192.0.2.1" : "192.0.2.2";
     switch (c->encap) {
     case E_NONE:
         build_eth(&f, c->vlans, c->nvlan, et);
@@ -23,36 +27,42 @@ void emit_ip(struct gen *g, const struct conn *c, const uint8_t *ip, size_t n, i
     case E_VXLAN:
     case E_GENEVE:
     case E_GTPU: {
-        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
+        ipaddrs_set(&outer, outer_src, outer_dst);
         size_t inner_l2 = c->encap == E_GTPU ? 0 : 14;
         size_t hdr = c->encap == E_GTPU ? 8 : 8;
         build_eth(&f, NULL, 0, 0x0800);
         build_ip(&f, &outer, 17, 8 + hdr + inner_l2 + n, g->ipid++, 0, 0);
         uint16_t dport = c->encap == E_VXLAN ? 4789 : c->encap == E_GENEVE ? 6081 : 2152;
-        build_udp(&f, 49152, dport, hdr + inner_l2 + n);
+        uint16_t sport = c->encap == E_GTPU && back && c->outer_asym ? 2152 : 49152;
+        build_udp(&f, sport, dport, hdr + inner_l2 + n);
         if (c->encap == E_VXLAN) {
             put32(&f, 0x08000000);
-            put32(&f, c->tun_id << 8);
+            put32(&f, tun_id << 8);
         } else if (c->encap == E_GENEVE) {
             put16(&f, 0x0000);
             put16(&f, 0x6558);
-            put32(&f, c->tun_id << 8);
+            put32(&f, tun_id << 8);
         } else {
             put8(&f, 0x30);
             put8(&f, 255);
             put16(&f, (uint16_t)n);
-            put32(&f, c->tun_id);
+            put32(&f, tun_id);
         }
         if (inner_l2) build_eth(&f, NULL, 0, et);
         break;
     }
     case E_GRE:
-        ipaddrs_set(&outer, "192.0.2.1", "192.0.2.2");
+        ipaddrs_set(&outer, outer_src, outer_dst);
         build_eth(&f, NULL, 0, 0x0800);
         build_ip(&f, &outer, 47, 8 + n, g->ipid++, 0, 0);
         put16(&f, 0x2000); /* key present */
         put16(&f, et);
-        put32(&f, c->tun_id);
+        put32(&f, tun_id);
+        break;
+    case E_IPIP:
+        ipaddrs_set(&outer, outer_src, outer_dst);
+        build_eth(&f, NULL, 0, 0x0800);
+        build_ip(&f, &outer, v6 ? 41 : 4, n, g->ipid++, 0, 0);
         break;
     }
     putbytes(&f, ip, n);
@@ -86,6 +96,7 @@ static void tcp_send(struct gen *g, struct conn *c, int dir, uint16_t flags, uin
             put8(&tcp, (uint8_t)('a' + i % 26));
     build_ip(&ip, &a, 6, tcp.n, g->ipid++, 0, 0);
     putbytes(&ip, tcp.b, tcp.n);
+    c->cur_dir = dir;
     emit_ip(g, c, ip.b, ip.n, a.v6);
 }
 

@@ -13,7 +13,7 @@
 #define US 1000ull
 #define T0 1700000000000000000ull /* 2023-11-14T22:13:20Z */
 
-enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_GTPU, E_MPLS };
+enum encap { E_NONE, E_VXLAN, E_GENEVE, E_GRE, E_GTPU, E_MPLS, E_IPIP };
 
 struct gen {
     struct pcapw w;
@@ -30,6 +30,12 @@ struct conn {
     int nvlan;
     enum encap encap;
     uint32_t tun_id;
+    /* Tunnels that differ by direction (GTP-U, GRE, IP-in-IP through different endpoints):
+     * the server's packets carry tun_id_rev (when not 0) and, with outer_asym, go from
+     * 198.51.100.7 to 192.0.2.1 where the client's go from 192.0.2.1 to 192.0.2.2. */
+    uint32_t tun_id_rev;
+    int outer_asym;
+    int cur_dir; /* the direction being sent (set by the TCP senders) */
 };
 
 enum { F = 0x01, S = 0x02, R = 0x04, P = 0x08, A = 0x10 };

@@ -24,12 +24,12 @@
 
 struct expect {
     unsigned retransmission, fast_retransmission, spurious_retransmission, out_of_order,
-        duplicate_ack, lost_segment, ack_lost_segment, zero_window, zero_window_probe,
-        window_full, window_update, keep_alive, reset;
+        duplicate_ack, lost_segment, ack_lost_segment, zero_window, zero_window_probe, window_full,
+        window_update, keep_alive, reset;
     unsigned flows;
     /* events beyond the tcp_analysis ones */
     unsigned handshake, handshake_failed, rst_storm, md_gap;
-    int tshark; /* 1: tshark must agree on every tcp_analysis count */
+    int tshark;     /* 1: tshark must agree on every tcp_analysis count */
     int unasserted; /* 1: the counts are for show (demo), not a test */
 };
 
@@ -38,8 +38,7 @@ static int write_expect(const char *pcap, const struct expect *e, uint64_t packe
     char path[4096];
     snprintf(path, sizeof(path), "%s.expect.json", pcap);
     FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     fprintf(f,
             "{\"asserted\": %s, \"packets\": %llu, \"flows\": %u, \"tshark_agrees\": %s,\n"
             " \"tcp_analysis\": {\"retransmission\": %u, \"fast_retransmission\": %u, "
@@ -80,34 +79,65 @@ static void sc_clean(struct gen *g, struct expect *e)
 }
 
 /* One segment lost before the capture point, three duplicate ACKs, a fast retransmission. */
+/* A lost data segment (never captured), three duplicate ACKs, the fast retransmission. */
+static void loss_pattern(struct gen *g, struct conn *c)
+{
+    handshake(g, c, 1 * MS);
+    g->t += 1 * MS;
+    seg(g, c, 0, A | P, 1000); /* #1 */
+    uint32_t lost_seq = c->seq[0];
+    c->seq[0] += 1000; /* #2 never reaches the capture */
+    g->t += 100 * US;
+    tcp_raw(g, c, 1, A, c->seq[1], lost_seq, 0, c->win[1], NULL); /* ACK of #1 */
+    for (int i = 0; i < 3; i++) {
+        g->t += 100 * US;
+        seg(g, c, 0, A | P, 1000); /* #3..#5: the first is beyond a hole */
+        g->t += 100 * US;
+        tcp_raw(g, c, 1, A, c->seq[1], lost_seq, 0, c->win[1], NULL); /* dup ACK */
+    }
+    g->t += 2 * MS;
+    tcp_raw(g, c, 0, A | P, lost_seq, c->seq[1], 1000, c->win[0], NULL); /* fast retransmission */
+    g->t += 100 * US;
+    seg(g, c, 1, A, 0);
+    close_fin(g, c);
+}
+
 static void sc_loss(struct gen *g, struct expect *e)
 {
     struct conn c;
     conn_init(&c, "10.0.1.1", "10.0.1.2", 40001, 9001, 70000, 90000);
-    handshake(g, &c, 1 * MS);
-    g->t += 1 * MS;
-    seg(g, &c, 0, A | P, 1000); /* #1 */
-    uint32_t lost_seq = c.seq[0];
-    c.seq[0] += 1000; /* #2 never reaches the capture */
-    g->t += 100 * US;
-    tcp_raw(g, &c, 1, A, c.seq[1], lost_seq, 0, c.win[1], NULL); /* ACK of #1 */
-    for (int i = 0; i < 3; i++) {
-        g->t += 100 * US;
-        seg(g, &c, 0, A | P, 1000); /* #3..#5: the first is beyond a hole */
-        g->t += 100 * US;
-        tcp_raw(g, &c, 1, A, c.seq[1], lost_seq, 0, c.win[1], NULL); /* dup ACK */
-    }
-    g->t += 2 * MS;
-    tcp_raw(g, &c, 0, A | P, lost_seq, c.seq[1], 1000, c.win[0], NULL); /* fast retransmission */
-    g->t += 100 * US;
-    seg(g, &c, 1, A, 0);
-    close_fin(g, &c);
+    loss_pattern(g, &c);
     e->flows = 1;
     e->handshake = 1;
     e->lost_segment = 1;
     e->duplicate_ack = 3;
     e->fast_retransmission = 1;
     e->retransmission = 1; /* Wireshark counts fast ones as retransmissions too */
+}
+
+/* Tunnels whose two directions differ: GTP-U with an uplink and a downlink TEID, GRE with a
+ * key per direction, IP-in-IP and GTP-U through different outer endpoints each way. Each
+ * connection is one flow (tshark keys it on the inner addresses and ports), so its duplicate
+ * ACKs and fast retransmission are found. */
+static void sc_tunnels_asym(struct gen *g, struct expect *e)
+{
+    const enum encap kinds[] = {E_GTPU, E_GRE, E_IPIP};
+    for (int k = 0; k < 3; k++) {
+        struct conn c;
+        conn_init(&c, "10.45.0.2", "172.20.0.9", (uint16_t)(43000 + k), 443, 1000, 5000);
+        c.encap = kinds[k];
+        c.tun_id = 0x1001u + (uint32_t)k;
+        c.tun_id_rev = kinds[k] == E_IPIP ? 0 : 0x2002u + (uint32_t)k;
+        c.outer_asym = kinds[k] != E_GRE;
+        loss_pattern(g, &c);
+        g->t += 1 * MS;
+    }
+    e->flows = 3;
+    e->handshake = 3;
+    e->lost_segment = 3;
+    e->duplicate_ack = 9;
+    e->fast_retransmission = 3;
+    e->retransmission = 3;
 }
 
 /* A segment overtaken by the next one (reordering), and a timeout retransmission. */
@@ -425,17 +455,16 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
             int ch = (int)(mdseq % NCHAN);
             /* ITCH time: ns since midnight in New York (UTC-5 on the capture's date), 30 us
              * before the capture time */
-            uint64_t its = (g->t - 5ull * 3600 * 1000000000ull) % (86400ull * 1000000000ull) - 30 * US;
+            uint64_t its =
+                (g->t - 5ull * 3600 * 1000000000ull) % (86400ull * 1000000000ull) - 30 * US;
             struct buf md;
             char session[11];
             snprintf(session, sizeof(session), "NASDAQTV%02d", ch);
             gen_mold_packet(&md, session, mdseq / NCHAN + 1, 1, (unsigned)mdseq, its, 0);
             for (int f = 0; f < 2 && sent < n; f++) {
                 /* now and then feed A drops a packet (B repairs it); once both do */
-                if ((f == 0 && mdseq % 997 == 500) || mdseq == 4003)
-                    continue;
-                if (f)
-                    g->t += 1000 + (rnd >> 26) * 100; /* feed B trails A by 1 to 7.3 us */
+                if ((f == 0 && mdseq % 997 == 500) || mdseq == 4003) continue;
+                if (f) g->t += 1000 + (rnd >> 26) * 100; /* feed B trails A by 1 to 7.3 us */
                 struct conn c;
                 memset(&c, 0, sizeof(c));
                 c.a = feed[ch][f];
@@ -460,12 +489,14 @@ static void sc_trading_n(struct gen *g, struct expect *e, uint64_t n)
         if (sent < n) {
             g->t += 30 * US + (rnd >> 24) * 100; /* 30 to 55 us to the exchange's answer */
             if ((rnd >> 4) % 64 == 0)
-                snprintf(fields, sizeof(fields),
-                         "37=X%llu|11=O%llu|17=E%llu|150=8|39=8|103=3|55=AAPL|54=1|58=Exceeds limit",
-                         (unsigned long long)norders, (unsigned long long)norders,
-                         (unsigned long long)norders);
+                snprintf(
+                    fields, sizeof(fields),
+                    "37=X%llu|11=O%llu|17=E%llu|150=8|39=8|103=3|55=AAPL|54=1|58=Exceeds limit",
+                    (unsigned long long)norders, (unsigned long long)norders,
+                    (unsigned long long)norders);
             else
-                snprintf(fields, sizeof(fields), "37=X%llu|11=O%llu|17=E%llu|150=0|39=0|55=AAPL|54=1",
+                snprintf(fields, sizeof(fields),
+                         "37=X%llu|11=O%llu|17=E%llu|150=0|39=0|55=AAPL|54=1",
                          (unsigned long long)norders, (unsigned long long)norders,
                          (unsigned long long)norders);
             ml = gen_fix_message(msg, sizeof(msg), ex, gw, "8", fixseq[si][1]++, fields);
@@ -509,17 +540,17 @@ static int live_mix(struct gen *g, const char *out, unsigned per)
         uint8_t proto;
         uint16_t dport, vlan;
     } kinds[] = {
-        {1, "10.3.0.1", "233.54.12.7", 17, 26405, 0},         /* itch-a: group/24, port range */
-        {2, "10.1.0.10", "10.2.0.1", 6, 9878, 0},             /* fix: tcp port 9878 */
-        {3, "2001:db8:9::1", "ff15::1:7", 17, 31000, 0},       /* md-v6: IPv6 group */
-        {4, "10.9.0.1", "10.9.9.9", 17, 5000, 100},            /* vlan100 */
-        {5, "2001:db8:1::5", "2001:db8:3::1", 6, 443, 0},      /* src-v6: source /48 + port */
-        {0, "10.3.3.3", "10.4.4.4", 17, 53, 0},                /* DNS */
-        {0, "10.1.0.10", "10.2.0.1", 6, 80, 0},                /* web */
-        {0, "2001:db8:2::5", "2001:db8:3::1", 6, 443, 0},      /* other source /48 */
-        {0, "10.9.0.1", "10.9.9.9", 17, 5000, 200},            /* other VLAN */
-        {0, "10.3.0.1", "233.54.13.7", 17, 26405, 0},          /* group outside the /24 */
-        {0, "10.3.0.1", "233.54.12.7", 17, 30000, 0},          /* port outside the range */
+        {1, "10.3.0.1", "233.54.12.7", 17, 26405, 0},     /* itch-a: group/24, port range */
+        {2, "10.1.0.10", "10.2.0.1", 6, 9878, 0},         /* fix: tcp port 9878 */
+        {3, "2001:db8:9::1", "ff15::1:7", 17, 31000, 0},  /* md-v6: IPv6 group */
+        {4, "10.9.0.1", "10.9.9.9", 17, 5000, 100},       /* vlan100 */
+        {5, "2001:db8:1::5", "2001:db8:3::1", 6, 443, 0}, /* src-v6: source /48 + port */
+        {0, "10.3.3.3", "10.4.4.4", 17, 53, 0},           /* DNS */
+        {0, "10.1.0.10", "10.2.0.1", 6, 80, 0},           /* web */
+        {0, "2001:db8:2::5", "2001:db8:3::1", 6, 443, 0}, /* other source /48 */
+        {0, "10.9.0.1", "10.9.9.9", 17, 5000, 200},       /* other VLAN */
+        {0, "10.3.0.1", "233.54.13.7", 17, 26405, 0},     /* group outside the /24 */
+        {0, "10.3.0.1", "233.54.12.7", 17, 30000, 0},     /* port outside the range */
     };
     enum { NK = sizeof(kinds) / sizeof(kinds[0]) };
     unsigned matched[6] = {0}, total = 0;
@@ -558,8 +589,7 @@ static int live_mix(struct gen *g, const char *out, unsigned per)
     char path[4096];
     snprintf(path, sizeof(path), "%s.rules.json", out);
     FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     fprintf(f, "{\"frames\": %u, \"unmatched\": %u, \"rules\": {", total, matched[0]);
     for (int r = 1; r <= 5; r++)
         fprintf(f, "%s\"%d\": %u", r > 1 ? ", " : "", r, matched[r]);
@@ -625,6 +655,7 @@ static const struct scenario scenarios[] = {
     {"rst_storm", sc_rst_storm, 1},
     {"handshake_failures", sc_handshake_failures, 1},
     {"tunnels", sc_tunnels, 1},
+    {"tunnels_asym", sc_tunnels_asym, 1},
     {"fragments", sc_fragments, 1},
     {"resume", sc_resume, 1},
     {"md_gaps", sc_md_gaps, 1},
@@ -639,7 +670,8 @@ static void sc_flows(struct gen *g, uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         struct conn c;
         char cli[32];
-        snprintf(cli, sizeof(cli), "10.9.%u.%u", (unsigned)(i >> 16) & 255, (unsigned)(i >> 8) & 255);
+        snprintf(cli, sizeof(cli), "10.9.%u.%u", (unsigned)(i >> 16) & 255,
+                 (unsigned)(i >> 8) & 255);
         conn_init(&c, cli, "10.9.255.1", (uint16_t)(20000 + (i & 255)), 9878, (uint32_t)i * 7919,
                   (uint32_t)i * 104729);
         handshake(g, &c, 50 * US);
@@ -676,7 +708,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading|flows|synflood OUT.pcap [N] | ttgen list\n");
+        fprintf(stderr, "usage: ttgen SCENARIO OUT.pcap | ttgen trading|flows|synflood OUT.pcap "
+                        "[N] | ttgen list\n");
         return 1;
     }
     struct gen g = {.t = T0, .ipid = 1};
@@ -695,8 +728,7 @@ int main(int argc, char **argv)
         return live_mix(&g, argv[2], per) || pcapw_close(&g.w) ? 1 : 0;
     }
     int rc = gen_trading(argv[1], &g, argv[2]);
-    if (rc >= 0)
-        return rc;
+    if (rc >= 0) return rc;
     if (!strcmp(argv[1], "synflood")) {
         sc_synflood(&g, argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000);
         return pcapw_close(&g.w) ? 1 : 0;
@@ -711,12 +743,10 @@ int main(int argc, char **argv)
         return pcapw_close(&g.w) ? 1 : 0;
     }
     for (size_t i = 0; i < NSCEN; i++) {
-        if (strcmp(argv[1], scenarios[i].name))
-            continue;
+        if (strcmp(argv[1], scenarios[i].name)) continue;
         scenarios[i].fn(&g, &e);
         e.tshark = scenarios[i].tshark;
-        if (pcapw_close(&g.w) || write_expect(argv[2], &e, g.w.frames))
-            return 1;
+        if (pcapw_close(&g.w) || write_expect(argv[2], &e, g.w.frames)) return 1;
         return 0;
     }
     fprintf(stderr, "ttgen: unknown scenario '%s' (ttgen list)\n", argv[1]);

@@ -57,6 +57,20 @@ check "resume: with tcp.recall=0 the gaps restart the analysis (the retransmissi
 import json; t = json.load(open('$WORK/resume.off.json'))['tcp_analysis']
 assert t['retransmission'] == 0 and t['duplicate_ack'] == 0, t"
 
+check "tunnels_asym: each flow record keeps both directions' tunnel ids and outer endpoints" $PY -c "
+import json
+recs = {json.loads(l)['flow']['tunnel']['kind']: json.loads(l)['flow']['tunnel']
+        for l in open('$WORK/tunnels_asym.e1.json') if '\"type\":\"flow\"' in l}
+d = {k: [(x['dir'], x['id'], x['outer_src'], x['outer_dst']) for x in t['directions']] for k, t in recs.items()}
+assert d['gtpu'] == [(0, 0x1001, '192.0.2.1', '192.0.2.2'), (1, 0x2002, '198.51.100.7', '192.0.2.1')], d
+assert d['gre'] == [(0, 0x1002, '192.0.2.1', '192.0.2.2'), (1, 0x2003, '192.0.2.1', '192.0.2.2')], d
+assert d['ipip'] == [(0, 0, '192.0.2.1', '192.0.2.2'), (1, 0, '198.51.100.7', '192.0.2.1')], d"
+check "tunnels_asym: events give their own direction's tunnel (the downlink's duplicate ACKs its TEID)" $PY -c "
+import json
+ev = [json.loads(l) for l in open('$WORK/tunnels_asym.e1.json') if '\"tcp.duplicate_ack\"' in l]
+gtp = [e['flow']['tunnel'] for e in ev if e['flow']['tunnel']['kind'] == 'gtpu']
+assert len(gtp) == 3 and all(t['id'] == 0x2002 and t['outer_src'] == '198.51.100.7' for t in gtp), gtp"
+
 check "md_gaps: the 8 gaps are given up at one frame (so their order across workers is tested)" $PY -c "
 import json
 fr = {json.loads(l)['frame'] for l in open('$WORK/md_gaps.e1.json') if '\"md.gap\"' in l}
@@ -553,6 +567,11 @@ done
 echo "  tunnelled captures with inner flows found: $tun_ok/$tun_total"
 check "every tunnel capture with IP inside yields tunnelled flows" test "$tun_ok" -eq "$tun_total"
 [ -n "$tun_missed" ] && echo "       missed:$tun_missed"
+
+# Real captures whose tunnel ids differ by direction (GTP-U TEIDs, PPTP call ids, GRE keys):
+# each connection is one flow, and its tcp_analysis is tshark's.
+check "tunnels whose ids differ by direction: tshark agrees on every tcp_analysis count" \
+    env TICKTAP="$TT" "$ROOT/tests/oracle/compare.sh" "$CAPS"/tunnel/{erspan.pcap,gre-pptp.pcap,gtp2_different_udp_port.pcap,gtp6_gtp_0x32.pcap,gtp9_unknown_or_too_short_payload.pcap}
 
 section "following a growing capture (--follow)"
 "$GEN" trading "$WORK/grow.src.pcap" 5000

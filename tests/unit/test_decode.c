@@ -166,9 +166,42 @@ static void vxlan_inner_flow_and_tunnel_recorded(void **state)
     assert_int_equal(p.key.tunnel_kind, TT_TUN_VXLAN);
     assert_int_equal(p.key.tunnel_id, 4242);
     assert_int_equal(p.key.src[12], 172);
-    assert_int_equal(p.tunnel_outer_src[12], 192);
+    assert_int_equal(p.tunnel.outer_src[12], 192);
+    assert_int_equal(p.tunnel.id, 4242);
+    assert_int_equal(p.tunnel.family, 4);
     assert_int_equal(p.key.proto, 6);
     assert_true(p.protos & (1u << TT_P_VXLAN));
+}
+
+/* GTP-U's TEID is chosen by each receiving end (uplink and downlink differ): it stays out of
+ * the flow key, so the same inner packet under either tunnel keys alike, and is kept with the
+ * outer endpoints. */
+static void gtpu_teid_out_of_the_key_kept_aside(void **state)
+{
+    (void)state;
+    struct packet p[2];
+    for (int dir = 0; dir < 2; dir++) {
+        struct buf inner;
+        tcp_frame(&inner, "172.16.0.1", "172.16.0.2", NULL, 0, 0); /* one inner packet */
+        struct ipaddrs outer;
+        ipaddrs_set(&outer, dir ? "198.51.100.7" : "192.0.2.1", dir ? "192.0.2.1" : "192.0.2.2");
+        struct buf f = {.n = 0};
+        build_eth(&f, NULL, 0, 0x0800);
+        build_ip(&f, &outer, 17, 8 + 8 + inner.n - 14, 9, 0, 0);
+        build_udp(&f, 2152, 2152, 8 + inner.n - 14);
+        put8(&f, 0x30);
+        put8(&f, 255);
+        put16(&f, (uint16_t)(inner.n - 14));
+        put32(&f, dir ? 0x2002 : 0x1001);
+        putbytes(&f, inner.b + 14, inner.n - 14); /* the inner IP packet, no Ethernet */
+        decode_frame(&dec, 1, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p[dir]);
+        assert_int_equal(p[dir].error, TT_C_MAX);
+        assert_int_equal(p[dir].key.tunnel_kind, TT_TUN_GTPU);
+        assert_int_equal(p[dir].key.tunnel_id, 0);
+        assert_int_equal(p[dir].tunnel.id, dir ? 0x2002 : 0x1001);
+        assert_int_equal(p[dir].tunnel.outer_src[12], dir ? 198 : 192);
+    }
+    assert_memory_equal(&p[0].key, &p[1].key, sizeof(p[0].key)); /* one flow, one hash */
 }
 
 /* The one-test pre-check (a port's bit) says no only where the exact comparison says no:
@@ -342,6 +375,7 @@ int main(void)
         cmocka_unit_test(bad_headers_are_invalid_not_truncated),
         cmocka_unit_test(ethernet_trailer_is_not_payload),
         cmocka_unit_test(vxlan_inner_flow_and_tunnel_recorded),
+        cmocka_unit_test(gtpu_teid_out_of_the_key_kept_aside),
         cmocka_unit_test(tunnel_ports_are_recognised_exactly),
         cmocka_unit_test(ipv4_fragments_reassemble_in_any_order),
         cmocka_unit_test(bytescan_agrees_with_a_byte_loop),

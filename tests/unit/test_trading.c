@@ -92,6 +92,19 @@ static void stream_trims_partial_overlap(void **state)
     assert_int_equal(r.c.overlap_bytes, 2);
 }
 
+/* A segment exactly 2^31 bytes behind (a hostile or corrupt sequence number): old bytes, dropped
+ * as a duplicate, its distance computed without signed overflow (found by fuzz_decode). */
+static void stream_segment_half_the_sequence_space_behind(void **state)
+{
+    (void)state;
+    static struct rig r;
+    rig_init(&r);
+    seg(&r, 1000, "ab\n", 1);
+    seg(&r, 1003u - 0x80000000u, "xy\n", 2);
+    assert_string_equal(r.s.out, "ab\n");
+    assert_int_equal(r.c.duplicates, 1);
+}
+
 static void stream_reorders_held_segments(void **state)
 {
     (void)state;
@@ -635,6 +648,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stream_delivers_split_messages_once),
         cmocka_unit_test(stream_trims_partial_overlap),
+        cmocka_unit_test(stream_segment_half_the_sequence_space_behind),
         cmocka_unit_test(stream_reorders_held_segments),
         cmocka_unit_test(stream_skips_a_hole_after_the_timeout),
         cmocka_unit_test(stream_skips_when_the_buffer_cannot_hold),

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "../event/event_json.h"
-#include "../report/report.h"
 #include "../util/clock.h"
 #include "../util/table_mem.h"
 
@@ -677,7 +676,7 @@ char *metrics_stats_json(struct metrics *m, uint64_t ts_ns, uint64_t interval_ns
     json_object_set_new(o, "interfaces", ifs);
     json_object_set_new(o, "packets", json_integer((json_int_t)t->packets));
     json_object_set_new(o, "bytes", json_integer((json_int_t)t->bytes));
-    report_counts_json(o, t->counters, t->protos);
+    stats_counts_json(o, t->counters, t->protos);
     json_t *ev = json_object();
     for (int e = 0; e < EV_MAX; e++) {
         uint64_t n = events[e][0] + events[e][1] + events[e][2];

@@ -14,8 +14,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "../pipeline/stats.h"
-#include "../sink/sink_kafka.h"
+#include "../stats/stats.h"
+#include "kafka_stats.h"
 #include "prom.h"
 
 struct metrics_config {

@@ -273,9 +273,20 @@ static int build_metrics(struct pipeline *p, char *err, size_t errlen)
 static int build_sink(struct pipeline *p, char *err, size_t errlen)
 {
     const struct run_options *opt = p->opt;
+    const struct tt_config *cfg = p->cfg;
+    const struct sink_params sp = {
+        .rst_storm_threshold = cfg->rst_storm_threshold,
+        .fin_storm_threshold = cfg->fin_storm_threshold,
+        .storm_window_ns = cfg->storm_window_ns,
+        .storm_cooldown_ns = cfg->storm_cooldown_ns,
+        .alerts = &cfg->alerts,
+        .alert_keys = cfg->alert_keys,
+        .publish_interval_ns = cfg->metrics.publish_interval_ns,
+        .kafka_stats_interval_ns = cfg->kafka.stats_interval_ns,
+    };
     int rc = build_metrics(p, err, errlen);
     if (!rc)
-        rc = sink_init(&p->sink, p->cfg, opt->events_out, opt->kafka, p->m, p->live, p->res->events,
+        rc = sink_init(&p->sink, &sp, opt->events_out, opt->kafka, p->m, p->live, p->res->events,
                        err, errlen);
     if (rc) return rc;
     p->sink_ready = 1;

@@ -22,7 +22,7 @@
 #include "../metrics/metrics.h"
 #include "../sink/sink_kafka.h"
 #include "../config/config.h"
-#include "stats.h"
+#include "../stats/stats.h"
 
 /* A live capture source the caller opened (and closes after the run). */
 struct live_source {

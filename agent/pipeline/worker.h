@@ -27,7 +27,7 @@
 #include "dispatch.h"
 #include "frame_ring.h"
 #include "shared_reader.h"
-#include "stats.h"
+#include "../stats/stats.h"
 
 #define WORKER_BURST 32
 

@@ -46,24 +46,6 @@ static json_t *flow_json(const struct event *e)
                      flow_end_reason_name((enum flow_end_reason)r->end_reason));
 }
 
-void report_counts_json(json_t *root, const uint64_t counters[TT_C_MAX],
-                        const uint64_t protos[TT_P_MAX])
-{
-    json_t *de = json_object(), *drops = json_object(), *pr = json_object();
-    for (int i = 0; i < TT_C_MAX; i++)
-        if (counters[i])
-            json_object_set_new(tt_counter_is_decode_error((enum tt_counter)i) ? de : drops,
-                                tt_counter_name((enum tt_counter)i),
-                                json_integer((json_int_t)counters[i]));
-    for (int i = 0; i < TT_P_MAX; i++)
-        if (protos[i])
-            json_object_set_new(pr, tt_proto_name((enum tt_proto)i),
-                                json_integer((json_int_t)protos[i]));
-    json_object_set_new(root, "decode_errors", de);
-    json_object_set_new(root, "drops", drops);
-    json_object_set_new(root, "protocols", pr);
-}
-
 int report_write_summary(const struct run_result *res, const char *path, char *err, size_t errlen)
 {
     const struct tt_stats *st = &res->st;
@@ -75,7 +57,7 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     json_object_set_new(root, "last_ts_ns", json_integer((json_int_t)st->last_ts_ns));
     json_object_set_new(root, "flows", json_integer((json_int_t)st->flows_created));
 
-    report_counts_json(root, st->counters, st->protos);
+    stats_counts_json(root, st->counters, st->protos);
 
     json_t *ta = json_object();
     for (size_t i = 0; i < NSUMMARY_FLAGS; i++)
@@ -197,8 +179,9 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     fprintf(out, ")   analysed in %.2f s\n", res->wall_seconds);
     size_t rss, rss_peak;
     process_resident_bytes(&rss, &rss_peak);
-    fprintf(out, "  memory: tables %.1f MiB at most (what the configured limits allow), "
-                 "peak resident %.1f MiB\n",
+    fprintf(out,
+            "  memory: tables %.1f MiB at most (what the configured limits allow), "
+            "peak resident %.1f MiB\n",
             (double)table_mem_peak() / (1 << 20), (double)rss_peak / (1 << 20));
 
     fprintf(out, "\n  protocol mix:");

@@ -13,12 +13,6 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
 /* Prints the human summary. inputs names what was read (for the title line). */
 void report_print_human(const struct run_result *res, const char *inputs, FILE *out);
 
-/* Adds "decode_errors", "drops" (the counters by their names) and "protocols" to root, each
- * with its non-zero entries: the summary and the stats record share these objects. */
-struct json_t;
-void report_counts_json(struct json_t *root, const uint64_t counters[TT_C_MAX],
-                        const uint64_t protos[TT_P_MAX]);
-
 /* The count tshark shows for tcp.analysis.<name> (retransmission includes fast and spurious). */
 uint64_t report_tcp_count(const struct tt_stats *st, enum tcp_analysis_bit b);
 

@@ -8,7 +8,7 @@
 
 #include "../event/event_json.h"
 
-int sink_init(struct sink *s, const struct tt_config *cfg, FILE *out, struct kafka_sink *kafka,
+int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kafka_sink *kafka,
               struct metrics *metrics, int live_source, uint64_t *events, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -17,19 +17,17 @@ int sink_init(struct sink *s, const struct tt_config *cfg, FILE *out, struct kaf
     s->events = events;
     s->metrics = metrics;
     s->live_source = live_source;
-    s->publish_interval_ns = cfg->metrics.publish_interval_ns;
-    s->kafka_stats_ns = cfg->kafka.stats_interval_ns;
+    s->publish_interval_ns = p->publish_interval_ns;
+    s->kafka_stats_ns = p->kafka_stats_interval_ns;
     s->last_stats_ns = metrics_now_ns();
     s->next_stats_ns = s->last_stats_ns + s->kafka_stats_ns;
-    if (storm_init(&s->rst, cfg->rst_storm_threshold, cfg->storm_window_ns,
-                   cfg->storm_cooldown_ns) ||
-        storm_init(&s->fin, cfg->fin_storm_threshold, cfg->storm_window_ns,
-                   cfg->storm_cooldown_ns)) {
+    if (storm_init(&s->rst, p->rst_storm_threshold, p->storm_window_ns, p->storm_cooldown_ns) ||
+        storm_init(&s->fin, p->fin_storm_threshold, p->storm_window_ns, p->storm_cooldown_ns)) {
         snprintf(err, errlen, "out of memory for storm detectors");
         sink_fini(s);
         return -ENOMEM;
     }
-    if (alert_init(&s->alerts, &cfg->alerts, cfg->alert_keys)) {
+    if (alert_init(&s->alerts, p->alerts, p->alert_keys)) {
         snprintf(err, errlen, "out of memory for alert rules (lower alert.keys)");
         sink_fini(s);
         return -ENOMEM;

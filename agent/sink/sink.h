@@ -19,7 +19,6 @@
 #include "../detect/detect_storm.h"
 #include "../event/event.h"
 #include "../metrics/metrics.h"
-#include "../config/config.h"
 #include "../util/spsc_ring.h"
 #include "sink_kafka.h"
 
@@ -54,9 +53,19 @@ struct sink {
     void *counts_ctx;
 };
 
+/* What the sink is told of the run's settings. */
+struct sink_params {
+    uint32_t rst_storm_threshold, fin_storm_threshold;
+    uint64_t storm_window_ns, storm_cooldown_ns;
+    const struct alert_rules *alerts;
+    uint32_t alert_keys;
+    uint64_t publish_interval_ns;     /* counters to the metrics registry */
+    uint64_t kafka_stats_interval_ns; /* stats records to Kafka (0: none) */
+};
+
 /* out, kafka, metrics: may be NULL; events: EV_MAX counters. Returns 0, or -ENOMEM with a
  * reason in err. */
-int sink_init(struct sink *s, const struct tt_config *cfg, FILE *out, struct kafka_sink *kafka,
+int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kafka_sink *kafka,
               struct metrics *metrics, int live_source, uint64_t *events, char *err, size_t errlen);
 void sink_fini(struct sink *s);
 

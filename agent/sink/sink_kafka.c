@@ -19,7 +19,7 @@ struct kafka_msg {
     uint64_t produced_ns; /* CLOCK_MONOTONIC when librdkafka took it */
     uint64_t ts_ns;       /* the packet time of the event (0: a stats record) */
     uint16_t type;
-    uint8_t topic;        /* enum kafka_topic */
+    uint8_t topic; /* enum kafka_topic */
     char key[64];
     uint32_t len;
     char json[];
@@ -126,8 +126,7 @@ int kafka_config_add_property(struct kafka_config *cfg, const char *assignment, 
     snprintf(p[0], sizeof(p[0]), "%.*s", (int)(eq - assignment), assignment);
     const char *val = eq + 1;
     if (!strncmp(val, "env:", 4) || !strncmp(val, "file:", 5)) {
-        if (read_secret(val, p[1], sizeof(p[1]), err, errlen))
-            return -1;
+        if (read_secret(val, p[1], sizeof(p[1]), err, errlen)) return -1;
     } else {
         snprintf(p[1], sizeof(p[1]), "%s", val);
     }
@@ -165,8 +164,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             return;
         }
     }
-    if (k->closing && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                       m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
+    if (k->closing &&
+        (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
         /* counted as undelivered by kafka_sink_flush */
     } else if (m->err) {
         k->st.failed++;
@@ -177,8 +176,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (msg) {
             hist_add(&k->delivery, now - msg->produced_ns);
             uint64_t w = wall_ns();
-            if (k->live && msg->ts_ns && w > msg->ts_ns)
-                hist_add(&k->e2e, w - msg->ts_ns);
+            if (k->live && msg->ts_ns && w > msg->ts_ns) hist_add(&k->e2e, w - msg->ts_ns);
         }
     }
     free(msg);
@@ -189,14 +187,11 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
     (void)rk;
     static int debug = -1;
-    if (debug < 0)
-        debug = getenv("TICKTAP_DEBUG") != NULL;
-    if (debug)
-        fprintf(stderr, "librdkafka %d %s: %s\n", level, fac, buf);
+    if (debug < 0) debug = getenv("TICKTAP_DEBUG") != NULL;
+    if (debug) fprintf(stderr, "librdkafka %d %s: %s\n", level, fac, buf);
 }
 
-static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
-               size_t errlen)
+static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
 {
     char why[512];
     if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
@@ -263,11 +258,9 @@ static int producer_create(struct kafka_sink *k, char *err, size_t errlen)
 static void producer_destroy(struct kafka_sink *k)
 {
     for (int t = 0; t < KAFKA_TOPICS; t++)
-        if (k->topics[t])
-            rd_kafka_topic_destroy(k->topics[t]);
+        if (k->topics[t]) rd_kafka_topic_destroy(k->topics[t]);
     memset(k->topics, 0, sizeof(k->topics));
-    if (k->rk)
-        rd_kafka_destroy(k->rk);
+    if (k->rk) rd_kafka_destroy(k->rk);
     k->rk = NULL;
 }
 
@@ -301,11 +294,9 @@ int kafka_sink_open(struct kafka_sink **out, const struct kafka_config *cfg, cha
                     size_t errlen)
 {
     struct kafka_sink *k = calloc(1, sizeof(*k));
-    if (!k)
-        return -ENOMEM;
+    if (!k) return -ENOMEM;
     k->cfg = *cfg;
-    if (gethostname(k->host, sizeof(k->host)))
-        snprintf(k->host, sizeof(k->host), "unknown");
+    if (gethostname(k->host, sizeof(k->host))) snprintf(k->host, sizeof(k->host), "unknown");
     k->fifo_cap = cfg->buffer_messages ? cfg->buffer_messages : 1;
     k->fifo = calloc(k->fifo_cap, sizeof(*k->fifo));
     hist_init(&k->delivery);
@@ -319,8 +310,7 @@ int kafka_sink_open(struct kafka_sink **out, const struct kafka_config *cfg, cha
         rc = mock_create(k, err, errlen);
     else
         rc = (snprintf(k->bootstrap, sizeof(k->bootstrap), "%s", cfg->brokers), 0);
-    if (rc || (rc = producer_create(k, err, errlen)))
-        goto fail;
+    if (rc || (rc = producer_create(k, err, errlen))) goto fail;
     *out = k;
     return 0;
 fail:
@@ -346,14 +336,14 @@ static void pump(struct kafka_sink *k)
 {
     while (k->fifo_n && k->rk) {
         struct kafka_msg *msg = k->fifo[k->fifo_head];
-        const char *type = msg->type == UINT16_MAX ? "stats"
-                                                    : event_type_name((enum event_type)msg->type);
+        const char *type =
+            msg->type == UINT16_MAX ? "stats" : event_type_name((enum event_type)msg->type);
         msg->produced_ns = mono_ns();
         /* no copy and no free flag: the payload stays ours until its delivery report */
         rd_kafka_resp_err_t rc = rd_kafka_producev(
-            k->rk, RD_KAFKA_V_RKT(k->topics[msg->topic]), RD_KAFKA_V_KEY(msg->key, strlen(msg->key)),
-            RD_KAFKA_V_VALUE(msg->json, msg->len), RD_KAFKA_V_OPAQUE(msg),
-            RD_KAFKA_V_HEADER("schema_version", TT_SCHEMA_VERSION, -1),
+            k->rk, RD_KAFKA_V_RKT(k->topics[msg->topic]),
+            RD_KAFKA_V_KEY(msg->key, strlen(msg->key)), RD_KAFKA_V_VALUE(msg->json, msg->len),
+            RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_HEADER("schema_version", TT_SCHEMA_VERSION, -1),
             RD_KAFKA_V_HEADER("type", type, -1), RD_KAFKA_V_HEADER("host", k->host, -1),
             RD_KAFKA_V_END);
         if (rc == RD_KAFKA_RESP_ERR__QUEUE_FULL || rc == RD_KAFKA_RESP_ERR__FATAL)
@@ -372,17 +362,14 @@ static void pump(struct kafka_sink *k)
 static void enqueue(struct kafka_sink *k, enum kafka_topic topic, const char *key, uint16_t type,
                     uint64_t ts_ns, const char *json, size_t len)
 {
-    if (len && json[len - 1] == '\n')
-        len--;
-    if (k->outage == 1)
-        outage_step(k);
+    if (len && json[len - 1] == '\n') len--;
+    if (k->outage == 1) outage_step(k);
     k->st.offered++;
     if (k->fifo_n == k->fifo_cap && k->wait_when_full && !k->stalled) {
         /* back-pressure: serve reports until librdkafka takes some, while it makes progress */
         uint64_t last = k->st.delivered + k->st.failed, since = mono_ns();
         while (k->fifo_n == k->fifo_cap && k->rk && mono_ns() - since < k->cfg.flush_timeout_ns) {
-            if (k->outage == 2)
-                outage_step(k);
+            if (k->outage == 2) outage_step(k);
             rd_kafka_poll(k->rk, 5);
             check_fatal(k);
             pump(k);
@@ -454,8 +441,7 @@ static void check_fatal(struct kafka_sink *k)
 {
     char why[512];
     rd_kafka_resp_err_t fe = rd_kafka_fatal_error(k->rk, why, sizeof(why));
-    if (!fe)
-        return;
+    if (!fe) return;
     fprintf(stderr, "kafka: fatal producer error (%s): %s; recreating the producer\n",
             rd_kafka_err2name(fe), why);
     /* Its messages come back through their reports and go to the front of the FIFO, in
@@ -484,14 +470,11 @@ static void check_fatal(struct kafka_sink *k)
 
 void kafka_sink_poll(struct kafka_sink *k)
 {
-    if (!k->rk)
-        return;
-    if (k->outage == 2)
-        outage_step(k);
+    if (!k->rk) return;
+    if (k->outage == 2) outage_step(k);
     rd_kafka_poll(k->rk, 0);
     check_fatal(k);
-    if (k->rk)
-        pump(k);
+    if (k->rk) pump(k);
 }
 
 void kafka_sink_stats(struct kafka_sink *k, struct kafka_stats *st)
@@ -520,12 +503,10 @@ void kafka_sink_flush(struct kafka_sink *k, struct kafka_stats *st)
     uint64_t deadline = mono_ns() + k->cfg.flush_timeout_ns;
     while (k->rk && mono_ns() < deadline) {
         kafka_sink_poll(k);
-        if (!k->fifo_n && rd_kafka_outq_len(k->rk) == 0)
-            break;
+        if (!k->fifo_n && rd_kafka_outq_len(k->rk) == 0) break;
         rd_kafka_poll(k->rk, 5);
     }
-    if (k->rk)
-        rd_kafka_poll(k->rk, 0);
+    if (k->rk) rd_kafka_poll(k->rk, 0);
     kafka_sink_stats(k, st);
     st->undelivered = st->queued;
     k->st.undelivered = st->undelivered;
@@ -533,8 +514,7 @@ void kafka_sink_flush(struct kafka_sink *k, struct kafka_stats *st)
 
 void kafka_sink_close(struct kafka_sink *k)
 {
-    if (!k)
-        return;
+    if (!k) return;
     if (k->rk) { /* what is left is undelivered (counted at the flush): free it */
         k->closing = 1;
         purge_all(k);
@@ -544,9 +524,7 @@ void kafka_sink_close(struct kafka_sink *k)
         free(k->fifo[(k->fifo_head + i) % k->fifo_cap]);
     free(k->fifo);
     free(k->taken);
-    if (k->mock)
-        rd_kafka_mock_cluster_destroy(k->mock);
-    if (k->mock_owner)
-        rd_kafka_destroy(k->mock_owner);
+    if (k->mock) rd_kafka_mock_cluster_destroy(k->mock);
+    if (k->mock_owner) rd_kafka_destroy(k->mock_owner);
     free(k);
 }

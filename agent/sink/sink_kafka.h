@@ -25,13 +25,14 @@
 #include <stdint.h>
 
 #include "../event/event.h"
+#include "../metrics/kafka_stats.h"
 #include "../util/hist.h"
 
 #define KAFKA_MAX_PROPS 32
 
 struct kafka_config {
-    char brokers[256];        /* "mock", or host:port[,host:port...]; empty: no Kafka */
-    uint32_t mock_brokers;    /* brokers in the mock cluster */
+    char brokers[256];     /* "mock", or host:port[,host:port...]; empty: no Kafka */
+    uint32_t mock_brokers; /* brokers in the mock cluster */
     char topic_events[128];
     char topic_flows[128];
     char topic_stats[128];
@@ -40,25 +41,12 @@ struct kafka_config {
     uint32_t inflight_messages; /* librdkafka's queue (queue.buffering.max.messages) */
     char overflow[128];         /* "drop_newest" or "drop_oldest" */
     uint32_t drop_oldest;       /* overflow parsed: 1 drop the oldest waiting, 0 the newest */
-    uint64_t flush_timeout_ns; /* at close: wait this long for outstanding deliveries */
-    uint64_t test_fatal_after; /* tests: a fatal producer error after this many messages */
-    uint64_t mock_outage_ns;   /* mock only: all brokers down from the first message for this
-                                * long, to show an outage shorter than the buffer loses nothing */
+    uint64_t flush_timeout_ns;  /* at close: wait this long for outstanding deliveries */
+    uint64_t test_fatal_after;  /* tests: a fatal producer error after this many messages */
+    uint64_t mock_outage_ns;    /* mock only: all brokers down from the first message for this
+                                 * long, to show an outage shorter than the buffer loses nothing */
     uint32_t nprops;
     char props[KAFKA_MAX_PROPS][2][256]; /* librdkafka properties, name and value */
-};
-
-struct kafka_stats {
-    uint64_t offered;
-    uint64_t delivered;
-    uint64_t failed;
-    uint64_t dropped_queue_full; /* newest refused: buffer full (overflow drop_newest) */
-    uint64_t dropped_oldest;     /* oldest waiting discarded: buffer full (drop_oldest) */
-    uint64_t undelivered;        /* still held when the close timeout ran out */
-    uint64_t queued;             /* held now: the FIFO and librdkafka's queue */
-    uint64_t fatal_restarts;     /* producers recreated after a fatal error */
-    uint64_t last_report_ns;     /* CLOCK_MONOTONIC of the last delivery report */
-    char last_error[256];
 };
 
 enum kafka_topic { KAFKA_EVENTS = 0, KAFKA_FLOWS, KAFKA_STATS, KAFKA_TOPICS };

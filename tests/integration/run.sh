@@ -309,8 +309,12 @@ import json; s = json.load(open('$WORK/flood.json'))
 assert s['flows'] == 1000000, s['flows']
 assert s['drops'].get('flow.evicted') == 1000000 - 65536, s['drops']
 assert s['events'].get('flow') == 1000000, s['events']"
-check "SYN flood: peak memory ${flood_rss%.*} MiB <= ${small_rss%.*} MiB + tables ${flood_tables%.*} MiB" \
-    $PY -c "assert $flood_rss <= $small_rss + $flood_tables and $flood_tables == $small_tables"
+if nm "$TT" 2> /dev/null | grep -q __asan_init; then
+    skip "SYN flood: peak memory" "an ASan build: its shadow memory and quarantine are not ticktap's tables"
+else
+    check "SYN flood: peak memory ${flood_rss%.*} MiB <= ${small_rss%.*} MiB + tables ${flood_tables%.*} MiB" \
+        $PY -c "assert $flood_rss <= $small_rss + $flood_tables and $flood_tables == $small_tables"
+fi
 rm -f "$WORK/flood.pcap"
 
 section "command line: errors are one clear line and a documented exit status"

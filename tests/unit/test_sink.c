@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../agent/config/config.h"
 #include "../../agent/sink/sink.h"
 
 struct rig {
@@ -30,8 +31,13 @@ static void rig_init(struct rig *r)
     r->cfg.rst_storm_threshold = 3;
     char err[256];
     r->out = open_memstream(&r->text, &r->len);
-    assert_int_equal(sink_init(&r->s, &r->cfg, r->out, NULL, NULL, 0, r->counts, err, sizeof(err)),
-                     0);
+    const struct sink_params sp = {.rst_storm_threshold = r->cfg.rst_storm_threshold,
+                                   .fin_storm_threshold = r->cfg.fin_storm_threshold,
+                                   .storm_window_ns = r->cfg.storm_window_ns,
+                                   .storm_cooldown_ns = r->cfg.storm_cooldown_ns,
+                                   .alerts = &r->cfg.alerts,
+                                   .alert_keys = r->cfg.alert_keys};
+    assert_int_equal(sink_init(&r->s, &sp, r->out, NULL, NULL, 0, r->counts, err, sizeof(err)), 0);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(spsc_ring_init(&r->ring[i], 64, sizeof(struct event)), 0);
         r->src[i] = (struct event_source){&r->ring[i], &r->wm[i]};

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/pipeline/stats.h"
+#include "../../agent/stats/stats.h"
 
 static void host(uint8_t addr[16], uint32_t n)
 {

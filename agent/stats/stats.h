@@ -133,4 +133,10 @@ void stats_offer_worst(struct tt_stats *s, const struct event *rec);
 /* Fills out[] with the top n talkers by bytes; returns how many. */
 uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_t n);
 
+/* Adds "decode_errors", "drops" (the counters by their names) and "protocols" to root, each
+ * with its non-zero entries: the summary and the stats record share these objects. */
+struct json_t;
+void stats_counts_json(struct json_t *root, const uint64_t counters[TT_C_MAX],
+                       const uint64_t protos[TT_P_MAX]);
+
 #endif

@@ -2,6 +2,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -188,4 +189,22 @@ uint32_t stats_top_talkers(const struct tt_stats *s, struct talker *out, uint32_
         if (k < n) k++;
     }
     return k;
+}
+
+void stats_counts_json(json_t *root, const uint64_t counters[TT_C_MAX],
+                       const uint64_t protos[TT_P_MAX])
+{
+    json_t *de = json_object(), *drops = json_object(), *pr = json_object();
+    for (int i = 0; i < TT_C_MAX; i++)
+        if (counters[i])
+            json_object_set_new(tt_counter_is_decode_error((enum tt_counter)i) ? de : drops,
+                                tt_counter_name((enum tt_counter)i),
+                                json_integer((json_int_t)counters[i]));
+    for (int i = 0; i < TT_P_MAX; i++)
+        if (protos[i])
+            json_object_set_new(pr, tt_proto_name((enum tt_proto)i),
+                                json_integer((json_int_t)protos[i]));
+    json_object_set_new(root, "decode_errors", de);
+    json_object_set_new(root, "drops", drops);
+    json_object_set_new(root, "protocols", pr);
 }

@@ -105,8 +105,7 @@ struct event {
     uint8_t dir; /* 0: key.src is the sender of the frame */
     uint32_t worker;
     uint64_t flow_id;
-    struct flow_key key;    /* oriented as the flow's first packet */
-    struct tunnel_side tun; /* key.tunnel_kind: the tunnel of this direction (family 0: unknown) */
+    struct flow_key key; /* oriented as the flow's first packet */
     union {
         struct {
             uint32_t seq, ack, len;
@@ -178,6 +177,9 @@ struct event {
         } burst;
         struct flow_record flow;
     } u;
+    /* key.tunnel_kind: the tunnel of this direction (family 0: unknown). After the union, so
+     * that the reservation's clearing stays short: set by whoever sets a tunnelled key. */
+    struct tunnel_side tun;
 };
 
 /* Merge key (frame) of events emitted when the capture ends (after every frame). */

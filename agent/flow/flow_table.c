@@ -61,7 +61,8 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
     ft->flows = table_zalloc(cfg->max_flows, sizeof(*ft->flows));
     ft->slots = table_calloc(nslots, sizeof(*ft->slots)); /* probed before written */
     ft->expiring = table_malloc(FLOW_EXPIRE_MAX, sizeof(*ft->expiring));
-    if (!ft->flows || !ft->slots || !ft->expiring) {
+    ft->tun = table_zalloc(cfg->max_flows, sizeof(*ft->tun));
+    if (!ft->flows || !ft->slots || !ft->expiring || !ft->tun) {
         flow_table_fini(ft);
         return -ENOMEM;
     }
@@ -79,6 +80,7 @@ void flow_table_fini(struct flow_table *ft)
     table_release(ft->flows);
     table_free(ft->slots);
     table_release(ft->expiring);
+    table_release(ft->tun);
     memset(ft, 0, sizeof(*ft));
 }
 

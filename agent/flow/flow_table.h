@@ -50,9 +50,6 @@ struct flow {
     uint8_t app_feed;   /* market data: the flow's feed within its session */
     uint8_t pad;
     struct tcp_conv tcp;
-    /* A tunnelled flow (key.tunnel_kind): each direction's tunnel id and outer endpoints, which
-     * may differ (GTP-U uplink and downlink TEIDs). Written by the worker; untouched otherwise. */
-    struct tunnel_side tun[2];
 };
 
 struct flow_table_config {
@@ -74,6 +71,10 @@ struct flow_table {
     uint32_t slot_mask;
     uint32_t head[2], tail[2]; /* LRU lists by last_ts: active, closed */
     uint32_t *expiring;        /* one expiry pass's flows, ended in flow id order */
+    /* A tunnelled flow's (key.tunnel_kind) two directions: tunnel id and outer endpoints, which
+     * may differ (GTP-U uplink and downlink TEIDs). Beside flows[], so that other flows do not
+     * grow: its pages are touched only by tunnelled flows. Written by the worker. */
+    struct tunnel_side (*tun)[2];
     struct flow_table_config cfg;
     flow_end_fn on_end;
     void *ctx;
@@ -82,6 +83,12 @@ struct flow_table {
 };
 
 void flow_table_config_default(struct flow_table_config *cfg);
+
+/* The two directions' tunnel sides of f (meaningful when f->key.tunnel_kind). */
+static inline struct tunnel_side *flow_tunnel(const struct flow_table *ft, const struct flow *f)
+{
+    return ft->tun[f - ft->flows];
+}
 
 /* Allocates everything up front. Returns 0 or -ENOMEM / -EINVAL. */
 int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, flow_end_fn on_end,

@@ -61,13 +61,13 @@ static struct event *event_new(struct worker *w, enum event_type type, uint64_t 
     return e;
 }
 
-static void fill_flow(struct event *e, const struct flow *f, int dir, uint64_t ts)
+static void fill_flow(struct worker *w, struct event *e, const struct flow *f, int dir, uint64_t ts)
 {
     e->ts_ns = ts;
     e->dir = (uint8_t)dir;
     e->flow_id = f->id;
     e->key = f->key;
-    if (f->key.tunnel_kind) e->tun = f->tun[dir];
+    if (f->key.tunnel_kind) e->tun = flow_tunnel(&w->flows, f)[dir];
 }
 
 static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_reason why,
@@ -78,7 +78,7 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
         !c->rejected) {
         struct event *e = event_new(w, EV_TCP_HANDSHAKE_FAILED, order);
         if (e) {
-            fill_flow(e, f, 0, f->last_ts_ns);
+            fill_flow(w, e, f, 0, f->last_ts_ns);
             e->u.hs_fail.reason = HS_FAIL_SYN_UNANSWERED;
             e->u.hs_fail.syn_attempts = c->dir[0].syn_count;
             spsc_ring_commit(&w->events);
@@ -91,7 +91,7 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
     rec.type = EV_FLOW;
     rec.severity = SEV_INFO;
     rec.worker = (uint32_t)w->id;
-    fill_flow(&rec, f, 0, f->last_ts_ns);
+    fill_flow(w, &rec, f, 0, f->last_ts_ns);
     struct flow_record *r = &rec.u.flow;
     r->first_ts_ns = f->first_ts_ns;
     r->last_ts_ns = f->last_ts_ns;
@@ -106,7 +106,7 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
     r->anomalies = f->anomalies;
     r->tcp_state = c->state;
     r->end_reason = (uint8_t)why;
-    if (f->key.tunnel_kind) memcpy(r->tun, f->tun, sizeof(r->tun));
+    if (f->key.tunnel_kind) memcpy(r->tun, flow_tunnel(&w->flows, f), sizeof(r->tun));
     stats_offer_worst(&w->st, &rec);
     talker_add(&w->st.talkers, f->key.src, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
     talker_add(&w->st.talkers, f->key.dst, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
@@ -155,7 +155,7 @@ static void trading_commit(void *ctx)
 static int worker_state_init(struct worker *w)
 {
     const struct tt_config *cfg = w->cfg;
-    const struct trading_emit emit = {trading_reserve, trading_commit, w};
+    const struct trading_emit emit = {trading_reserve, trading_commit, w, &w->flows};
     int rc;
     if ((rc = decoder_init(&w->dec, &cfg->decode)) ||
         (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
@@ -241,7 +241,7 @@ static void emit_tcp(struct worker *w, enum event_type type, const struct flow *
 {
     struct event *e = event_new(w, type, pkt->frame);
     if (!e) return;
-    fill_flow(e, f, dir, pkt->ts_ns);
+    fill_flow(w, e, f, dir, pkt->ts_ns);
     e->u.tcp.seq = pkt->tcp.seq;
     e->u.tcp.ack = pkt->tcp.ack;
     e->u.tcp.len = pkt->tcp.seglen;
@@ -272,7 +272,7 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
         hist_add(&w->st.handshake, res.handshake_ns);
         struct event *e = event_new(w, EV_TCP_HANDSHAKE, pkt->frame);
         if (e) {
-            fill_flow(e, f, dir, pkt->ts_ns);
+            fill_flow(w, e, f, dir, pkt->ts_ns);
             e->u.handshake.total_ns = res.handshake_ns;
             e->u.handshake.syn_synack_ns = res.syn_synack_ns;
             spsc_ring_commit(&w->events);
@@ -281,7 +281,7 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
     if (res.syn_rejected) {
         struct event *e = event_new(w, EV_TCP_HANDSHAKE_FAILED, pkt->frame);
         if (e) {
-            fill_flow(e, f, dir, pkt->ts_ns);
+            fill_flow(w, e, f, dir, pkt->ts_ns);
             e->u.hs_fail.reason = HS_FAIL_SYN_REJECTED;
             e->u.hs_fail.syn_attempts = f->tcp.dir[!dir].syn_count;
             spsc_ring_commit(&w->events);
@@ -380,8 +380,9 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     }
     if (created) st->flows_created++;
     if (pkt.key.tunnel_kind) { /* every packet of such a flow is tunnelled: it is in the key */
-        if (created) f->tun[!dir].family = 0;
-        f->tun[dir] = pkt.tunnel;
+        struct tunnel_side *tun = flow_tunnel(&w->flows, f);
+        if (created) tun[!dir].family = 0;
+        tun[dir] = pkt.tunnel;
     }
     f->pkts[dir]++;
     f->bytes[dir] += fr->wirelen;

@@ -21,7 +21,10 @@ struct event *trading_event_new(struct trading *t, enum event_type type, const s
     e->dir = (uint8_t)dir;
     e->flow_id = flow_id;
     e->key = *key;
-    if (key->tunnel_kind && t->flow && t->flow->id == flow_id) e->tun = t->flow->tun[dir];
+    if (key->tunnel_kind) /* of the flow in hand, when it is the one (else its side unknown) */
+        e->tun = t->flow && t->flow->id == flow_id && t->emit.flows
+                     ? flow_tunnel(t->emit.flows, t->flow)[dir]
+                     : (struct tunnel_side){.family = 0};
     return e;
 }
 

@@ -23,6 +23,7 @@
 #include "trading_stats.h"
 
 struct flow;
+struct flow_table;
 struct packet;
 struct trading; /* private: trading_internal.h */
 
@@ -32,6 +33,7 @@ struct trading_emit {
     struct event *(*reserve)(void *ctx, enum event_type type);
     void (*commit)(void *ctx);
     void *ctx;
+    const struct flow_table *flows; /* whose tunnel sides events of tunnelled flows carry */
 };
 
 /* flow->app_kind values */

@@ -563,7 +563,7 @@ static void arbitration_loss_does_not_depend_on_which_feed_comes_first(void **st
     assert_int_equal(trading_config_finish(&tc, err, sizeof(err)), 0);
     static struct trading_stats st;
     static uint64_t counters[TT_C_MAX];
-    struct trading_emit emit = {md_reserve, md_commit, NULL};
+    struct trading_emit emit = {md_reserve, md_commit, NULL, NULL};
     static struct trading t;
     /* round 0: B starts within the window after A lost message 3; round 1: B starts too late
      * (A alone when it lost it); round 2: A lost more than the session keeps (the oldest are

@@ -5,9 +5,12 @@
  *   (files with N workers: shared reading, see shared_reader.h; several live sources:
  *    one union source, see capture_union.h)
  *
- * The sink is the calling thread: it merges the workers' event rings back into frame order
- * (each worker publishes a watermark), runs the storm detectors on the merged stream, counts
- * events by type and writes JSON lines. Results do not depend on the number of workers.
+ * The sink (sink/sink.h) runs on the calling thread: it merges the workers' event rings back
+ * into frame order (each worker publishes a watermark), runs the storm detectors and alert
+ * rules on the merged stream, counts events by type and writes JSON lines and Kafka messages.
+ * Results do not depend on the number of workers. The run's steps are in pipeline.c: plan,
+ * open the source, build the workers, the microburst detectors, the feed and the sink, start,
+ * sink loop, join, collect, and one teardown in reverse order.
  * pipeline_run() blocks until the input ends or *stop is set, and returns 0, or a negative
  * errno with a one-line reason in err when nothing could be analysed.
  */

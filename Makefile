@@ -11,13 +11,16 @@ PKGS    := libpcap jansson yaml-0.1 libxxhash zlib rdkafka libbpf libxdp libmicr
 CFLAGS  ?= -O2 -g -flto=auto -mtune=native
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -pthread
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljansson -lyaml -lxxhash -lz -lrdkafka -lbpf -lxdp -lelf -lmicrohttpd) -pthread
+# DPDK (dpdk/): its headers want GNU C and SSE4.2; its PMDs are plugins the EAL loads.
+DPDK_CFLAGS := -std=gnu11 -msse4.2 $(filter-out -march=%,$(shell pkg-config --cflags libdpdk 2>/dev/null))
+LDLIBS  += $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 # Quiet unless V=1: each step says one line, the compiler's command lines are left out.
 ifneq ($(V),1)
 Q := @
 endif
 
-AGENT_SRCS := $(shell find agent -name '*.c' ! -name main.c | sort)
+AGENT_SRCS := $(shell find agent dpdk -name '*.c' ! -name main.c | sort)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -88,6 +91,9 @@ $(BUILD)/bpf/ticktap.bpf.o: bpf/ticktap.bpf.c bpf/ticktap_bpf.h
 
 $(BUILD)/bpf/ticktap.skel.h: $(BUILD)/bpf/ticktap.bpf.o
 	$(Q)bpftool gen skeleton $< name ticktap_bpf > $@
+
+DPDK_OBJS := $(filter $(BUILD)/dpdk/%,$(AGENT_OBJS)) $(filter $(PGO_DIR)/$(BUILD)/dpdk/%,$(PGO_OBJS))
+$(DPDK_OBJS): override CFLAGS += $(DPDK_CFLAGS)
 
 # Only the loader includes the skeleton.
 XDP_IFACE_OBJS := $(BUILD)/agent/capture/xdp_iface.o $(PGO_DIR)/$(BUILD)/agent/capture/xdp_iface.o

@@ -17,6 +17,8 @@ struct union_source {
     const struct capture_ops *ops[CAPTURE_UNION_MAX];
     struct capture *caps[CAPTURE_UNION_MAX];
     struct frame taken[UNION_BURST_MAX]; /* this call's bursts, before they are merged */
+    uint8_t ended[CAPTURE_UNION_MAX];    /* sources that said 0: ended (a replayed file) */
+    int nended;                          /* when all have, so has the union */
     int failed;                          /* an error to report at the next call */
     char failed_err[256];
     struct coalesce coalesce;
@@ -50,8 +52,13 @@ static int take(struct union_source *u, struct frame *frames, int max, char *err
     int nruns = 0, total = 0;
     for (int k = 0; k < u->n && total < max; k++) {
         int i = (u->next + k) % u->n;
+        if (u->ended[i]) continue;
         int want = share < max - total ? share : max - total;
         int got = u->ops[i]->rx_nowait(u->caps[i], u->taken + total, want, err, errlen);
+        if (got == 0) {
+            u->ended[i] = 1;
+            u->nended++;
+        }
         if (got == -EAGAIN || got == 0) continue;
         if (got < 0) {
             if (!total) return got;
@@ -66,7 +73,7 @@ static int take(struct union_source *u, struct frame *frames, int max, char *err
         total += got;
     }
     u->next = (u->next + 1) % u->n;
-    if (!total) return -EAGAIN;
+    if (!total) return u->nended == u->n ? 0 : -EAGAIN;
     for (int out = 0; out < total; out++) {
         int best = -1;
         for (int r = 0; r < nruns; r++)

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-
-
 static int parse_proto(const char *s, uint8_t *p)
 {
     static const struct {
@@ -23,23 +20,22 @@ static int parse_proto(const char *s, uint8_t *p)
         }
     char *end;
     long v = strtol(s, &end, 10);
-    if (*end || end == s || v < 0 || v > 255)
-        return -1;
+    if (*end || end == s || v < 0 || v > 255) return -1;
     *p = (uint8_t)v;
     return 0;
 }
-
 
 static int iface_set(struct live_iface *ifc, const char *field, const char *v, char *err,
                      size_t errlen)
 {
     ifc->used = 1;
-    if (!strcmp(field, "name")) {
-        if (strlen(v) >= sizeof(ifc->name) || !*v) {
-            snprintf(err, errlen, "interface name '%s': at most 15 characters", v);
+    if (!strcmp(field, "name")) { /* checked against the mode in live_config_finish */
+        if (strlen(v) >= sizeof(ifc->dev) || !*v) {
+            snprintf(err, errlen, "interface name '%s': empty or too long", v);
             return -1;
         }
-        snprintf(ifc->name, sizeof(ifc->name), "%s", v);
+        snprintf(ifc->dev, sizeof(ifc->dev), "%s", v);
+        snprintf(ifc->name, sizeof(ifc->name), "%.*s", (int)strcspn(v, ","), v);
     } else if (!strcmp(field, "mode")) {
         if (!strcmp(v, "host"))
             ifc->mode = LIVE_HOST;
@@ -47,8 +43,10 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
             ifc->mode = LIVE_TAP;
         else if (!strcmp(v, "pcap"))
             ifc->mode = LIVE_PCAP;
+        else if (!strcmp(v, "dpdk"))
+            ifc->mode = LIVE_DPDK;
         else {
-            snprintf(err, errlen, "interface mode '%s': use host, tap or pcap", v);
+            snprintf(err, errlen, "interface mode '%s': use host, tap, pcap or dpdk", v);
             return -1;
         }
     } else if (!strcmp(field, "xdp_mode")) {
@@ -76,9 +74,23 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
             return -1;
         }
         ifc->queues = (uint32_t)q;
+    } else if (!strcmp(field, "rx_descriptors") || !strcmp(field, "mempool_size")) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        int pool = field[0] == 'm';
+        if (pool && !strcmp(v, "auto")) {
+            n = 0;
+        } else if (*end || end == v || n < 1 || n > (pool ? 16777216 : 65536)) {
+            snprintf(err, errlen, "%s '%s': give a number%s", field, v,
+                     pool ? " of mbufs, or auto" : " of descriptors (64-65536)");
+            return -1;
+        }
+        *(pool ? &ifc->mempool_size : &ifc->rx_descriptors) = (uint32_t)n;
     } else {
         snprintf(err, errlen,
-                 "unknown interface setting '%s' (name, mode, xdp_mode, queues, unmatched)", field);
+                 "unknown interface setting '%s' (name, mode, xdp_mode, queues, unmatched, "
+                 "rx_descriptors, mempool_size)",
+                 field);
         return -1;
     }
     return 0;
@@ -91,8 +103,7 @@ static int rule_add_item(struct capture_rule *r, const char *field, const char *
     if (!strcmp(field, "src") || !strcmp(field, "dst") || !strcmp(field, "group")) {
         int src = !strcmp(field, "src");
         uint8_t *n = src ? &r->nsrc : &r->ndst;
-        if (*n >= RULE_MAX_ITEMS)
-            goto full;
+        if (*n >= RULE_MAX_ITEMS) goto full;
         struct cidr *c = src ? &r->src[*n] : &r->dst[*n];
         if (cidr_parse(item, c)) {
             snprintf(err, errlen, "rule '%s': %s '%s' is not an address or CIDR", r->name, field,
@@ -106,8 +117,7 @@ static int rule_add_item(struct capture_rule *r, const char *field, const char *
         }
         (*n)++;
     } else if (!strcmp(field, "ports") || !strcmp(field, "port")) {
-        if (r->nports >= RULE_MAX_ITEMS)
-            goto full;
+        if (r->nports >= RULE_MAX_ITEMS) goto full;
         if (port_range_parse(item, &r->ports[r->nports])) {
             snprintf(err, errlen, "rule '%s': port '%s': give N or LOW-HIGH within 0-65535",
                      r->name, item);
@@ -117,26 +127,24 @@ static int rule_add_item(struct capture_rule *r, const char *field, const char *
     } else if (!strcmp(field, "vlan") || !strcmp(field, "vlans")) {
         char *end;
         long v = strtol(item, &end, 10);
-        if (r->nvlans >= RULE_MAX_ITEMS)
-            goto full;
+        if (r->nvlans >= RULE_MAX_ITEMS) goto full;
         if (*end || end == item || v < 0 || v > 4094) {
-            snprintf(err, errlen, "rule '%s': vlan '%s': give 1-4094 (0: untagged)", r->name,
-                     item);
+            snprintf(err, errlen, "rule '%s': vlan '%s': give 1-4094 (0: untagged)", r->name, item);
             return -1;
         }
         r->vlans[r->nvlans++] = (uint16_t)v;
     } else if (!strcmp(field, "proto") || !strcmp(field, "protocol")) {
-        if (r->nprotos >= RULE_MAX_ITEMS)
-            goto full;
+        if (r->nprotos >= RULE_MAX_ITEMS) goto full;
         if (parse_proto(item, &r->protos[r->nprotos])) {
-            snprintf(err, errlen, "rule '%s': proto '%s': use tcp, udp, icmp or a number",
-                     r->name, item);
+            snprintf(err, errlen, "rule '%s': proto '%s': use tcp, udp, icmp or a number", r->name,
+                     item);
             return -1;
         }
         r->nprotos++;
     } else {
         snprintf(err, errlen,
-                 "unknown rule setting '%s' (id, name, src, dst, group, ports, vlan, proto)", field);
+                 "unknown rule setting '%s' (id, name, src, dst, group, ports, vlan, proto)",
+                 field);
         return -1;
     }
     return 0;
@@ -168,8 +176,7 @@ static int rule_set(struct capture_rule *r, const char *field, const char *v, ch
     snprintf(buf, sizeof(buf), "%s", v);
     char *save = NULL;
     for (char *item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save))
-        if (rule_add_item(r, field, item, err, errlen))
-            return -1;
+        if (rule_add_item(r, field, item, err, errlen)) return -1;
     return 0;
 }
 
@@ -196,8 +203,7 @@ int live_config_set(struct live_config *lc, const char *key, const char *value, 
             return -1;
         }
         struct capture_rule *r = &lc->rules[idx];
-        if (!r->used && !r->name[0])
-            snprintf(r->name, sizeof(r->name), "rule%d", idx + 1);
+        if (!r->used && !r->name[0]) snprintf(r->name, sizeof(r->name), "rule%d", idx + 1);
         return rule_set(r, field, value, err, errlen);
     }
     snprintf(err, errlen, "unknown setting '%s'", key);
@@ -208,10 +214,16 @@ int live_config_finish(struct live_config *lc, char *err, size_t errlen)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < LIVE_MAX_IFACES; i++) {
-        if (!lc->ifaces[i].used)
-            continue;
+        if (!lc->ifaces[i].used) continue;
         if (!lc->ifaces[i].name[0]) {
             snprintf(err, errlen, "capture.interfaces[%u] has no name", i);
+            return -1;
+        }
+        if (lc->ifaces[i].mode != LIVE_DPDK && strcmp(lc->ifaces[i].dev, lc->ifaces[i].name)) {
+            snprintf(err, errlen,
+                     "interface name '%s': a network interface has at most 15 "
+                     "characters (a DPDK device string wants mode: dpdk)",
+                     lc->ifaces[i].dev);
             return -1;
         }
         for (uint32_t j = 0; j < n; j++)
@@ -228,12 +240,9 @@ int live_config_finish(struct live_config *lc, char *err, size_t errlen)
     n = 0;
     for (uint32_t i = 0; i < LIVE_MAX_RULES; i++) {
         struct capture_rule *r = &lc->rules[i];
-        if (!r->used)
-            continue;
-        if (!r->id)
-            r->id = i + 1;
-        if (i != n)
-            lc->rules[n] = *r;
+        if (!r->used) continue;
+        if (!r->id) r->id = i + 1;
+        if (i != n) lc->rules[n] = *r;
         n++;
     }
     for (uint32_t i = n; i < LIVE_MAX_RULES; i++)
@@ -252,12 +261,10 @@ int live_config_finish(struct live_config *lc, char *err, size_t errlen)
 /* Does prefix a contain prefix b? */
 static int cidr_covers(const struct cidr *a, const struct cidr *b)
 {
-    if (a->family != b->family || a->plen > b->plen)
-        return 0;
+    if (a->family != b->family || a->plen > b->plen) return 0;
     for (int bit = 0; bit < a->plen; bit++) {
         uint8_t m = (uint8_t)(0x80 >> (bit % 8));
-        if ((a->addr[bit / 8] & m) != (b->addr[bit / 8] & m))
-            return 0;
+        if ((a->addr[bit / 8] & m) != (b->addr[bit / 8] & m)) return 0;
     }
     return 1;
 }
@@ -271,8 +278,7 @@ static int compile_prefixes(const struct live_config *lc, int dst, struct lpm_en
     for (uint32_t i = 0; i < lc->nrules; i++)
         cap += dst ? lc->rules[i].ndst : lc->rules[i].nsrc;
     struct lpm_entry *e = calloc(cap ? cap : 1, sizeof(*e));
-    if (!e)
-        return -ENOMEM;
+    if (!e) return -ENOMEM;
     uint32_t n = 0;
     for (uint32_t i = 0; i < lc->nrules; i++) {
         const struct capture_rule *r = &lc->rules[i];
@@ -281,8 +287,7 @@ static int compile_prefixes(const struct live_config *lc, int dst, struct lpm_en
             uint32_t j = 0;
             while (j < n && memcmp(&e[j].net, &list[k], sizeof(struct cidr)))
                 j++;
-            if (j == n)
-                e[n++].net = list[k];
+            if (j == n) e[n++].net = list[k];
         }
     }
     for (uint32_t j = 0; j < n; j++)
@@ -290,8 +295,7 @@ static int compile_prefixes(const struct live_config *lc, int dst, struct lpm_en
             const struct capture_rule *r = &lc->rules[i];
             const struct cidr *list = dst ? r->dst : r->src;
             for (uint32_t k = 0; k < (dst ? r->ndst : r->nsrc); k++)
-                if (cidr_covers(&list[k], &e[j].net))
-                    e[j].rules |= 1ull << i;
+                if (cidr_covers(&list[k], &e[j].net)) e[j].rules |= 1ull << i;
         }
     *out = e;
     *nout = n;
@@ -313,16 +317,11 @@ int rules_compile(const struct live_config *lc, struct compiled_rules *c)
         uint64_t bit = 1ull << i;
         c->active |= bit;
         c->id[i] = (uint8_t)r->id;
-        if (!r->nsrc)
-            c->any_src |= bit;
-        if (!r->ndst)
-            c->any_dst |= bit;
-        if (!r->nports)
-            c->any_port |= bit;
-        if (!r->nvlans)
-            c->any_vlan |= bit;
-        if (!r->nprotos)
-            c->any_proto |= bit;
+        if (!r->nsrc) c->any_src |= bit;
+        if (!r->ndst) c->any_dst |= bit;
+        if (!r->nports) c->any_port |= bit;
+        if (!r->nvlans) c->any_vlan |= bit;
+        if (!r->nprotos) c->any_proto |= bit;
         for (uint32_t k = 0; k < r->nports; k++)
             for (uint32_t p = r->ports[k].lo; p <= r->ports[k].hi; p++)
                 c->port[p] |= bit;
@@ -355,8 +354,7 @@ static void cidr_str(const struct cidr *c, char *buf, size_t len)
     snprintf(buf, len, "%s/%u", a, c->plen);
 }
 
-int rules_pcap_filter(const struct live_config *lc, char *out, size_t len, char *err,
-                      size_t errlen)
+int rules_pcap_filter(const struct live_config *lc, char *out, size_t len, char *err, size_t errlen)
 {
     out[0] = 0;
     char item[96];
@@ -374,13 +372,13 @@ int rules_pcap_filter(const struct live_config *lc, char *out, size_t len, char 
         int parts = 0;
         for (int dst = 0; dst < 2; dst++) {
             uint32_t n = dst ? r->ndst : r->nsrc;
-            if (!n)
-                continue;
+            if (!n) continue;
             cat(out, len, parts++ ? " and (" : "(");
             for (uint32_t k = 0; k < n; k++) {
                 char c[80];
                 cidr_str(dst ? &r->dst[k] : &r->src[k], c, sizeof(c));
-                snprintf(item, sizeof(item), "%s%s net %s", k ? " or " : "", dst ? "dst" : "src", c);
+                snprintf(item, sizeof(item), "%s%s net %s", k ? " or " : "", dst ? "dst" : "src",
+                         c);
                 cat(out, len, item);
             }
             cat(out, len, ")");

@@ -17,7 +17,7 @@
 #define LIVE_MAX_RULES 64 /* = TT_MAX_RULES */
 #define RULE_MAX_ITEMS 16 /* CIDRs, port ranges, VLANs or protocols per rule field */
 
-enum live_mode { LIVE_HOST = 0, LIVE_TAP = 1, LIVE_PCAP = 2 };
+enum live_mode { LIVE_HOST = 0, LIVE_TAP = 1, LIVE_PCAP = 2, LIVE_DPDK = 3 };
 enum xdp_attach { XDP_ATTACH_AUTO = 0, XDP_ATTACH_NATIVE = 1, XDP_ATTACH_GENERIC = 2 };
 
 struct capture_rule {
@@ -32,12 +32,15 @@ struct capture_rule {
 };
 
 struct live_iface {
-    char name[16];
-    uint8_t mode;          /* enum live_mode */
-    uint8_t attach;        /* enum xdp_attach */
+    char name[16];  /* dpdk: the device's name (a vdev's up to its first comma, a PCI address) */
+    char dev[256];  /* as given: dpdk mode's vdev string or PCI address */
+    uint8_t mode;   /* enum live_mode */
+    uint8_t attach; /* enum xdp_attach */
     uint8_t pass_unmatched; /* tap: unmatched frames go to the kernel (1) or are dropped (0) */
     uint8_t used;
-    uint32_t queues; /* tap: rx queues to open (0: all the device has) */
+    uint32_t queues;         /* tap: rx queues to open (0: all the device has); dpdk: RSS queues */
+    uint32_t rx_descriptors; /* dpdk: per queue (0: 1024) */
+    uint32_t mempool_size;   /* dpdk: mbufs (0, "auto": twice the rx rings) */
 };
 
 struct live_config {

@@ -275,13 +275,15 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "ticktap: %s\n", err);
         goto out;
     }
+    int finite = live_capture_finite(&rs.capture);
+    if (finite) cfg->overflow_block = 1; /* replayed files wait for the analysis, as files do */
     stop_after(a.duration);
     fprintf(stderr, "ticktap: capturing with %u rule(s); Ctrl-C to stop, SIGHUP to reload\n",
             cfg->live.nrules);
     struct run_options opt = {
         .live = rs.capture.src,
         .nlive = (int)rs.capture.nsrc,
-        .wall_clock_idle = 1,
+        .wall_clock_idle = !finite,
         .tick = run_tick,
         .tick_arg = &rs,
         .tick_interval_ns = 50000000, /* SIGHUP is acted on within 50 ms */

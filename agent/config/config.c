@@ -264,6 +264,15 @@ static int config_apply(struct tt_config *cfg, const char *key, const char *val,
         return live_config_set(&cfg->live, key, val, err, errlen);
     if (!strncmp(key, "trading.feeds.", 14))
         return trading_feed_set(&cfg->trading, key + 14, val, err, errlen);
+    if (!strcmp(key, "dpdk.eal")) { /* a list: each value one argument */
+        if (cfg->dpdk.nargs >= TT_DPDK_EAL_ARGS_MAX || strlen(val) >= sizeof(cfg->dpdk.args[0])) {
+            snprintf(err, errlen, "dpdk.eal: at most %d arguments of %zu characters",
+                     TT_DPDK_EAL_ARGS_MAX, sizeof(cfg->dpdk.args[0]) - 1);
+            return -1;
+        }
+        snprintf(cfg->dpdk.args[cfg->dpdk.nargs++], sizeof(cfg->dpdk.args[0]), "%s", val);
+        return 0;
+    }
     const struct opt *o = opt_find(key);
     if (!o) {
         snprintf(err, errlen, "unknown setting '%s' (see 'ticktap config' for the keys)", key);
@@ -476,10 +485,11 @@ int config_load_file(struct tt_config *cfg, const char *path, char *err, size_t 
                 char key[256], why[512];
                 yaml_path(st, top, fr->is_list ? "" : fr->key, key, sizeof(key));
                 if (fr->is_list && strncmp(key, "rules.", 6) &&
-                    strncmp(key, "capture.interfaces.", 19) && strncmp(key, "trading.feeds.", 14)) {
+                    strncmp(key, "capture.interfaces.", 19) && strncmp(key, "trading.feeds.", 14) &&
+                    strcmp(key, "dpdk.eal")) {
                     snprintf(err, errlen,
                              "%s:%d: '%s' takes one value, not a list (lists are for rules, "
-                             "capture.interfaces and trading.feeds)",
+                             "capture.interfaces, trading.feeds and dpdk.eal)",
                              path, line, key);
                     rc = -1;
                 } else if (config_apply(cfg, key, val, why, sizeof(why))) {

@@ -45,8 +45,8 @@ enum event_type event_type_from_name(const char *name)
 
 const char *saturation_reason_name(enum saturation_reason r)
 {
-    static const char *const names[] = {"ring_full", "redirect_failed", "socket_dropped",
-                                        "kernel_dropped", "queue_full"};
+    static const char *const names[] = {"ring_full",      "redirect_failed", "socket_dropped",
+                                        "kernel_dropped", "queue_full",      "nic_missed"};
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
 }
 

@@ -93,6 +93,7 @@ enum saturation_reason {
     SAT_SOCKET_DROPPED,  /* tap mode: the AF_XDP socket had no room (rx ring or fill ring) */
     SAT_KERNEL_DROPPED,  /* pcap mode: the kernel's capture buffer overflowed */
     SAT_QUEUE_FULL,      /* the agent's own queue to a worker was full */
+    SAT_NIC_MISSED,      /* dpdk: the NIC had no descriptor or no mbuf (imissed, rx_nombuf) */
 };
 const char *saturation_reason_name(enum saturation_reason r);
 

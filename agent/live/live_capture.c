@@ -13,7 +13,7 @@
 
 const char *live_mode_name(int m)
 {
-    return m == LIVE_TAP ? "tap" : m == LIVE_PCAP ? "pcap" : "host";
+    return m == LIVE_TAP ? "tap" : m == LIVE_PCAP ? "pcap" : m == LIVE_DPDK ? "dpdk" : "host";
 }
 
 /* No rules: one that takes every frame, so a bare config still captures. */
@@ -38,12 +38,50 @@ static uint32_t device_rx_queues(const char *ifname)
     return n ? n : 1;
 }
 
+/* Bare-metal mode: the EAL (once, with dpdk.eal), the port, a source per queue. */
+static int open_dpdk(struct live_capture *lc, struct live_capture_iface *ri, char *err,
+                     size_t errlen)
+{
+    const struct tt_config *cfg = lc->cfg;
+    if (!lc->eal) {
+        const char *args[TT_DPDK_EAL_ARGS_MAX];
+        for (uint32_t i = 0; i < cfg->dpdk.nargs; i++)
+            args[i] = cfg->dpdk.args[i];
+        if (dpdk_eal_start(args, (int)cfg->dpdk.nargs, err, errlen)) return -1;
+        lc->eal = 1;
+    }
+    const struct dpdk_port_opts o = {.dev = ri->cfg.dev,
+                                     .queues = ri->cfg.queues ? ri->cfg.queues : 1,
+                                     .rx_descriptors = ri->cfg.rx_descriptors,
+                                     .mempool_size = ri->cfg.mempool_size,
+                                     .snaplen = cfg->snaplen};
+    if (dpdk_port_open(&ri->dpdk, &o, err, errlen)) return -1;
+    for (uint32_t q = 0; q < dpdk_port_queues(ri->dpdk); q++) {
+        if (lc->nsrc >= LIVE_CAPTURE_SOURCES_MAX) {
+            snprintf(err, errlen, "more than %d capture queues in all", LIVE_CAPTURE_SOURCES_MAX);
+            return -1;
+        }
+        lc->src[lc->nsrc++] = (struct live_source){&capture_dpdk_ops, dpdk_port_queue(ri->dpdk, q),
+                                                   ri->cfg.name, (int)q};
+        ri->nsrc++;
+    }
+    return 0;
+}
+
+int live_capture_finite(const struct live_capture *lc)
+{
+    for (uint32_t i = 0; i < lc->nifs; i++)
+        if (!lc->ifs[i].dpdk || !dpdk_port_finite(lc->ifs[i].dpdk)) return 0;
+    return lc->nifs > 0;
+}
+
 static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
                       const struct compiled_rules *cr, const char *pcap_filter, char *err,
                       size_t errlen)
 {
     const struct tt_config *cfg = lc->cfg;
     ri->first = lc->nsrc;
+    if (ri->cfg.mode == LIVE_DPDK) return open_dpdk(lc, ri, err, errlen);
     if (ri->cfg.mode == LIVE_PCAP) {
         char filter[4096] = "";
         if (pcap_filter[0] && cfg->pcap_filter[0])
@@ -93,6 +131,9 @@ static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
 static void say_attached(const struct live_capture *lc, const struct live_capture_iface *ri)
 {
     fprintf(stderr, "ticktap: %s: %s mode", ri->cfg.name, live_mode_name(ri->cfg.mode));
+    if (ri->dpdk)
+        fprintf(stderr, ", %u queue(s)%s", dpdk_port_queues(ri->dpdk),
+                dpdk_port_finite(ri->dpdk) ? ", replaying files (ends with them)" : "");
     if (ri->xdp)
         fprintf(stderr, ", XDP %s%s", xdp_iface_attach_mode(ri->xdp),
                 xdp_iface_hw_timestamps(ri->xdp) ? " (device-bound: NIC timestamps)" : "");
@@ -147,6 +188,12 @@ void live_capture_close(struct live_capture *lc)
     for (uint32_t i = 0; i < lc->nsrc; i++)
         lc->src[i].ops->close(lc->src[i].cap);
     lc->nsrc = 0;
+    for (uint32_t i = 0; i < lc->nifs; i++) { /* a DPDK port owns its queues */
+        dpdk_port_close(lc->ifs[i].dpdk);
+        lc->ifs[i].dpdk = NULL;
+    }
+    if (lc->eal) dpdk_eal_stop();
+    lc->eal = 0;
 }
 
 int live_capture_reload(struct live_capture *lc, struct tt_config *fresh)
@@ -221,6 +268,11 @@ static void lost_now(struct live_capture *lc, struct live_capture_iface *ri, uin
             if (capture_xsk_stats(lc->src[ri->first + q].cap, &xs) == 0)
                 lost[1 + q] = xs.rx_dropped + xs.rx_ring_full;
         }
+    } else if (ri->dpdk) {
+        struct dpdk_port_stats st;
+        dpdk_port_stats(ri->dpdk, &st);
+        lost[0] = st.imissed + st.rx_nombuf;
+        *why = SAT_NIC_MISSED;
     } else {
         lost[0] = capture_pcap_live_dropped(lc->src[ri->first].cap);
         *why = SAT_KERNEL_DROPPED;
@@ -358,10 +410,24 @@ json_t *live_capture_json(struct live_capture *lc)
             hw += cs.hw_stamped;
         }
         json_object_set_new(o, "frames", json_integer((json_int_t)frames));
-        json_object_set_new(o, "timestamps",
-                            json_string(ri->xdp && xdp_iface_hw_timestamps(ri->xdp)
-                                            ? "hardware where the NIC stamps, else kernel"
-                                            : "kernel"));
+        const char *clock = ri->xdp && xdp_iface_hw_timestamps(ri->xdp)
+                                ? "hardware where the NIC stamps, else kernel"
+                                : "kernel";
+        if (ri->dpdk)
+            clock = !strcmp(dpdk_port_clock(ri->dpdk), "nic")
+                        ? "nic (the PMD's rx timestamp)"
+                        : "host (the wall clock at each burst)";
+        json_object_set_new(o, "timestamps", json_string(clock));
+        if (ri->dpdk) {
+            struct dpdk_port_stats st;
+            dpdk_port_stats(ri->dpdk, &st);
+            json_object_set_new(
+                o, "dpdk",
+                json_pack("{s:I, s:I, s:I, s:I, s:i}", "ipackets", (json_int_t)st.ipackets,
+                          "imissed", (json_int_t)st.imissed, "rx_nombuf", (json_int_t)st.rx_nombuf,
+                          "ierrors", (json_int_t)st.ierrors, "queues",
+                          (int)dpdk_port_queues(ri->dpdk)));
+        }
         json_object_set_new(o, "hw_stamped_frames", json_integer((json_int_t)hw));
         uint64_t lost[LIVE_CAPTURE_SOURCES_MAX + 1];
         int why;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../../dpdk/capture_dpdk.h"
 #include "../capture/capture_live.h"
 #include "../event/event.h"
 #include "../metrics/metrics.h"
@@ -22,6 +23,7 @@
 struct live_capture_iface {
     struct live_iface cfg;
     struct xdp_iface *xdp;                            /* host and tap modes */
+    struct dpdk_port *dpdk;                           /* dpdk mode */
     uint32_t first, nsrc;                             /* its sources in live_capture.src */
     uint64_t lost_prev[LIVE_CAPTURE_SOURCES_MAX + 1]; /* [0] the interface, [1 + q] queue q */
 };
@@ -33,6 +35,7 @@ struct live_capture {
     struct live_source src[LIVE_CAPTURE_SOURCES_MAX];
     uint32_t nsrc;
     uint64_t reloads, reload_failures;
+    int eal; /* the DPDK EAL was started for a dpdk-mode port */
 };
 
 enum { LIVE_CAPTURE_BAD_CONFIG = 1, LIVE_CAPTURE_NO_ATTACH = 2 };
@@ -63,6 +66,9 @@ json_t *live_capture_json(struct live_capture *lc);
 void live_capture_print(json_t *cap, FILE *out);
 
 const char *live_mode_name(int mode);
+/* 1 when every interface ends by itself (DPDK vdevs replaying files): the run is then read
+ * like a file (nothing dropped for speed, flows time out by packet time only). */
+int live_capture_finite(const struct live_capture *lc);
 void live_capture_default_rule(struct live_config *lc);
 
 #endif

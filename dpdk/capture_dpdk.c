@@ -1,0 +1,409 @@
+/* capture_dpdk.c - DPDK ports as capture sources (see capture_dpdk.h). */
+#include "capture_dpdk.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#define RX_BURST 64
+#define IDLE_PAUSE_MAX_NS 1000000L /* an idle queue is polled at least every millisecond */
+#define JUMBO_MAX 16384            /* a frame in several mbufs is copied whole up to this */
+
+/* The symmetric RSS key (0x6D5A repeated): a connection's two directions hash alike. */
+static uint8_t symmetric_rss_key[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+
+static int eal_started;
+static char **eal_argv; /* the EAL's arguments, kept until it is cleaned up */
+static int eal_argc;
+static int ts_offset = -1; /* the mbuf rx-timestamp dynfield, when registered */
+static uint64_t ts_flag;
+
+/* One rx queue: a capture source. */
+struct capture {
+    struct dpdk_port *port;
+    uint16_t port_id, queue;
+    struct rte_mbuf *held[RX_BURST]; /* the last burst's mbufs: its frames point into them */
+    uint16_t nheld;
+    uint64_t frames, bytes, nic_stamped;
+    uint64_t expected; /* finite vdev: the frames its file holds; UINT64_MAX: endless */
+    long idle_ns;      /* the pause before the next poll of an idle queue */
+    uint8_t *jumbo;    /* frames in several mbufs, copied whole (one per burst slot) */
+};
+
+struct dpdk_port {
+    uint16_t port_id;
+    uint32_t nqueues;
+    int ts_usec;   /* the PMD's timestamps count microseconds (net_pcap) */
+    int finite;    /* every queue replays a file */
+    int nic_clock; /* the PMD stamps frames */
+    uint32_t snaplen;
+    struct rte_mempool *pool;
+    struct capture q[DPDK_QUEUES_MAX];
+};
+
+static void host_hint(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen,
+             "%s: %s (no hugepages? reserve them, e.g. echo 512 > "
+             "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages, or add --no-huge and "
+             "-m 512 to dpdk.eal)",
+             what, rte_strerror(rte_errno));
+}
+
+int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
+{
+    if (eal_started) return 0;
+    char **argv = calloc((size_t)nargs + 2, sizeof(*argv));
+    if (!argv) {
+        snprintf(err, errlen, "out of memory for the EAL arguments");
+        return -1;
+    }
+    argv[0] = strdup("ticktap");
+    for (int i = 0; i < nargs; i++)
+        argv[i + 1] = strdup(args[i]);
+    eal_argv = argv; /* rte_eal_init only reorders it: every string stays in it, freed at stop */
+    eal_argc = nargs + 1;
+    if (rte_eal_init(nargs + 1, argv) < 0) {
+        host_hint(err, errlen, "DPDK EAL did not start with dpdk.eal");
+        for (int i = 0; i < eal_argc; i++)
+            free(argv[i]);
+        free(argv);
+        eal_argv = NULL;
+        return -1;
+    }
+    eal_started = 1;
+    if (rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag)) ts_offset = -1;
+    return 0;
+}
+
+void dpdk_eal_stop(void)
+{
+    if (!eal_started) return;
+    rte_eal_cleanup();
+    eal_started = 0;
+    for (int i = 0; eal_argv && i < eal_argc; i++)
+        free(eal_argv[i]);
+    free(eal_argv);
+    eal_argv = NULL;
+}
+
+/* The frames a pcap file holds (a replay's end), or -1 when it cannot be read. */
+static int64_t pcap_frames(const char *path)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(path, ebuf);
+    if (!p) return -1;
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int64_t n = 0;
+    while (pcap_next_ex(p, &h, &d) == 1)
+        n++;
+    pcap_close(p);
+    return n;
+}
+
+/* A vdev replaying files (net_pcap with rx_pcap=): each queue's frame count, in order. */
+static int replay_counts(const char *dev, uint64_t *count, uint32_t max, char *err, size_t errlen)
+{
+    uint32_t n = 0;
+    for (const char *p = strstr(dev, "rx_pcap="); p && n < max; p = strstr(p + 1, "rx_pcap=")) {
+        char path[1024];
+        size_t len = strcspn(p + 8, ",");
+        snprintf(path, sizeof(path), "%.*s", (int)len, p + 8);
+        int64_t frames = pcap_frames(path);
+        if (frames < 0) {
+            snprintf(err, errlen, "%s: cannot read the replay file %s", dev, path);
+            return -1;
+        }
+        count[n++] = (uint64_t)frames;
+    }
+    return (int)n;
+}
+
+/* The port called dev: probed at EAL start (a PCI device, a --vdev), or now (a vdev). */
+static int find_port(const char *dev, uint16_t *port, char *err, size_t errlen)
+{
+    char name[RTE_ETH_NAME_MAX_LEN];
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(dev, ","), dev);
+    if (rte_eth_dev_get_port_by_name(name, port) == 0) return 0;
+    if (!strncmp(dev, "net_", 4) && rte_dev_probe(dev) == 0 &&
+        rte_eth_dev_get_port_by_name(name, port) == 0)
+        return 0;
+    if (!strncmp(dev, "net_", 4))
+        snprintf(err, errlen,
+                 "DPDK port %s: the vdev could not be created (%s): check its "
+                 "arguments and that the PMD is installed",
+                 dev, rte_strerror(rte_errno));
+    else
+        snprintf(err, errlen,
+                 "DPDK port %s not found: bind it to vfio-pci (dpdk-devbind.py -b "
+                 "vfio-pci %s) and keep --no-pci out of dpdk.eal",
+                 dev, dev);
+    return -1;
+}
+
+static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *err, size_t errlen)
+{
+    struct rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(p->port_id, &info)) {
+        snprintf(err, errlen, "DPDK port %s: no device information", o->dev);
+        return -1;
+    }
+    if (p->nqueues > info.max_rx_queues) {
+        snprintf(err, errlen,
+                 "DPDK port %s: %u queues asked, the port has %u (net_pcap: one "
+                 "rx_pcap= per queue)",
+                 o->dev, p->nqueues, info.max_rx_queues);
+        return -1;
+    }
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+    if (p->nqueues > 1) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = symmetric_rss_key;
+        conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
+        conf.rx_adv_conf.rss_conf.rss_hf =
+            (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+    }
+    int rc = rte_eth_dev_configure(p->port_id, (uint16_t)p->nqueues, 0, &conf);
+    if (rc) {
+        snprintf(err, errlen, "DPDK port %s: configure: %s", o->dev, rte_strerror(-rc));
+        return -1;
+    }
+    uint16_t desc = (uint16_t)(o->rx_descriptors ? o->rx_descriptors : 1024);
+    rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &desc, NULL);
+    uint32_t need = 2 * p->nqueues * desc + p->nqueues * RX_BURST;
+    uint32_t size = o->mempool_size ? o->mempool_size : need;
+    if (size < p->nqueues * desc + p->nqueues * RX_BURST) {
+        snprintf(err, errlen,
+                 "DPDK port %s: mempool_size %u is too small: %u queues of %u "
+                 "descriptors need at least %u mbufs",
+                 o->dev, size, p->nqueues, desc, p->nqueues * desc + p->nqueues * RX_BURST);
+        return -1;
+    }
+    char pool[RTE_MEMPOOL_NAMESIZE];
+    snprintf(pool, sizeof(pool), "tt_rx%u", p->port_id);
+    int socket = rte_eth_dev_socket_id(p->port_id);
+    p->pool = rte_pktmbuf_pool_create(pool, size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      socket < 0 ? (int)rte_socket_id() : socket);
+    if (!p->pool) {
+        char what[256];
+        snprintf(what, sizeof(what), "DPDK port %s: a pool of %u mbufs", o->dev, size);
+        host_hint(err, errlen, what);
+        return -1;
+    }
+    for (uint32_t q = 0; q < p->nqueues; q++)
+        if ((rc = rte_eth_rx_queue_setup(p->port_id, (uint16_t)q, desc, (unsigned)socket, NULL,
+                                         p->pool))) {
+            snprintf(err, errlen, "DPDK port %s: rx queue %u: %s", o->dev, q, rte_strerror(-rc));
+            return -1;
+        }
+    if ((rc = rte_eth_dev_start(p->port_id))) {
+        snprintf(err, errlen, "DPDK port %s: start: %s", o->dev, rte_strerror(-rc));
+        return -1;
+    }
+    rte_eth_promiscuous_enable(p->port_id); /* a capture port takes every frame */
+    p->ts_usec = !strcmp(info.driver_name, "net_pcap");
+    return 0;
+}
+
+int dpdk_port_open(struct dpdk_port **out, const struct dpdk_port_opts *o, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!eal_started) {
+        snprintf(err, errlen, "DPDK port %s: the EAL is not started", o->dev);
+        return -1;
+    }
+    struct dpdk_port *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory for DPDK port %s", o->dev);
+        return -1;
+    }
+    p->nqueues = o->queues ? o->queues : 1;
+    p->snaplen = o->snaplen;
+    if (p->nqueues > DPDK_QUEUES_MAX) {
+        snprintf(err, errlen, "DPDK port %s: %u queues, at most %d", o->dev, p->nqueues,
+                 DPDK_QUEUES_MAX);
+        free(p);
+        return -1;
+    }
+    uint64_t counts[DPDK_QUEUES_MAX];
+    int nfiles = replay_counts(o->dev, counts, DPDK_QUEUES_MAX, err, errlen);
+    if (nfiles < 0 || find_port(o->dev, &p->port_id, err, errlen)) {
+        free(p);
+        return -1;
+    }
+    p->finite = nfiles > 0 && (uint32_t)nfiles >= p->nqueues;
+    for (uint32_t q = 0; q < p->nqueues; q++) {
+        p->q[q] = (struct capture){.port = p,
+                                   .port_id = p->port_id,
+                                   .queue = (uint16_t)q,
+                                   .expected = p->finite ? counts[q] : UINT64_MAX};
+        if (!(p->q[q].jumbo = malloc((size_t)RX_BURST * JUMBO_MAX))) {
+            snprintf(err, errlen, "out of memory for DPDK port %s", o->dev);
+            dpdk_port_close(p);
+            return -1;
+        }
+    }
+    if (configure(p, o, err, errlen)) {
+        dpdk_port_close(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+struct capture *dpdk_port_queue(struct dpdk_port *p, uint32_t q)
+{
+    return q < p->nqueues ? &p->q[q] : NULL;
+}
+
+uint32_t dpdk_port_queues(const struct dpdk_port *p)
+{
+    return p->nqueues;
+}
+
+int dpdk_port_finite(const struct dpdk_port *p)
+{
+    return p->finite;
+}
+
+const char *dpdk_port_clock(const struct dpdk_port *p)
+{
+    return p->nic_clock ? "nic" : "host";
+}
+
+void dpdk_port_stats(struct dpdk_port *p, struct dpdk_port_stats *st)
+{
+    struct rte_eth_stats s;
+    memset(st, 0, sizeof(*st));
+    if (rte_eth_stats_get(p->port_id, &s)) return;
+    st->ipackets = s.ipackets;
+    st->imissed = s.imissed;
+    st->rx_nombuf = s.rx_nombuf;
+    st->ierrors = s.ierrors;
+}
+
+void dpdk_port_close(struct dpdk_port *p)
+{
+    if (!p) return;
+    for (uint32_t q = 0; q < p->nqueues; q++) {
+        struct capture *c = &p->q[q];
+        for (uint16_t i = 0; i < c->nheld; i++)
+            rte_pktmbuf_free(c->held[i]);
+        c->nheld = 0;
+        free(c->jumbo);
+    }
+    if (p->pool) {
+        rte_eth_dev_stop(p->port_id);
+        rte_eth_dev_close(p->port_id);
+        rte_mempool_free(p->pool);
+    }
+    free(p);
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* One burst without waiting: -EAGAIN when nothing came, 0 when a replay has ended. */
+static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
+                          size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    for (uint16_t i = 0; i < c->nheld; i++) /* the previous burst's frames are done with */
+        rte_pktmbuf_free(c->held[i]);
+    c->nheld = 0;
+    if (max > RX_BURST) max = RX_BURST;
+    uint16_t n = rte_eth_rx_burst(c->port_id, c->queue, c->held, (uint16_t)max);
+    if (!n) return c->frames >= c->expected ? 0 : -EAGAIN;
+    c->nheld = n;
+    struct dpdk_port *p = c->port;
+    uint64_t now = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = c->held[i];
+        struct frame *f = &frames[i];
+        uint32_t len = rte_pktmbuf_pkt_len(m);
+        f->wirelen = len;
+        f->caplen = len < p->snaplen ? len : p->snaplen;
+        if (m->nb_segs == 1) {
+            f->data = rte_pktmbuf_mtod(m, const uint8_t *);
+        } else { /* a jumbo frame over several mbufs: copied whole */
+            uint8_t *to = c->jumbo + (size_t)i * JUMBO_MAX;
+            if (f->caplen > JUMBO_MAX) f->caplen = JUMBO_MAX;
+            f->data = rte_pktmbuf_read(m, 0, f->caplen, to);
+        }
+        if (ts_offset >= 0 && (m->ol_flags & ts_flag)) {
+            uint64_t ts = *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t *);
+            f->ts_ns = p->ts_usec ? ts * 1000 : ts;
+            c->nic_stamped++;
+            p->nic_clock = 1;
+        } else {
+            if (!now) now = wall_ns(); /* one reading serves the burst */
+            f->ts_ns = now;
+        }
+        f->ordinal = ++c->frames;
+        f->linktype = 1; /* Ethernet */
+        f->key_hashed = 0;
+        c->bytes += len;
+    }
+    c->idle_ns = 0;
+    return n;
+}
+
+static int dpdk_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
+{
+    int n = dpdk_rx_nowait(c, frames, max, err, errlen);
+    if (n != -EAGAIN) return n;
+    /* idle: pause before the next poll, longer the longer it stays idle */
+    c->idle_ns = c->idle_ns ? c->idle_ns * 2 : 1000;
+    if (c->idle_ns > IDLE_PAUSE_MAX_NS) c->idle_ns = IDLE_PAUSE_MAX_NS;
+    struct timespec pause = {0, c->idle_ns};
+    nanosleep(&pause, NULL);
+    return -EAGAIN;
+}
+
+static int dpdk_wait_fd(struct capture *c)
+{
+    (void)c;
+    return -1; /* no descriptor: a union of queues polls them on its timeout */
+}
+
+static void dpdk_stats(struct capture *c, struct capture_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->frames = c->frames;
+    st->bytes = c->bytes;
+    st->hw_stamped = c->nic_stamped;
+}
+
+static void dpdk_queue_close(struct capture *c)
+{
+    (void)c; /* the port owns its queues */
+}
+
+const struct capture_ops capture_dpdk_ops = {
+    .name = "dpdk",
+    .rx_burst = dpdk_rx_burst,
+    .stats = dpdk_stats,
+    .rx_nowait = dpdk_rx_nowait,
+    .wait_fd = dpdk_wait_fd,
+    .close = dpdk_queue_close,
+};

@@ -1,0 +1,78 @@
+# dpdk.sh - bare-metal mode without a NIC, sourced by run.sh: DPDK's net_pcap vdev replays
+# generated captures through `ticktap run` (EAL with --no-huge --no-pci), and the summary and
+# events equal `ticktap analyze` on the same file, byte for byte; each bad config gives its
+# one-line error. The captures are rewritten in microseconds first (net_pcap reads them so).
+section "DPDK: net_pcap replays through 'ticktap run' equal the offline analysis"
+dpdk_yaml() { # FILE DEV [QUEUES] [EXTRA LINE]: a config with one dpdk-mode port
+    cat > "$1" <<EOF
+dpdk:
+  eal: [--no-huge, -m, "256", --no-pci, -l, "0", --log-level=lib.eal:error, --no-telemetry]
+capture:
+  interfaces:
+    - name: "$2"
+      mode: dpdk
+      queues: ${3:-1}
+      ${4:-rx_descriptors: 512}
+EOF
+}
+if ! pkg-config --exists libdpdk; then
+    skip "DPDK replays" "libdpdk is not installed (make deps installs it)"
+else
+    for s in trading_demo loss tunnels_asym fragments; do
+        "$GEN" "$s" "$WORK/dp_$s.ns.pcap" > /dev/null
+        $PY "$ROOT/tests/integration/to_usec.py" "$WORK/dp_$s.ns.pcap" "$WORK/dp_$s.pcap"
+        dpdk_yaml "$WORK/dp_$s.yaml" "net_pcap0,rx_pcap=$WORK/dp_$s.pcap"
+        timeout 60 "$TT" run -q -c "$WORK/dp_$s.yaml" -s "$WORK/dp_$s.run.json" \
+            -e "$WORK/dp_$s.run.ev" 2> "$WORK/dp_$s.err"
+        check "dpdk $s: the replay ends by itself with status 0" test $? -eq 0
+        "$TT" analyze -q -s "$WORK/dp_$s.an.json" -e "$WORK/dp_$s.an.ev" "$WORK/dp_$s.pcap"
+        check "dpdk $s: summary equals the offline analysis (capture block aside)" $PY -c "
+import json, sys
+a, r = (json.load(open(p)) for p in sys.argv[1:])
+cap = r.pop('capture')
+assert a == r, [k for k in a if a.get(k) != r.get(k)]
+port = cap['interfaces'][0]
+assert port['mode'] == 'dpdk' and port['frames'] == a['packets'], port
+assert port['timestamps'].startswith('nic') and port['dpdk']['imissed'] == 0, port" \
+            "$WORK/dp_$s.an.json" "$WORK/dp_$s.run.json"
+        check "dpdk $s: events equal the offline analysis's, in order" \
+            cmp "$WORK/dp_$s.an.ev" "$WORK/dp_$s.run.ev"
+    done
+    # Two RSS queues: the capture split as symmetric RSS spreads it (each connection whole in
+    # one queue), replayed through both, read as one input by 1 and 2 workers.
+    mix=()
+    for s in clean loss reorder handshake_failures rst_storm; do
+        "$GEN" "$s" "$WORK/dpm_$s.ns.pcap" > /dev/null
+        $PY "$ROOT/tests/integration/to_usec.py" "$WORK/dpm_$s.ns.pcap" "$WORK/dpm_$s.pcap"
+        mix+=("$WORK/dpm_$s.pcap")
+    done
+    "$TT" analyze -q -s "$WORK/dpm.an.json" "${mix[@]}" # several files: merged in time order
+    mergecap -F pcap -w "$WORK/dpm.pcap" "${mix[@]}" # one capture, as the port would see it
+    $PY "$ROOT/tests/integration/split_flows.py" "$WORK/dpm.pcap" 2 "$WORK/dpm_q"
+    dpdk_yaml "$WORK/dpm.yaml" "net_pcap0,rx_pcap=$WORK/dpm_q0.pcap,rx_pcap=$WORK/dpm_q1.pcap" 2
+    for w in 1 2; do
+        timeout 60 "$TT" run -q -c "$WORK/dpm.yaml" --set pipeline.workers=$w \
+            -s "$WORK/dpm.w$w.json" 2> /dev/null
+        check "dpdk: 2 queues, $w worker(s): the same analysis as the file offline" $PY -c "
+import json, sys
+a, r = (json.load(open(p)) for p in sys.argv[1:])
+q = r.pop('capture')['interfaces'][0]['dpdk']
+assert q['queues'] == 2 and q['ipackets'] == a['packets'], q
+for k in ('packets', 'flows', 'tcp_analysis', 'events', 'protocols', 'decode_errors'):
+    assert a[k] == r[k], (k, a[k], r[k])" "$WORK/dpm.an.json" "$WORK/dpm.w$w.json"
+    done
+
+    # errors: one line naming what and how to fix it, status 1 (config) or 2 (attach)
+    dpdk_yaml "$WORK/dp_q2.yaml" "net_pcap0,rx_pcap=$WORK/dp_loss.pcap" 2
+    expect_exit "dpdk: more queues than the vdev has -> 2" 2 "one rx_pcap= per queue" -- \
+        "$TT" run -q -c "$WORK/dp_q2.yaml"
+    dpdk_yaml "$WORK/dp_pool.yaml" "net_pcap0,rx_pcap=$WORK/dp_loss.pcap" 1 "mempool_size: 100"
+    expect_exit "dpdk: a mempool too small says how many mbufs are needed -> 2" 2 \
+        "need at least" -- "$TT" run -q -c "$WORK/dp_pool.yaml"
+    dpdk_yaml "$WORK/dp_pci.yaml" "0000:7f:00.0"
+    expect_exit "dpdk: a PCI port not bound says how to bind it -> 2" 2 "dpdk-devbind.py" -- \
+        "$TT" run -q -c "$WORK/dp_pci.yaml"
+    dpdk_yaml "$WORK/dp_vdev.yaml" "net_nosuch0,foo=1"
+    expect_exit "dpdk: an unknown vdev -> 2" 2 "could not be created" -- \
+        "$TT" run -q -c "$WORK/dp_vdev.yaml"
+fi

@@ -372,6 +372,22 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
             prom_sample(&b, "ticktap_capture_lost_total", &l, lost[k]);
         }
     }
+    prom_family(&b, "ticktap_dpdk_port_packets_total", "counter",
+                "DPDK ports' own counters (rte_eth_stats): received, missed for want of "
+                "descriptors, rx without an mbuf, errors");
+    for (uint32_t i = 0; i < lc->nifs; i++) {
+        if (!lc->ifs[i].dpdk) continue;
+        struct dpdk_port_stats st;
+        dpdk_port_stats(lc->ifs[i].dpdk, &st);
+        const char *names[] = {"ipackets", "imissed", "rx_nombuf", "ierrors"};
+        const uint64_t v[] = {st.ipackets, st.imissed, st.rx_nombuf, st.ierrors};
+        for (int k = 0; k < 4; k++) {
+            prom_labels_init(&l);
+            prom_label(&l, "interface", lc->ifs[i].cfg.name);
+            prom_label(&l, "counter", names[k]);
+            prom_sample(&b, "ticktap_dpdk_port_packets_total", &l, v[k]);
+        }
+    }
     prom_family(&b, "ticktap_xsk_zero_copy", "gauge",
                 "AF_XDP queue bound in zero-copy mode (1) or copy mode (0)");
     for (uint32_t i = 0; i < lc->nifs; i++)

@@ -350,9 +350,11 @@ static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char
             if (f->caplen > JUMBO_MAX) f->caplen = JUMBO_MAX;
             f->data = rte_pktmbuf_read(m, 0, f->caplen, to);
         }
-        if (ts_offset >= 0 && (m->ol_flags & ts_flag)) {
-            uint64_t ts = *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t *);
-            f->ts_ns = p->ts_usec ? ts * 1000 : ts;
+        if (p->ts_usec && ts_offset >= 0 && (m->ol_flags & ts_flag)) {
+            /* net_pcap: the file's time in microseconds. A NIC's stamps count device ticks,
+             * which want rte_eth_read_clock to become wall-clock time: not read yet, so such
+             * ports use the host clock. */
+            f->ts_ns = *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t *) * 1000;
             c->nic_stamped++;
             p->nic_clock = 1;
         } else {

@@ -8,10 +8,11 @@
  * go back to the pool at the next call. An idle queue is polled with a growing pause (up to
  * 1 ms), so an idle port does not spin a core.
  *
- * Timestamps: the mbuf's rx timestamp where the PMD sets one (net_pcap's, in microseconds,
- * are scaled to ns); else the wall clock at the burst. A finite vdev (net_pcap with rx_pcap
- * files) ends like a file: each queue knows how many frames its file holds and returns 0 once
- * they have all come.
+ * Timestamps: net_pcap's rx timestamps (the file's, in microseconds, scaled to ns); else the
+ * wall clock read once per burst (frames of one burst share it). NIC timestamps in device
+ * ticks are not converted yet (rte_eth_read_clock) and not used. A finite vdev (net_pcap
+ * with rx_pcap files) ends like a file: each queue knows how many frames its file holds and
+ * returns 0 once they have all come.
  */
 #ifndef TT_CAPTURE_DPDK_H
 #define TT_CAPTURE_DPDK_H

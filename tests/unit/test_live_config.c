@@ -39,7 +39,8 @@ static void rules_take_lists_and_check_ids(void **state)
     static struct live_config lc;
     char err[256];
     memset(&lc, 0, sizeof(lc));
-    assert_int_equal(live_config_set(&lc, "rules.0.ports", "9878, 26400-26410", err, sizeof(err)), 0);
+    assert_int_equal(live_config_set(&lc, "rules.0.ports", "9878, 26400-26410", err, sizeof(err)),
+                     0);
     assert_int_equal(live_config_set(&lc, "rules.0.ports", "443", err, sizeof(err)), 0);
     assert_int_equal(live_config_set(&lc, "rules.2.group", "233.54.12.0/24", err, sizeof(err)), 0);
     assert_int_equal(live_config_set(&lc, "rules.2.proto", "udp", err, sizeof(err)), 0);
@@ -58,7 +59,8 @@ static void rules_take_lists_and_check_ids(void **state)
     assert_int_equal(live_config_set(&lc, "rules.5.vlan", "4095", err, sizeof(err)), -1);
     assert_int_equal(live_config_set(&lc, "rules.5.colour", "red", err, sizeof(err)), -1);
     assert_int_equal(live_config_set(&lc, "rules.64.ports", "1", err, sizeof(err)), -1);
-    assert_int_equal(live_config_set(&lc, "capture.interfaces.0.mode", "sniff", err, sizeof(err)), -1);
+    assert_int_equal(live_config_set(&lc, "capture.interfaces.0.mode", "sniff", err, sizeof(err)),
+                     -1);
 
     memset(&lc, 0, sizeof(lc));
     live_config_set(&lc, "rules.0.id", "7", err, sizeof(err));
@@ -176,6 +178,57 @@ static void yaml_lists_of_rules_and_interfaces(void **state)
     unlink(path);
 }
 
+/* Bare-metal ports: a vdev string or PCI address as the name (kept whole, named up to its
+ * first comma), their queues and rings, and the EAL's arguments as a list. */
+static void dpdk_ports_and_eal_arguments(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/tt-live-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("dpdk:\n"
+          "  eal: [--no-huge, -m, \"512\", --no-pci]\n"
+          "capture:\n"
+          "  interfaces:\n"
+          "    - name: \"net_pcap0,rx_pcap=/tmp/a.pcap,rx_pcap=/tmp/b.pcap\"\n"
+          "      mode: dpdk\n"
+          "      queues: 2\n"
+          "      rx_descriptors: 2048\n"
+          "      mempool_size: auto\n"
+          "    - {name: \"0000:03:00.0\", mode: dpdk, mempool_size: 65536}\n",
+          f);
+    fclose(f);
+    static struct tt_config cfg;
+    char err[512];
+    config_defaults(&cfg);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), 0);
+    assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg.dpdk.nargs, 4);
+    assert_string_equal(cfg.dpdk.args[2], "512");
+    assert_int_equal(cfg.live.nifaces, 2);
+    const struct live_iface *a = &cfg.live.ifaces[0], *b = &cfg.live.ifaces[1];
+    assert_string_equal(a->name, "net_pcap0");
+    assert_string_equal(a->dev, "net_pcap0,rx_pcap=/tmp/a.pcap,rx_pcap=/tmp/b.pcap");
+    assert_int_equal(a->mode, LIVE_DPDK);
+    assert_int_equal(a->queues, 2);
+    assert_int_equal(a->rx_descriptors, 2048);
+    assert_int_equal(a->mempool_size, 0);
+    assert_string_equal(b->name, "0000:03:00.0");
+    assert_int_equal(b->mempool_size, 65536);
+
+    /* a device string is for mode dpdk only; numbers are checked */
+    config_defaults(&cfg);
+    assert_int_equal(
+        config_set(&cfg, "capture.interfaces.0.name=net_pcap0,iface=x", err, sizeof(err)), 0);
+    assert_int_equal(config_finish(&cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "mode: dpdk"));
+    assert_int_equal(config_set(&cfg, "capture.interfaces.0.rx_descriptors=lots", err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "rx_descriptors 'lots'"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +237,7 @@ int main(void)
         cmocka_unit_test(compiled_prefixes_carry_every_covering_rule),
         cmocka_unit_test(rules_become_a_pcap_filter),
         cmocka_unit_test(yaml_lists_of_rules_and_interfaces),
+        cmocka_unit_test(dpdk_ports_and_eal_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -76,7 +77,13 @@ int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
     eal_argv = argv; /* rte_eal_init only reorders it: every string stays in it, freed at stop */
     eal_argc = nargs + 1;
     if (rte_eal_init(nargs + 1, argv) < 0) {
-        host_hint(err, errlen, "DPDK EAL did not start with dpdk.eal");
+        if (rte_errno == EINVAL) /* the EAL printed its usage above */
+            snprintf(err, errlen,
+                     "DPDK EAL did not start: dpdk.eal has an argument it does not "
+                     "take, or cores this machine lacks (-l: 0-%ld here)",
+                     sysconf(_SC_NPROCESSORS_ONLN) - 1);
+        else
+            host_hint(err, errlen, "DPDK EAL did not start with dpdk.eal");
         for (int i = 0; i < eal_argc; i++)
             free(argv[i]);
         free(argv);

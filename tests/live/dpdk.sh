@@ -72,6 +72,9 @@ for k in ('packets', 'flows', 'tcp_analysis', 'events', 'protocols', 'decode_err
     dpdk_yaml "$WORK/dp_pci.yaml" "0000:7f:00.0"
     expect_exit "dpdk: a PCI port not bound says how to bind it -> 2" 2 "dpdk-devbind.py" -- \
         "$TT" run -q -c "$WORK/dp_pci.yaml"
+    sed 's/-l, "0"/-l, "999"/' "$WORK/dp_loss.yaml" > "$WORK/dp_lcores.yaml"
+    expect_exit "dpdk: an lcore list this machine lacks -> 2" 2 "cores this machine lacks" -- \
+        "$TT" run -q -c "$WORK/dp_lcores.yaml"
     dpdk_yaml "$WORK/dp_vdev.yaml" "net_nosuch0,foo=1"
     expect_exit "dpdk: an unknown vdev -> 2" 2 "could not be created" -- \
         "$TT" run -q -c "$WORK/dp_vdev.yaml"

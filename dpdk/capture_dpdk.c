@@ -74,8 +74,11 @@ int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
     argv[0] = strdup("ticktap");
     for (int i = 0; i < nargs; i++)
         argv[i + 1] = strdup(args[i]);
-    eal_argv = argv; /* rte_eal_init only reorders it: every string stays in it, freed at stop */
-    eal_argc = nargs + 1;
+    /* The strings, kept apart: rte_eal_init rewrites argv (its program name lands in a second
+     * slot), so the array no longer lists each once. Freed when the EAL is cleaned up. */
+    eal_argv = calloc((size_t)nargs + 2, sizeof(*eal_argv));
+    if (eal_argv) memcpy(eal_argv, argv, ((size_t)nargs + 1) * sizeof(*argv));
+    eal_argc = eal_argv ? nargs + 1 : 0;
     if (rte_eal_init(nargs + 1, argv) < 0) {
         if (rte_errno == EINVAL) /* the EAL printed its usage above */
             snprintf(err, errlen,
@@ -85,11 +88,13 @@ int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
         else
             host_hint(err, errlen, "DPDK EAL did not start with dpdk.eal");
         for (int i = 0; i < eal_argc; i++)
-            free(argv[i]);
+            free(eal_argv[i]);
+        free(eal_argv);
         free(argv);
         eal_argv = NULL;
         return -1;
     }
+    free(argv); /* the array; the strings stay with the EAL */
     eal_started = 1;
     if (rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag)) ts_offset = -1;
     return 0;

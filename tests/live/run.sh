@@ -13,6 +13,7 @@
 #   example     examples/ticktap.yaml in host and tap mode: the same analysis as offline
 #   errors      bad config, bad rule, no interface, no XDP mode, no privilege; nothing left
 #               attached after a crash
+#   dpdk        net_pcap replays through `ticktap run` equal the offline analysis (dpdk.sh)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -489,6 +490,8 @@ before=$(attached | sort | tr '\n' ' ')
 kill -9 $agent; wait $agent 2>/dev/null
 sleep 0.3
 check "a crashed agent leaves nothing attached (BPF links)" bash -c "test -n '$before' && test -z \"$(attached)\""
+
+. "$ROOT/tests/live/dpdk.sh"
 
 echo
 suite_end live

@@ -336,6 +336,7 @@ expect_exit "bad config value -> 1" 1 "tcp_idle_timeout" -- "$TT" analyze -c "$W
 expect_exit "no capture given -> 1" 1 "no capture" -- "$TT" analyze
 expect_exit "unwritable events -> 4" 4 "cannot write events" -- "$TT" analyze -e /nonexistent/dir/x.json "$WORK/clean.pcap"
 check "example config loads" "$TT" analyze -q -c "$ROOT/examples/ticktap.yaml" "$WORK/clean.pcap"
+check "example DPDK config loads" "$TT" analyze -q -c "$ROOT/examples/dpdk.yaml" "$WORK/clean.pcap"
 printf 'flow:\n  max_flows: [1\n' > "$WORK/bad3.yaml"
 expect_exit "unclosed '[' in YAML -> 1, said as a YAML error" 1 "bad3.yaml:[0-9]*: not valid YAML.*brackets" -- \
     "$TT" analyze -q -c "$WORK/bad3.yaml" "$WORK/clean.pcap"

@@ -62,6 +62,16 @@ for k in ('packets', 'flows', 'tcp_analysis', 'events', 'protocols', 'decode_err
     assert a[k] == r[k], (k, a[k], r[k])" "$WORK/dpm.an.json" "$WORK/dpm.w$w.json"
     done
 
+    # an endless port (net_null) runs until --duration, then stops cleanly: port stopped,
+    # EAL cleaned up, the summary written with what the port delivered
+    dpdk_yaml "$WORK/dp_null.yaml" "net_null0,size=64"
+    timeout 30 "$TT" run -q -c "$WORK/dp_null.yaml" -d 1 -s "$WORK/dp_null.json" 2> /dev/null
+    check "dpdk: an endless port stops at --duration with status 0" test $? -eq 0
+    check "dpdk: ... and its summary holds what the port delivered" $PY -c "
+import json; s = json.load(open('$WORK/dp_null.json')); p = s['capture']['interfaces'][0]
+assert s['packets'] > 0 and p['frames'] == s['packets'] == p['dpdk']['ipackets'], (s['packets'], p)
+assert p['timestamps'].startswith('host'), p"
+
     # errors: one line naming what and how to fix it, status 1 (config) or 2 (attach)
     dpdk_yaml "$WORK/dp_q2.yaml" "net_pcap0,rx_pcap=$WORK/dp_loss.pcap" 2
     expect_exit "dpdk: more queues than the vdev has -> 2" 2 "one rx_pcap= per queue" -- \

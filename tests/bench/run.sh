@@ -125,4 +125,8 @@ print(f"  {k['delivered']} of {k['offered']} messages delivered in {secs:.2f} s:
 EOF
 
 echo
+echo "DPDK (bare metal), a replay from memory through the whole analysis:"
+BUILD="$BUILD" "$ROOT/tests/bench/dpdk.sh" "$TSMALL" 3
+
+echo
 "$ROOT/tests/bench/live.sh"

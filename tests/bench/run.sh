@@ -125,8 +125,8 @@ print(f"  {k['delivered']} of {k['offered']} messages delivered in {secs:.2f} s:
 EOF
 
 echo
-echo "DPDK (bare metal), a replay from memory through the whole analysis:"
-BUILD="$BUILD" "$ROOT/tests/bench/dpdk.sh" "$TSMALL" 3
+echo "DPDK (bare metal): a replay through a net_pcap port and the whole analysis:"
+BUILD="$BUILD" "$ROOT/tests/bench/dpdk.sh" "$SMALL"
 
 echo
 "$ROOT/tests/bench/live.sh"

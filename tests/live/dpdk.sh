@@ -89,3 +89,27 @@ assert p['timestamps'].startswith('host'), p"
     expect_exit "dpdk: an unknown vdev -> 2" 2 "could not be created" -- \
         "$TT" run -q -c "$WORK/dp_vdev.yaml"
 fi
+
+# A live vdev: DPDK's net_af_packet on the watched veth end (in the live suite only, which made
+# the namespaces and the trading capture): what the sender puts on the wire is analysed as the
+# capture is offline (the frames' times are the host's at each burst, so latencies differ).
+if [ -n "${B:-}" ] && [ -f "$WORK/trading.pcap" ] && pkg-config --exists libdpdk; then
+    section "DPDK: a live vdev (net_af_packet) on the veth: the same findings as offline"
+    inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 # no neighbour discovery among the frames
+    dpdk_yaml "$WORK/dp_afp.yaml" "net_af_packet0,iface=vb,framecnt=8192" # a ring for the burst
+    start_agent dp-afp -c "$WORK/dp_afp.yaml" -s "$WORK/dp_afp.json" -q
+    inA "$SEND" va "$WORK/trading.pcap" > /dev/null
+    sleep 0.5
+    stop_agent; rc=$?
+    inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=0
+    "$TT" analyze -q -s "$WORK/dp_afp.off.json" "$WORK/trading.pcap"
+    check "dpdk af_packet: status 0, the same packets, flows and findings as offline" $PY -c "
+import json
+live, off = json.load(open('$WORK/dp_afp.json')), json.load(open('$WORK/dp_afp.off.json'))
+port = live['capture']['interfaces'][0]
+assert $rc == 0 and live['packets'] == off['packets'] == 3000, ($rc, live['packets'], port)
+for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k != 'burst.micro'}
+for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
+    assert live[k] == off[k], (k, live[k], off[k])
+assert live['capture']['interfaces'][0]['mode'] == 'dpdk', live['capture']"
+fi

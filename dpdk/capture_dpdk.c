@@ -309,6 +309,25 @@ void dpdk_port_stats(struct dpdk_port *p, struct dpdk_port_stats *st)
     st->ierrors = s.ierrors;
 }
 
+int dpdk_port_xstats(struct dpdk_port *p, void (*each)(void *ctx, const char *name, uint64_t v),
+                     void *ctx)
+{
+    int n = rte_eth_xstats_get(p->port_id, NULL, 0);
+    if (n <= 0) return 0;
+    struct rte_eth_xstat *xs = calloc((size_t)n, sizeof(*xs));
+    struct rte_eth_xstat_name *names = calloc((size_t)n, sizeof(*names));
+    int got = 0;
+    if (xs && names && rte_eth_xstats_get_names(p->port_id, names, (unsigned)n) == n &&
+        rte_eth_xstats_get(p->port_id, xs, (unsigned)n) == n) {
+        for (int i = 0; i < n; i++)
+            if (xs[i].value && xs[i].id < (uint64_t)n) each(ctx, names[xs[i].id].name, xs[i].value);
+        got = n;
+    }
+    free(xs);
+    free(names);
+    return got;
+}
+
 void dpdk_port_close(struct dpdk_port *p)
 {
     if (!p) return;

@@ -58,6 +58,11 @@ struct dpdk_port_stats {
 };
 void dpdk_port_stats(struct dpdk_port *p, struct dpdk_port_stats *st);
 
+/* The port's extended statistics (rte_eth_xstats: per queue and driver-specific), calling
+ * each(ctx, name, value) for every one that is not zero. Returns how many there were. */
+int dpdk_port_xstats(struct dpdk_port *p, void (*each)(void *ctx, const char *name, uint64_t v),
+                     void *ctx);
+
 /* Stops and closes the port, frees its pool. */
 void dpdk_port_close(struct dpdk_port *p);
 

@@ -302,6 +302,27 @@ int live_capture_saturation(struct live_capture *lc, struct event *out, int max)
 
 /* The capture's own families for /metrics: XDP program counters, rule hits, socket and
  * kernel losses per interface and queue, config reloads. */
+/* A DPDK port's extended statistics into a JSON object, or as Prometheus samples. */
+static void xstat_json(void *ctx, const char *name, uint64_t v)
+{
+    json_object_set_new(ctx, name, json_integer((json_int_t)v));
+}
+
+struct xstat_prom {
+    struct prom_buf *b;
+    const char *ifname;
+};
+
+static void xstat_prom(void *ctx, const char *name, uint64_t v)
+{
+    struct xstat_prom *x = ctx;
+    struct prom_labels l;
+    prom_labels_init(&l);
+    prom_label(&l, "interface", x->ifname);
+    prom_label(&l, "name", name);
+    prom_sample(x->b, "ticktap_dpdk_xstats", &l, v);
+}
+
 void live_capture_metrics(struct live_capture *lc, struct metrics *m)
 {
     struct prom_buf b = {0};
@@ -388,6 +409,13 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
             prom_sample(&b, "ticktap_dpdk_port_packets_total", &l, v[k]);
         }
     }
+    prom_family(&b, "ticktap_dpdk_xstats", "gauge",
+                "DPDK ports' extended statistics (rte_eth_xstats, per queue and driver-specific; "
+                "the non-zero ones), by their DPDK names");
+    for (uint32_t i = 0; i < lc->nifs; i++) {
+        struct xstat_prom x = {&b, lc->ifs[i].cfg.name};
+        if (lc->ifs[i].dpdk) dpdk_port_xstats(lc->ifs[i].dpdk, xstat_prom, &x);
+    }
     prom_family(&b, "ticktap_xsk_zero_copy", "gauge",
                 "AF_XDP queue bound in zero-copy mode (1) or copy mode (0)");
     for (uint32_t i = 0; i < lc->nifs; i++)
@@ -443,6 +471,9 @@ json_t *live_capture_json(struct live_capture *lc)
                           "imissed", (json_int_t)st.imissed, "rx_nombuf", (json_int_t)st.rx_nombuf,
                           "ierrors", (json_int_t)st.ierrors, "queues",
                           (int)dpdk_port_queues(ri->dpdk)));
+            json_t *xs = json_object();
+            dpdk_port_xstats(ri->dpdk, xstat_json, xs);
+            json_object_set_new(json_object_get(o, "dpdk"), "xstats", xs);
         }
         json_object_set_new(o, "hw_stamped_frames", json_integer((json_int_t)hw));
         uint64_t lost[LIVE_CAPTURE_SOURCES_MAX + 1];

@@ -33,7 +33,8 @@ cap = r.pop('capture')
 assert a == r, [k for k in a if a.get(k) != r.get(k)]
 port = cap['interfaces'][0]
 assert port['mode'] == 'dpdk' and port['frames'] == a['packets'], port
-assert port['timestamps'].startswith('nic') and port['dpdk']['imissed'] == 0, port" \
+assert port['timestamps'].startswith('nic') and port['dpdk']['imissed'] == 0, port
+assert port['dpdk']['xstats']['rx_q0_packets'] == a['packets'], port" \
             "$WORK/dp_$s.an.json" "$WORK/dp_$s.run.json"
         check "dpdk $s: events equal the offline analysis's, in order" \
             cmp "$WORK/dp_$s.an.ev" "$WORK/dp_$s.run.ev"
@@ -58,6 +59,9 @@ import json, sys
 a, r = (json.load(open(p)) for p in sys.argv[1:])
 q = r.pop('capture')['interfaces'][0]['dpdk']
 assert q['queues'] == 2 and q['ipackets'] == a['packets'], q
+x = q['xstats']  # per queue: each has its share, and they add up
+assert x['rx_q0_packets'] > 0 and x['rx_q1_packets'] > 0, x
+assert x['rx_q0_packets'] + x['rx_q1_packets'] == a['packets'], x
 for k in ('packets', 'flows', 'tcp_analysis', 'events', 'protocols', 'decode_errors'):
     assert a[k] == r[k], (k, a[k], r[k])" "$WORK/dpm.an.json" "$WORK/dpm.w$w.json"
     done

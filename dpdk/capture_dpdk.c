@@ -184,11 +184,24 @@ static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *
     memset(&conf, 0, sizeof(conf));
     conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP;
     if (p->nqueues > 1) {
-        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        /* Addresses and ports by default: by addresses only, every session between one
+         * gateway and one exchange would land on one queue. */
+        uint64_t want = RTE_ETH_RSS_IP | (o->rss_l3 ? 0 : RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+        uint64_t have = want & info.flow_type_rss_offloads;
+        if (!have)
+            fprintf(stderr,
+                    "ticktap: DPDK port %s offers no RSS hash: its %u queues are filled "
+                    "as its driver chooses\n",
+                    o->dev, p->nqueues);
+        else if (have != want)
+            fprintf(stderr,
+                    "ticktap: DPDK port %s hashes only some of the asked fields (0x%llx "
+                    "of 0x%llx): queues may be uneven\n",
+                    o->dev, (unsigned long long)have, (unsigned long long)want);
+        conf.rxmode.mq_mode = have ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
         conf.rx_adv_conf.rss_conf.rss_key = symmetric_rss_key;
         conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
-        conf.rx_adv_conf.rss_conf.rss_hf =
-            (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+        conf.rx_adv_conf.rss_conf.rss_hf = have;
     }
     int rc = rte_eth_dev_configure(p->port_id, (uint16_t)p->nqueues, 0, &conf);
     if (rc) {

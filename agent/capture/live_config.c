@@ -74,6 +74,12 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
             return -1;
         }
         ifc->queues = (uint32_t)q;
+    } else if (!strcmp(field, "rss")) {
+        if (strcmp(v, "l3l4") && strcmp(v, "l3")) {
+            snprintf(err, errlen, "rss '%s': use l3l4 (addresses and ports) or l3", v);
+            return -1;
+        }
+        ifc->rss_l3 = !strcmp(v, "l3");
     } else if (!strcmp(field, "rx_descriptors") || !strcmp(field, "mempool_size")) {
         char *end;
         long n = strtol(v, &end, 10);
@@ -89,7 +95,7 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
     } else {
         snprintf(err, errlen,
                  "unknown interface setting '%s' (name, mode, xdp_mode, queues, unmatched, "
-                 "rx_descriptors, mempool_size)",
+                 "rx_descriptors, mempool_size, rss)",
                  field);
         return -1;
     }

@@ -41,6 +41,7 @@ struct live_iface {
     uint32_t queues;         /* tap: rx queues to open (0: all the device has); dpdk: RSS queues */
     uint32_t rx_descriptors; /* dpdk: per queue (0: 1024) */
     uint32_t mempool_size;   /* dpdk: mbufs (0, "auto": twice the rx rings) */
+    uint8_t rss_l3;          /* dpdk: RSS over addresses only (rss: l3); 0: and ports (l3l4) */
 };
 
 struct live_config {

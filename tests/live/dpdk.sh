@@ -53,7 +53,7 @@ assert port['dpdk']['xstats']['rx_q0_packets'] == a['packets'], port" \
     dpdk_yaml "$WORK/dpm.yaml" "net_pcap0,rx_pcap=$WORK/dpm_q0.pcap,rx_pcap=$WORK/dpm_q1.pcap" 2
     for w in 1 2; do
         timeout 60 "$TT" run -q -c "$WORK/dpm.yaml" --set pipeline.workers=$w \
-            -s "$WORK/dpm.w$w.json" 2> /dev/null
+            -s "$WORK/dpm.w$w.json" 2> "$WORK/dpm.w$w.err"
         check "dpdk: 2 queues, $w worker(s): the same analysis as the file offline" $PY -c "
 import json, sys
 a, r = (json.load(open(p)) for p in sys.argv[1:])
@@ -65,6 +65,8 @@ assert x['rx_q0_packets'] + x['rx_q1_packets'] == a['packets'], x
 for k in ('packets', 'flows', 'tcp_analysis', 'events', 'protocols', 'decode_errors'):
     assert a[k] == r[k], (k, a[k], r[k])" "$WORK/dpm.an.json" "$WORK/dpm.w$w.json"
     done
+    check "dpdk: a port without RSS (net_pcap) says its queues are not hashed" \
+        grep -q "offers no RSS hash" "$WORK/dpm.w1.err"
 
     # an endless port (net_null) runs until --duration, then stops cleanly: port stopped,
     # EAL cleaned up, the summary written with what the port delivered

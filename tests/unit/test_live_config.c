@@ -196,6 +196,7 @@ static void dpdk_ports_and_eal_arguments(void **state)
           "      queues: 2\n"
           "      rx_descriptors: 2048\n"
           "      mempool_size: auto\n"
+          "      rss: l3\n"
           "    - {name: \"0000:03:00.0\", mode: dpdk, mempool_size: 65536}\n",
           f);
     fclose(f);
@@ -214,8 +215,10 @@ static void dpdk_ports_and_eal_arguments(void **state)
     assert_int_equal(a->queues, 2);
     assert_int_equal(a->rx_descriptors, 2048);
     assert_int_equal(a->mempool_size, 0);
+    assert_int_equal(a->rss_l3, 1);
     assert_string_equal(b->name, "0000:03:00.0");
     assert_int_equal(b->mempool_size, 65536);
+    assert_int_equal(b->rss_l3, 0); /* addresses and ports unless told */
 
     /* a device string is for mode dpdk only; numbers are checked */
     config_defaults(&cfg);

@@ -222,6 +222,11 @@ static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *
     char pool[RTE_MEMPOOL_NAMESIZE];
     snprintf(pool, sizeof(pool), "tt_rx%u", p->port_id);
     int socket = rte_eth_dev_socket_id(p->port_id);
+    if (socket >= 0 && (unsigned)socket != rte_socket_id()) /* every mbuf would cross nodes */
+        fprintf(stderr,
+                "ticktap: DPDK port %s is on NUMA node %d and its reader on node %u: "
+                "give dpdk.eal cores of node %d (-l)\n",
+                o->dev, socket, rte_socket_id(), socket);
     p->pool = rte_pktmbuf_pool_create(pool, size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                       socket < 0 ? (int)rte_socket_id() : socket);
     if (!p->pool) {

@@ -47,6 +47,7 @@ struct dpdk_port {
     uint16_t port_id;
     uint32_t nqueues;
     int ts_usec;   /* the PMD's timestamps count microseconds (net_pcap) */
+    int busy_poll; /* no pause on an idle queue */
     int finite;    /* every queue replays a file */
     int nic_clock; /* the PMD stamps frames */
     uint32_t snaplen;
@@ -264,6 +265,7 @@ int dpdk_port_open(struct dpdk_port **out, const struct dpdk_port_opts *o, char 
     }
     p->nqueues = o->queues ? o->queues : 1;
     p->snaplen = o->snaplen;
+    p->busy_poll = o->busy_poll;
     if (p->nqueues > DPDK_QUEUES_MAX) {
         snprintf(err, errlen, "DPDK port %s: %u queues, at most %d", o->dev, p->nqueues,
                  DPDK_QUEUES_MAX);
@@ -422,7 +424,7 @@ static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char
 static int dpdk_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
 {
     int n = dpdk_rx_nowait(c, frames, max, err, errlen);
-    if (n != -EAGAIN) return n;
+    if (n != -EAGAIN || c->port->busy_poll) return n;
     /* idle: pause before the next poll, longer the longer it stays idle */
     c->idle_ns = c->idle_ns ? c->idle_ns * 2 : 1000;
     if (c->idle_ns > IDLE_PAUSE_MAX_NS) c->idle_ns = IDLE_PAUSE_MAX_NS;

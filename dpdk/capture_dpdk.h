@@ -33,6 +33,7 @@ struct dpdk_port_opts {
     uint32_t mempool_size;   /* mbufs; 0: at least twice the rx rings */
     uint32_t snaplen;        /* bytes of a frame kept */
     int rss_l3;              /* RSS over addresses only; 0: addresses and ports */
+    int busy_poll;           /* an idle queue is polled again at once (no pause) */
 };
 
 /* Starts the EAL with args (nargs of them; NULL/0: no arguments). Once per process; later

@@ -74,6 +74,12 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
             return -1;
         }
         ifc->queues = (uint32_t)q;
+    } else if (!strcmp(field, "busy_poll")) {
+        if (strcmp(v, "true") && strcmp(v, "false")) {
+            snprintf(err, errlen, "busy_poll '%s': use true or false", v);
+            return -1;
+        }
+        ifc->busy_poll = !strcmp(v, "true");
     } else if (!strcmp(field, "rss")) {
         if (strcmp(v, "l3l4") && strcmp(v, "l3")) {
             snprintf(err, errlen, "rss '%s': use l3l4 (addresses and ports) or l3", v);
@@ -95,7 +101,7 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
     } else {
         snprintf(err, errlen,
                  "unknown interface setting '%s' (name, mode, xdp_mode, queues, unmatched, "
-                 "rx_descriptors, mempool_size, rss)",
+                 "rx_descriptors, mempool_size, rss, busy_poll)",
                  field);
         return -1;
     }

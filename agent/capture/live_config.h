@@ -42,6 +42,7 @@ struct live_iface {
     uint32_t rx_descriptors; /* dpdk: per queue (0: 1024) */
     uint32_t mempool_size;   /* dpdk: mbufs (0, "auto": twice the rx rings) */
     uint8_t rss_l3;          /* dpdk: RSS over addresses only (rss: l3); 0: and ports (l3l4) */
+    uint8_t busy_poll;       /* dpdk: poll an idle queue without pausing (a core at 100%) */
 };
 
 struct live_config {

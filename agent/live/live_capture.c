@@ -55,7 +55,8 @@ static int open_dpdk(struct live_capture *lc, struct live_capture_iface *ri, cha
                                      .rx_descriptors = ri->cfg.rx_descriptors,
                                      .mempool_size = ri->cfg.mempool_size,
                                      .snaplen = cfg->snaplen,
-                                     .rss_l3 = ri->cfg.rss_l3};
+                                     .rss_l3 = ri->cfg.rss_l3,
+                                     .busy_poll = ri->cfg.busy_poll};
     if (dpdk_port_open(&ri->dpdk, &o, err, errlen)) return -1;
     for (uint32_t q = 0; q < dpdk_port_queues(ri->dpdk); q++) {
         if (lc->nsrc >= LIVE_CAPTURE_SOURCES_MAX) {

@@ -197,6 +197,7 @@ static void dpdk_ports_and_eal_arguments(void **state)
           "      rx_descriptors: 2048\n"
           "      mempool_size: auto\n"
           "      rss: l3\n"
+          "      busy_poll: true\n"
           "    - {name: \"0000:03:00.0\", mode: dpdk, mempool_size: 65536}\n",
           f);
     fclose(f);
@@ -216,6 +217,7 @@ static void dpdk_ports_and_eal_arguments(void **state)
     assert_int_equal(a->rx_descriptors, 2048);
     assert_int_equal(a->mempool_size, 0);
     assert_int_equal(a->rss_l3, 1);
+    assert_int_equal(a->busy_poll, 1);
     assert_string_equal(b->name, "0000:03:00.0");
     assert_int_equal(b->mempool_size, 65536);
     assert_int_equal(b->rss_l3, 0); /* addresses and ports unless told */

@@ -378,7 +378,7 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
     }
     prom_family(&b, "ticktap_capture_lost_total", "counter",
                 "Frames lost before the agent: ring_full (host), redirect_failed (tap), "
-                "socket_dropped (AF_XDP queue), kernel_dropped (pcap)");
+                "socket_dropped (AF_XDP queue), kernel_dropped (pcap), nic_missed (dpdk)");
     for (uint32_t i = 0; i < lc->nifs; i++) {
         struct live_capture_iface *ri = &lc->ifs[i];
         uint64_t lost[LIVE_CAPTURE_SOURCES_MAX + 1];

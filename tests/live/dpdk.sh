@@ -36,6 +36,9 @@ assert port['mode'] == 'dpdk' and port['frames'] == a['packets'], port
 assert port['timestamps'].startswith('nic') and port['dpdk']['imissed'] == 0, port
 assert port['dpdk']['xstats']['rx_q0_packets'] == a['packets'], port" \
             "$WORK/dp_$s.an.json" "$WORK/dp_$s.run.json"
+        check "dpdk $s: the summary, capture block too, matches its schema" \
+            $PY "$ROOT/tests/integration/validate.py" "$ROOT/schemas/summary.schema.json" \
+            "$WORK/dp_$s.run.json"
         check "dpdk $s: events equal the offline analysis's, in order" \
             cmp "$WORK/dp_$s.an.ev" "$WORK/dp_$s.run.ev"
     done

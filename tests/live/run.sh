@@ -201,7 +201,7 @@ cap = json.load(open('$WORK/tap.s.json'))['capture']['interfaces'][0]
 assert cap['timestamps'] == 'kernel' and cap['hw_stamped_frames'] == 0, cap
 "
 fi
-check "tap: events match their schema" "$VALIDATE" "$ROOT/schemas/event.schema.json" "$WORK/tap.e.jsonl" --lines
+check "tap: summary (its capture block too) and events match their schemas" bash -c "$VALIDATE $ROOT/schemas/summary.schema.json $WORK/tap.s.json && $VALIDATE $ROOT/schemas/event.schema.json $WORK/tap.e.jsonl --lines"
 check "tap: /metrics scraped during the run parses, with the capture's families" \
     "$ROOT/tests/integration/check_metrics.py" "$WORK/tap.prom" --require ticktap_xdp_packets_total \
     ticktap_rule_matches_total ticktap_capture_lost_total ticktap_xsk_zero_copy ticktap_stage_latency_seconds

@@ -119,7 +119,7 @@ $(BUILD)/ttsend: $(BUILD)/tests/live/ttsend.o
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/tests/gen/pcapw.o $(BUILD)/libticktap.a
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lm
 
 # One suite each; `make test` runs all three to their end and reports every failing one.
 unit: $(UNIT_BINS)

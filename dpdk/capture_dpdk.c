@@ -1,5 +1,8 @@
 /* capture_dpdk.c - DPDK ports as capture sources (see capture_dpdk.h). */
+/* rte_eth_read_clock is still marked experimental in 22.11 (stable in use since 19.02) */
+#define ALLOW_EXPERIMENTAL_API
 #include "capture_dpdk.h"
+#include "tick_clock.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -9,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -38,18 +42,21 @@ struct capture {
     struct rte_mbuf *held[RX_BURST]; /* the last burst's mbufs: its frames point into them */
     uint16_t nheld;
     uint64_t frames, bytes, nic_stamped;
-    uint64_t expected; /* finite vdev: the frames its file holds; UINT64_MAX: endless */
-    long idle_ns;      /* the pause before the next poll of an idle queue */
-    uint8_t *jumbo;    /* frames in several mbufs, copied whole (one per burst slot) */
+    uint64_t expected;        /* finite vdev: the frames its file holds; UINT64_MAX: endless */
+    long idle_ns;             /* the pause before the next poll of an idle queue */
+    struct tick_clock host;   /* the TSC as wall-clock time */
+    struct tick_clock device; /* the NIC's clock as wall-clock time (clock == CLOCK_NIC) */
+    uint64_t next_sync;       /* TSC at which both are resynced next */
+    uint8_t *jumbo;           /* frames in several mbufs, copied whole (one per burst slot) */
 };
 
 struct dpdk_port {
     uint16_t port_id;
     uint32_t nqueues;
-    int ts_usec;   /* the PMD's timestamps count microseconds (net_pcap) */
-    int busy_poll; /* no pause on an idle queue */
-    int finite;    /* every queue replays a file */
-    int nic_clock; /* the PMD stamps frames */
+    enum { CLOCK_HOST, CLOCK_PCAP, CLOCK_NIC } clock; /* what stamps the frames */
+    int busy_poll;                                    /* no pause on an idle queue */
+    int finite;                                       /* every queue replays a file */
+    uint64_t device_hz; /* the NIC clock's measured rate (CLOCK_NIC) */
     uint32_t snaplen;
     struct rte_mempool *pool;
     struct capture q[DPDK_QUEUES_MAX];
@@ -167,6 +174,29 @@ static int find_port(const char *dev, uint16_t *port, char *err, size_t errlen)
     return -1;
 }
 
+static uint64_t wall_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* The NIC clock's rate, measured against the wall clock over 100 ms. Returns 0, or -1 when the
+ * PMD cannot read its clock (its stamps are then left unused). */
+static int device_clock_rate(uint16_t port, uint64_t *hz)
+{
+    uint64_t t0, t1;
+    if (rte_eth_read_clock(port, &t0)) return -1;
+    uint64_t w0 = wall_ns();
+    struct timespec pause = {0, 100000000L};
+    nanosleep(&pause, NULL);
+    if (rte_eth_read_clock(port, &t1)) return -1;
+    uint64_t w1 = wall_ns();
+    if (t1 <= t0 || w1 <= w0) return -1;
+    *hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(w1 - w0));
+    return *hz ? 0 : -1;
+}
+
 static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *err, size_t errlen)
 {
     struct rte_eth_dev_info info;
@@ -247,7 +277,10 @@ static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *
         return -1;
     }
     rte_eth_promiscuous_enable(p->port_id); /* a capture port takes every frame */
-    p->ts_usec = !strcmp(info.driver_name, "net_pcap");
+    if (!strcmp(info.driver_name, "net_pcap"))
+        p->clock = CLOCK_PCAP;
+    else if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
+        p->clock = device_clock_rate(p->port_id, &p->device_hz) ? CLOCK_HOST : CLOCK_NIC;
     return 0;
 }
 
@@ -315,7 +348,14 @@ int dpdk_port_finite(const struct dpdk_port *p)
 
 const char *dpdk_port_clock(const struct dpdk_port *p)
 {
-    return p->nic_clock ? "nic" : "host";
+    switch (p->clock) {
+    case CLOCK_PCAP:
+        return "pcap (the replayed file's microseconds, as ns)";
+    case CLOCK_NIC:
+        return "nic (the device clock's stamps, as wall-clock ns by rte_eth_read_clock)";
+    default:
+        return "host (the TSC at each burst, resynced to CLOCK_REALTIME each second)";
+    }
 }
 
 void dpdk_port_stats(struct dpdk_port *p, struct dpdk_port_stats *st)
@@ -366,11 +406,21 @@ void dpdk_port_close(struct dpdk_port *p)
     free(p);
 }
 
-static uint64_t wall_ns(void)
+/* The queue's clocks, started at the port's start and resynced about once a second. */
+static void clocks_sync(struct capture *c, uint64_t tsc)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    struct dpdk_port *p = c->port;
+    uint64_t device = 0;
+    int have_device = p->clock == CLOCK_NIC && !rte_eth_read_clock(c->port_id, &device);
+    uint64_t wall = wall_ns();
+    if (!c->next_sync) {
+        tick_clock_init(&c->host, rte_get_tsc_hz(), tsc, wall);
+        if (have_device) tick_clock_init(&c->device, p->device_hz, device, wall);
+    } else {
+        tick_clock_resync(&c->host, tsc, wall);
+        if (have_device) tick_clock_resync(&c->device, device, wall);
+    }
+    c->next_sync = tsc + rte_get_tsc_hz();
 }
 
 /* One burst without waiting: -EAGAIN when nothing came, 0 when a replay has ended. */
@@ -387,7 +437,9 @@ static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char
     if (!n) return c->frames >= c->expected ? 0 : -EAGAIN;
     c->nheld = n;
     struct dpdk_port *p = c->port;
-    uint64_t now = 0;
+    uint64_t tsc = rte_rdtsc();
+    if (tsc >= c->next_sync) clocks_sync(c, tsc);
+    uint64_t now = tick_clock_ns(&c->host, tsc); /* one reading serves the burst */
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = c->held[i];
         struct frame *f = &frames[i];
@@ -401,15 +453,12 @@ static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char
             if (f->caplen > JUMBO_MAX) f->caplen = JUMBO_MAX;
             f->data = rte_pktmbuf_read(m, 0, f->caplen, to);
         }
-        if (p->ts_usec && ts_offset >= 0 && (m->ol_flags & ts_flag)) {
-            /* net_pcap: the file's time in microseconds. A NIC's stamps count device ticks,
-             * which want rte_eth_read_clock to become wall-clock time: not read yet, so such
-             * ports use the host clock. */
-            f->ts_ns = *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t *) * 1000;
+        if (p->clock != CLOCK_HOST && ts_offset >= 0 && (m->ol_flags & ts_flag)) {
+            /* net_pcap: the file's time in microseconds; a NIC: its clock's ticks */
+            uint64_t stamp = *RTE_MBUF_DYNFIELD(m, ts_offset, uint64_t *);
+            f->ts_ns = p->clock == CLOCK_PCAP ? stamp * 1000 : tick_clock_ns(&c->device, stamp);
             c->nic_stamped++;
-            p->nic_clock = 1;
         } else {
-            if (!now) now = wall_ns(); /* one reading serves the burst */
             f->ts_ns = now;
         }
         f->ordinal = ++c->frames;

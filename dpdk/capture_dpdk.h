@@ -8,9 +8,11 @@
  * go back to the pool at the next call. An idle queue is polled with a growing pause (up to
  * 1 ms), so an idle port does not spin a core.
  *
- * Timestamps: net_pcap's rx timestamps (the file's, in microseconds, scaled to ns); else the
- * wall clock read once per burst (frames of one burst share it). NIC timestamps in device
- * ticks are not converted yet (rte_eth_read_clock) and not used. A finite vdev (net_pcap
+ * Timestamps: net_pcap's (the file's, in microseconds, scaled to ns); a NIC's rx stamps in
+ * device ticks, turned into wall-clock ns by a tick_clock of the device clock (its rate measured
+ * at start, resynced each second through rte_eth_read_clock); else the TSC at each burst (frames
+ * of one burst share it) by a tick_clock resynced to CLOCK_REALTIME (tick_clock.h says how it
+ * neither drifts nor overflows). A finite vdev (net_pcap
  * with rx_pcap files) ends like a file: each queue knows how many frames its file holds and
  * returns 0 once they have all come.
  */
@@ -50,7 +52,7 @@ struct capture *dpdk_port_queue(struct dpdk_port *p, uint32_t q);
 uint32_t dpdk_port_queues(const struct dpdk_port *p);
 /* 1 when the port ends by itself (a vdev replaying files). */
 int dpdk_port_finite(const struct dpdk_port *p);
-/* Which clock stamped the port's frames: "nic" (the PMD's rx timestamp) or "host". */
+/* Which clock stamped the port's frames, in words: "pcap ...", "nic ..." or "host ...". */
 const char *dpdk_port_clock(const struct dpdk_port *p);
 
 /* The port's counters (rte_eth_stats): frames the NIC missed for want of descriptors, rx with

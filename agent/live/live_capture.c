@@ -459,10 +459,7 @@ json_t *live_capture_json(struct live_capture *lc)
         const char *clock = ri->xdp && xdp_iface_hw_timestamps(ri->xdp)
                                 ? "hardware where the NIC stamps, else kernel"
                                 : "kernel";
-        if (ri->dpdk)
-            clock = !strcmp(dpdk_port_clock(ri->dpdk), "nic")
-                        ? "nic (the PMD's rx timestamp)"
-                        : "host (the wall clock at each burst)";
+        if (ri->dpdk) clock = dpdk_port_clock(ri->dpdk);
         json_object_set_new(o, "timestamps", json_string(clock));
         if (ri->dpdk) {
             struct dpdk_port_stats st;

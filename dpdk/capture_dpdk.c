@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_lcore.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -87,6 +90,10 @@ int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
     eal_argv = calloc((size_t)nargs + 2, sizeof(*eal_argv));
     if (eal_argv) memcpy(eal_argv, argv, ((size_t)nargs + 1) * sizeof(*argv));
     eal_argc = eal_argv ? nargs + 1 : 0;
+    /* rte_eal_init pins the calling thread to the main lcore, and every thread made after
+     * would inherit that one core: workers and the sink keep the affinity the agent had. */
+    cpu_set_t before;
+    int have_before = !pthread_getaffinity_np(pthread_self(), sizeof(before), &before);
     if (rte_eal_init(nargs + 1, argv) < 0) {
         if (rte_errno == EINVAL) /* the EAL printed its usage above */
             snprintf(err, errlen,
@@ -103,6 +110,7 @@ int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
         return -1;
     }
     free(argv); /* the array; the strings stay with the EAL */
+    if (have_before) pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
     eal_started = 1;
     if (rte_mbuf_dyn_rx_timestamp_register(&ts_offset, &ts_flag)) ts_offset = -1;
     return 0;
@@ -423,6 +431,22 @@ static void clocks_sync(struct capture *c, uint64_t tsc)
     c->next_sync = tsc + rte_get_tsc_hz();
 }
 
+/* The thread reading queue q runs on the cores of the EAL's lcore q (modulo their number, in
+ * the order of dpdk.eal's -l): where the user isolated cores for the readers. Once per thread
+ * (one reading several queues stays on the first's). */
+static void pin_reader(uint16_t queue)
+{
+    static _Thread_local int pinned;
+    if (pinned) return;
+    pinned = 1;
+    unsigned lcores[RTE_MAX_LCORE], n = 0, lcore;
+    RTE_LCORE_FOREACH(lcore)
+    lcores[n++] = lcore;
+    if (!n) return;
+    rte_cpuset_t set = rte_lcore_cpuset(lcores[queue % n]);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 /* One burst without waiting: -EAGAIN when nothing came, 0 when a replay has ended. */
 static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
                           size_t errlen)
@@ -433,6 +457,7 @@ static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char
         rte_pktmbuf_free(c->held[i]);
     c->nheld = 0;
     if (max > RX_BURST) max = RX_BURST;
+    pin_reader(c->queue);
     uint16_t n = rte_eth_rx_burst(c->port_id, c->queue, c->held, (uint16_t)max);
     if (!n) return c->frames >= c->expected ? 0 : -EAGAIN;
     c->nheld = n;

@@ -6,7 +6,9 @@
  * sized for its rings, and started. Each queue is one capture source (struct capture_ops):
  * its rx_burst hands out the frames of one rte_eth_rx_burst() in place, in the mbufs, which
  * go back to the pool at the next call. An idle queue is polled with a growing pause (up to
- * 1 ms), so an idle port does not spin a core.
+ * 1 ms), so an idle port does not spin a core. The thread that reads queue q is pinned to the
+ * EAL's lcore q (modulo their number): the cores dpdk.eal's -l names; every other thread keeps
+ * the affinity the agent had (rte_eal_init would leave them all on the main lcore).
  *
  * Timestamps: net_pcap's (the file's, in microseconds, scaled to ns); a NIC's rx stamps in
  * device ticks, turned into wall-clock ns by a tick_clock of the device clock (its rate measured

@@ -135,7 +135,8 @@ static const struct opt options[] = {
      "time zone of ITCH timestamps (ns since midnight there)"},
     {"trading.arbitration_window", OPT_DURATION, O(trading.arbitration_window_ns),
      "how long a message missing on one feed may wait for the other before it is a gap"},
-    {"trading.md_sessions", OPT_U32, O(trading.md_sessions), "market-data sessions per worker"},
+    {"trading.md_sessions", OPT_U32, O(trading.md_sessions),
+     "market-data session slots per worker (filled to 7/8: a lookup stays a few probes)"},
 };
 #define NOPTS (sizeof(options) / sizeof(options[0]))
 

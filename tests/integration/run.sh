@@ -260,6 +260,12 @@ check "TCP trading sessions beyond the table and frames beyond the burst window'
 import json
 d, e = json.load(open('$WORK/lim3.json'))['drops'], json.load(open('$WORK/lim4.json'))['drops']
 assert d.get('trading.sessions_full', 0) == 2 and e.get('burst.ring_full', 0) > 0, (d, e)"
+"$TT" analyze -q -s "$WORK/lim5.json" --set trading.md_sessions=4 "$WORK/trading_demo.pcap"
+check "market-data sessions beyond 7/8 of the table are counted, the rest analysed" $PY -c "
+import json
+s = json.load(open('$WORK/lim5.json'))
+assert s['drops'].get('trading.sessions_full', 0) > 0, s['drops']
+assert len(s['trading']['md']['sessions']) == 3, [m['name'] for m in s['trading']['md']['sessions']]"
 
 # One MoldUDP64 session on six multicast groups: four feeds are tracked; the fifth and sixth
 # are counted (once each) and their packets analysed as the fourth's.

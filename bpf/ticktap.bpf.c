@@ -193,9 +193,13 @@ static __always_inline int classify(void *data, void *data_end, __u16 vlan_hw,
     if (!m)
         return 0;
 
+    /* The cheap checks first (arrays indexed by protocol, port and VLAN), and the address
+     * tries only for rules still in the running that name an address: most frames a node
+     * sees match no rule, and are settled without walking a trie. */
     __u8 l4 = 0;
     int have_ports = 0, later_fragment = 0;
-    void *l4p = 0;
+    void *l4p = 0, *saddr = 0, *daddr = 0;
+    int ip6 = 0;
     if (proto == bpf_htons(ETH_P_IP)) {
         struct iphdr *ip = p;
         if ((void *)(ip + 1) > data_end)
@@ -203,29 +207,20 @@ static __always_inline int classify(void *data, void *data_end, __u16 vlan_hw,
         __u32 ihl = (ip->ihl & 0xf) * 4;
         if (ihl < sizeof(*ip))
             return -1;
-        struct tt_lpm4 k = {.prefixlen = 64, .gen = gen};
-        __builtin_memcpy(k.addr, &ip->saddr, 4);
-        __u64 *v = bpf_map_lookup_elem(&src4, &k);
-        m &= (v ? *v : 0) | rs->any_src;
-        __builtin_memcpy(k.addr, &ip->daddr, 4);
-        v = bpf_map_lookup_elem(&dst4, &k);
-        m &= (v ? *v : 0) | rs->any_dst;
+        saddr = &ip->saddr;
+        daddr = &ip->daddr;
         l4 = ip->protocol;
         later_fragment = (bpf_ntohs(ip->frag_off) & 0x1fff) != 0;
         l4p = p + ihl;
     } else if (proto == bpf_htons(ETH_P_IPV6)) {
-        struct ipv6hdr *ip6 = p;
-        if ((void *)(ip6 + 1) > data_end)
+        struct ipv6hdr *ip6h = p;
+        if ((void *)(ip6h + 1) > data_end)
             return -1;
-        struct tt_lpm6 k = {.prefixlen = 160, .gen = gen};
-        __builtin_memcpy(k.addr, &ip6->saddr, 16);
-        __u64 *v = bpf_map_lookup_elem(&src6, &k);
-        m &= (v ? *v : 0) | rs->any_src;
-        __builtin_memcpy(k.addr, &ip6->daddr, 16);
-        v = bpf_map_lookup_elem(&dst6, &k);
-        m &= (v ? *v : 0) | rs->any_dst;
-        l4 = ip6->nexthdr;
-        l4p = ip6 + 1;
+        ip6 = 1;
+        saddr = &ip6h->saddr;
+        daddr = &ip6h->daddr;
+        l4 = ip6h->nexthdr;
+        l4p = ip6h + 1;
         if (l4 == 44) { /* fragment header: ports only in the first fragment */
             __u8 *fh = l4p;
             if ((void *)(fh + 8) > data_end)
@@ -247,15 +242,46 @@ static __always_inline int classify(void *data, void *data_end, __u16 vlan_hw,
             if ((void *)(ports + 2) > data_end)
                 return -1;
             have_ports = 1;
-            m &= u64_at(&port_rules, gen * 65536 + bpf_ntohs(ports[0])) |
-                 u64_at(&port_rules, gen * 65536 + bpf_ntohs(ports[1])) | rs->any_port;
+            if (m & ~rs->any_port)
+                m &= u64_at(&port_rules, gen * 65536 + bpf_ntohs(ports[0])) |
+                     u64_at(&port_rules, gen * 65536 + bpf_ntohs(ports[1])) | rs->any_port;
         }
         /* A later fragment carries no ports: its addresses decide, so the datagram can be
          * reassembled by the agent. Other protocols have none: only port-less rules. */
         if (!have_ports && !later_fragment)
             m &= rs->any_port;
     }
-    m &= u64_at(&vlan_rules, gen * 4096 + (fi->vlan & 0x0fff)) | rs->any_vlan;
+    if (m & ~rs->any_vlan)
+        m &= u64_at(&vlan_rules, gen * 4096 + (fi->vlan & 0x0fff)) | rs->any_vlan;
+    if (!m)
+        return 0;
+    if (ip6) {
+        struct tt_lpm6 k = {.prefixlen = 160, .gen = gen};
+        __u64 *v;
+        if (m & ~rs->any_src) {
+            __builtin_memcpy(k.addr, saddr, 16);
+            v = bpf_map_lookup_elem(&src6, &k);
+            m &= (v ? *v : 0) | rs->any_src;
+        }
+        if (m & ~rs->any_dst) {
+            __builtin_memcpy(k.addr, daddr, 16);
+            v = bpf_map_lookup_elem(&dst6, &k);
+            m &= (v ? *v : 0) | rs->any_dst;
+        }
+    } else if (saddr) {
+        struct tt_lpm4 k = {.prefixlen = 64, .gen = gen};
+        __u64 *v;
+        if (m & ~rs->any_src) {
+            __builtin_memcpy(k.addr, saddr, 4);
+            v = bpf_map_lookup_elem(&src4, &k);
+            m &= (v ? *v : 0) | rs->any_src;
+        }
+        if (m & ~rs->any_dst) {
+            __builtin_memcpy(k.addr, daddr, 4);
+            v = bpf_map_lookup_elem(&dst4, &k);
+            m &= (v ? *v : 0) | rs->any_dst;
+        }
+    }
     if (!m)
         return 0;
     fi->rule_id = rs->id[lowest_bit(m) & (TT_MAX_RULES - 1)];

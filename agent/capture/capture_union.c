@@ -99,6 +99,10 @@ static int union_rx_burst(struct capture *c, struct frame *frames, int max, char
     }
     int got = take(u, frames, max, err, errlen);
     coalesce_count(&u->coalesce, got);
+    if (got == -EAGAIN && coalesce_nap(&u->coalesce)) {
+        got = take(u, frames, max, err, errlen);
+        coalesce_count(&u->coalesce, got);
+    }
     if (got != -EAGAIN) return got;
     struct pollfd p[CAPTURE_UNION_MAX];
     for (int i = 0; i < u->n; i++)

@@ -1,11 +1,12 @@
 /* coalesce.h - fewer wakeups under light traffic: after an idle wait has seen frames arrive,
  * a live reader sleeps a little longer before it reads, so that one wakeup takes a burst
- * instead of a frame or two (each wakeup costs a poll() and two context switches).
+ * instead of a frame or two (each wakeup costs system calls and two context switches).
  *
  * It sleeps only while traffic has been light since the last wakeup (under one frame per
- * microsecond): a busy source is read without waiting at all, and the sleep is short enough
- * (capture.coalesce, 50 us by default) for a ring to hold what a line-rate burst brings in
- * meanwhile (2048 descriptors: 20 M frames/s per queue at 50 us).
+ * microsecond): a busy source is read without waiting at all. The sleep is long enough for
+ * COALESCE_BATCH frames at the rate seen since the last wakeup, within capture.coalesce (50
+ * us by default) and four times that: short enough for a ring to hold what a line-rate burst
+ * brings in meanwhile (2048 descriptors: 10 M frames/s per queue for 200 us).
  */
 #ifndef TT_COALESCE_H
 #define TT_COALESCE_H
@@ -14,6 +15,9 @@
 #include <time.h>
 
 #include "../util/clock.h"
+
+#define COALESCE_BATCH 64  /* frames a wakeup should find */
+#define COALESCE_STRETCH 4 /* the longest sleep, in capture.coalesce */
 
 struct coalesce {
     uint64_t sleep_ns;     /* 0: read as soon as frames are there */
@@ -26,18 +30,46 @@ static inline void coalesce_count(struct coalesce *c, int frames)
     if (frames > 0) c->frames += (uint64_t)frames;
 }
 
+/* How long to sleep before reading, given the traffic since the last wakeup: 0 when it was
+ * busy (a frame per microsecond or more). */
+static inline uint64_t coalesce_sleep(const struct coalesce *c, uint64_t now)
+{
+    uint64_t elapsed = now - c->last_wake_ns;
+    if (c->frames * 1000 >= elapsed) return 0;
+    uint64_t ns = c->frames ? elapsed / c->frames * COALESCE_BATCH : c->sleep_ns;
+    if (ns < c->sleep_ns) ns = c->sleep_ns;
+    if (ns > c->sleep_ns * COALESCE_STRETCH) ns = c->sleep_ns * COALESCE_STRETCH;
+    return ns;
+}
+
 /* Called when a wait has found frames, before they are read. */
 static inline void coalesce_woken(struct coalesce *c)
 {
     if (!c->sleep_ns) return;
-    uint64_t now = mono_ns();
-    if (c->frames * 1000 < now - c->last_wake_ns) { /* under a frame per microsecond */
-        struct timespec d = {0, (long)c->sleep_ns};
+    uint64_t now = mono_ns(), ns = coalesce_sleep(c, now);
+    if (ns) {
+        struct timespec d = {0, (long)ns};
         nanosleep(&d, NULL);
-        now += c->sleep_ns;
+        now += ns;
     }
     c->last_wake_ns = now;
     c->frames = 0;
+}
+
+/* Called when a read found nothing, before waiting in poll(): under steady light traffic
+ * (frames came since the last wakeup, at under one per microsecond) the reader naps the
+ * coalescing time and reads again without poll(), one system call per wakeup instead of two.
+ * Returns 1 when it napped; with nothing read after the nap, the next empty read polls. */
+static inline int coalesce_nap(struct coalesce *c)
+{
+    if (!c->sleep_ns || !c->frames) return 0;
+    uint64_t now = mono_ns(), ns = coalesce_sleep(c, now);
+    if (!ns) return 0;
+    struct timespec d = {0, (long)ns};
+    nanosleep(&d, NULL);
+    c->last_wake_ns = now + ns;
+    c->frames = 0;
+    return 1;
 }
 
 #endif

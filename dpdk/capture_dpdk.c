@@ -55,6 +55,8 @@ struct capture {
 
 struct dpdk_port {
     uint16_t port_id;
+    int found;     /* port_id is the port (stopped and closed at the end) */
+    char vdev[64]; /* a vdev made here (removed at the end) */
     uint32_t nqueues;
     enum { CLOCK_HOST, CLOCK_PCAP, CLOCK_NIC } clock; /* what stamps the frames */
     int busy_poll;                                    /* no pause on an idle queue */
@@ -160,15 +162,17 @@ static int replay_counts(const char *dev, uint64_t *count, uint32_t max, char *e
     return (int)n;
 }
 
-/* The port called dev: probed at EAL start (a PCI device, a --vdev), or now (a vdev). */
-static int find_port(const char *dev, uint16_t *port, char *err, size_t errlen)
+/* The port called dev: probed at EAL start (a PCI device, a --vdev), or now (a vdev, which
+ * p->vdev then names: removed again at close, so that it can be made anew). */
+static int find_port(struct dpdk_port *p, const char *dev, char *err, size_t errlen)
 {
     char name[RTE_ETH_NAME_MAX_LEN];
     snprintf(name, sizeof(name), "%.*s", (int)strcspn(dev, ","), dev);
-    if (rte_eth_dev_get_port_by_name(name, port) == 0) return 0;
-    if (!strncmp(dev, "net_", 4) && rte_dev_probe(dev) == 0 &&
-        rte_eth_dev_get_port_by_name(name, port) == 0)
-        return 0;
+    if (rte_eth_dev_get_port_by_name(name, &p->port_id) == 0) return 0;
+    if (!strncmp(dev, "net_", 4) && rte_dev_probe(dev) == 0) {
+        snprintf(p->vdev, sizeof(p->vdev), "%s", name);
+        if (rte_eth_dev_get_port_by_name(name, &p->port_id) == 0) return 0;
+    }
     if (!strncmp(dev, "net_", 4))
         snprintf(err, errlen,
                  "DPDK port %s: the vdev could not be created (%s): check its "
@@ -242,7 +246,13 @@ static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *
         conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
         conf.rx_adv_conf.rss_conf.rss_hf = have;
     }
+    /* No tx queue is needed, but some PMDs want rx and tx paired (net_af_xdp) */
+    uint16_t ntx = 0;
     int rc = rte_eth_dev_configure(p->port_id, (uint16_t)p->nqueues, 0, &conf);
+    if (rc == -EINVAL) {
+        ntx = (uint16_t)p->nqueues;
+        rc = rte_eth_dev_configure(p->port_id, (uint16_t)p->nqueues, ntx, &conf);
+    }
     if (rc) {
         snprintf(err, errlen, "DPDK port %s: configure: %s", o->dev, rte_strerror(-rc));
         return -1;
@@ -280,6 +290,11 @@ static int configure(struct dpdk_port *p, const struct dpdk_port_opts *o, char *
             snprintf(err, errlen, "DPDK port %s: rx queue %u: %s", o->dev, q, rte_strerror(-rc));
             return -1;
         }
+    for (uint16_t q = 0; q < ntx; q++)
+        if ((rc = rte_eth_tx_queue_setup(p->port_id, q, 0, (unsigned)socket, NULL))) {
+            snprintf(err, errlen, "DPDK port %s: tx queue %u: %s", o->dev, q, rte_strerror(-rc));
+            return -1;
+        }
     if ((rc = rte_eth_dev_start(p->port_id))) {
         snprintf(err, errlen, "DPDK port %s: start: %s", o->dev, rte_strerror(-rc));
         return -1;
@@ -315,10 +330,11 @@ int dpdk_port_open(struct dpdk_port **out, const struct dpdk_port_opts *o, char 
     }
     uint64_t counts[DPDK_QUEUES_MAX];
     int nfiles = replay_counts(o->dev, counts, DPDK_QUEUES_MAX, err, errlen);
-    if (nfiles < 0 || find_port(o->dev, &p->port_id, err, errlen)) {
-        free(p);
+    if (nfiles < 0 || find_port(p, o->dev, err, errlen)) {
+        dpdk_port_close(p);
         return -1;
     }
+    p->found = 1;
     p->finite = nfiles > 0 && (uint32_t)nfiles >= p->nqueues;
     for (uint32_t q = 0; q < p->nqueues; q++) {
         p->q[q] = (struct capture){.port = p,
@@ -406,11 +422,12 @@ void dpdk_port_close(struct dpdk_port *p)
         c->nheld = 0;
         free(c->jumbo);
     }
-    if (p->pool) {
+    if (p->found) {
         rte_eth_dev_stop(p->port_id);
         rte_eth_dev_close(p->port_id);
-        rte_mempool_free(p->pool);
     }
+    rte_mempool_free(p->pool);
+    if (p->vdev[0]) rte_eal_hotplug_remove("vdev", p->vdev);
     free(p);
 }
 

@@ -35,7 +35,9 @@ void tick_clock_resync(struct tick_clock *c, uint64_t ticks, uint64_t wall_ns)
     if (measured < c->rate + c->rate / 100 && measured > c->rate - c->rate / 100)
         c->rate = c->rate - (c->rate >> RATE_SHIFT) + (measured >> RATE_SHIFT);
     /* absorb the error over the next interval of the same length, within the slew limit */
-    int64_t slew = (int64_t)(((__int128)error << TICK_CLOCK_SHIFT) / (__int128)span);
+    __int128 scaled =
+        (__int128)error * ((__int128)1 << TICK_CLOCK_SHIFT); /* no shift of a negative */
+    int64_t slew = (int64_t)(scaled / (__int128)span);
     int64_t limit = (int64_t)(c->rate / 1000000 * SLEW_PPM);
     if (slew > limit) slew = limit;
     if (slew < -limit) slew = -limit;

@@ -6,6 +6,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 export BUILD
+# a sanitizer build: leaks inside the libraries we use are named in lsan.supp
+export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 declare -a lines
 failed=()
 for s in "$@"; do

@@ -45,10 +45,13 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
             ifc->mode = LIVE_PCAP;
         else if (!strcmp(v, "dpdk"))
             ifc->mode = LIVE_DPDK;
+        else if (!strcmp(v, "auto"))
+            ifc->mode = LIVE_TAP; /* and handed to DPDK when it saturates */
         else {
-            snprintf(err, errlen, "interface mode '%s': use host, tap, pcap or dpdk", v);
+            snprintf(err, errlen, "interface mode '%s': use host, tap, pcap, dpdk or auto", v);
             return -1;
         }
+        ifc->handoff = !strcmp(v, "auto");
     } else if (!strcmp(field, "xdp_mode")) {
         if (!strcmp(v, "auto"))
             ifc->attach = XDP_ATTACH_AUTO;
@@ -98,10 +101,32 @@ static int iface_set(struct live_iface *ifc, const char *field, const char *v, c
             return -1;
         }
         *(pool ? &ifc->mempool_size : &ifc->rx_descriptors) = (uint32_t)n;
+    } else if (!strcmp(field, "handoff_to")) {
+        if (strlen(v) >= sizeof(ifc->handoff_to)) {
+            snprintf(err, errlen, "handoff_to '%s': too long", v);
+            return -1;
+        }
+        snprintf(ifc->handoff_to, sizeof(ifc->handoff_to), "%s", v);
+    } else if (!strcmp(field, "handoff_after") || !strcmp(field, "handback_after") ||
+               !strcmp(field, "handback_below")) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        int below = !strcmp(field, "handback_below");
+        if (*end || end == v || n < (below ? 0 : 1) || n > (below ? 1000000000LL : 10000)) {
+            snprintf(err, errlen, "%s '%s': give %s", field, v,
+                     below ? "frames per second (0: never back)"
+                           : "a number of intervals (1-10000)");
+            return -1;
+        }
+        if (below)
+            ifc->handback_below = (uint64_t)n;
+        else
+            *(field[4] == 'o' ? &ifc->handoff_after : &ifc->handback_after) = (uint32_t)n;
     } else {
         snprintf(err, errlen,
                  "unknown interface setting '%s' (name, mode, xdp_mode, queues, unmatched, "
-                 "rx_descriptors, mempool_size, rss, busy_poll)",
+                 "rx_descriptors, mempool_size, rss, busy_poll, handoff_to, handoff_after, "
+                 "handback_below, handback_after)",
                  field);
         return -1;
     }
@@ -206,6 +231,8 @@ int live_config_set(struct live_config *lc, const char *key, const char *value, 
         if (!ifc->used) {
             ifc->pass_unmatched = 1;
             ifc->mode = LIVE_HOST;
+            ifc->handoff_after = 3;
+            ifc->handback_after = 10;
         }
         return iface_set(ifc, field, value, err, errlen);
     }

@@ -43,6 +43,13 @@ struct live_iface {
     uint32_t mempool_size;   /* dpdk: mbufs (0, "auto": twice the rx rings) */
     uint8_t rss_l3;          /* dpdk: RSS over addresses only (rss: l3); 0: and ports (l3l4) */
     uint8_t busy_poll;       /* dpdk: poll an idle queue without pausing (a core at 100%) */
+    /* mode auto: tap mode (mode says LIVE_TAP), handed to a DPDK reader in the same agent
+     * when capture.saturated persists, and back when the rate stays low (if asked) */
+    uint8_t handoff;
+    uint32_t handoff_after;  /* saturated stats intervals in a row (default 3) */
+    char handoff_to[256];    /* the DPDK device ("": net_af_xdp on the interface's queues) */
+    uint64_t handback_below; /* frames per second under which it goes back (0: never) */
+    uint32_t handback_after; /* ... for this many intervals in a row (default 10) */
 };
 
 struct live_config {

@@ -42,8 +42,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 {
     (void)level;
     static int debug = -1;
-    if (debug < 0)
-        debug = getenv("TICKTAP_DEBUG") != NULL;
+    if (debug < 0) debug = getenv("TICKTAP_DEBUG") != NULL;
     return debug ? vfprintf(stderr, fmt, ap) : 0;
 }
 
@@ -67,22 +66,19 @@ static int lpm_clear_gen(int fd, size_t key_size, uint32_t gen)
 {
     uint8_t key[sizeof(struct tt_lpm6)], next[sizeof(struct tt_lpm6)];
     uint8_t(*doomed)[sizeof(struct tt_lpm6)] = malloc(4096 * sizeof(*doomed));
-    if (!doomed)
-        return -ENOMEM;
+    if (!doomed) return -ENOMEM;
     uint32_t n = 0;
     void *prev = NULL;
     while (n < 4096 && bpf_map_get_next_key(fd, prev, next) == 0) {
         uint32_t g;
         memcpy(&g, next + 4, 4);
-        if (g == gen)
-            memcpy(doomed[n++], next, key_size);
+        if (g == gen) memcpy(doomed[n++], next, key_size);
         memcpy(key, next, key_size);
         prev = key;
     }
     int rc = 0;
     for (uint32_t i = 0; i < n && !rc; i++)
-        if (bpf_map_delete_elem(fd, doomed[i]) && errno != ENOENT)
-            rc = -errno;
+        if (bpf_map_delete_elem(fd, doomed[i]) && errno != ENOENT) rc = -errno;
     free(doomed);
     return rc;
 }
@@ -90,8 +86,7 @@ static int lpm_clear_gen(int fd, size_t key_size, uint32_t gen)
 static int array_fill(int fd, uint32_t base, const uint64_t *vals, uint32_t n)
 {
     uint32_t *keys = malloc(n * sizeof(*keys));
-    if (!keys)
-        return -ENOMEM;
+    if (!keys) return -ENOMEM;
     for (uint32_t i = 0; i < n; i++)
         keys[i] = base + i;
     uint32_t count = n;
@@ -99,8 +94,7 @@ static int array_fill(int fd, uint32_t base, const uint64_t *vals, uint32_t n)
     if (rc) { /* kernels without batch operations on arrays: one by one */
         rc = 0;
         for (uint32_t i = 0; i < n && !rc; i++)
-            if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY))
-                rc = -errno;
+            if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY)) rc = -errno;
     }
     free(keys);
     return rc;
@@ -122,9 +116,8 @@ static int write_gen(struct xdp_iface *x, const struct compiled_rules *c, uint32
             struct tt_lpm4 k4;
             struct tt_lpm6 k6;
             lpm_key(&e[i].net, gen, &k4, &k6);
-            int fd = e[i].net.family == 4
-                         ? bpf_map__fd(dst ? s->maps.dst4 : s->maps.src4)
-                         : bpf_map__fd(dst ? s->maps.dst6 : s->maps.src6);
+            int fd = e[i].net.family == 4 ? bpf_map__fd(dst ? s->maps.dst4 : s->maps.src4)
+                                          : bpf_map__fd(dst ? s->maps.dst6 : s->maps.src6);
             if (bpf_map_update_elem(fd, e[i].net.family == 4 ? (void *)&k4 : (void *)&k6,
                                     &e[i].rules, BPF_ANY))
                 return -errno;
@@ -143,8 +136,7 @@ static int write_gen(struct xdp_iface *x, const struct compiled_rules *c, uint32
         .any_proto = c->any_proto,
     };
     memcpy(rs.id, c->id, sizeof(rs.id));
-    if (bpf_map_update_elem(bpf_map__fd(s->maps.rule_sets), &gen, &rs, BPF_ANY))
-        return -errno;
+    if (bpf_map_update_elem(bpf_map__fd(s->maps.rule_sets), &gen, &rs, BPF_ANY)) return -errno;
     return 0;
 }
 
@@ -152,11 +144,9 @@ int xdp_iface_set_rules(struct xdp_iface *x, const struct compiled_rules *rules)
 {
     uint32_t next = x->gen ^ 1, zero = 0;
     int rc = write_gen(x, rules, next);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     struct tt_ctl ctl = {.gen = next};
-    if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.ctl), &zero, &ctl, BPF_ANY))
-        return -errno;
+    if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.ctl), &zero, &ctl, BPF_ANY)) return -errno;
     x->gen = next;
     return 0;
 }
@@ -165,8 +155,7 @@ static int attach_egress(struct xdp_iface *x, char *err, size_t errlen)
 {
     int prog_fd = bpf_program__fd(x->skel->progs.tt_tc_egress);
     x->tcx_link_fd = bpf_link_create(prog_fd, x->ifindex, TT_BPF_TCX_EGRESS, NULL);
-    if (x->tcx_link_fd >= 0)
-        return 0;
+    if (x->tcx_link_fd >= 0) return 0;
     /* Before 6.6: a clsact filter (not bound to our lifetime; see TT_TC_HANDLE). */
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = x->ifindex, .attach_point = BPF_TC_EGRESS);
     int rc = bpf_tc_hook_create(&hook);
@@ -210,8 +199,8 @@ static int attach_xdp(struct xdp_iface *x, int attach, char *err, size_t errlen)
                      x->name);
         else if (e == EOPNOTSUPP || e == EINVAL)
             snprintf(err, errlen,
-                     "%s: XDP %s mode is not supported by this device (set xdp_mode: %s)",
-                     x->name, attach == XDP_ATTACH_NATIVE ? "native" : "generic",
+                     "%s: XDP %s mode is not supported by this device (set xdp_mode: %s)", x->name,
+                     attach == XDP_ATTACH_NATIVE ? "native" : "generic",
                      attach == XDP_ATTACH_NATIVE ? "generic" : "auto");
         else
             snprintf(err, errlen, "%s: cannot attach XDP: %s", x->name, strerror(e));
@@ -275,8 +264,7 @@ int xdp_iface_open(struct xdp_iface **out, const struct xdp_iface_opts *o,
         }
         bpf_program__set_flags(xdp_prog, flags);
         rc = ticktap_bpf__load(x->skel);
-        if (!rc || !x->hw_ts || rc == -EPERM || rc == -EACCES)
-            break;
+        if (!rc || !x->hw_ts || rc == -EPERM || rc == -EACCES) break;
         ticktap_bpf__destroy(x->skel);
         x->skel = NULL;
     }
@@ -296,10 +284,8 @@ int xdp_iface_open(struct xdp_iface **out, const struct xdp_iface_opts *o,
         snprintf(err, errlen, "%s: cannot write the capture rules: %s", x->name, strerror(-rc));
         goto fail;
     }
-    if ((rc = attach_xdp(x, o->attach, err, errlen)))
-        goto fail;
-    if (o->mode == LIVE_HOST && (rc = attach_egress(x, err, errlen)))
-        goto fail;
+    if ((rc = attach_xdp(x, o->attach, err, errlen))) goto fail;
+    if (o->mode == LIVE_HOST && (rc = attach_egress(x, err, errlen))) goto fail;
     *out = x;
     return 0;
 fail:
@@ -311,8 +297,7 @@ int xdp_iface_counters(struct xdp_iface *x, struct tt_counters *sum,
                        uint64_t hits[TT_MAX_RULE_ID + 1])
 {
     int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0)
-        return -EINVAL;
+    if (ncpu <= 0) return -EINVAL;
     struct tt_counters *per = calloc((size_t)ncpu, sizeof(*per));
     uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
     if (!per || !vals) {
@@ -379,20 +364,33 @@ const char *xdp_iface_egress_hook(const struct xdp_iface *x)
     return x->tcx_link_fd >= 0 ? "tcx link" : x->tc_filter ? "clsact filter" : NULL;
 }
 
+int xdp_iface_clear(const char *ifname)
+{
+    int ifindex = (int)if_nametoindex(ifname);
+    if (!ifindex) return -ENODEV;
+    LIBBPF_OPTS(bpf_xdp_query_opts, q);
+    if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id) return 0;
+    int flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    return bpf_xdp_detach(ifindex, flags, NULL);
+}
+
+void xdp_iface_detach(struct xdp_iface *x)
+{
+    if (!x) return;
+    if (x->xdp_link_fd >= 0) close(x->xdp_link_fd);
+    if (x->tcx_link_fd >= 0) close(x->tcx_link_fd);
+    x->xdp_link_fd = x->tcx_link_fd = -1;
+}
+
 void xdp_iface_close(struct xdp_iface *x)
 {
-    if (!x)
-        return;
-    if (x->xdp_link_fd >= 0)
-        close(x->xdp_link_fd);
-    if (x->tcx_link_fd >= 0)
-        close(x->tcx_link_fd);
+    if (!x) return;
+    xdp_iface_detach(x);
     if (x->tc_filter) {
         LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = x->ifindex, .attach_point = BPF_TC_EGRESS);
         LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TT_TC_HANDLE, .priority = TT_TC_PRIORITY);
         bpf_tc_detach(&hook, &opts);
-        if (x->tc_hook_created)
-            bpf_tc_hook_destroy(&hook);
+        if (x->tc_hook_created) bpf_tc_hook_destroy(&hook);
     }
     ticktap_bpf__destroy(x->skel);
     free(x);

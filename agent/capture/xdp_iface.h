@@ -40,8 +40,8 @@ int xdp_iface_set_rules(struct xdp_iface *x, const struct compiled_rules *rules)
 int xdp_iface_counters(struct xdp_iface *x, struct tt_counters *sum,
                        uint64_t hits[TT_MAX_RULE_ID + 1]);
 
-int xdp_iface_ring_fd(const struct xdp_iface *x);  /* host mode ring buffer map */
-int xdp_iface_xsks_fd(const struct xdp_iface *x);  /* tap mode socket map */
+int xdp_iface_ring_fd(const struct xdp_iface *x); /* host mode ring buffer map */
+int xdp_iface_xsks_fd(const struct xdp_iface *x); /* tap mode socket map */
 int xdp_iface_ifindex(const struct xdp_iface *x);
 const char *xdp_iface_name(const struct xdp_iface *x);
 /* "native" or "generic": how the XDP program ended up attached. */
@@ -52,6 +52,12 @@ int xdp_iface_hw_timestamps(const struct xdp_iface *x);
 /* "tcx link" or "clsact filter" (host mode egress), NULL in tap mode. */
 const char *xdp_iface_egress_hook(const struct xdp_iface *x);
 
+/* Detaches whatever XDP program another owner left on the interface (a DPDK PMD's, after its
+ * port is closed). Returns 0 or a negative errno. */
+int xdp_iface_clear(const char *ifname);
+/* The programs off the interface (nothing more is redirected or copied); the maps, counters
+ * and sockets stay until xdp_iface_close. */
+void xdp_iface_detach(struct xdp_iface *x);
 /* Detaches every program and frees the maps. */
 void xdp_iface_close(struct xdp_iface *x);
 

@@ -130,7 +130,9 @@ static int run_tick(void *arg, struct event *out, int max)
     }
     if (now < rs->next_stats_ns && !stopping) return 0;
     rs->next_stats_ns = now + rs->cfg.stats_interval_ns;
-    return live_capture_saturation(&rs->capture, out, max);
+    int n = live_capture_saturation(&rs->capture, out, max);
+    if (stopping) return n; /* no hand-off on the way out */
+    return n + live_capture_handoff(&rs->capture, now, out + n, max - n);
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -281,7 +283,7 @@ int cmd_run(int argc, char **argv)
     fprintf(stderr, "ticktap: capturing with %u rule(s); Ctrl-C to stop, SIGHUP to reload\n",
             cfg->live.nrules);
     struct run_options opt = {
-        .live = rs.capture.src,
+        .live = rs.capture.pipe,
         .nlive = (int)rs.capture.nsrc,
         .wall_clock_idle = !finite,
         .tick = run_tick,

@@ -41,6 +41,7 @@ const char *severity_name(enum severity s);
     X(FLOW, "flow", SEV_INFO)                                                                      \
     X(ALERT, "alert", SEV_WARN)                                                                    \
     X(CAPTURE_SATURATED, "capture.saturated", SEV_CRITICAL)                                        \
+    X(CAPTURE_HANDOFF, "capture.handoff", SEV_WARN)                                                \
     X(FIX_SEQ_GAP, "fix.seq_gap", SEV_WARN)                                                        \
     X(FIX_RESEND_REQUEST, "fix.resend_request", SEV_WARN)                                          \
     X(FIX_REJECT, "fix.reject", SEV_WARN)                                                          \
@@ -139,6 +140,16 @@ struct event {
             uint64_t total; /* ... since the start */
             uint8_t reason; /* enum saturation_reason */
         } saturated;
+        struct {
+            char ifname[16];
+            char device[96];        /* the DPDK device it went to (or came back from) */
+            char reason[96];        /* why it failed, "" when it worked */
+            uint64_t frames_before; /* frames the interface delivered before the switch */
+            uint64_t rate;          /* back: the frames per second that sent it back */
+            uint32_t intervals;     /* stats intervals the condition held */
+            uint8_t to_dpdk;        /* 1: tap to DPDK; 0: back to tap */
+            uint8_t ok;
+        } handoff;
         struct fix_event_info {
             char sender[24], target[24]; /* the session: initiator's and acceptor's CompIDs */
             uint32_t seq;                /* MsgSeqNum of the message that raised the event */

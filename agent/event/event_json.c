@@ -307,6 +307,24 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
             e->u.saturated.lost, e->u.saturated.total);
         return o.n;
     }
+    if (e->type == EV_CAPTURE_HANDOFF) {
+        put(&o, "\"handoff\":{\"interface\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",",
+            e->u.handoff.ifname, e->u.handoff.to_dpdk ? "tap" : "dpdk",
+            e->u.handoff.to_dpdk ? "dpdk" : "tap");
+        put_jstr(&o, "device", e->u.handoff.device);
+        put(&o, ",\"ok\":%s,\"intervals\":%u,\"frames_before\":%" PRIu64 ",\"rate_fps\":",
+            e->u.handoff.ok ? "true" : "false", e->u.handoff.intervals, e->u.handoff.frames_before);
+        if (e->u.handoff.to_dpdk)
+            put(&o, "null,");
+        else
+            put(&o, "%" PRIu64 ",", e->u.handoff.rate);
+        if (e->u.handoff.reason[0])
+            put_jstr(&o, "reason", e->u.handoff.reason);
+        else
+            put(&o, "\"reason\":null");
+        put(&o, "}}\n");
+        return o.n;
+    }
     put_flow(&o, e);
     switch ((enum event_type)e->type) {
     case EV_FLOW:

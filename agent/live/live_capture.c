@@ -1,6 +1,7 @@
 /* live_capture.c - the interfaces of a live run, their rules, losses and reports (see
  * live_capture.h). */
 #include "live_capture.h"
+#include "live_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../capture/capture_switch.h"
 #include "../metrics/prom.h"
 
 const char *live_mode_name(int m)
@@ -38,35 +40,50 @@ static uint32_t device_rx_queues(const char *ifname)
     return n ? n : 1;
 }
 
-/* Bare-metal mode: the EAL (once, with dpdk.eal), the port, a source per queue. */
-static int open_dpdk(struct live_capture *lc, struct live_capture_iface *ri, char *err,
-                     size_t errlen)
+int live_eal_start(struct live_capture *lc, char *err, size_t errlen)
+{
+    if (lc->eal) return 0;
+    const char *args[TT_DPDK_EAL_ARGS_MAX];
+    for (uint32_t i = 0; i < lc->cfg->dpdk.nargs; i++)
+        args[i] = lc->cfg->dpdk.args[i];
+    if (dpdk_eal_start(args, (int)lc->cfg->dpdk.nargs, err, errlen)) return -1;
+    lc->eal = 1;
+    return 0;
+}
+
+int live_open_dpdk(struct live_capture *lc, struct live_capture_iface *ri, const char *dev,
+                   uint32_t queues, uint32_t at, char *err, size_t errlen)
 {
     const struct tt_config *cfg = lc->cfg;
-    if (!lc->eal) {
-        const char *args[TT_DPDK_EAL_ARGS_MAX];
-        for (uint32_t i = 0; i < cfg->dpdk.nargs; i++)
-            args[i] = cfg->dpdk.args[i];
-        if (dpdk_eal_start(args, (int)cfg->dpdk.nargs, err, errlen)) return -1;
-        lc->eal = 1;
-    }
-    const struct dpdk_port_opts o = {.dev = ri->cfg.dev,
-                                     .queues = ri->cfg.queues ? ri->cfg.queues : 1,
+    if (live_eal_start(lc, err, errlen)) return -1;
+    const struct dpdk_port_opts o = {.dev = dev,
+                                     .queues = queues,
                                      .rx_descriptors = ri->cfg.rx_descriptors,
                                      .mempool_size = ri->cfg.mempool_size,
                                      .snaplen = cfg->snaplen,
                                      .rss_l3 = ri->cfg.rss_l3,
                                      .busy_poll = ri->cfg.busy_poll};
-    if (dpdk_port_open(&ri->dpdk, &o, err, errlen)) return -1;
-    for (uint32_t q = 0; q < dpdk_port_queues(ri->dpdk); q++) {
-        if (lc->nsrc >= LIVE_CAPTURE_SOURCES_MAX) {
-            snprintf(err, errlen, "more than %d capture queues in all", LIVE_CAPTURE_SOURCES_MAX);
-            return -1;
-        }
-        lc->src[lc->nsrc++] = (struct live_source){&capture_dpdk_ops, dpdk_port_queue(ri->dpdk, q),
-                                                   ri->cfg.name, (int)q};
-        ri->nsrc++;
+    if (at + queues > LIVE_CAPTURE_SOURCES_MAX) {
+        snprintf(err, errlen, "more than %d capture queues in all", LIVE_CAPTURE_SOURCES_MAX);
+        return -1;
     }
+    if (dpdk_port_open(&ri->dpdk, &o, err, errlen)) return -1;
+    uint32_t n = dpdk_port_queues(ri->dpdk);
+    for (uint32_t q = 0; q < n; q++)
+        lc->src[at + q] = (struct live_source){&capture_dpdk_ops, dpdk_port_queue(ri->dpdk, q),
+                                               ri->cfg.name, (int)q};
+    return (int)n;
+}
+
+/* Bare-metal mode: the EAL (once, with dpdk.eal), the port, a source per queue. */
+static int open_dpdk(struct live_capture *lc, struct live_capture_iface *ri, char *err,
+                     size_t errlen)
+{
+    int n = live_open_dpdk(lc, ri, ri->cfg.dev, ri->cfg.queues ? ri->cfg.queues : 1, lc->nsrc, err,
+                           errlen);
+    if (n < 0) return -1;
+    lc->nsrc += (uint32_t)n;
+    ri->nsrc = (uint32_t)n;
     return 0;
 }
 
@@ -75,6 +92,22 @@ int live_capture_finite(const struct live_capture *lc)
     for (uint32_t i = 0; i < lc->nifs; i++)
         if (!lc->ifs[i].dpdk || !dpdk_port_finite(lc->ifs[i].dpdk)) return 0;
     return lc->nifs > 0;
+}
+
+int live_attach_xdp(struct live_capture *lc, struct live_capture_iface *ri,
+                    const struct compiled_rules *cr, char *err, size_t errlen)
+{
+    const struct tt_config *cfg = lc->cfg;
+    struct xdp_iface_opts o = {
+        .ifname = ri->cfg.name,
+        .mode = ri->cfg.mode,
+        .attach = ri->cfg.attach,
+        .pass_unmatched = ri->cfg.pass_unmatched,
+        .snaplen = cfg->snaplen,
+        .ring_bytes = cfg->ring_bytes,
+        .hw_timestamps = (int)cfg->hw_timestamps,
+    };
+    return xdp_iface_open(&ri->xdp, &o, cr, err, errlen) ? -1 : 0;
 }
 
 static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
@@ -97,16 +130,7 @@ static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
         ri->nsrc = 1;
         return 0;
     }
-    struct xdp_iface_opts o = {
-        .ifname = ri->cfg.name,
-        .mode = ri->cfg.mode,
-        .attach = ri->cfg.attach,
-        .pass_unmatched = ri->cfg.pass_unmatched,
-        .snaplen = cfg->snaplen,
-        .ring_bytes = cfg->ring_bytes,
-        .hw_timestamps = (int)cfg->hw_timestamps,
-    };
-    if (xdp_iface_open(&ri->xdp, &o, cr, err, errlen)) return -1;
+    if (live_attach_xdp(lc, ri, cr, err, errlen)) return -1;
     if (ri->cfg.mode == LIVE_HOST) {
         struct capture *c = capture_ring_open(ri->xdp, cfg->snaplen, err, errlen);
         if (!c) return -1;
@@ -114,34 +138,51 @@ static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
         ri->nsrc = 1;
         return 0;
     }
+    int n = live_open_tap_queues(lc, ri, lc->nsrc, err, errlen);
+    if (n < 0) return -1;
+    lc->nsrc += (uint32_t)n;
+    ri->nsrc = (uint32_t)n;
+    return 0;
+}
+
+int live_open_tap_queues(struct live_capture *lc, struct live_capture_iface *ri, uint32_t at,
+                         char *err, size_t errlen)
+{
+    const struct tt_config *cfg = lc->cfg;
     uint32_t queues = ri->cfg.queues ? ri->cfg.queues : device_rx_queues(ri->cfg.name);
     for (uint32_t q = 0; q < queues; q++) {
-        if (lc->nsrc >= LIVE_CAPTURE_SOURCES_MAX) {
+        if (at + q >= LIVE_CAPTURE_SOURCES_MAX) {
             snprintf(err, errlen, "more than %d capture queues in all", LIVE_CAPTURE_SOURCES_MAX);
             return -1;
         }
         struct capture *c = capture_xsk_open(ri->xdp, q, cfg->xsk_frames, cfg->xsk_ring,
                                              cfg->coalesce_ns, err, errlen);
-        if (!c) return -1;
-        lc->src[lc->nsrc++] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name, (int)q};
-        ri->nsrc++;
+        if (!c) {
+            while (q--)
+                capture_xsk_ops.close(lc->src[at + q].cap);
+            return -1;
+        }
+        lc->src[at + q] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name, (int)q};
     }
-    return 0;
+    return (int)queues;
 }
 
 /* The line each interface says on stderr once attached. */
 static void say_attached(const struct live_capture *lc, const struct live_capture_iface *ri)
 {
-    fprintf(stderr, "ticktap: %s: %s mode", ri->cfg.name, live_mode_name(ri->cfg.mode));
+    fprintf(stderr, "ticktap: %s: %s mode", ri->cfg.name, live_mode_name(ri->mode));
     if (ri->dpdk)
         fprintf(stderr, ", %u queue(s)%s", dpdk_port_queues(ri->dpdk),
                 dpdk_port_finite(ri->dpdk) ? ", replaying files (ends with them)" : "");
     if (ri->xdp)
         fprintf(stderr, ", XDP %s%s", xdp_iface_attach_mode(ri->xdp),
                 xdp_iface_hw_timestamps(ri->xdp) ? " (device-bound: NIC timestamps)" : "");
+    if (ri->cfg.handoff)
+        fprintf(stderr, ", auto (to DPDK after %u saturated interval(s)%s)", ri->cfg.handoff_after,
+                ri->cfg.handback_below ? ", back when slow" : "");
     if (ri->xdp && xdp_iface_egress_hook(ri->xdp))
         fprintf(stderr, ", egress by %s", xdp_iface_egress_hook(ri->xdp));
-    if (ri->cfg.mode == LIVE_TAP) {
+    if (ri->mode == LIVE_TAP && ri->xdp) {
         struct capture *q0 = lc->src[ri->first].cap;
         fprintf(stderr, ", %u AF_XDP queue(s) in %s mode, %s", ri->nsrc,
                 capture_xsk_zerocopy(q0) ? "zero-copy" : "copy",
@@ -174,9 +215,26 @@ int live_capture_open(struct live_capture *lc, struct tt_config *cfg, char *err,
     for (uint32_t i = 0; i < cfg->live.nifaces && !rc; i++) {
         struct live_capture_iface *ri = &lc->ifs[lc->nifs++];
         ri->cfg = cfg->live.ifaces[i];
-        if (!(rc = open_iface(lc, ri, &cr, pcap_filter, err, errlen))) say_attached(lc, ri);
+        ri->mode = ri->cfg.mode;
+        /* mode auto: the EAL now, so that a hand-off does not wait for it (and a bad dpdk.eal
+         * is said at start) */
+        if (ri->cfg.handoff && live_eal_start(lc, err, errlen)) rc = -1;
+        if (!rc && !(rc = open_iface(lc, ri, &cr, pcap_filter, err, errlen))) say_attached(lc, ri);
     }
     rules_compiled_free(&cr);
+    for (uint32_t i = 0; i < lc->nifs && !rc; i++) { /* what the pipeline reads */
+        struct live_capture_iface *ri = &lc->ifs[i];
+        for (uint32_t k = ri->first; k < ri->first + ri->nsrc; k++) {
+            lc->pipe[k] = lc->src[k];
+            if (!ri->cfg.handoff) continue;
+            lc->pipe[k].ops = &capture_switch_ops;
+            lc->pipe[k].cap = capture_switch_new(lc->src[k].ops, lc->src[k].cap);
+            if (!lc->pipe[k].cap) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            }
+        }
+    }
     return rc ? LIVE_CAPTURE_NO_ATTACH : 0;
 }
 
@@ -187,8 +245,11 @@ void live_capture_close(struct live_capture *lc)
         xdp_iface_close(lc->ifs[i].xdp);
         lc->ifs[i].xdp = NULL;
     }
-    for (uint32_t i = 0; i < lc->nsrc; i++)
+    for (uint32_t i = 0; i < lc->nsrc; i++) {
         lc->src[i].ops->close(lc->src[i].cap);
+        if (lc->pipe[i].ops == &capture_switch_ops) lc->pipe[i].ops->close(lc->pipe[i].cap);
+        lc->pipe[i] = (struct live_source){0};
+    }
     lc->nsrc = 0;
     for (uint32_t i = 0; i < lc->nifs; i++) { /* a DPDK port owns its queues */
         dpdk_port_close(lc->ifs[i].dpdk);
@@ -237,16 +298,21 @@ int live_capture_reload(struct live_capture *lc, struct tt_config *fresh)
     return bad ? -1 : 0;
 }
 
-static void saturation_event(struct event *e, const char *ifname, int queue, uint64_t lost,
-                             uint64_t total, enum saturation_reason why)
+void live_event_init(struct event *e, enum event_type type)
 {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     memset(e, 0, sizeof(*e));
-    e->frame = UINT64_MAX;
+    e->frame = UINT64_MAX; /* about the capture, not a frame: stamped with the wall clock */
     e->ts_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-    e->type = EV_CAPTURE_SATURATED;
-    e->severity = (uint8_t)event_type_severity(EV_CAPTURE_SATURATED);
+    e->type = (uint16_t)type;
+    e->severity = (uint8_t)event_type_severity(type);
+}
+
+static void saturation_event(struct event *e, const char *ifname, int queue, uint64_t lost,
+                             uint64_t total, enum saturation_reason why)
+{
+    live_event_init(e, EV_CAPTURE_SATURATED);
     snprintf(e->u.saturated.ifname, sizeof(e->u.saturated.ifname), "%s", ifname);
     e->u.saturated.queue = queue;
     e->u.saturated.lost = lost;
@@ -255,17 +321,16 @@ static void saturation_event(struct event *e, const char *ifname, int queue, uin
 }
 
 /* Lost-frame counters of one interface: [0] the interface, [1 + q] its queue q. */
-static void lost_now(struct live_capture *lc, struct live_capture_iface *ri, uint64_t *lost,
-                     int *why)
+void live_lost_now(struct live_capture *lc, struct live_capture_iface *ri, uint64_t *lost, int *why)
 {
     memset(lost, 0, sizeof(uint64_t) * (LIVE_CAPTURE_SOURCES_MAX + 1));
     if (ri->xdp) {
         struct tt_counters c;
         if (xdp_iface_counters(ri->xdp, &c, NULL) == 0) {
-            lost[0] = ri->cfg.mode == LIVE_HOST ? c.copy_fail : c.redirect_fail;
-            *why = ri->cfg.mode == LIVE_HOST ? SAT_RING_FULL : SAT_REDIRECT_FAILED;
+            lost[0] = ri->mode == LIVE_HOST ? c.copy_fail : c.redirect_fail;
+            *why = ri->mode == LIVE_HOST ? SAT_RING_FULL : SAT_REDIRECT_FAILED;
         }
-        for (uint32_t q = 0; ri->cfg.mode == LIVE_TAP && q < ri->nsrc; q++) {
+        for (uint32_t q = 0; ri->mode == LIVE_TAP && q < ri->nsrc; q++) {
             struct xsk_queue_stats xs;
             if (capture_xsk_stats(lc->src[ri->first + q].cap, &xs) == 0)
                 lost[1 + q] = xs.rx_dropped + xs.rx_ring_full;
@@ -275,10 +340,10 @@ static void lost_now(struct live_capture *lc, struct live_capture_iface *ri, uin
         dpdk_port_stats(ri->dpdk, &st);
         lost[0] = st.imissed + st.rx_nombuf;
         *why = SAT_NIC_MISSED;
-    } else {
+    } else if (ri->mode == LIVE_PCAP) {
         lost[0] = capture_pcap_live_dropped(lc->src[ri->first].cap);
         *why = SAT_KERNEL_DROPPED;
-    }
+    } /* else a `mode: auto` interface left without a reader: nothing counts */
 }
 
 int live_capture_saturation(struct live_capture *lc, struct event *out, int max)
@@ -288,9 +353,10 @@ int live_capture_saturation(struct live_capture *lc, struct event *out, int max)
         struct live_capture_iface *ri = &lc->ifs[i];
         uint64_t lost[LIVE_CAPTURE_SOURCES_MAX + 1];
         int why = SAT_RING_FULL;
-        lost_now(lc, ri, lost, &why);
+        live_lost_now(lc, ri, lost, &why);
         for (uint32_t k = 0; k <= ri->nsrc && k <= LIVE_CAPTURE_SOURCES_MAX; k++) {
             if (lost[k] <= ri->lost_prev[k]) continue;
+            ri->saturated_now = 1;
             if (n == max) /* no room this time: the loss is reported at the next tick */
                 continue;
             saturation_event(&out[n++], ri->cfg.name, k ? (int)k - 1 : -1,
@@ -383,9 +449,9 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
         struct live_capture_iface *ri = &lc->ifs[i];
         uint64_t lost[LIVE_CAPTURE_SOURCES_MAX + 1];
         int why = SAT_RING_FULL;
-        lost_now(lc, ri, lost, &why);
+        live_lost_now(lc, ri, lost, &why);
         for (uint32_t k = 0; k <= ri->nsrc && k <= LIVE_CAPTURE_SOURCES_MAX; k++) {
-            if (k && ri->cfg.mode != LIVE_TAP) break;
+            if (k && ri->mode != LIVE_TAP) break;
             prom_labels_init(&l);
             prom_label(&l, "interface", ri->cfg.name);
             if (k) prom_label_u(&l, "queue", k - 1);
@@ -421,7 +487,8 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
     prom_family(&b, "ticktap_xsk_zero_copy", "gauge",
                 "AF_XDP queue bound in zero-copy mode (1) or copy mode (0)");
     for (uint32_t i = 0; i < lc->nifs; i++)
-        for (uint32_t q = 0; lc->ifs[i].cfg.mode == LIVE_TAP && q < lc->ifs[i].nsrc; q++) {
+        for (uint32_t q = 0; lc->ifs[i].xdp && lc->ifs[i].mode == LIVE_TAP && q < lc->ifs[i].nsrc;
+             q++) {
             prom_labels_init(&l);
             prom_label(&l, "interface", lc->ifs[i].cfg.name);
             prom_label_u(&l, "queue", q);
@@ -447,7 +514,7 @@ json_t *live_capture_json(struct live_capture *lc)
         struct live_capture_iface *ri = &lc->ifs[i];
         json_t *o = json_object();
         json_object_set_new(o, "interface", json_string(ri->cfg.name));
-        json_object_set_new(o, "mode", json_string(live_mode_name(ri->cfg.mode)));
+        json_object_set_new(o, "mode", json_string(live_mode_name(ri->mode)));
         uint64_t frames = 0, hw = 0;
         for (uint32_t k = 0; k < ri->nsrc; k++) {
             struct capture_stats cs;
@@ -455,7 +522,17 @@ json_t *live_capture_json(struct live_capture *lc)
             frames += cs.frames;
             hw += cs.hw_stamped;
         }
+        frames += ri->frames_before; /* mode auto: the readers before the last switch */
         json_object_set_new(o, "frames", json_integer((json_int_t)frames));
+        if (ri->cfg.handoff) {
+            char dev[256];
+            live_handoff_device(ri, dev, sizeof(dev));
+            json_object_set_new(o, "handoff",
+                                json_pack("{s:s, s:i, s:i, s:i, s:I}", "device", dev, "to_dpdk",
+                                          (int)ri->handoffs, "back_to_tap", (int)ri->handbacks,
+                                          "failures", (int)ri->handoff_failures,
+                                          "frames_before_last", (json_int_t)ri->frames_before));
+        }
         const char *clock = ri->xdp && xdp_iface_hw_timestamps(ri->xdp)
                                 ? "hardware where the NIC stamps, else kernel"
                                 : "kernel";
@@ -477,8 +554,8 @@ json_t *live_capture_json(struct live_capture *lc)
         json_object_set_new(o, "hw_stamped_frames", json_integer((json_int_t)hw));
         uint64_t lost[LIVE_CAPTURE_SOURCES_MAX + 1];
         int why;
-        lost_now(lc, ri, lost, &why);
-        uint64_t total_lost = 0;
+        live_lost_now(lc, ri, lost, &why);
+        uint64_t total_lost = ri->lost_before;
         for (uint32_t k = 0; k <= ri->nsrc && k <= LIVE_CAPTURE_SOURCES_MAX; k++)
             total_lost += lost[k];
         json_object_set_new(o, "lost", json_integer((json_int_t)total_lost));
@@ -512,7 +589,7 @@ json_t *live_capture_json(struct live_capture *lc)
             }
             json_object_set_new(o, "rules", rules);
         }
-        if (ri->cfg.mode == LIVE_TAP) {
+        if (ri->mode == LIVE_TAP && ri->xdp) {
             json_t *qs = json_array();
             for (uint32_t q = 0; q < ri->nsrc; q++) {
                 struct capture *cap = lc->src[ri->first + q].cap;

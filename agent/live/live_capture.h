@@ -22,18 +22,33 @@
 
 struct live_capture_iface {
     struct live_iface cfg;
+    uint8_t mode;                                     /* the mode it runs in now */
     struct xdp_iface *xdp;                            /* host and tap modes */
     struct dpdk_port *dpdk;                           /* dpdk mode */
     uint32_t first, nsrc;                             /* its sources in live_capture.src */
     uint64_t lost_prev[LIVE_CAPTURE_SOURCES_MAX + 1]; /* [0] the interface, [1 + q] queue q */
+    /* mode auto (live_handoff.c) */
+    uint8_t saturated_now; /* a capture.saturated this stats interval */
+    uint32_t streak;       /* intervals in a row saturated (tap) or slow (dpdk) */
+    uint32_t handoffs, handbacks, handoff_failures;
+    uint64_t frames_before, lost_before; /* what the sources before the last switch took, lost */
+    uint64_t frames_at_tick, tick_ns;    /* the rate's last reading */
+    struct xsk_fd {
+        int fd;
+        unsigned long ino;
+    } pmd_xsk[LIVE_CAPTURE_SOURCES_MAX]; /* net_af_xdp's */
+    uint32_t npmd_xsk;
 };
 
 struct live_capture {
     struct tt_config *cfg; /* the run's: a reload replaces its rules */
     struct live_capture_iface ifs[LIVE_MAX_IFACES];
     uint32_t nifs;
-    struct live_source src[LIVE_CAPTURE_SOURCES_MAX];
+    struct live_source src[LIVE_CAPTURE_SOURCES_MAX]; /* the sources, as opened */
     uint32_t nsrc;
+    /* what the pipeline reads: src, except that a `mode: auto` interface's sources are
+     * switches (capture_switch.h) whose source changes at a hand-off */
+    struct live_source pipe[LIVE_CAPTURE_SOURCES_MAX];
     uint64_t reloads, reload_failures;
     int eal; /* the DPDK EAL was started for a dpdk-mode port */
 };
@@ -55,6 +70,13 @@ int live_capture_reload(struct live_capture *lc, struct tt_config *fresh);
 /* A capture.saturated event (at most max) for each interface or queue that lost frames since
  * the last call; returns how many. A loss without room is reported next time. */
 int live_capture_saturation(struct live_capture *lc, struct event *out, int max);
+
+/* Mode auto, after live_capture_saturation() each stats interval: an interface saturated for
+ * handoff_after intervals in a row leaves tap mode for a DPDK reader of the same port, and one
+ * under handback_below frames/s for handback_after intervals comes back; the readers switch
+ * at a burst boundary (capture_switch.h), the workers keep their flows. A capture.handoff
+ * event (at most max) for each switch; returns how many. now_ns: CLOCK_MONOTONIC. */
+int live_capture_handoff(struct live_capture *lc, uint64_t now_ns, struct event *out, int max);
 
 /* The capture's families for /metrics: XDP program counters, rule hits, frames and losses per
  * interface and queue, AF_XDP bind mode, config reloads. */

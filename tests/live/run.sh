@@ -14,6 +14,7 @@
 #   errors      bad config, bad rule, no interface, no XDP mode, no privilege; nothing left
 #               attached after a crash
 #   dpdk        net_pcap replays through `ticktap run` equal the offline analysis (dpdk.sh)
+#   hand-off    a saturated `mode: auto` port goes from tap mode to DPDK in the run (handoff.sh)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -24,14 +25,13 @@ GEN="$BUILD/ttgen"
 PY=/usr/bin/python3
 PP="$PY $ROOT/tests/live/pingpong.py"
 VALIDATE="$ROOT/tests/integration/validate.py"
-A=tta$$ B=ttb$$
+A=tta$$ B=ttb$$ HA=tha$$ HB=thb$$ # HA, HB: the hand-off's single-queue pair (handoff.sh)
 WORK=$(mktemp -d /tmp/ticktap-live.XXXXXX)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
-    ip netns del $A 2>/dev/null
-    ip netns del $B 2>/dev/null
+    for ns in $A $B $HA $HB; do ip netns del $ns 2>/dev/null; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -492,6 +492,7 @@ sleep 0.3
 check "a crashed agent leaves nothing attached (BPF links)" bash -c "test -n '$before' && test -z \"$(attached)\""
 
 . "$ROOT/tests/live/dpdk.sh"
+. "$ROOT/tests/live/handoff.sh"
 
 echo
 suite_end live

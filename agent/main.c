@@ -15,6 +15,8 @@ static void usage(FILE *out)
                  "usage: ticktap COMMAND [options]\n\n"
                  "  analyze CAPTURE...   analyse pcap/pcapng files (ticktap analyze --help)\n"
                  "  run --config FILE    capture live: XDP host/tap mode or pcap (ticktap run --help)\n"
+                 "  enrich -k BROKERS    events to incidents with a root cause (ticktap enrich --help)\n"
+                 "  ask \"QUESTION\" FILE  ask about a capture or a summary (ticktap ask --help)\n"
                  "  config               list every setting with its default and meaning\n"
                  "  version              print the version\n",
             TT_VERSION);
@@ -31,6 +33,10 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "enrich"))
+        return cmd_enrich(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ask"))
+        return cmd_ask(argc - 1, argv + 1);
     if (!strcmp(cmd, "config") && argc > 2) {
         int help = !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h");
         fprintf(help ? stdout : stderr,

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libjansson-dev libyaml-dev
 libxxhash-dev zlib1g-dev librdkafka-dev kcat libcmocka-dev tshark tcpdump python3-jsonschema time
-libbpf-dev libxdp-dev bpftool libelf-dev iproute2 iputils-ping libmicrohttpd-dev python3-prometheus-client curl
+libbpf-dev libxdp-dev bpftool libelf-dev iproute2 iputils-ping libmicrohttpd-dev python3-prometheus-client curl libcurl4-openssl-dev
 libdpdk-dev"
 missing=""
 for p in $PKGS; do

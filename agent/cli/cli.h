@@ -10,6 +10,8 @@
 
 int cmd_analyze(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_enrich(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
 
 /* Checks before the run that PATH ('-': stdout; NULL: none) can be written, without
  * truncating it; 0, or -1 after saying "PATH: cannot write WHAT: why" (exit status 4). */

@@ -68,6 +68,44 @@ static const struct opt options[] = {
      "Kafka bootstrap servers, or mock (a mock cluster inside ticktap); empty: no Kafka"},
     {"kafka.mock_brokers", OPT_U32, O(kafka.mock_brokers), "brokers in the mock cluster"},
     {"kafka.topic_events", OPT_STR128, O(kafka.topic_events), "topic of anomaly events"},
+    {"enrich.topic_in", OPT_STR128, O(enrich.topic_in), "enrich: the topic of events read"},
+    {"enrich.topic_out", OPT_STR128, O(enrich.topic_out), "enrich: the topic incidents go to"},
+    {"enrich.group_id", OPT_STR128, O(enrich.group_id),
+     "enrich: the consumer group (replicas with the same one share the partitions)"},
+    {"enrich.dedupe_horizon", OPT_DURATION, O(enrich.dedupe_horizon_ns),
+     "enrich: how far back the incidents topic is read at start, to send no record twice"},
+    {"enrich.group_wait", OPT_DURATION, O(incident.group_wait_ns),
+     "an incident's first record waits this long for more evidence (event time)"},
+    {"enrich.group_interval", OPT_DURATION, O(incident.group_interval_ns),
+     "an incident's updates come at most this often"},
+    {"enrich.repeat_interval", OPT_DURATION, O(incident.repeat_interval_ns),
+     "an unchanged open incident is said again this often"},
+    {"enrich.resolve_timeout", OPT_DURATION, O(incident.resolve_ns),
+     "an incident closes after this long without an event"},
+    {"enrich.max_age", OPT_DURATION, O(incident.max_age_ns),
+     "an incident closes (and a new one opens) after this long in all"},
+    {"enrich.max_incidents", OPT_U32, O(incident.max_incidents),
+     "incidents open at once per partition (more are counted, not opened)"},
+    {"llm.base_url", OPT_STR256, O(llm.base_url),
+     "OpenAI-compatible API base URL (e.g. https://openrouter.ai/api/v1); empty: no LLM"},
+    {"llm.model", OPT_STR128, O(llm.model), "the model to ask"},
+    {"llm.api_key_env", OPT_STR128, O(llm.api_key_env),
+     "the environment variable that holds the API key"},
+    {"llm.api_key_file", OPT_STR256, O(llm.api_key_file), "or a file that holds it"},
+    {"llm.ca_file", OPT_STR256, O(llm.ca_file), "an extra CA bundle for TLS (verification stays on)"},
+    {"llm.timeout", OPT_DURATION, O(llm.timeout_ns), "a request's time limit"},
+    {"llm.retries", OPT_U32, O(llm.retries), "retries on 429, 5xx and transport errors"},
+    {"llm.backoff", OPT_DURATION, O(llm.backoff_ns), "the first retry's wait (doubled each time)"},
+    {"llm.retry_after_max", OPT_DURATION, O(llm.retry_after_max_ns),
+     "a server's Retry-After is honoured up to this"},
+    {"llm.concurrency", OPT_U32, O(llm.concurrency), "LLM requests in flight at once"},
+    {"llm.requests_per_hour", OPT_U32, O(llm.requests_per_hour), "request budget (0: none)"},
+    {"llm.tokens_per_hour", OPT_U64, O(llm.tokens_per_hour), "token budget (0: none)"},
+    {"llm.max_tokens", OPT_U32, O(llm.max_tokens), "an answer's length limit"},
+    {"llm.cache_entries", OPT_U32, O(llm.cache_entries),
+     "answers kept by prompt hash (identical incidents cost one call)"},
+    {"llm.redact_addresses", OPT_BOOL, O(llm.redact_addresses),
+     "replace IP addresses by HOSTn before sending, and map them back in the answer"},
     {"kafka.topic_flows", OPT_STR128, O(kafka.topic_flows), "topic of flow records"},
     {"kafka.topic_stats", OPT_STR128, O(kafka.topic_stats),
      "topic of the periodic stats records (counters per interface and protocol)"},
@@ -174,12 +212,17 @@ void config_defaults(struct tt_config *cfg)
     cfg->coalesce_ns = 50000;
     cfg->stats_interval_ns = 1000000000ull;
     cfg->hw_timestamps = 1;
+    enrich_config_default(&cfg->enrich);
+    incident_config_default(&cfg->incident);
+    llm_config_default(&cfg->llm);
 }
 
 /* Settings for tests only: accepted like the others, never shown by `ticktap config`. */
 static const struct opt test_options[] = {
     {"kafka.test_fatal_after", OPT_U64, O(kafka.test_fatal_after),
      "raise a fatal producer error after this many messages (0: never)"},
+    {"enrich.test_crash_after", OPT_U64, O(enrich.test_crash_after),
+     "exit after this many incident records, delivered but not committed (0: never)"},
     {"kafka.mock_outage", OPT_DURATION, O(kafka.mock_outage_ns),
      "mock cluster: every broker down from the first message for this long (0: none)"},
 };

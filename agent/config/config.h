@@ -19,6 +19,7 @@
 #include "../metrics/metrics.h"
 #include "../capture/live_config.h"
 #include "../trading/trading_config.h"
+#include "../enrich/enrich.h"
 
 #define TT_DPDK_EAL_ARGS_MAX 32
 
@@ -64,6 +65,10 @@ struct tt_config {
     uint32_t tap_timestamps;    /* a TAP's trailer or a switch's header time is the packet time */
     char pcap_filter[256];      /* pcap mode: libpcap filter besides the rules */
     struct trading_config trading;
+    /* ticktap enrich and ask (enrich/) */
+    struct enrich_config enrich;
+    struct incident_config incident;
+    struct llm_config llm;
 };
 
 void config_defaults(struct tt_config *cfg);

@@ -30,8 +30,7 @@ int cli_output_check(const char *path, const char *what)
 
 FILE *cli_events_open(const char *path, int live)
 {
-    if (!path)
-        return NULL;
+    if (!path) return NULL;
     FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
     if (!f) {
         fprintf(stderr, "ticktap: %s: cannot write events: %s\n", path, strerror(errno));
@@ -46,8 +45,7 @@ FILE *cli_events_open(const char *path, int live)
 
 void cli_events_discard(FILE *f)
 {
-    if (f && f != stdout)
-        fclose(f);
+    if (f && f != stdout) fclose(f);
 }
 
 int cli_write_outputs(const struct run_result *res, FILE *events, const char *events_path,
@@ -68,8 +66,8 @@ int cli_write_outputs(const struct run_result *res, FILE *events, const char *ev
 
 FILE *cli_human_stream(const char *events_path, const char *summary_path)
 {
-    int stdout_taken = (events_path && !strcmp(events_path, "-")) ||
-                       (summary_path && !strcmp(summary_path, "-"));
+    int stdout_taken =
+        (events_path && !strcmp(events_path, "-")) || (summary_path && !strcmp(summary_path, "-"));
     return stdout_taken ? stderr : stdout;
 }
 
@@ -80,26 +78,23 @@ int cli_kafka_report(const struct kafka_stats *k)
             "of %llu%s%s\n",
             (unsigned long long)k->delivered, (unsigned long long)k->failed,
             (unsigned long long)(k->dropped_queue_full + k->dropped_oldest),
-            (unsigned long long)k->undelivered,
-            (unsigned long long)k->offered, k->last_error[0] ? "; last error: " : "",
-            k->last_error);
-    if (k->delivered == k->offered)
-        return 0;
+            (unsigned long long)k->undelivered, (unsigned long long)k->offered,
+            k->last_error[0] ? "; last error: " : "", k->last_error);
+    if (k->delivered == k->offered) return 0;
     fprintf(stderr, "kafka: %llu message(s) not delivered: %s\n",
             (unsigned long long)(k->offered - k->delivered),
             k->dropped_queue_full + k->dropped_oldest
                 ? "the buffer was full while the brokers did not take messages (raise "
                   "kafka.buffer_messages)"
-                                  : "check that the brokers are reachable (or raise "
-                                    "kafka.flush_timeout)");
+                : "check that the brokers are reachable (or raise "
+                  "kafka.flush_timeout)");
     return 5;
 }
 
 int cli_metrics_start(struct cli_metrics *cm, const struct tt_config *cfg)
 {
     memset(cm, 0, sizeof(*cm));
-    if (!cfg->metrics.listen[0])
-        return 0;
+    if (!cfg->metrics.listen[0]) return 0;
     char err[512];
     metrics_init(&cm->reg, &cfg->metrics);
     if (metrics_http_start(&cm->http, &cm->reg, cfg->metrics.listen, err, sizeof(err))) {
@@ -117,8 +112,7 @@ int cli_metrics_start(struct cli_metrics *cm, const struct tt_config *cfg)
 
 void cli_metrics_stop(struct cli_metrics *cm)
 {
-    if (!cm->on)
-        return;
+    if (!cm->on) return;
     metrics_http_stop(cm->http);
     metrics_fini(&cm->reg);
     cm->on = 0;

@@ -26,33 +26,34 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ticktap analyze [options] CAPTURE...\n"
-            "\n"
-            "Analyses pcap/pcapng files (merged in time order) and prints a summary.\n"
-            "\n"
-            "  -f, --filter EXPR     only frames matching a tcpdump filter expression\n"
-            "  -e, --events PATH     write every event and flow record as JSON lines ('-': stdout)\n"
-            "  -s, --summary PATH    write the summary JSON ('-': stdout)\n"
-            "  -w, --workers N       analysis threads (default 1)\n"
-            "  -c, --config FILE     YAML settings (see 'ticktap config' for the keys)\n"
-            "      --set KEY=VALUE   override one setting, e.g. --set flow.max_flows=100000\n"
-            "  -q, --quiet           no human summary\n"
-            "  -k, --kafka BROKERS   also stream events and flow records to Kafka; 'mock' starts\n"
-            "                        a mock Kafka cluster inside ticktap and prints its address\n"
-            "  -F, --follow          follow one growing pcap file (tcpdump -w, dumpcap -P) until\n"
-            "                        Ctrl-C, events as they come; a file replaced under the\n"
-            "                        same name (rotation) is followed into\n"
-            "  -m, --metrics ADDR    serve Prometheus /metrics and /healthz on ADDR while running\n"
-            "                        (127.0.0.1:9108; port 0 picks a free one)\n"
-            "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
-            "                        Ctrl-C) so consumers can read it\n"
-            "\n"
-            "exit status: 0 analysed; 1 bad usage or config; 2 a capture could not be opened;\n"
-            "             3 a capture was damaged part-way (results cover the frames before it);\n"
-            "             4 an output could not be written; 5 Kafka did not take every message\n"
-            "             (counts in the summary); 6 no frame could be decoded (the captures'\n"
-            "             link type is not one ticktap reads); 130 interrupted (partial results)\n");
+    fprintf(
+        out,
+        "usage: ticktap analyze [options] CAPTURE...\n"
+        "\n"
+        "Analyses pcap/pcapng files (merged in time order) and prints a summary.\n"
+        "\n"
+        "  -f, --filter EXPR     only frames matching a tcpdump filter expression\n"
+        "  -e, --events PATH     write every event and flow record as JSON lines ('-': stdout)\n"
+        "  -s, --summary PATH    write the summary JSON ('-': stdout)\n"
+        "  -w, --workers N       analysis threads (default 1)\n"
+        "  -c, --config FILE     YAML settings (see 'ticktap config' for the keys)\n"
+        "      --set KEY=VALUE   override one setting, e.g. --set flow.max_flows=100000\n"
+        "  -q, --quiet           no human summary\n"
+        "  -k, --kafka BROKERS   also stream events and flow records to Kafka; 'mock' starts\n"
+        "                        a mock Kafka cluster inside ticktap and prints its address\n"
+        "  -F, --follow          follow one growing pcap file (tcpdump -w, dumpcap -P) until\n"
+        "                        Ctrl-C, events as they come; a file replaced under the\n"
+        "                        same name (rotation) is followed into\n"
+        "  -m, --metrics ADDR    serve Prometheus /metrics and /healthz on ADDR while running\n"
+        "                        (127.0.0.1:9108; port 0 picks a free one)\n"
+        "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
+        "                        Ctrl-C) so consumers can read it\n"
+        "\n"
+        "exit status: 0 analysed; 1 bad usage or config; 2 a capture could not be opened;\n"
+        "             3 a capture was damaged part-way (results cover the frames before it);\n"
+        "             4 an output could not be written; 5 Kafka did not take every message\n"
+        "             (counts in the summary); 6 no frame could be decoded (the captures'\n"
+        "             link type is not one ticktap reads); 130 interrupted (partial results)\n");
 }
 
 /* What the command line asked for. */
@@ -69,12 +70,18 @@ struct analyze_args {
 static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_config *cfg)
 {
     static const struct option longopts[] = {
-        {"filter", required_argument, NULL, 'f'}, {"events", required_argument, NULL, 'e'},
-        {"summary", required_argument, NULL, 's'}, {"workers", required_argument, NULL, 'w'},
-        {"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'S'},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {"kafka", required_argument, NULL, 'k'},   {"kafka-hold", required_argument, NULL, 'H'},
-        {"follow", no_argument, NULL, 'F'},        {"metrics", required_argument, NULL, 'm'},
+        {"filter", required_argument, NULL, 'f'},
+        {"events", required_argument, NULL, 'e'},
+        {"summary", required_argument, NULL, 's'},
+        {"workers", required_argument, NULL, 'w'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 'S'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"kafka", required_argument, NULL, 'k'},
+        {"kafka-hold", required_argument, NULL, 'H'},
+        {"follow", no_argument, NULL, 'F'},
+        {"metrics", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     char err[1024];
@@ -84,9 +91,15 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:Fm:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': a->filter = optarg; break;
-        case 'e': a->events_path = optarg; break;
-        case 's': a->summary_path = optarg; break;
+        case 'f':
+            a->filter = optarg;
+            break;
+        case 'e':
+            a->events_path = optarg;
+            break;
+        case 's':
+            a->summary_path = optarg;
+            break;
         case 'w': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -110,10 +123,18 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
             }
             a->sets[a->nsets++] = optarg;
             break;
-        case 'q': a->quiet = 1; break;
-        case 'F': a->follow = 1; break;
-        case 'k': a->kafka_brokers = optarg; break;
-        case 'm': a->metrics_addr = optarg; break;
+        case 'q':
+            a->quiet = 1;
+            break;
+        case 'F':
+            a->follow = 1;
+            break;
+        case 'k':
+            a->kafka_brokers = optarg;
+            break;
+        case 'm':
+            a->metrics_addr = optarg;
+            break;
         case 'H': {
             char *end;
             a->kafka_hold = strtod(optarg, &end);
@@ -123,8 +144,12 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
             }
             break;
         }
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return 1;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return 1;
         }
     }
     for (int i = 0; i < a->nsets; i++)
@@ -136,7 +161,8 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
     a->paths = (const char *const *)&argv[optind];
     a->npaths = argc - optind;
     if (!a->npaths) {
-        fprintf(stderr, "ticktap analyze: no capture file given (try: ticktap analyze FILE.pcap)\n");
+        fprintf(stderr,
+                "ticktap analyze: no capture file given (try: ticktap analyze FILE.pcap)\n");
         return 1;
     }
     if (a->follow && a->npaths != 1) {
@@ -166,8 +192,7 @@ static int report_link_type(const struct tt_stats *st)
             "ticktap: link type %d (%s%s%s) is not decoded: %" PRIu64 " of %" PRIu64
             " frames counted as linktype.unsupported (ticktap reads %s)\n",
             st->unsupported_linktype, name ? name : "no name in libpcap", desc ? ": " : "",
-            desc ? desc : "",
-            n, st->packets, DECODE_LINKTYPES_TEXT);
+            desc ? desc : "", n, st->packets, DECODE_LINKTYPES_TEXT);
     return n == st->packets ? 6 : 0;
 }
 
@@ -185,8 +210,9 @@ static void inputs_text(const struct analyze_args *a, char *out, size_t outlen)
 static void kafka_hold_for(struct kafka_sink *kafka, const struct tt_config *cfg, double secs)
 {
     if (secs <= 0 || atomic_load(&stop_flag)) return;
-    fprintf(stderr, "kafka: holding %s for %.0f s (read it: kcat -C -b %s -t %s -e); Ctrl-C to stop\n",
-            kafka_sink_bootstrap(kafka), secs, kafka_sink_bootstrap(kafka), cfg->kafka.topic_events);
+    fprintf(
+        stderr, "kafka: holding %s for %.0f s (read it: kcat -C -b %s -t %s -e); Ctrl-C to stop\n",
+        kafka_sink_bootstrap(kafka), secs, kafka_sink_bootstrap(kafka), cfg->kafka.topic_events);
     for (double t = 0; t < secs && !atomic_load(&stop_flag); t += 0.1) {
         kafka_sink_poll(kafka);
         usleep(100000);

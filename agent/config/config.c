@@ -72,6 +72,8 @@ static const struct opt options[] = {
     {"enrich.topic_out", OPT_STR128, O(enrich.topic_out), "enrich: the topic incidents go to"},
     {"enrich.group_id", OPT_STR128, O(enrich.group_id),
      "enrich: the consumer group (replicas with the same one share the partitions)"},
+    {"enrich.session_timeout", OPT_DURATION, O(enrich.session_timeout_ns),
+     "enrich: a replica that stops answering loses its partitions to the others after this"},
     {"enrich.dedupe_horizon", OPT_DURATION, O(enrich.dedupe_horizon_ns),
      "enrich: how far back the incidents topic is read at start, to send no record twice"},
     {"enrich.group_wait", OPT_DURATION, O(incident.group_wait_ns),

@@ -26,6 +26,7 @@ void enrich_config_default(struct enrich_config *c)
     snprintf(c->topic_out, sizeof(c->topic_out), "ticktap.incidents");
     snprintf(c->group_id, sizeof(c->group_id), "ticktap-enrich");
     c->dedupe_horizon_ns = 24 * 3600 * NS_PER_S;
+    c->session_timeout_ns = 10 * NS_PER_S;
 }
 
 const char *const enrich_system_prompt =
@@ -544,9 +545,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
 static int kafka_setup(struct run *r)
 {
     const struct enrich_options *o = r->o;
-    char err[512];
+    char err[512], session[32];
+    snprintf(session, sizeof(session), "%" PRIu64, o->cfg->session_timeout_ns / 1000000);
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (rd_kafka_conf_set(c, "bootstrap.servers", o->brokers, err, sizeof(err)) ||
+        rd_kafka_conf_set(c, "session.timeout.ms", session, err, sizeof(err)) ||
         rd_kafka_conf_set(c, "group.id", o->cfg->group_id, err, sizeof(err)) ||
         rd_kafka_conf_set(c, "enable.auto.commit", "false", err, sizeof(err)) ||
         rd_kafka_conf_set(c, "auto.offset.reset", "earliest", err, sizeof(err)) ||

@@ -34,8 +34,9 @@ struct enrich_config {
     char topic_in[128];
     char topic_out[128];
     char group_id[128];
-    uint64_t dedupe_horizon_ns; /* how far back the incidents topic is read at assignment */
-    uint64_t test_crash_after;  /* tests: exit(3) after this many records, delivered, uncommitted */
+    uint64_t session_timeout_ns; /* a member that stops answering loses its partitions after */
+    uint64_t dedupe_horizon_ns;  /* how far back the incidents topic is read at assignment */
+    uint64_t test_crash_after; /* tests: exit(3) after this many records, delivered, uncommitted */
 };
 
 void enrich_config_default(struct enrich_config *c);

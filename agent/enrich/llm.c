@@ -509,7 +509,9 @@ char *llm_redact(const char *text, struct llm_redaction *map)
     size_t n = 0, cap = 0;
     if (append(&out, &n, &cap, "", 0)) return NULL;
     for (const char *p = text; *p;) {
-        size_t len = (p == text || !word_char((unsigned char)p[-1])) ? addr_len(p) : 0;
+        /* "service:10.0.0.1" names one; "1.10.0.0.1" or "x10.0.0.1" are not */
+        int starts = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '.' || p[-1] == '_');
+        size_t len = starts ? addr_len(p) : 0;
         if (!len || (word_char((unsigned char)p[len]) && p[len] != ':' && p[len] != '.')) {
             if (append(&out, &n, &cap, p, 1)) goto oom;
             p++;

@@ -630,5 +630,7 @@ done
 check "all $n malformed captures end in a result or a clear error, with 1 and 2 workers" test -z "$mal_bad"
 [ -n "$mal_bad" ] && echo "       bad:$mal_bad"
 
+. "$ROOT/tests/integration/enrich.sh"
+
 echo
 suite_end integration

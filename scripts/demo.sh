@@ -2,9 +2,11 @@
 # demo.sh - the main job on a bundled default: generate a trading capture (order-entry TCP
 # sessions and A/B multicast market data, with a loss, a fast retransmission and a refused
 # connection mixed in), analyse it end to end, stream every event and flow record to a Kafka
-# mock cluster started inside ticktap, and read a few back with kcat.
+# mock cluster started inside ticktap, read a few back with kcat, and turn them into incidents
+# with a root cause (ticktap enrich).
 set -euo pipefail
 BUILD=${BUILD:-build}
+PYTHON=/usr/bin/python3
 OUT="$BUILD/demo"
 mkdir -p "$OUT"
 "$BUILD/ttgen" trading_demo "$OUT/trading.pcap"
@@ -28,6 +30,26 @@ echo "(read back from Kafka; all $(timeout 30 kcat -C -b "$boot" -t ticktap.even
 echo
 echo "\$ kcat -C -b $boot -t ticktap.stats -o beginning -e -q | tail -1   # counters per interface and protocol"
 { timeout 30 kcat -C -b "$boot" -t ticktap.stats -o beginning -e -q 2> /dev/null | tail -1 | cut -c1-300; } || true
+echo
+echo "\$ ticktap enrich -k $boot -o $OUT/incidents.jsonl   # incidents with a rule-based root cause"
+"$BUILD/ticktap" enrich -q -k "$boot" --set enrich.group_wait=10ms --set enrich.resolve_timeout=1s \
+    -o "$OUT/incidents.jsonl" -d 10 || true
+$PYTHON - "$OUT/incidents.jsonl" <<'PY' || true
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+last = {}
+for r in recs:
+    last[r["incident_id"]] = r
+rank = {"critical": 0, "warn": 1, "info": 2}
+shown = set()
+for r in sorted(last.values(), key=lambda r: rank[r["severity"]]):
+    if r["diagnosis"]["rule"] in shown or len(shown) == 5:
+        continue
+    shown.add(r["diagnosis"]["rule"])
+    print(f"  [{r['severity']}] {r['key']}: {r['diagnosis']['cause'][:100]}")
+print(f"  ({len(last)} incidents, {len(recs)} records on ticktap.incidents; "
+      f"ticktap ask \"QUESTION\" {sys.argv[1].rsplit('/', 1)[0]}/trading.pcap asks about them)")
+PY
 kill -TERM $pid 2> /dev/null || true
 wait $pid 2> /dev/null || true
-echo "files: $OUT/summary.json $OUT/events.jsonl $OUT/trading.pcap"
+echo "files: $OUT/summary.json $OUT/events.jsonl $OUT/incidents.jsonl $OUT/trading.pcap"

@@ -15,6 +15,8 @@
 #include "cli.h"
 
 #define ASK_TOP_EVENTS 20
+#define ASK_SHOWN 10   /* findings printed without an LLM */
+#define ASK_PER_RULE 2 /* ... of one diagnosis */
 
 static void usage(FILE *out)
 {
@@ -75,33 +77,34 @@ static int asks_about(const char *q, const char *const *words)
 
 static int relevant(const char *q, json_t *rec)
 {
-    static const char *const tcp[] = {"retrans", "tcp",       "loss",  "lost",
-                                      "rtt",     "latency",   "slow",  "window",
-                                      "connect", "handshake", "reset", NULL};
-    static const char *const md[] = {"feed", "gap",  "market",   "itch",     "mold", "mdp",
-                                     "loss", "lost", "exchange", "arbitrat", NULL};
+    static const char *const tcp[] = {"retrans", "tcp",       "rtt",   "latency", "slow", "window",
+                                      "connect", "handshake", "reset", "gateway", NULL};
+    static const char *const md[] = {"feed", "gap",      "market",   "itch", "mold",
+                                     "mdp",  "exchange", "arbitrat", NULL};
+    static const char *const loss[] = {"loss", "lost", "drop", NULL};
     static const char *const orders[] = {"reject", "order", "fix", "ouch", "session", NULL};
-    static const char *const capture[] = {"capture", "drop", "saturat", "burst", "our", NULL};
+    static const char *const capture[] = {"capture", "saturat", "burst", "ours", NULL};
     const char *scope = json_string_value(json_object_get(rec, "scope"));
     if (!scope) return 0;
-    int any =
-        asks_about(q, tcp) || asks_about(q, md) || asks_about(q, orders) || asks_about(q, capture);
-    if (!any) return 1; /* a general question: everything is relevant */
-    if ((!strcmp(scope, "flow") || !strcmp(scope, "service")) && asks_about(q, tcp)) return 1;
-    if (!strcmp(scope, "md_session") && asks_about(q, md)) return 1;
-    if ((!strcmp(scope, "fix_session") || !strcmp(scope, "ouch_session")) && asks_about(q, orders))
-        return 1;
-    return !strcmp(scope, "interface") && asks_about(q, capture);
+    int t = asks_about(q, tcp), m = asks_about(q, md), l = asks_about(q, loss);
+    int o = asks_about(q, orders), c = asks_about(q, capture);
+    if (!t && !m && !l && !o && !c) return 1; /* a general question: everything bears on it */
+    if (l && !t && !m) t = m = 1;             /* "loss" alone: of packets or of messages */
+    if (!strcmp(scope, "flow") || !strcmp(scope, "service")) return t;
+    if (!strcmp(scope, "md_session")) return m;
+    if (!strcmp(scope, "fix_session") || !strcmp(scope, "ouch_session")) return o;
+    return c || l; /* the interface: our own capture's losses */
 }
 
-static void print_wrapped(const char *indent, const char *text)
+/* Prints text wrapped at 96 columns: the first line after lead, the others indented as far. */
+static void print_wrapped(const char *lead, const char *text)
 {
-    size_t col = 0, w = 96 - strlen(indent);
-    fputs(indent, stdout);
+    size_t indent = strlen(lead), col = 0, w = 96 - indent;
+    fputs(lead, stdout);
     for (const char *p = text; *p;) {
         size_t len = strcspn(p, " \n");
         if (col && col + len + 1 > w) {
-            printf("\n%s", indent);
+            printf("\n%*s", (int)indent, "");
             col = 0;
         } else if (col) {
             putchar(' ');
@@ -111,13 +114,19 @@ static void print_wrapped(const char *indent, const char *text)
         col += len;
         p += len;
         if (*p == '\n') {
-            printf("\n%s", indent);
+            printf("\n%*s", (int)indent, "");
             col = 0;
         }
         while (*p == ' ' || *p == '\n')
             p++;
     }
     putchar('\n');
+}
+
+static int severity_rank(json_t *rec)
+{
+    const char *s = json_string_value(json_object_get(rec, "severity"));
+    return s && !strcmp(s, "critical") ? 2 : s && !strcmp(s, "warn") ? 1 : 0;
 }
 
 static json_t *summary_context(json_t *summary)
@@ -286,25 +295,50 @@ int cmd_ask(int argc, char **argv)
         llm_client_free(llm);
         if (!arc) goto done;
     }
-    /* no LLM (or it failed): the findings that bear on the question */
+    /* no LLM (or it failed): the findings that bear on the question, the worst first */
     printf("Question: %s\n\n", question);
-    size_t shown = 0;
-    json_object_foreach(col.incidents, id, rec)
-    {
-        if (!relevant(question, rec)) continue;
-        json_t *d = json_object_get(rec, "diagnosis");
-        printf("[%s] %s (%" JSON_INTEGER_FORMAT " events)\n",
-               json_string_value(json_object_get(rec, "severity")),
-               json_string_value(json_object_get(rec, "key")),
-               json_integer_value(json_object_get(rec, "events")));
-        print_wrapped("  cause: ", json_string_value(json_object_get(d, "cause")));
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(d, "evidence"), i, e)
-            print_wrapped("  - ", json_string_value(e));
-        putchar('\n');
-        shown++;
+    size_t shown = 0, relevant_n = 0;
+    json_t *per_rule = json_object();
+    for (int rank = 2; rank >= 0; rank--) {
+        json_object_foreach(col.incidents, id, rec)
+        {
+            if (severity_rank(rec) != rank || !relevant(question, rec)) continue;
+            relevant_n++;
+            json_t *d = json_object_get(rec, "diagnosis");
+            /* at most ASK_PER_RULE of one diagnosis: the others are more of the same */
+            const char *rule = json_string_value(json_object_get(d, "rule"));
+            json_int_t same = json_integer_value(json_object_get(per_rule, rule));
+            json_object_set_new(per_rule, rule, json_integer(same + 1));
+            if (same >= ASK_PER_RULE || shown >= ASK_SHOWN) continue;
+            printf("[%s] %s (%" JSON_INTEGER_FORMAT " event%s)\n",
+                   json_string_value(json_object_get(rec, "severity")),
+                   json_string_value(json_object_get(rec, "key")),
+                   json_integer_value(json_object_get(rec, "events")),
+                   json_integer_value(json_object_get(rec, "events")) == 1 ? "" : "s");
+            print_wrapped("  cause: ", json_string_value(json_object_get(d, "cause")));
+            size_t i;
+            json_t *e;
+            json_array_foreach(json_object_get(d, "evidence"), i, e)
+                print_wrapped("  - ", json_string_value(e));
+            putchar('\n');
+            shown++;
+        }
     }
+    if (relevant_n > shown) {
+        printf("... and %zu more:", relevant_n - shown);
+        const char *rule;
+        json_t *n;
+        int first = 1;
+        json_object_foreach(per_rule, rule, n)
+        {
+            json_int_t more =
+                json_integer_value(n) > ASK_PER_RULE ? json_integer_value(n) - ASK_PER_RULE : 0;
+            if (more) printf("%s %" JSON_INTEGER_FORMAT " %s", first ? "" : ",", more, rule);
+            first &= !more;
+        }
+        printf(" (ticktap enrich --events lists every incident)\n\n");
+    }
+    json_decref(per_rule);
     if (!shown)
         printf("No finding bears on this question (%zu incident(s) in all%s).\n\n",
                json_object_size(col.incidents), events_path ? "" : "; give the events with -e");

@@ -669,9 +669,8 @@ int enrich_run(const struct enrich_options *o)
             fprintf(stderr, "ticktap enrich: metrics: %s\n", err);
             goto out;
         }
-        if (!o->quiet)
-            fprintf(stderr, "ticktap enrich: metrics on http://%s:%u/metrics\n", "127.0.0.1",
-                    metrics_http_port(r->http));
+        fprintf(stderr, "ticktap enrich: metrics on port %u (/metrics)\n",
+                metrics_http_port(r->http));
     }
     if (!o->quiet)
         fprintf(stderr, "ticktap enrich: %s%s%s\n",

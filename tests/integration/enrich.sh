@@ -159,8 +159,31 @@ kpid=$!
 for _ in $(seq 300); do grep -q "^kafka: .* delivered" "$E/k.err" && break; sleep 0.1; done
 BOOT=$(sed -n 's/^kafka: streaming to \([^ ]*\).*/\1/p' "$E/k.err")
 FAST="--set enrich.group_wait=10ms --set enrich.resolve_timeout=1s --set enrich.session_timeout=6s"
-"$TT" enrich -q -k "$BOOT" $FAST --set enrich.group_id=ref --set enrich.topic_out=ref.incidents \
-    -o "$E/kref.jsonl" -d 8 2> "$E/kref.err"
+TICKTAP_LLM_API_KEY="$KEY" "$TT" enrich -q -k "$BOOT" $FAST --set enrich.group_id=ref \
+    --set enrich.topic_out=ref.incidents --set llm.base_url="$LLM/ok" --set llm.model=test-model \
+    -m 127.0.0.1:0 -o "$E/kref.jsonl" -d 8 2> "$E/kref.err" &
+ref_pid=$!
+for _ in $(seq 50); do grep -q "metrics on port" "$E/kref.err" && break; sleep 0.1; done
+MPORT=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$E/kref.err")
+for _ in $(seq 60); do
+    curl -s "http://127.0.0.1:$MPORT/metrics" > "$E/kref.prom" 2> /dev/null
+    grep -q '^ticktap_llm_calls_total [1-9]' "$E/kref.prom" && break; sleep 0.1
+done
+wait $ref_pid
+check "enrich /metrics: records, LLM calls, tokens, latency, cache hits and the budget left" $PY - "$E/kref.prom" <<'PY'
+import sys
+m = {}
+for line in open(sys.argv[1]):
+    if line.startswith("ticktap_enrich") or line.startswith("ticktap_llm"):
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
+assert m["ticktap_llm_calls_total"] >= 1 and m["ticktap_enrich_events_total"] > 0, m
+assert m['ticktap_llm_tokens_total{kind="prompt"}'] == 100 * m["ticktap_llm_calls_total"], m
+assert m["ticktap_llm_budget_requests_left"] == 120 - m["ticktap_llm_calls_total"], m
+for k in ("ticktap_llm_failures_total", "ticktap_llm_cache_hits_total", "ticktap_llm_latency_seconds_max",
+          "ticktap_enrich_records_total", "ticktap_llm_budget_tokens_left"):
+    assert k in m, k
+PY
 timeout 30 kcat -C -b "$BOOT" -t ref.incidents -o beginning -e -q > "$E/kref.read" 2> /dev/null
 check "enrich -k: every incident opens and closes, on ticktap's topic as in -o (read back with kcat)" $PY - "$E/kref.jsonl" "$E/kref.read" <<'PY'
 import json, sys

@@ -208,6 +208,27 @@ a = sorted((r["key"], r["revision"], r["change"], r["events"]) for r in ref)
 b = sorted((r["key"], r["revision"], r["change"], r["events"]) for r in got)
 assert a == b, (len(a), len(b), [x for x in a if x not in b][:3], [x for x in b if x not in a][:3])
 PY
+# two replicas in one group share the 4 partitions: together, the records of one run
+"$TT" enrich -q -k "$BOOT" $FAST --set enrich.group_id=pair --set enrich.topic_out=pair.incidents \
+    -o "$E/pa.jsonl" -d 16 2> "$E/pa.err" &
+pa=$!
+sleep 1
+"$TT" enrich -q -k "$BOOT" $FAST --set enrich.group_id=pair --set enrich.topic_out=pair.incidents \
+    -o "$E/pb.jsonl" -d 15 2> "$E/pb.err"
+wait $pa
+timeout 30 kcat -C -b "$BOOT" -t pair.incidents -o beginning -e -q > "$E/pair.read" 2> /dev/null
+check "enrich -k: two replicas of one consumer group share the partitions: the same records, none twice" $PY - "$E/kref.read" "$E/pair.read" "$E/pa.jsonl" "$E/pb.jsonl" <<'PY'
+import json, sys
+ref = [json.loads(l) for l in open(sys.argv[1])]
+got = [json.loads(l) for l in open(sys.argv[2])]
+ids = [r["record_id"] for r in got]
+assert len(ids) == len(set(ids)), "duplicates: %d" % (len(ids) - len(set(ids)))
+a = sorted((r["key"], r["revision"], r["change"], r["events"]) for r in ref)
+b = sorted((r["key"], r["revision"], r["change"], r["events"]) for r in got)
+assert a == b, (len(a), len(b))
+each = [sum(1 for _ in open(p)) for p in sys.argv[3:5]]
+assert all(n > 0 for n in each), each  # both took part
+PY
 kill -INT $kpid 2> /dev/null; wait $kpid 2> /dev/null
 kill $llm_pid 2> /dev/null; wait $llm_pid 2> /dev/null
 trap 'rm -rf "$WORK"' EXIT

@@ -13,6 +13,11 @@ int cmd_run(int argc, char **argv);
 int cmd_enrich(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 
+/* Defaults, then the YAML file (NULL: none), then each --set, in that order: 0, or -1 with
+ * the reason in err. */
+int cli_config_load(struct tt_config *cfg, const char *path, const char *const *sets, int nsets,
+                    char *err, size_t errlen);
+
 /* Checks before the run that PATH ('-': stdout; NULL: none) can be written, without
  * truncating it; 0, or -1 after saying "PATH: cannot write WHAT: why" (exit status 4). */
 int cli_output_check(const char *path, const char *what);

@@ -117,3 +117,13 @@ void cli_metrics_stop(struct cli_metrics *cm)
     metrics_fini(&cm->reg);
     cm->on = 0;
 }
+
+int cli_config_load(struct tt_config *cfg, const char *path, const char *const *sets, int nsets,
+                    char *err, size_t errlen)
+{
+    config_defaults(cfg);
+    if (path && config_load_file(cfg, path, err, errlen)) return -1;
+    for (int i = 0; i < nsets; i++)
+        if (config_set(cfg, sets[i], err, errlen)) return -1;
+    return 0;
+}

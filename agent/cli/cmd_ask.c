@@ -179,14 +179,11 @@ int cmd_ask(int argc, char **argv)
     struct tt_config *cfg = malloc(sizeof(*cfg));
     char err[1024], dir[] = "/tmp/ticktap-ask.XXXXXX", path[4200];
     if (!cfg) return 1;
-    config_defaults(cfg);
     int rc = 1;
     json_t *summary = NULL, *context = NULL;
     struct collected col = {json_object()};
     int made_dir = 0;
-    if (config && config_load_file(cfg, config, err, sizeof(err))) goto bad;
-    for (int i = 0; i < nsets; i++)
-        if (config_set(cfg, sets[i], err, sizeof(err))) goto bad;
+    if (cli_config_load(cfg, config, sets, nsets, err, sizeof(err))) goto bad;
 
     json_error_t je;
     summary = json_load_file(input, 0, &je);

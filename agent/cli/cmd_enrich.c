@@ -102,11 +102,8 @@ int cmd_enrich(int argc, char **argv)
     struct tt_config *cfg = malloc(sizeof(*cfg));
     char err[1024];
     if (!cfg) return 1;
-    config_defaults(cfg);
     int rc = 1;
-    if (config && config_load_file(cfg, config, err, sizeof(err))) goto bad;
-    for (int i = 0; i < nsets; i++)
-        if (config_set(cfg, sets[i], err, sizeof(err))) goto bad;
+    if (cli_config_load(cfg, config, sets, nsets, err, sizeof(err))) goto bad;
     if (!cfg->incident.max_incidents) {
         snprintf(err, sizeof(err), "enrich.max_incidents must be at least 1");
         goto bad;

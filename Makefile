@@ -26,7 +26,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all test-bins deps test unit integration live demo bench sanitize fuzz clean help format
+.PHONY: all test-bins deps test unit integration live deploy image demo bench sanitize fuzz clean help format
 all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 	@: # a recipe, so an up-to-date build says nothing
 
@@ -40,9 +40,10 @@ test-bins: all $(UNIT_BINS)
 help:
 	@echo "make deps        install the Debian packages ticktap needs (idempotent)"
 	@echo "make             build build/ticktap (profile-guided; PGO=0: without) and build/ttgen"
-	@echo "make test        deps + build + unit, integration (tshark oracle too) and live tests"
+	@echo "make test        deps + build + unit, integration (tshark oracle too), live and deploy tests"
 	@echo "make demo        analyse a generated trading capture end to end"
 	@echo "make sanitize    the tests under ASan + UBSan"
+	@echo "make image       the container image (podman; BASE=... for the base image)"
 	@echo "make fuzz        each libFuzzer harness for FUZZ_SECONDS (default 30)"
 	@echo "make bench       throughput against tcpdump and tshark on 5M generated packets"
 
@@ -137,10 +138,22 @@ integration: $(BUILD)/ticktap $(BUILD)/ttgen
 live: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 	@BUILD=$(BUILD) tests/run_suites.sh live
 
+# The Helm chart, the systemd units and the container image (helm from npm, podman).
+deploy: $(BUILD)/ticktap $(BUILD)/ttgen
+	@BUILD=$(BUILD) tests/run_suites.sh deploy
+
+# The container image (Dockerfile). BASE=localhost/bookworm-minbase builds from a base made
+# by mmdebstrap, without a registry (tests/deploy/image.sh makes one).
+IMAGE ?= localhost/ticktap:$(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' helm/ticktap/Chart.yaml)
+BASE ?= docker.io/library/debian:bookworm-slim
+image: deps
+	CONTAINERS_CONF=$(CURDIR)/tests/deploy/containers.conf podman build \
+		--build-arg BASE=$(BASE) -t $(IMAGE) -f Dockerfile .
+
 test: deps
 	@echo "== build $(BUILD)/ticktap, test binaries$(if $(filter 1,$(PGO)), (profile-guided: built twice; PGO=0 to skip))$(if $(Q),; V=1 shows the compiler)"
 	@$(MAKE) --no-print-directory test-bins
-	@BUILD=$(BUILD) tests/run_suites.sh unit integration live
+	@BUILD=$(BUILD) tests/run_suites.sh unit integration live deploy
 
 demo: deps
 	@echo "== build $(BUILD)/ticktap$(if $(filter 1,$(PGO)), (profile-guided: built twice; PGO=0 to skip))$(if $(Q),; V=1 shows the compiler)"

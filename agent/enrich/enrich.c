@@ -671,6 +671,7 @@ int enrich_run(const struct enrich_options *o)
         }
         fprintf(stderr, "ticktap enrich: metrics on port %u (/metrics)\n",
                 metrics_http_port(r->http));
+        publish_metrics(r); /* every family from the start, at zero */
     }
     if (!o->quiet)
         fprintf(stderr, "ticktap enrich: %s%s%s\n",

@@ -86,6 +86,7 @@ static void publish_session(struct metrics_session *d, const struct trading_sess
     d->order_rejects = s->order_rejects;
     d->heartbeats_missed = s->heartbeats_missed;
     if (d->latency.count != s->latency.n) prom_hist_from_hist(&d->latency, &s->latency);
+    if (d->skew.count != s->skew.n) prom_hist_from_hist(&d->skew, &s->skew);
     d->nfeeds = s->nfeeds;
     for (uint32_t f = 0; f < s->nfeeds && f < MD_FEEDS_MAX; f++) {
         memcpy(d->feed[f].name, s->feed[f].name, sizeof(d->feed[f].name));
@@ -248,6 +249,7 @@ static void merge_snap(struct metrics_worker_snap *into, const struct metrics_wo
         d->order_rejects += x->order_rejects;
         d->heartbeats_missed += x->heartbeats_missed;
         prom_hist_merge(&d->latency, &x->latency);
+        prom_hist_merge(&d->skew, &x->skew);
     }
 }
 
@@ -384,6 +386,16 @@ static void render_trading(struct prom_buf *b, const struct metrics_worker_snap 
         prom_label(&l, "protocol", kind_label(s->kind));
         prom_label(&l, "session", s->name);
         prom_histogram(b, "ticktap_session_latency_seconds", &l, &s->latency);
+    }
+    prom_family(b, "ticktap_feed_skew_seconds", "histogram",
+                "Per market-data session with A and B feeds: how far the later copy trailed");
+    for (int i = 0; i < TRADING_SESSIONS_MAX; i++) {
+        const struct metrics_session *s = &t->sessions[i];
+        if (!s->used || !s->skew.count) continue;
+        prom_labels_init(&l);
+        prom_label(&l, "protocol", kind_label(s->kind));
+        prom_label(&l, "session", s->name);
+        prom_histogram(b, "ticktap_feed_skew_seconds", &l, &s->skew);
     }
     static const char *feed_fam[3][2] = {
         {"ticktap_feed_packets_total", "Packets of one market-data feed"},

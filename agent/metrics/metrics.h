@@ -33,6 +33,7 @@ struct metrics_session {
     char name[80];
     uint64_t messages, seq_gaps, lost, duplicates, rejects, order_rejects, heartbeats_missed;
     struct prom_hist latency; /* orders: to the first response; market data: feed latency */
+    struct prom_hist skew;    /* market data with A and B feeds: how far the later copy trailed */
     uint32_t nfeeds;
     struct {
         char name[48];

@@ -15,6 +15,7 @@
 #               attached after a crash
 #   dpdk        net_pcap replays through `ticktap run` equal the offline analysis (dpdk.sh)
 #   hand-off    a saturated `mode: auto` port goes from tap mode to DPDK in the run (handoff.sh)
+#   caps        the chart's capabilities are enough, and each is needed (caps.sh)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -25,13 +26,13 @@ GEN="$BUILD/ttgen"
 PY=/usr/bin/python3
 PP="$PY $ROOT/tests/live/pingpong.py"
 VALIDATE="$ROOT/tests/integration/validate.py"
-A=tta$$ B=ttb$$ HA=tha$$ HB=thb$$ # HA, HB: the hand-off's single-queue pair (handoff.sh)
+A=tta$$ B=ttb$$ HA=tha$$ HB=thb$$ CA=tca$$ CB=tcb$$ # HA, HB: handoff.sh; CA, CB: caps.sh
 WORK=$(mktemp -d /tmp/ticktap-live.XXXXXX)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
-    for ns in $A $B $HA $HB; do ip netns del $ns 2>/dev/null; done
+    for ns in $A $B $HA $HB $CA $CB; do ip netns del $ns 2>/dev/null; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -493,6 +494,7 @@ check "a crashed agent leaves nothing attached (BPF links)" bash -c "test -n '$b
 
 . "$ROOT/tests/live/dpdk.sh"
 . "$ROOT/tests/live/handoff.sh"
+. "$ROOT/tests/live/caps.sh"
 
 echo
 suite_end live

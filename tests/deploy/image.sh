@@ -10,9 +10,11 @@ if [ "$(id -u)" -ne 0 ] || ! command -v podman > /dev/null || ! command -v mmdeb
 else
     mkdir -p "$IMG"
     if ! podman image exists localhost/bookworm-minbase; then
+        src=() # the host's mirror when it has one, else Debian's default
+        [ -f /etc/apt/sources.list.d/debian.sources ] && src=(/etc/apt/sources.list.d/debian.sources)
         [ -s "$IMG/base.tar" ] || mmdebstrap --quiet --variant=minbase \
             --aptopt='Acquire::Check-Valid-Until "false"' bookworm "$IMG/base.tar" \
-            /etc/apt/sources.list.d/debian.sources > "$WORK/mm.log" 2>&1 || rm -f "$IMG/base.tar"
+            "${src[@]}" > "$WORK/mm.log" 2>&1 || rm -f "$IMG/base.tar"
         [ -s "$IMG/base.tar" ] && podman import -q "$IMG/base.tar" localhost/bookworm-minbase > /dev/null
     fi
     if ! podman image exists localhost/bookworm-minbase; then

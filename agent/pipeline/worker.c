@@ -267,7 +267,10 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
         emit_tcp(w, EV_TCP_RESET, f, dir, pkt, &res);
     else if (pkt->tcp.flags & TH_FIN)
         emit_tcp(w, EV_TCP_FIN, f, dir, pkt, &res); /* internal: feeds the FIN-storm detector */
-    if (res.ack_rtt_ns) hist_add(&w->st.rtt, res.ack_rtt_ns);
+    if (res.ack_rtt_ns) {
+        hist_add(&w->st.rtt, res.ack_rtt_ns);
+        timeline_latency(&w->st.timeline, TL_RTT, res.ack_rtt_ns);
+    }
     if (res.handshake_ns) {
         hist_add(&w->st.handshake, res.handshake_ns);
         struct event *e = event_new(w, EV_TCP_HANDSHAKE, pkt->frame);
@@ -341,6 +344,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     if (fr->ts_ns > st->last_ts_ns) st->last_ts_ns = fr->ts_ns;
     st->packets++;
     st->bytes += fr->wirelen;
+    timeline_frame(&st->timeline, fr->ts_ns, fr->wirelen);
     stats_count_mix(st, pkt.protos);
     if (pkt.error != TT_C_MAX) {
         st->counters[pkt.error]++;

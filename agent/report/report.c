@@ -46,6 +46,47 @@ static json_t *flow_json(const struct event *e)
                      flow_end_reason_name((enum flow_end_reason)r->end_reason));
 }
 
+/* The timeline (stats/timeline.h) for the report's charts: per bucket, packets, bytes and,
+ * for each latency series with samples, p50, p99 and max in us (null where a bucket has
+ * none). NULL when no frame was seen. */
+static json_t *timeline_json(const struct timeline *t)
+{
+    if (!t->b || !t->used) return NULL;
+    json_t *o =
+        json_pack("{s:I, s:I, s:i}", "bucket_ns", (json_int_t)(1ull << t->shift), "start_ns",
+                  (json_int_t)(t->base << t->shift), "buckets", (json_int_t)t->used);
+    json_t *pk = json_array(), *by = json_array();
+    for (uint32_t i = 0; i < t->used; i++) {
+        json_array_append_new(pk, json_integer((json_int_t)t->b[i].packets));
+        json_array_append_new(by, json_integer((json_int_t)t->b[i].bytes));
+    }
+    json_object_set_new(o, "packets", pk);
+    json_object_set_new(o, "bytes", by);
+    static const char *const names[TL_SERIES] = {"rtt_us", "order_latency_us", "feed_latency_us"};
+    for (int s = 0; s < TL_SERIES; s++) {
+        int any = 0;
+        for (uint32_t i = 0; i < t->used && !any; i++)
+            any = t->b[i].lat[s].max_ns != 0;
+        if (!any) continue;
+        json_t *p50 = json_array(), *p99 = json_array(), *mx = json_array();
+        for (uint32_t i = 0; i < t->used; i++) {
+            const struct tl_lat *l = &t->b[i].lat[s];
+            if (!l->max_ns) {
+                json_array_append_new(p50, json_null());
+                json_array_append_new(p99, json_null());
+                json_array_append_new(mx, json_null());
+                continue;
+            }
+            json_array_append_new(p50, json_real((double)timeline_quantile(l, 0.5) / 1e3));
+            json_array_append_new(p99, json_real((double)timeline_quantile(l, 0.99) / 1e3));
+            json_array_append_new(mx, json_real((double)l->max_ns / 1e3));
+        }
+        json_object_set_new(o, names[s],
+                            json_pack("{s:o, s:o, s:o}", "p50", p50, "p99", p99, "max", mx));
+    }
+    return o;
+}
+
 int report_write_summary(const struct run_result *res, const char *path, char *err, size_t errlen)
 {
     const struct tt_stats *st = &res->st;
@@ -96,6 +137,8 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     for (uint32_t i = 0; i < st->nworst; i++)
         json_array_append_new(wf, flow_json(&worst[i]));
     json_object_set_new(root, "worst_flows", wf);
+    json_t *tl = timeline_json(&st->timeline);
+    if (tl) json_object_set_new(root, "timeline", tl);
     if (res->kafka_used) {
         const struct kafka_stats *k = &res->kafka;
         json_t *ko =

@@ -23,7 +23,10 @@ int stats_init(struct tt_stats *s, uint32_t talkers_max, uint32_t top_n)
     if (!s->talkers.hosts || !s->talkers.index) return -ENOMEM;
     s->talkers.cap = cap;
     s->talkers.max = talkers_max;
-    return trading_stats_init(&s->trading);
+    if (timeline_init(&s->timeline)) return -ENOMEM;
+    int rc = trading_stats_init(&s->trading);
+    s->trading.tl = &s->timeline;
+    return rc;
 }
 
 int stats_track_inputs(struct tt_stats *s, uint32_t n)
@@ -72,7 +75,10 @@ void stats_reset(struct tt_stats *s)
     t.untracked = 0;
     trading_stats_reset(&s->trading);
     struct trading_stats trading = s->trading;
+    struct timeline tl = s->timeline;
+    timeline_reset(&tl);
     memset(s, 0, sizeof(*s));
+    s->timeline = tl;
     hist_init(&s->rtt);
     hist_init(&s->handshake);
     s->talkers = t;
@@ -89,6 +95,7 @@ void stats_fini(struct tt_stats *s)
     s->talkers.hosts = NULL;
     s->talkers.index = NULL;
     trading_stats_fini(&s->trading);
+    timeline_fini(&s->timeline);
 }
 
 void talker_add(struct talker_table *t, const uint8_t addr[16], uint64_t bytes, uint64_t pkts)
@@ -163,6 +170,7 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     hist_merge(&into->rtt, &from->rtt);
     hist_merge(&into->handshake, &from->handshake);
     trading_stats_merge(&into->trading, &from->trading);
+    timeline_merge(&into->timeline, &from->timeline);
     for (uint32_t i = 0; i < from->talkers.n; i++) {
         const struct talker *h = &from->talkers.hosts[i];
         talker_add(&into->talkers, h->addr, h->bytes, h->pkts);

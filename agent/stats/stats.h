@@ -15,6 +15,7 @@
 #include "../tcp/tcp_analysis.h"
 #include "../util/counters.h"
 #include "../util/hist.h"
+#include "timeline.h"
 #include "../trading/trading_stats.h"
 
 #define TT_TOP_MAX 32
@@ -71,6 +72,7 @@ struct tt_stats {
     struct hist rtt;        /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
     struct hist handshake;  /* SYN to handshake-completing ACK */
     struct talker_table talkers;
+    struct timeline timeline; /* packets, bytes and latencies over capture time */
     uint32_t top_n;
     uint32_t nworst;
     struct event worst[TT_TOP_MAX]; /* flow records with the most anomalies */

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "../stats/timeline.h"
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
 #include "mdp3.h"
@@ -335,8 +336,8 @@ static struct md_session *md_attach(struct trading *t, struct flow *f, const str
 }
 
 /* Feed latency: capture time minus the exchange's time; a negative one is only counted. */
-static void md_latency(struct trading_session_stats *ss, struct hist *all, uint64_t capture_ns,
-                       uint64_t exchange_ns)
+static void md_latency(struct trading_session_stats *ss, struct hist *all, struct timeline *tl,
+                       uint64_t capture_ns, uint64_t exchange_ns)
 {
     if (capture_ns < exchange_ns) {
         ss->latency_negative++;
@@ -344,6 +345,7 @@ static void md_latency(struct trading_session_stats *ss, struct hist *all, uint6
     }
     hist_add(&ss->latency, capture_ns - exchange_ns);
     hist_add(all, capture_ns - exchange_ns);
+    if (tl) timeline_latency(tl, TL_FEED, capture_ns - exchange_ns);
 }
 
 void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
@@ -402,7 +404,7 @@ void md_mold(struct trading *t, struct flow *f, const struct packet *pkt)
         if (its < 0)
             ss->latency_negative++;
         else
-            md_latency(ss, &t->st->itch_latency, pkt->ts_ns - midnight, (uint64_t)its);
+            md_latency(ss, &t->st->itch_latency, t->st->tl, pkt->ts_ns - midnight, (uint64_t)its);
     }
 }
 
@@ -449,5 +451,5 @@ void md_mdp3(struct trading *t, struct flow *f, const struct packet *pkt)
     }
     ss->feed[fi].messages += msgs;
     t->st->mdp3_messages += msgs;
-    if (fresh) md_latency(ss, &t->st->mdp3_latency, pkt->ts_ns, dp.sending_time);
+    if (fresh) md_latency(ss, &t->st->mdp3_latency, t->st->tl, pkt->ts_ns, dp.sending_time);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../stats/timeline.h"
 #include "../flow/flow_table.h"
 #include "trading_internal.h"
 
@@ -121,6 +122,7 @@ void trading_order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
                               : &t->st->ouch_latency[o->pair - OP_MAX],
              lat);
     if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
+    if (t->st->tl) timeline_latency(t->st->tl, TL_ORDER, lat);
     o->key = 0;
     (*pending)--;
 }

@@ -202,7 +202,7 @@ void stream_segment(struct stream_dir *s, const struct stream_cfg *cfg, uint32_t
         s->after_hole = 1;
     }
     int32_t rel = seq_diff(seq, s->next_seq);
-    if (rel < 0) { /* retransmitted bytes: deliver only what is new */
+    if (rel < 0) {                         /* retransmitted bytes: deliver only what is new */
         uint32_t old = 0u - (uint32_t)rel; /* rel may be INT32_MIN: negate unsigned */
         if (old >= seglen) {
             cfg->ctr->duplicates++;

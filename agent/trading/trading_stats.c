@@ -47,9 +47,11 @@ int trading_stats_init(struct trading_stats *s)
 void trading_stats_reset(struct trading_stats *s)
 {
     struct trading_session_stats *sessions = s->sessions;
+    struct timeline *tl = s->tl;
     memset(sessions, 0, (size_t)s->nsessions * sizeof(*sessions));
     memset(s, 0, sizeof(*s));
     s->sessions = sessions;
+    s->tl = tl;
     for (int i = 0; i < OP_MAX; i++) {
         hist_init(&s->order_latency[i]);
         hist_init(&s->ouch_latency[i]);

@@ -57,7 +57,10 @@ struct trading_session_stats {
     struct hist skew;    /* MD pairs: how far the later feed trailed the earlier one */
 };
 
+struct timeline;
+
 struct trading_stats {
+    struct timeline *tl; /* the worker's timeline (stats/timeline.h), or NULL */
     struct trading_session_stats *sessions; /* TRADING_SESSIONS_MAX; [0, nsessions) in use */
     uint32_t nsessions;                     /* sessions are taken in order, never freed */
     uint64_t sessions_untracked;

@@ -73,7 +73,7 @@ $(PGO_DIR)/$(BUILD)/%.o: %.c
 	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -fprofile-update=atomic \
 	  -MT $@ -MF $(abspath $(@:.o=.d)) -c $(abspath $<) -o $(BUILD)/$*.o
 
-$(PGO_DIR)/ticktap: $(PGO_OBJS)
+$(PGO_DIR)/ticktap: $(PGO_OBJS) $(ASSETS_O)
 	$(Q)cd $(PGO_DIR) && $(CC) $(CFLAGS) -fprofile-generate -o ticktap \
 	  $(patsubst $(PGO_DIR)/%,%,$^) $(LDLIBS)
 
@@ -105,8 +105,21 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $(abspath $<) -o $@
 
+# The HTML report's page, styles, script and Chart.js (Debian's libjs-chart.js), compiled in
+# so that a report is one self-contained file (scripts/embed.py).
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+REPORT_ASSETS := $(wildcard agent/report/html/*) agent/serve/ui.html
+ASSETS_O := $(abspath $(BUILD)/gen/report_assets.o)
+$(BUILD)/gen/report_assets.c: $(REPORT_ASSETS) $(CHARTJS) scripts/embed.py
+	@mkdir -p $(dir $@)
+	$(Q)scripts/embed.py $@ report_page=agent/report/html/report.html \
+	  report_css=agent/report/html/report.css report_js=agent/report/html/report.js \
+	  report_chartjs=$(CHARTJS) serve_page=agent/serve/ui.html
+$(ASSETS_O): $(BUILD)/gen/report_assets.c
+	$(Q)$(CC) -O0 -c $< -o $@
+
 # made afresh: a source renamed or removed must not leave its old object in the archive
-$(BUILD)/libticktap.a: $(AGENT_OBJS)
+$(BUILD)/libticktap.a: $(AGENT_OBJS) $(ASSETS_O)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/ticktap: $(BUILD)/agent/main.o $(BUILD)/libticktap.a

@@ -17,6 +17,8 @@ static void usage(FILE *out)
                  "  run --config FILE    capture live: XDP host/tap mode or pcap (ticktap run --help)\n"
                  "  enrich -k BROKERS    events to incidents with a root cause (ticktap enrich --help)\n"
                  "  ask \"QUESTION\" FILE  ask about a capture or a summary (ticktap ask --help)\n"
+                 "  report SUMMARY -o F  the HTML report of a finished run (ticktap report --help)\n"
+                 "  serve                a local web UI: drop a capture, get its report\n"
                  "  config               list every setting with its default and meaning\n"
                  "  version              print the version\n",
             TT_VERSION);
@@ -37,6 +39,10 @@ int main(int argc, char **argv)
         return cmd_enrich(argc - 1, argv + 1);
     if (!strcmp(cmd, "ask"))
         return cmd_ask(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "config") && argc > 2) {
         int help = !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h");
         fprintf(help ? stdout : stderr,

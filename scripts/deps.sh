@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libjansson
 libxxhash-dev zlib1g-dev librdkafka-dev kcat libcmocka-dev tshark tcpdump python3-jsonschema time
 libbpf-dev libxdp-dev bpftool libelf-dev iproute2 iputils-ping libmicrohttpd-dev python3-prometheus-client curl libcurl4-openssl-dev
 libdpdk-dev podman buildah mmdebstrap uidmap fuse-overlayfs slirp4netns runc python3-kubernetes
-yamllint"
+yamllint libjs-chart.js chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -41,6 +41,9 @@ struct capture_stats {
 
 struct capture_ops {
     const char *name;
+    /* Optional, files: how far the reading is, in bytes of the inputs, and their total (for
+     * progress). Any thread may call it while another reads. */
+    void (*progress)(struct capture *c, uint64_t *done, uint64_t *total);
     /* Opens the source; on failure returns a negative errno and writes a one-line reason
      * (what, why, how to fix) into err[errlen]. */
     int (*open)(struct capture **out, const char *const *paths, int npaths, const char *filter,

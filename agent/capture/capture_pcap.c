@@ -85,6 +85,22 @@ struct capture {
     char pending_err[512];
 };
 
+/* The inputs' read positions (the kernel's file offsets: read() moves them, and so does
+ * libpcap's stdio) against their sizes. */
+static void pcap_file_progress(struct capture *c, uint64_t *done, uint64_t *total)
+{
+    *done = *total = 0;
+    for (int i = 0; i < c->nin; i++) {
+        struct pcap_input *in = &c->in[i];
+        int fd = in->buf ? in->fd : in->p && pcap_file(in->p) ? fileno(pcap_file(in->p)) : -1;
+        struct stat sb;
+        if (fd < 0 || fstat(fd, &sb)) continue;
+        off_t pos = in->done ? sb.st_size : lseek(fd, 0, SEEK_CUR);
+        *total += (uint64_t)sb.st_size;
+        *done += pos > 0 ? (uint64_t)pos : 0;
+    }
+}
+
 static void pcap_close_all(struct capture *c)
 {
     for (int i = 0; i < c->nin; i++) {
@@ -529,11 +545,11 @@ static int pcap_file_rx_burst(struct capture *c, struct frame *frames, int max, 
     if (rc) return rc;
     if (c->streaming)
         rc = stream_burst(c, &c->in[0], frames, max);
-    else if (!c->arena && !(c->arena = table_malloc(1, ARENA_BYTES))) { /* merging or libpcap only */
+    else if (!c->arena &&
+             !(c->arena = table_malloc(1, ARENA_BYTES))) { /* merging or libpcap only */
         snprintf(err, errlen, "out of memory (%u MiB for the frame arena)", ARENA_BYTES >> 20);
         rc = -ENOMEM;
-    }
-    else
+    } else
         rc = merge_burst(c, frames, max, c->arena, ARENA_BYTES, 0);
     if (!rc) /* an input that broke as the others ended: say so before the end */
         rc = take_pending_err(c, err, errlen);
@@ -562,6 +578,7 @@ static void pcap_file_stats(struct capture *c, struct capture_stats *st)
 
 const struct capture_ops capture_pcap_file = {
     .name = "pcap-file",
+    .progress = pcap_file_progress,
     .open = pcap_file_open,
     .rx_burst = pcap_file_rx_burst,
     .stats = pcap_file_stats,

@@ -12,6 +12,8 @@ int cmd_analyze(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_enrich(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Defaults, then the YAML file (NULL: none), then each --set, in that order: 0, or -1 with
  * the reason in err. */

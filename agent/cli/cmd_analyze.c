@@ -14,6 +14,7 @@
 #include "../pipeline/pipeline.h"
 #include "../report/report.h"
 #include "../trading/trading.h"
+#include "../report/report_html.h"
 #include "cli.h"
 
 static _Atomic int stop_flag;
@@ -46,6 +47,10 @@ static void usage(FILE *out)
         "                        same name (rotation) is followed into\n"
         "  -m, --metrics ADDR    serve Prometheus /metrics and /healthz on ADDR while running\n"
         "                        (127.0.0.1:9108; port 0 picks a free one)\n"
+        "  -r, --report PATH     write an HTML report (one self-contained file: charts, tables,\n"
+        "                        filters; opens offline)\n"
+        "      --progress PATH   write the progress (frames, %%, rate, time left) as JSON there\n"
+        "                        every half second (a terminal shows it on its own)\n"
         "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
         "                        Ctrl-C) so consumers can read it\n"
         "\n"
@@ -58,7 +63,8 @@ static void usage(FILE *out)
 
 /* What the command line asked for. */
 struct analyze_args {
-    const char *filter, *events_path, *summary_path, *kafka_brokers, *metrics_addr;
+    const char *filter, *events_path, *summary_path, *kafka_brokers, *metrics_addr, *report_path;
+    const char *progress_path;
     const char *sets[64];
     int nsets, quiet, workers, follow;
     double kafka_hold;
@@ -82,6 +88,8 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
         {"kafka-hold", required_argument, NULL, 'H'},
         {"follow", no_argument, NULL, 'F'},
         {"metrics", required_argument, NULL, 'm'},
+        {"report", required_argument, NULL, 'r'},
+        {"progress", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     char err[1024];
@@ -89,7 +97,7 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
     memset(a, 0, sizeof(*a));
     a->workers = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:Fm:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:e:s:w:c:qhk:Fm:r:", longopts, NULL)) != -1) {
         switch (c) {
         case 'f':
             a->filter = optarg;
@@ -134,6 +142,12 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
             break;
         case 'm':
             a->metrics_addr = optarg;
+            break;
+        case 'r':
+            a->report_path = optarg;
+            break;
+        case 'P':
+            a->progress_path = optarg;
             break;
         case 'H': {
             char *end;
@@ -237,9 +251,26 @@ int cmd_analyze(int argc, char **argv)
     int ran = 0;
 
     /* Every output is known writable before any frame is read. */
-    if (cli_output_check(a.summary_path, "summary")) {
+    if (cli_output_check(a.summary_path, "summary") || cli_output_check(a.report_path, "report")) {
         status = 4;
         goto out;
+    }
+    char events_tmp[64] = "";
+    if (a.report_path && a.events_path && !strcmp(a.events_path, "-")) {
+        fprintf(stderr, "ticktap: --report reads the events back: give --events a file, not -\n");
+        status = 1;
+        goto out;
+    }
+    if (a.report_path && !a.events_path) { /* the report needs the events: a private file */
+        snprintf(events_tmp, sizeof(events_tmp), "/tmp/ticktap-report-events.XXXXXX");
+        int fd = mkstemp(events_tmp);
+        if (fd < 0) {
+            fprintf(stderr, "ticktap: cannot make a temporary file for the report's events\n");
+            status = 4;
+            goto out;
+        }
+        close(fd);
+        a.events_path = events_tmp;
     }
     events_out = cli_events_open(a.events_path, a.follow);
     if (a.events_path && !events_out) {
@@ -276,6 +307,7 @@ int cmd_analyze(int argc, char **argv)
         .filter = a.filter,
         .events_out = events_out,
         .progress = isatty(STDERR_FILENO) && !a.quiet && !a.follow,
+        .progress_path = a.progress_path,
         .stop = &stop_flag,
         .kafka = kafka,
         .metrics = cm.on ? &cm.reg : NULL,
@@ -295,6 +327,26 @@ int cmd_analyze(int argc, char **argv)
     if (a.follow) res.interrupted = 0; /* following ends by a signal: that is its normal end */
     status = cli_write_outputs(&res, events_out, a.events_path, a.summary_path);
     events_out = NULL; /* closed by cli_write_outputs */
+    if (a.report_path && !status) {
+        char inputs[512];
+        inputs_text(&a, inputs, sizeof(inputs));
+        json_t *summary = report_summary_json(&res);
+        struct report_html_input in = {.summary = summary,
+                                       .events_path = a.events_path,
+                                       .input_name = inputs,
+                                       .events_cap = cfg.report_events};
+        if (report_html_write(a.report_path, &in, err, sizeof(err))) {
+            fprintf(stderr, "ticktap: %s\n", err);
+            status = 4;
+        } else if (!a.quiet) {
+            fprintf(stderr, "report: %s\n", a.report_path);
+        }
+        json_decref(summary);
+    }
+    if (events_tmp[0]) {
+        unlink(events_tmp);
+        a.events_path = NULL; /* the human summary goes to stdout as without a report */
+    }
     if (!a.quiet) {
         char inputs[512];
         inputs_text(&a, inputs, sizeof(inputs));

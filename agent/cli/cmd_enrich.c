@@ -46,13 +46,17 @@ static void usage(FILE *out)
 
 int cmd_enrich(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"kafka", required_argument, 0, 'k'},   {"events", required_argument, 0, 'E'},
-        {"config", required_argument, 0, 'c'},  {"set", required_argument, 0, 'S'},
-        {"output", required_argument, 0, 'o'},  {"duration", required_argument, 0, 'd'},
-        {"metrics", required_argument, 0, 'm'}, {"quiet", no_argument, 0, 'q'},
-        {"check-config", no_argument, 0, 'C'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"kafka", required_argument, 0, 'k'},
+                                             {"events", required_argument, 0, 'E'},
+                                             {"config", required_argument, 0, 'c'},
+                                             {"set", required_argument, 0, 'S'},
+                                             {"output", required_argument, 0, 'o'},
+                                             {"duration", required_argument, 0, 'd'},
+                                             {"metrics", required_argument, 0, 'm'},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"check-config", no_argument, 0, 'C'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
     const char *brokers = NULL, *events = NULL, *config = NULL, *out_path = NULL, *metrics = NULL;
     const char *sets[64];
     int nsets = 0, quiet = 0, check = 0, c;

@@ -140,11 +140,16 @@ static int run_tick(void *arg, struct event *out, int max)
 static int parse_args(int argc, char **argv, struct run_args *a, struct run_state *rs)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'S'},
-        {"events", required_argument, NULL, 'e'},  {"summary", required_argument, NULL, 's'},
-        {"kafka", required_argument, NULL, 'k'},   {"duration", required_argument, NULL, 'd'},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {"metrics", required_argument, NULL, 'm'}, {"check-config", no_argument, NULL, 'C'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 'S'},
+        {"events", required_argument, NULL, 'e'},
+        {"summary", required_argument, NULL, 's'},
+        {"kafka", required_argument, NULL, 'k'},
+        {"duration", required_argument, NULL, 'd'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"metrics", required_argument, NULL, 'm'},
+        {"check-config", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -209,8 +214,9 @@ static int parse_args(int argc, char **argv, struct run_args *a, struct run_stat
     if (a->metrics_addr)
         snprintf(rs->cfg.metrics.listen, sizeof(rs->cfg.metrics.listen), "%s", a->metrics_addr);
     if (a->check_only) { /* what a deployment checks before it rolls out: nothing attached */
-        printf("%s: valid: %u interface(s), %u rule(s)\n", rs->config_path ? rs->config_path : "config",
-               rs->cfg.live.nifaces, rs->cfg.live.nrules);
+        printf("%s: valid: %u interface(s), %u rule(s)\n",
+               rs->config_path ? rs->config_path : "config", rs->cfg.live.nifaces,
+               rs->cfg.live.nrules);
         return 0;
     }
     return -1;

@@ -60,6 +60,8 @@ static const struct opt options[] = {
     {"detect.burst_fraction_pct", OPT_U32, O(burst_fraction_pct),
      "microbursts: percent of the link rate a window must exceed"},
     {"report.top_n", OPT_U32, O(top_n), "rows in top talkers and worst flows"},
+    {"report.max_events", OPT_U32, O(report_events),
+     "events an HTML report holds (the first ones; the cap is stated in the page)"},
     {"report.talkers_max", OPT_U32, O(talkers_max), "hosts tracked per worker for top talkers"},
     {"alert.keys", OPT_U32, O(alert_keys),
      "flows or hosts the alert rules track at once (alert.<event type>.warn|critical|window|"
@@ -203,6 +205,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->burst_link_mbps = 10000;
     cfg->burst_fraction_pct = 50;
     cfg->talkers_max = 1u << 16;
+    cfg->report_events = 20000;
     kafka_config_default(&cfg->kafka);
     metrics_config_default(&cfg->metrics);
     trading_config_defaults(&cfg->trading);

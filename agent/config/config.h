@@ -44,6 +44,7 @@ struct tt_config {
     uint32_t burst_fraction_pct; /* ... and the share of it a window must exceed */
     uint32_t top_n;              /* rows in "top talkers" and "worst flows" */
     uint32_t talkers_max;        /* hosts tracked per worker for top talkers */
+    uint32_t report_events;      /* events kept in an HTML report (besides flow records) */
     struct kafka_config kafka;
     struct metrics_config metrics;
     struct alert_rules alerts;

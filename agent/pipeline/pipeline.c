@@ -4,6 +4,7 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -325,16 +326,41 @@ static void start(struct pipeline *p)
     }
 }
 
-static void show_progress(const struct pipeline *p)
+/* Frames so far, rate, and for files the share read and the time left: on a terminal as a
+ * line that rewrites itself, and as JSON in progress_path (written aside and renamed, so a
+ * reader never sees half of it). */
+static void show_progress(const struct pipeline *p, int tty, int final)
 {
-    uint64_t frame = 0;
+    uint64_t frame = 0, done = 0, total = 0;
     for (uint32_t i = 0; i < p->nw; i++) {
         uint64_t w = atomic_load_explicit(&p->ws[i].watermark, memory_order_relaxed);
-        if (w != EVENT_ORDER_END && w > frame) frame = w;
+        if (final) /* the workers have stopped: their counts are still */
+            frame += p->ws[i].st.packets;
+        else if (w != EVENT_ORDER_END && w > frame)
+            frame = w;
     }
-    double dt = now_s() - p->t0;
-    fprintf(stderr, "\r  %.2f M frames  %.1f s  %.2f Mpps ", (double)frame / 1e6, dt,
-            dt > 0 ? (double)frame / dt / 1e6 : 0.0);
+    if (!p->live && p->ops->progress) p->ops->progress(p->cap, &done, &total);
+    double dt = now_s() - p->t0, pct = total ? 100.0 * (double)done / (double)total : -1;
+    double left = pct > 0.5 && dt > 0 ? dt * (100.0 - pct) / pct : -1;
+    if (tty && p->opt->progress) {
+        fprintf(stderr, "\r  %.2f M frames  %.2f Mpps", (double)frame / 1e6,
+                dt > 0 ? (double)frame / dt / 1e6 : 0.0);
+        if (pct >= 0) fprintf(stderr, "  %5.1f%%", pct);
+        if (left >= 0) fprintf(stderr, "  %.0f s left ", left);
+        fprintf(stderr, "   ");
+    }
+    if (p->opt->progress_path) {
+        char tmp[4200];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", p->opt->progress_path);
+        FILE *f = fopen(tmp, "w");
+        if (!f) return;
+        fprintf(f,
+                "{\"frames\":%" PRIu64
+                ",\"elapsed_s\":%.3f,\"rate_fps\":%.0f,\"bytes_read\":%" PRIu64
+                ",\"bytes_total\":%" PRIu64 ",\"percent\":%.1f,\"left_s\":%.1f}\n",
+                frame, dt, dt > 0 ? (double)frame / dt : 0.0, done, total, pct, left);
+        if (fclose(f) == 0) rename(tmp, p->opt->progress_path);
+    }
 }
 
 /* The caller's tick (live: capture.saturated), its events emitted like any other. */
@@ -373,7 +399,7 @@ static void sink_sleep(struct pipeline *p)
 static void sink_loop(struct pipeline *p)
 {
     const struct run_options *opt = p->opt;
-    double next_progress = p->t0 + 2.0;
+    double next_progress = p->t0 + (opt->progress_path ? 0.0 : 2.0);
     double tick_every = opt->tick_interval_ns ? (double)opt->tick_interval_ns / 1e9 : 1.0;
     double next_tick = p->t0 + tick_every;
     int progress_shown = 0;
@@ -394,8 +420,8 @@ static void sink_loop(struct pipeline *p)
             run_tick(p);
             next_tick = now_s() + tick_every;
         }
-        if (opt->progress && now_s() >= next_progress) {
-            show_progress(p);
+        if ((opt->progress || opt->progress_path) && now_s() >= next_progress) {
+            show_progress(p, 1, 0);
             progress_shown = 1;
             next_progress = now_s() + 0.5;
         }
@@ -403,7 +429,8 @@ static void sink_loop(struct pipeline *p)
     }
     if (opt->tick) run_tick(p); /* what happened since the previous tick is reported */
     sink_close_alerts(&p->sink);
-    if (progress_shown) fprintf(stderr, "\r%60s\r", "");
+    if (progress_shown && opt->progress) fprintf(stderr, "\r%70s\r", "");
+    if (opt->progress_path) show_progress(p, 0, 1); /* the last word: every frame, all read */
 }
 
 static void join(struct pipeline *p)

@@ -60,6 +60,7 @@ struct run_options {
      * topic are built from it (the run makes a private one when Kafka needs it). */
     struct metrics *metrics;
     int progress;     /* print progress on stderr */
+    const char *progress_path; /* and/or write it as JSON here every half second (NULL: no) */
     _Atomic int *stop;
 };
 

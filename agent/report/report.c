@@ -87,7 +87,7 @@ static json_t *timeline_json(const struct timeline *t)
     return o;
 }
 
-int report_write_summary(const struct run_result *res, const char *path, char *err, size_t errlen)
+json_t *report_summary_json(const struct run_result *res)
 {
     const struct tt_stats *st = &res->st;
     json_t *root = json_object();
@@ -156,7 +156,12 @@ int report_write_summary(const struct run_result *res, const char *path, char *e
     json_object_set_new(root, "capture_errors", json_integer(res->capture_errors));
     if (res->capture_json) json_object_set(root, "capture", (json_t *)res->capture_json);
     json_object_set_new(root, "interrupted", json_boolean(res->interrupted));
+    return root;
+}
 
+int report_write_summary(const struct run_result *res, const char *path, char *err, size_t errlen)
+{
+    json_t *root = report_summary_json(res);
     int rc = 0;
     if (!strcmp(path, "-")) {
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));

@@ -3,9 +3,13 @@
 #ifndef TT_REPORT_H
 #define TT_REPORT_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "../pipeline/pipeline.h"
+
+/* The summary as JSON (the caller owns it). */
+json_t *report_summary_json(const struct run_result *res);
 
 /* Writes the summary JSON to path ("-" for stdout). Returns 0 or -1 with a reason in err. */
 int report_write_summary(const struct run_result *res, const char *path, char *err, size_t errlen);

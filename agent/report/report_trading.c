@@ -250,8 +250,8 @@ json_t *report_trading_json(const struct trading_stats *t)
                                   (json_int_t)t->hw_ts_offset_min_ns, "capture_minus_tap_max_ns",
                                   (json_int_t)t->hw_ts_offset_max_ns));
     json_object_set_new(root, "microbursts",
-                        json_pack("{s:I, s:I, s:I, s:f}", "count", (json_int_t)t->bursts.bursts, "bytes",
-                                  (json_int_t)t->bursts.bytes, "peak_bps",
+                        json_pack("{s:I, s:I, s:I, s:f}", "count", (json_int_t)t->bursts.bursts,
+                                  "bytes", (json_int_t)t->bursts.bytes, "peak_bps",
                                   (json_int_t)t->bursts.peak_bps, "longest_us",
                                   (double)t->bursts.longest_ns / 1e3));
     return root;
@@ -413,7 +413,8 @@ static void human_soup(const struct trading_stats *t, const struct trading_sessi
 
 void report_trading_human(const struct trading_stats *t, FILE *out)
 {
-    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets && !t->bursts.bursts)
+    if (!t->fix_messages && !t->mold_packets && !t->mdp3_packets && !t->soup_packets &&
+        !t->bursts.bursts)
         return;
     const struct trading_session_stats *ss[TRADING_SESSIONS_MAX];
     uint32_t n = sorted_sessions(t, ss);

@@ -3,17 +3,17 @@
 # sessions and A/B multicast market data, with a loss, a fast retransmission and a refused
 # connection mixed in), analyse it end to end, stream every event and flow record to a Kafka
 # mock cluster started inside ticktap, read a few back with kcat, and turn them into incidents
-# with a root cause (ticktap enrich).
+# with a root cause (ticktap enrich), and write the HTML report.
 set -euo pipefail
 BUILD=${BUILD:-build}
 PYTHON=/usr/bin/python3
 OUT="$BUILD/demo"
 mkdir -p "$OUT"
 "$BUILD/ttgen" trading_demo "$OUT/trading.pcap"
-echo "\$ ticktap analyze --workers 2 --kafka mock --events $OUT/events.jsonl --summary $OUT/summary.json $OUT/trading.pcap"
+echo "\$ ticktap analyze --workers 2 --kafka mock --events $OUT/events.jsonl --summary $OUT/summary.json --report $OUT/report.html $OUT/trading.pcap"
 echo
 "$BUILD/ticktap" analyze --workers 2 --kafka mock --kafka-hold 60 --events "$OUT/events.jsonl" \
-    --summary "$OUT/summary.json" "$OUT/trading.pcap" > "$OUT/analysis.txt" 2> "$OUT/kafka.txt" &
+    --summary "$OUT/summary.json" --report "$OUT/report.html" "$OUT/trading.pcap" > "$OUT/analysis.txt" 2> "$OUT/kafka.txt" &
 pid=$!
 trap 'kill $pid 2> /dev/null || true' EXIT
 for _ in $(seq 300); do grep -q "^kafka: .* delivered" "$OUT/kafka.txt" && break; sleep 0.1; done
@@ -52,4 +52,8 @@ print(f"  ({len(last)} incidents, {len(recs)} records on ticktap.incidents; "
 PY
 kill -TERM $pid 2> /dev/null || true
 wait $pid 2> /dev/null || true
+"$BUILD/ticktap" report "$OUT/summary.json" "$OUT/events.jsonl" -i "$OUT/incidents.jsonl" \
+    -o "$OUT/report.html" 2> /dev/null || true # the incidents enrich found, in the report too
+echo
+echo "report: $OUT/report.html (open it in a browser: charts, tables, filters; one file)"
 echo "files: $OUT/summary.json $OUT/events.jsonl $OUT/incidents.jsonl $OUT/trading.pcap"

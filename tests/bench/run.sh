@@ -130,3 +130,19 @@ BUILD="$BUILD" "$ROOT/tests/bench/dpdk.sh" "$SMALL"
 
 echo
 "$ROOT/tests/bench/live.sh"
+
+echo
+echo "HTML report of the ${N}-packet capture: written, then opened in headless Chromium (goal: under 2 s):"
+t0=$(date +%s.%N)
+"$BUILD/ticktap" analyze -q -r "$DIR/bench-report.html" "$CAP"
+t1=$(date +%s.%N)
+if command -v chromium > /dev/null; then
+    chromium --headless=new --no-sandbox --disable-gpu --dump-dom "file://$DIR/bench-report.html" \
+        > "$DIR/bench-report.dom" 2> /dev/null
+    t2=$(date +%s.%N)
+    ms=$(sed -n 's/.*data-load-ms="\([0-9]*\)".*/\1/p' "$DIR/bench-report.dom")
+    $PY_BIN -c "import sys; a,b,c = map(float, sys.argv[1:4]); ms = sys.argv[5]; print(f'  analysis and report {b - a:.2f} s, {int(sys.argv[4]) / 1e6:.1f} MB; ' + (f'drawn {int(ms) / 1e3:.2f} s after the page began to load' if ms else 'NOT drawn') + f' (the browser, started and closed around it: {c - b:.1f} s)')" \
+        "$t0" "$t1" "$t2" "$(stat -c %s "$DIR/bench-report.html")" "$ms"
+else
+    echo "  chromium is not installed (make deps installs it)"
+fi

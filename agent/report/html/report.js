@@ -17,6 +17,8 @@
     return v.toFixed(0) + ' ' + unit;
   };
   const secs = (ns) => (ns - T0) / 1e9;
+  const dur = (ns) => ns < 1e3 ? ns + ' ns' : ns < 1e6 ? (ns / 1e3).toPrecision(3) + ' µs' :
+    ns < 1e9 ? (ns / 1e6).toPrecision(3) + ' ms' : (ns / 1e9).toPrecision(3) + ' s';
   const sum = (o) => Object.values(o || {}).reduce((a, b) => a + b, 0);
   const durationS = Math.max((S.last_ts_ns - S.first_ts_ns) / 1e9, 1e-9);
 
@@ -88,7 +90,7 @@
       .map((e) => ({ x: secs(e.ts_ns), y: e.burst.peak_bps / 1e6 }));
     charts.push(new Chart($('c-throughput'), {
       data: { datasets: [
-        { type: 'line', label: `Mbit/s (per ${si(TL.bucket_ns / 1e3, 'us').replace(' us', ' µs')} bucket)`,
+        { type: 'line', label: `Mbit/s (per ${dur(TL.bucket_ns)} bucket)`,
           data: TL.bytes.map((b, i) => ({ x: tlx[i], y: 8 * b / bw / 1e6 })), borderColor: '#2f6fb3',
           pointRadius: 0, borderWidth: 1.2, fill: true, backgroundColor: 'rgba(47,111,179,0.1)' },
         { type: 'scatter', label: 'microburst peak (Mbit/s)', data: bursts, backgroundColor: '#b3261e', pointRadius: 4 },
@@ -119,9 +121,12 @@
 
   /* ---- tables -------------------------------------------------------------------------- */
   // cols: [title, get(row) -> value, kind: 'n' number | 's' text | 'h' html-safe text with class]
-  function table(id, cols, rows, note) {
+  // At most SHOWN rows go into the page at once (sorted first, over every matching row): a
+  // table of 20000 rows would take the browser seconds to lay out; "show all" lifts it.
+  const SHOWN = 1000;
+  function table(id, cols, rows, note, deferred) {
     const el = $(id);
-    const state = { rows, key: -1, dir: 1 };
+    const state = { rows, key: -1, dir: 1, all: false };
     function render() {
       let r = state.rows.slice();
       if (state.key >= 0) {
@@ -129,6 +134,8 @@
         r.sort((a, b) => { const x = g(a), y = g(b);
           return (x > y ? 1 : x < y ? -1 : 0) * state.dir; });
       }
+      const total = r.length;
+      if (!state.all && total > SHOWN) r = r.slice(0, SHOWN);
       const head = cols.map((c, i) => `<th data-i="${i}" class="${c[2] === 'n' ? 'n ' : ''}${i === state.key ?
         (state.dir > 0 ? 'sorted-asc' : 'sorted-desc') : ''}">${esc(c[0])}</th>`).join('');
       const body = r.map((row) => '<tr>' + cols.map((c) => {
@@ -137,17 +144,21 @@
         if (c[2] === 'sev') return `<td class="sev-${esc(v)}">${esc(v)}</td>`;
         return `<td>${esc(v)}</td>`;
       }).join('') + '</tr>').join('');
-      el.innerHTML = (note ? `<div class="cap">${esc(note)}</div>` : '') +
+      const more = total > r.length ? `<div class="cap">showing ${num(r.length)} of ${num(total)} rows ` +
+        `(sorted as asked) <button type="button" class="all">show all</button></div>` : '';
+      el.innerHTML = (note ? `<div class="cap">${esc(note)}</div>` : '') + more +
         `<div class="wrap"><table><thead><tr>${head}</tr></thead><tbody>${body || ''}</tbody></table></div>` +
-        (r.length ? '' : '<div class="cap">nothing to show</div>');
+        (total ? '' : '<div class="cap">nothing to show</div>');
       el.querySelectorAll('th').forEach((th) => th.addEventListener('click', () => {
         const i = +th.dataset.i;
         state.dir = state.key === i ? -state.dir : (cols[i][2] === 'n' ? -1 : 1);
         state.key = i;
         render();
       }));
+      const all = el.querySelector('button.all');
+      if (all) all.addEventListener('click', () => { state.all = true; render(); });
     }
-    render();
+    if (!deferred) render(); // the filtered tables are drawn by the first apply()
     return { set(rows) { state.rows = rows; render(); }, count: () => state.rows.length };
   }
   const lat = (o, k) => (o && o.n ? o[k] : null);
@@ -202,12 +213,12 @@
   const rank = { critical: 0, warn: 1, info: 2 };
   D.incidents.sort((a, b) => rank[a.severity] - rank[b.severity] || b.events - a.events);
   const incT = table('t-incidents', incCols, D.incidents, D.incidents_source ?
-    `from ${D.incidents_source}` : 'incidents as ticktap enrich groups these events (rule-based root cause)');
+    `from ${D.incidents_source}` : 'incidents as ticktap enrich groups these events (rule-based root cause)', true);
   const flowT = table('t-flows', [['flow', (r) => flowText(r.flow)], ['packets', (r) => r.packets, 'n'],
     ['bytes', (r) => r.bytes, 'n'], ['anomalies', (r) => r.anomalies, 'n'], ['end', (r) => r.end_reason]],
-    D.top_flows, `the ${D.top_flows.length} largest flows by bytes`);
+    D.top_flows, `the ${D.top_flows.length} largest flows by bytes`, true);
   const evT = table('t-events', [['t (s)', (r) => +secs(r.ts_ns).toFixed(6), 'n'], ['severity', sev, 'sev'],
-    ['type', (r) => r.type], ['flow', (r) => flowText(r.flow)], ['detail', detail]], D.events);
+    ['type', (r) => r.type], ['flow', (r) => flowText(r.flow)], ['detail', detail]], D.events, '', true);
 
   /* ---- filters ------------------------------------------------------------------------- */
   const types = [...new Set(D.events.map((e) => e.type))].sort();
@@ -254,5 +265,6 @@
   apply();
   $('footer').textContent = `ticktap ${D.version} · report written ${D.written} · ` +
     `events: ${num(D.events_total)}, shown up to ${num(D.events_cap)} · charts: Chart.js ${Chart.version}`;
+  document.body.dataset.loadMs = Math.round(performance.now());
   document.body.dataset.ready = '1';
 })();

@@ -160,6 +160,29 @@ if [ -n "$CHROME" ]; then
         "grep -q 'data-ready=\"1\"' '$R/ui.dom' && grep -q 'mid.pcap' '$R/ui.dom' && ! grep -q CONSOLE '$R/ui.dom.log'"
 fi
 kill -INT $spid; wait $spid
+# the ask box: the same server with an LLM (the test server of enrich.sh) answers about one
+rm -f "$R/llm.port"
+$PY "$ROOT/tests/enrich/llm_server.py" "$R/llm.port" "$R/llm.log" sk-serve-test &
+lpid=$!
+for _ in $(seq 50); do [ -s "$R/llm.port" ] && break; sleep 0.1; done
+TICKTAP_LLM_API_KEY=sk-serve-test "$TT" serve --listen 127.0.0.1:0 --dir "$SV" \
+    --set llm.base_url="http://127.0.0.1:$(cat "$R/llm.port")/ok" --set llm.model=test-model 2> "$R/serve3.err" &
+spid=$!
+for _ in $(seq 50); do grep -q "http://127.0.0.1:" "$R/serve3.err" && break; sleep 0.1; done
+SP=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$R/serve3.err")
+curl -s "http://127.0.0.1:$SP/api/analyses" > "$R/list3.json"
+curl -s -H 'Content-Type: application/json' -d "{\"id\": \"$MID\", \"question\": \"why so many flows?\"}" \
+    "http://127.0.0.1:$SP/api/ask" > "$R/ask.json"
+check "serve: with an LLM the ask box is offered and answers about an analysis" $PY - "$R/list3.json" "$R/ask.json" "$R/llm.log" <<'PY'
+import json, sys
+assert json.load(open(sys.argv[1]))["ask"] is True
+a = json.load(open(sys.argv[2]))
+assert a["exit_status"] == 0 and "The evidence points at" in a["answer"], a
+log = [json.loads(l) for l in open(sys.argv[3])]
+assert len(log) == 1 and not log[0]["violations"], log
+PY
+kill -INT $spid; wait $spid
+kill $lpid; wait $lpid 2> /dev/null
 expect_exit "serve: an address other than loopback without a token -> 1" 1 "give --token" -- \
     "$TT" serve --listen 0.0.0.0:0 --dir "$SV"
 "$TT" serve --listen 127.0.0.1:0 --dir "$SV" --token 0123456789abcdef0123 2> "$R/serve2.err" &

@@ -50,6 +50,19 @@ help:
 deps:
 	@scripts/deps.sh
 
+# The HTML report's page, styles, script and Chart.js (Debian's libjs-chart.js), compiled in
+# so that a report is one self-contained file (scripts/embed.py).
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+REPORT_ASSETS := $(wildcard agent/report/html/*) agent/serve/ui.html
+ASSETS_O := $(abspath $(BUILD)/gen/report_assets.o)
+$(BUILD)/gen/report_assets.c: $(REPORT_ASSETS) $(CHARTJS) scripts/embed.py
+	@mkdir -p $(dir $@)
+	$(Q)scripts/embed.py $@ report_page=agent/report/html/report.html \
+	  report_css=agent/report/html/report.css report_js=agent/report/html/report.js \
+	  report_chartjs=$(CHARTJS) serve_page=agent/serve/ui.html
+$(ASSETS_O): $(BUILD)/gen/report_assets.c
+	$(Q)$(CC) -O0 -c $< -o $@
+
 # Profile-guided optimisation (gcc, a relative BUILD; PGO=0 turns it off, e.g. while editing):
 # the agent is built once instrumented, analyses generated traffic (scripts/pgo-train.sh), and
 # its objects are built again with the branch counts that run left. gcc matches the counts of
@@ -104,19 +117,6 @@ $(XDP_IFACE_OBJS): override CFLAGS += -I$(abspath $(BUILD)/bpf)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $(abspath $<) -o $@
-
-# The HTML report's page, styles, script and Chart.js (Debian's libjs-chart.js), compiled in
-# so that a report is one self-contained file (scripts/embed.py).
-CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
-REPORT_ASSETS := $(wildcard agent/report/html/*) agent/serve/ui.html
-ASSETS_O := $(abspath $(BUILD)/gen/report_assets.o)
-$(BUILD)/gen/report_assets.c: $(REPORT_ASSETS) $(CHARTJS) scripts/embed.py
-	@mkdir -p $(dir $@)
-	$(Q)scripts/embed.py $@ report_page=agent/report/html/report.html \
-	  report_css=agent/report/html/report.css report_js=agent/report/html/report.js \
-	  report_chartjs=$(CHARTJS) serve_page=agent/serve/ui.html
-$(ASSETS_O): $(BUILD)/gen/report_assets.c
-	$(Q)$(CC) -O0 -c $< -o $@
 
 # made afresh: a source renamed or removed must not leave its old object in the archive
 $(BUILD)/libticktap.a: $(AGENT_OBJS) $(ASSETS_O)

@@ -3,6 +3,7 @@
 #ifndef TT_CLI_H
 #define TT_CLI_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "../metrics/metrics_http.h"
@@ -14,6 +15,9 @@ int cmd_enrich(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+
+/* SIGINT and SIGTERM set the flag returned (services: enrich, serve stop at their next look). */
+_Atomic int *cli_stop_on_signals(void);
 
 /* Defaults, then the YAML file (NULL: none), then each --set, in that order: 0, or -1 with
  * the reason in err. */

@@ -2,6 +2,7 @@
  * the --summary file, where the human summary goes, and Kafka's accounting. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,4 +127,22 @@ int cli_config_load(struct tt_config *cfg, const char *path, const char *const *
     for (int i = 0; i < nsets; i++)
         if (config_set(cfg, sets[i], err, errlen)) return -1;
     return 0;
+}
+
+static _Atomic int stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_requested, 1);
+}
+
+_Atomic int *cli_stop_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &stop_requested;
 }

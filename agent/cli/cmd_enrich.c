@@ -11,14 +11,6 @@
 #include "../enrich/enrich.h"
 #include "cli.h"
 
-static _Atomic int enrich_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&enrich_stop, 1);
-}
-
 static void usage(FILE *out)
 {
     fprintf(
@@ -132,10 +124,6 @@ int cmd_enrich(int argc, char **argv)
             goto bad;
         }
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     struct enrich_options o = {.cfg = &cfg->enrich,
                                .incident = &cfg->incident,
                                .llm = &cfg->llm,
@@ -144,7 +132,7 @@ int cmd_enrich(int argc, char **argv)
                                .out = out,
                                .duration_ns = (uint64_t)(duration * 1e9),
                                .metrics_listen = metrics,
-                               .stop = &enrich_stop,
+                               .stop = cli_stop_on_signals(),
                                .quiet = quiet};
     rc = enrich_run(&o);
     if (out && out != stdout && fclose(out)) {

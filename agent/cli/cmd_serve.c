@@ -14,14 +14,6 @@
 #include "../util/units.h"
 #include "cli.h"
 
-static _Atomic int serve_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_store(&serve_stop, 1);
-}
-
 static void usage(FILE *out)
 {
     fprintf(
@@ -138,10 +130,6 @@ int cmd_serve(int argc, char **argv)
         args[nargs++] = "--set";
         args[nargs++] = sets[i];
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     struct serve_options o = {.listen = listen,
                               .token = token && *token ? token : NULL,
                               .dir = dir,
@@ -151,6 +139,6 @@ int cmd_serve(int argc, char **argv)
                               .args = args,
                               .nargs = nargs,
                               .llm = llm,
-                              .stop = &serve_stop};
+                              .stop = cli_stop_on_signals()};
     return serve_run(&o);
 }

@@ -167,6 +167,15 @@ int live_open_tap_queues(struct live_capture *lc, struct live_capture_iface *ri,
     return (int)queues;
 }
 
+void live_handoff_device(const struct live_capture_iface *ri, char *dev, size_t len)
+{
+    if (ri->cfg.handoff_to[0])
+        snprintf(dev, len, "%s", ri->cfg.handoff_to);
+    else /* the same queues through DPDK's AF_XDP driver: no unbinding */
+        snprintf(dev, len, "net_af_xdp_%s,iface=%s,start_queue=0,queue_count=%u", ri->cfg.name,
+                 ri->cfg.name, ri->nsrc);
+}
+
 /* The line each interface says on stderr once attached. */
 static void say_attached(const struct live_capture *lc, const struct live_capture_iface *ri)
 {

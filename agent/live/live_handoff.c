@@ -240,15 +240,6 @@ static int reopen_tap(struct live_capture *lc, struct live_capture_iface *ri, ch
     return 0;
 }
 
-void live_handoff_device(const struct live_capture_iface *ri, char *dev, size_t len)
-{
-    if (ri->cfg.handoff_to[0])
-        snprintf(dev, len, "%s", ri->cfg.handoff_to);
-    else /* the same queues through DPDK's AF_XDP driver: no unbinding */
-        snprintf(dev, len, "net_af_xdp_%s,iface=%s,start_queue=0,queue_count=%u", ri->cfg.name,
-                 ri->cfg.name, ri->nsrc);
-}
-
 static void handoff_event(struct event *e, const struct live_capture_iface *ri, const char *dev,
                           int to_dpdk, const char *reason, uint64_t frames_before, uint64_t rate)
 {

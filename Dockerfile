@@ -9,7 +9,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
         build-essential pkg-config clang libpcap-dev libjansson-dev libyaml-dev libxxhash-dev \
         zlib1g-dev librdkafka-dev libbpf-dev libxdp-dev bpftool libelf-dev libmicrohttpd-dev \
-        libcurl4-openssl-dev libdpdk-dev ca-certificates > /dev/null
+        libcurl4-openssl-dev libdpdk-dev libjs-chart.js python3 ca-certificates > /dev/null
 WORKDIR /src
 COPY . .
 RUN make -j"$(nproc)" PGO=0 BUILD=/out CFLAGS="-O2 -g -flto=auto" /out/ticktap > /dev/null \

@@ -26,7 +26,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all test-bins deps test unit integration live deploy image demo bench sanitize fuzz clean help format
+.PHONY: all print-ldlibs test-bins deps test unit integration live deploy image demo bench sanitize fuzz clean help format
 all: $(BUILD)/ticktap $(BUILD)/ttgen $(BUILD)/ttsend
 	@: # a recipe, so an up-to-date build says nothing
 
@@ -193,5 +193,9 @@ format:
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# The libraries a program linked with libticktap.a needs (tests/fuzz/run.sh links its harnesses).
+print-ldlibs:
+	@echo $(LDLIBS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -10,7 +10,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 cd "$ROOT"
 make --no-print-directory BUILD="$BUILD" CC=clang CFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link" \
     "$BUILD/libticktap.a" "$BUILD/ttgen" > /dev/null
-LIBS=$(pkg-config --libs libpcap jansson yaml-0.1 libxxhash zlib rdkafka)
+LIBS=$(make --no-print-directory -s print-ldlibs)
 corpus="$BUILD/corpus"
 mkdir -p "$corpus/capture" "$corpus/decode" "$corpus/trading" "$BUILD/fuzz-crashes"
 for s in $("$BUILD/ttgen" list); do

@@ -15,6 +15,7 @@
 #include "../report/report.h"
 #include "../trading/trading.h"
 #include "../report/report_html.h"
+#include "../util/units.h"
 #include "cli.h"
 
 static _Atomic int stop_flag;
@@ -51,6 +52,17 @@ static void usage(FILE *out)
         "                        filters; opens offline)\n"
         "      --progress PATH   write the progress (frames, %%, rate, time left) as JSON there\n"
         "                        every half second (a terminal shows it on its own)\n"
+        "      --dedup[=WINDOW]  leave out frames captured twice (same length and first 256\n"
+        "                        bytes within WINDOW, default 1ms; SPAN ports, merged taps):\n"
+        "                        figures then equal the deduplicated capture's. Without it\n"
+        "                        they are counted and the summary says so\n"
+        "      --events-filter EXPR  write and send only the events that match, e.g.\n"
+        "                        'type=tcp.*|md.gap,severity>=warn,host=10.0.0.1,session=BANK'\n"
+        "                        (also flow=ID, port=N, from=TIME, to=TIME; != negates);\n"
+        "                        the summary still counts every event\n"
+        "      --from TIME, --to TIME  analyse only frames in [from, to): epoch seconds,\n"
+        "                        RFC 3339 (2024-01-02T09:30:00Z) or +DURATION after the\n"
+        "                        first frame (--from +10s --to +20s)\n"
         "      --kafka-hold SEC  after the run, keep the mock cluster up SEC seconds (or until\n"
         "                        Ctrl-C) so consumers can read it\n"
         "\n"
@@ -65,12 +77,60 @@ static void usage(FILE *out)
 struct analyze_args {
     const char *filter, *events_path, *summary_path, *kafka_brokers, *metrics_addr, *report_path;
     const char *progress_path;
+    const char *events_filter, *from, *to;
     const char *sets[64];
     int nsets, quiet, workers, follow;
     double kafka_hold;
     const char *const *paths;
     int npaths;
 };
+
+/* The earliest first-frame time of the captures (ns), for --from/--to +DURATION; 0 when
+ * none can be read. */
+static uint64_t first_frame_ns(const struct analyze_args *a)
+{
+    uint64_t first = 0;
+    for (int i = 0; i < a->npaths; i++) {
+        char perr[PCAP_ERRBUF_SIZE];
+        pcap_t *p = pcap_open_offline_with_tstamp_precision(a->paths[i], PCAP_TSTAMP_PRECISION_NANO,
+                                                            perr);
+        if (!p) continue;
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        if (pcap_next_ex(p, &h, &data) == 1) {
+            uint64_t t = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+            if (!first || t < first) first = t;
+        }
+        pcap_close(p);
+    }
+    return first;
+}
+
+/* --from/--to: a time (units.h), or +DURATION after the first frame. 0 or -1 (said). */
+static int window_time(const struct analyze_args *a, const char *opt, const char *v, uint64_t *out)
+{
+    uint64_t d;
+    if (*v == '+' && !parse_duration_ns(v + 1, &d)) {
+        uint64_t first = first_frame_ns(a);
+        if (!first) {
+            fprintf(stderr,
+                    "ticktap: %s %s: the first frame's time cannot be read from the captures "
+                    "(give a time instead: epoch seconds or 2024-01-02T09:30:00Z)\n",
+                    opt, v);
+            return -1;
+        }
+        *out = first + d;
+        return 0;
+    }
+    if (parse_time_ns(v, out)) {
+        fprintf(stderr,
+                "ticktap: %s '%s': give epoch seconds (1700000000.5), an RFC 3339 time "
+                "(2024-01-02T09:30:00.25Z) or +DURATION after the first frame (+90s)\n",
+                opt, v);
+        return -1;
+    }
+    return 0;
+}
 
 /* Parses argv into a and cfg: 0 to go on, else the exit status (0 after --help). */
 static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_config *cfg)
@@ -90,6 +150,10 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
         {"metrics", required_argument, NULL, 'm'},
         {"report", required_argument, NULL, 'r'},
         {"progress", required_argument, NULL, 'P'},
+        {"dedup", optional_argument, NULL, 'D'},
+        {"events-filter", required_argument, NULL, 'E'},
+        {"from", required_argument, NULL, 'A'},
+        {"to", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     char err[1024];
@@ -149,6 +213,26 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
         case 'P':
             a->progress_path = optarg;
             break;
+        case 'E':
+            a->events_filter = optarg;
+            break;
+        case 'A':
+            a->from = optarg;
+            break;
+        case 'B':
+            a->to = optarg;
+            break;
+        case 'D': /* after -c, before --set: a --set still has the last word */
+            if (config_set(cfg, "dedup.remove=true", err, sizeof(err))) return 1;
+            if (optarg) {
+                char kv[96];
+                snprintf(kv, sizeof(kv), "dedup.window=%s", optarg);
+                if (config_set(cfg, kv, err, sizeof(err))) {
+                    fprintf(stderr, "ticktap: --dedup: %s\n", err);
+                    return 1;
+                }
+            }
+            break;
         case 'H': {
             char *end;
             a->kafka_hold = strtod(optarg, &end);
@@ -185,6 +269,13 @@ static int parse_args(int argc, char **argv, struct analyze_args *a, struct tt_c
     }
     if (config_finish(cfg, err, sizeof(err))) {
         fprintf(stderr, "ticktap: %s\n", err);
+        return 1;
+    }
+    if ((a->from && window_time(a, "--from", a->from, &cfg->from_ns)) ||
+        (a->to && window_time(a, "--to", a->to, &cfg->to_ns)))
+        return 1;
+    if (cfg->to_ns && cfg->from_ns >= cfg->to_ns) {
+        fprintf(stderr, "ticktap: --from must come before --to\n");
         return 1;
     }
     if (a->kafka_brokers)
@@ -301,7 +392,14 @@ int cmd_analyze(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    struct event_filter evf;
+    if (a.events_filter && event_filter_parse(&evf, a.events_filter, err, sizeof(err))) {
+        fprintf(stderr, "ticktap: %s\n", err);
+        status = 1;
+        goto out;
+    }
     struct run_options opt = {
+        .events_filter = a.events_filter ? &evf : NULL,
         .paths = a.paths,
         .npaths = a.npaths,
         .filter = a.filter,

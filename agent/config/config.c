@@ -32,6 +32,21 @@ static const struct opt options[] = {
     {"pipeline.expire_budget", OPT_U32, O(expire_budget),
      "flows ended per housekeeping pass (at most 4096)"},
     {"flow.max_flows", OPT_U32, O(flow.max_flows), "flows tracked per worker (then eviction)"},
+    {"dedup.remove", OPT_BOOL, O(dedup.remove),
+     "leave frames captured twice out before analysis (--dedup); else they are only counted"},
+    {"dedup.window", OPT_DURATION, O(dedup.window_ns),
+     "a frame with the same length and first 256 bytes within this is a copy (0: off)"},
+    {"dedup.table", OPT_U32, O(dedup.table),
+     "frame and payload digests remembered per worker (replaced early: dedup.table_full)"},
+    {"dedup.payload_window", OPT_DURATION, O(dedup.payload_window_ns),
+     "the same payload again in a flow within this, not a retransmission (0: off)"},
+    {"dedup.payload_min", OPT_U32, O(dedup.payload_min),
+     "shorter payloads (heartbeats) are never payload duplicates (bytes)"},
+    {"detect.spike_warmup", OPT_U32, O(spike.warmup),
+     "RTT samples a flow's baseline needs before latency.spike can fire (0: off)"},
+    {"detect.spike_k", OPT_U32, O(spike.k),
+     "latency.spike: a sample above baseline + k mean deviations ..."},
+    {"detect.spike_factor", OPT_U32, O(spike.factor), "... and above factor x the baseline"},
     {"flow.tcp_idle_timeout", OPT_DURATION, O(flow.tcp_idle_ns), "TCP flow idle timeout"},
     {"flow.udp_idle_timeout", OPT_DURATION, O(flow.udp_idle_ns), "UDP/other flow idle timeout"},
     {"flow.closed_linger", OPT_DURATION, O(flow.closed_linger_ns),
@@ -206,6 +221,10 @@ void config_defaults(struct tt_config *cfg)
     cfg->burst_fraction_pct = 50;
     cfg->talkers_max = 1u << 16;
     cfg->report_events = 20000;
+    dedup_config_default(&cfg->dedup);
+    cfg->spike.warmup = 16;
+    cfg->spike.k = 8;
+    cfg->spike.factor = 4;
     kafka_config_default(&cfg->kafka);
     metrics_config_default(&cfg->metrics);
     trading_config_defaults(&cfg->trading);

@@ -14,6 +14,7 @@
 
 #include "../decode/decode.h"
 #include "../flow/flow_table.h"
+#include "../flow/dedup.h"
 #include "../detect/detect_alert.h"
 #include "../sink/sink_kafka.h"
 #include "../metrics/metrics.h"
@@ -45,6 +46,9 @@ struct tt_config {
     uint32_t top_n;              /* rows in "top talkers" and "worst flows" */
     uint32_t talkers_max;        /* hosts tracked per worker for top talkers */
     uint32_t report_events;      /* events kept in an HTML report (besides flow records) */
+    struct dedup_config dedup;   /* frames captured twice, payloads sent twice */
+    uint64_t from_ns, to_ns;     /* analyze --from/--to: frames outside are skipped (0: open) */
+    struct spike_config spike;   /* latency.spike: a sample against its flow's RTT baseline */
     struct kafka_config kafka;
     struct metrics_config metrics;
     struct alert_rules alerts;

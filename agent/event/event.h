@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../decode/decode.h"
+#include "../flow/flow_features.h"
 #include "../util/spsc_ring.h"
 
 #define TT_SCHEMA_VERSION "1.0.0"
@@ -54,6 +55,8 @@ const char *severity_name(enum severity s);
     X(MD_ARBITRATION_LOSS, "md.arbitration_loss", SEV_WARN)                                        \
     X(OUCH_REJECT, "ouch.reject", SEV_WARN)                                                        \
     X(BURST_MICRO, "burst.micro", SEV_WARN)                                                        \
+    X(PAYLOAD_DUPLICATE, "payload.duplicate", SEV_WARN)                                            \
+    X(LATENCY_SPIKE, "latency.spike", SEV_WARN)                                                    \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
 
 enum event_type {
@@ -85,7 +88,11 @@ struct flow_record {
     uint8_t end_reason;
     uint8_t pad[2];
     struct tunnel_side tun[2]; /* a tunnelled flow: each direction's id and outer endpoints */
+    struct flow_dir_summary dirs[2];     /* features per direction (flow_features.h) */
+    uint16_t anomaly_counts[TA_BIT_MAX]; /* TCP analysis findings by flag */
+    uint32_t payload_duplicates;
 };
+
 
 /* Where a live capture lost frames (capture.saturated). */
 enum saturation_reason {
@@ -188,6 +195,17 @@ struct event {
             uint64_t peak_bps, threshold_bps, window_ns;
         } burst;
         struct flow_record flow;
+        struct {
+            uint64_t first_frame; /* the first repeated payload */
+            uint32_t count;       /* payloads the flow carried twice */
+            uint32_t window_ns;
+        } payload_dup;
+        struct {
+            uint64_t rtt_ns;      /* the sample */
+            uint64_t baseline_ns; /* the flow's RTT baseline before it */
+            uint64_t dev_ns;      /* ... and its mean deviation */
+            uint32_t samples, k, factor;
+        } spike;
     } u;
     /* key.tunnel_kind: the tunnel of this direction (family 0: unknown). After the union, so
      * that the reservation's clearing stays short: set by whoever sets a tunnelled key. */

@@ -241,6 +241,42 @@ static double us(uint64_t ns)
     return (double)ns / 1000.0;
 }
 
+/* The flow's features for models (schemas/flow.schema.json "features"). */
+static void put_features(struct out *o, const struct flow_record *r, uint8_t proto)
+{
+    static const char *const flag_names[FF_TCP_FLAGS] = {"fin", "syn", "rst", "psh",
+                                                         "ack", "urg", "ece", "cwr"};
+    put(o, ",\"features\":{");
+    for (int d = 0; d < 2; d++) {
+        const struct flow_dir_summary *s = &r->dirs[d];
+        put(o,
+            "%s\"%s\":{\"size\":{\"min\":%u,\"max\":%u,\"mean\":%.1f,\"std\":%u},"
+            "\"iat_us\":{\"min\":%.3f,\"mean\":%.3f,\"std\":%.3f,\"p50\":%.3f,\"p99\":%.3f,"
+            "\"max\":%.3f},\"jitter_us\":%.3f",
+            d ? "," : "", d ? "dst_to_src" : "src_to_dst", s->size_min, s->size_max,
+            r->pkts[d] ? (double)r->bytes[d] / (double)r->pkts[d] : 0.0, s->size_std,
+            us(s->iat_min_ns), us(s->iat_mean_ns), us(s->iat_std_ns), us(s->iat_p50_ns),
+            us(s->iat_p99_ns), us(s->iat_max_ns), us(s->jitter_ns));
+        if (proto == 6) {
+            put(o, ",\"rtt_us\":{\"mean\":%.3f,\"p50\":%.3f,\"p99\":%.3f},\"tcp_flags\":{",
+                us(s->rtt_mean_ns), us(s->rtt_p50_ns), us(s->rtt_p99_ns));
+            for (int f = 0; f < FF_TCP_FLAGS; f++)
+                put(o, "%s\"%s\":%u", f ? "," : "", flag_names[f], s->tcp_flags[f]);
+            put(o, "}");
+        }
+        put(o, "}");
+    }
+    put(o, ",\"anomaly_counts\":{");
+    int any = 0;
+    for (int b = 0; b < TA_BIT_MAX; b++)
+        if (r->anomaly_counts[b]) {
+            put(o, "%s\"%s\":%u", any ? "," : "", tcp_analysis_name((enum tcp_analysis_bit)b),
+                r->anomaly_counts[b]);
+            any = 1;
+        }
+    put(o, "},\"payload_duplicates\":%u}", r->payload_duplicates);
+}
+
 static void put_record(struct out *o, const struct flow_record *r, uint8_t proto)
 {
     uint64_t dur = r->last_ts_ns - r->first_ts_ns;
@@ -270,6 +306,7 @@ static void put_record(struct out *o, const struct flow_record *r, uint8_t proto
                 us(r->rtt_max_ns[d]));
         put(o, "}");
     }
+    put_features(o, r, proto);
     put(o, "}");
 }
 
@@ -368,6 +405,18 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
         break;
     case EV_OUCH_REJECT:
         put_ouch(&o, e);
+        break;
+    case EV_PAYLOAD_DUPLICATE:
+        put(&o, ",\"payload_duplicate\":{\"count\":%u,\"first_frame\":%" PRIu64 ",\"window_us\":%.3f}",
+            e->u.payload_dup.count, e->u.payload_dup.first_frame, us(e->u.payload_dup.window_ns));
+        break;
+    case EV_LATENCY_SPIKE:
+        put(&o,
+            ",\"spike\":{\"metric\":\"ack_rtt_us\",\"value\":%.3f,\"baseline\":%.3f,"
+            "\"deviation\":%.3f,\"band_high\":%.3f,\"k\":%u,\"factor\":%u,\"samples\":%u}",
+            us(e->u.spike.rtt_ns), us(e->u.spike.baseline_ns), us(e->u.spike.dev_ns),
+            us(e->u.spike.baseline_ns + (uint64_t)e->u.spike.k * e->u.spike.dev_ns), e->u.spike.k,
+            e->u.spike.factor, e->u.spike.samples);
         break;
     case EV_TCP_RST_STORM:
     case EV_TCP_FIN_STORM:

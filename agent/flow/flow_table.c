@@ -62,7 +62,8 @@ int flow_table_init(struct flow_table *ft, const struct flow_table_config *cfg, 
     ft->slots = table_calloc(nslots, sizeof(*ft->slots)); /* probed before written */
     ft->expiring = table_malloc(FLOW_EXPIRE_MAX, sizeof(*ft->expiring));
     ft->tun = table_zalloc(cfg->max_flows, sizeof(*ft->tun));
-    if (!ft->flows || !ft->slots || !ft->expiring || !ft->tun) {
+    ft->feat = table_zalloc(cfg->max_flows, sizeof(*ft->feat));
+    if (!ft->flows || !ft->slots || !ft->expiring || !ft->tun || !ft->feat) {
         flow_table_fini(ft);
         return -ENOMEM;
     }
@@ -81,6 +82,7 @@ void flow_table_fini(struct flow_table *ft)
     table_free(ft->slots);
     table_release(ft->expiring);
     table_release(ft->tun);
+    table_release(ft->feat);
     memset(ft, 0, sizeof(*ft));
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../decode/decode.h"
+#include "flow_features.h"
 #include "../tcp/tcp_analysis.h"
 #include "../util/symhash.h"
 
@@ -75,6 +76,9 @@ struct flow_table {
      * may differ (GTP-U uplink and downlink TEIDs). Beside flows[], so that other flows do not
      * grow: its pages are touched only by tunnelled flows. Written by the worker. */
     struct tunnel_side (*tun)[2];
+    /* Each flow's features (flow_features.h), beside flows[] for the same reason: a flow's
+     * entry is cleared when the flow is created. Written by the worker. */
+    struct flow_features *feat;
     struct flow_table_config cfg;
     flow_end_fn on_end;
     void *ctx;
@@ -88,6 +92,11 @@ void flow_table_config_default(struct flow_table_config *cfg);
 static inline struct tunnel_side *flow_tunnel(const struct flow_table *ft, const struct flow *f)
 {
     return ft->tun[f - ft->flows];
+}
+
+static inline struct flow_features *flow_feat(const struct flow_table *ft, const struct flow *f)
+{
+    return &ft->feat[f - ft->flows];
 }
 
 /* Allocates everything up front. Returns 0 or -ENOMEM / -EINVAL. */

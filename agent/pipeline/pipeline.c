@@ -284,6 +284,7 @@ static int build_sink(struct pipeline *p, char *err, size_t errlen)
         .alert_keys = cfg->alert_keys,
         .publish_interval_ns = cfg->metrics.publish_interval_ns,
         .kafka_stats_interval_ns = cfg->kafka.stats_interval_ns,
+        .filter = opt->events_filter,
     };
     int rc = build_metrics(p, err, errlen);
     if (!rc)
@@ -442,6 +443,11 @@ static void join(struct pipeline *p)
     sink_final(&p->sink, &res->kafka, &res->kafka_delivery, &res->kafka_e2e);
     res->kafka_used = p->opt->kafka != NULL;
     res->wall_seconds = now_s() - p->t0;
+    res->dedup = p->cfg->dedup;
+    res->events_filtered_out = p->sink.filtered_out;
+    res->events_filtered = p->opt->events_filter != NULL;
+    res->from_ns = p->cfg->from_ns;
+    res->to_ns = p->cfg->to_ns;
 }
 
 /* The workers' statistics merged, and every count the threads kept on the side. */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "../event/event.h"
+#include "../event/event_filter.h"
 #include "../metrics/metrics.h"
 #include "../sink/sink_kafka.h"
 #include "../config/config.h"
@@ -54,6 +55,7 @@ struct run_options {
     uint64_t tick_interval_ns;
     const char *filter;
     FILE *events_out; /* NULL: events are counted, not written */
+    const struct event_filter *events_filter; /* NULL: every event is written and sent */
     struct kafka_sink *kafka; /* NULL: no Kafka; owned by the caller, flushed by the run */
     /* NULL: nothing exported while running. The run attaches its workers to it (labelled by
      * the live sources) and publishes the sink's counters; stats records for Kafka's stats
@@ -74,6 +76,10 @@ struct run_result {
     double wall_seconds;
     int interrupted;
     void *capture_json; /* json_t *, the summary's "capture" object (ticktap run) */
+    struct dedup_config dedup; /* how duplicates were judged (the summary says it) */
+    uint64_t events_filtered_out; /* counted in events[] but not written (--events-filter) */
+    int events_filtered;          /* a filter was given */
+    uint64_t from_ns, to_ns;      /* the time window analysed (0: open) */
 };
 
 int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,

@@ -84,6 +84,17 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
             spsc_ring_commit(&w->events);
         }
     }
+    const struct flow_features *pf = flow_feat(&w->flows, f);
+    if (pf->payload_duplicates) { /* the flow's finding, before its record */
+        struct event *e = event_new(w, EV_PAYLOAD_DUPLICATE, order);
+        if (e) {
+            fill_flow(w, e, f, 0, f->last_ts_ns);
+            e->u.payload_dup.first_frame = pf->payload_dup_first_frame;
+            e->u.payload_dup.count = pf->payload_duplicates;
+            e->u.payload_dup.window_ns = (uint32_t)w->cfg->dedup.payload_window_ns;
+            spsc_ring_commit(&w->events);
+        }
+    }
     struct event rec;
     memset(&rec, 0, sizeof(rec));
     rec.frame = order;
@@ -102,6 +113,12 @@ static void emit_flow_record(struct worker *w, struct flow *f, enum flow_end_rea
         r->rtt_max_ns[d] = c->dir[d].rtt_max_ns;
         r->rtt_n[d] = c->dir[d].rtt_n;
     }
+    const struct flow_features *ff = flow_feat(&w->flows, f);
+    for (int d = 0; d < 2; d++)
+        flow_features_summary(ff, d, f->pkts[d], f->bytes[d], c->dir[d].rtt_n, c->dir[d].rtt_min_ns,
+                              c->dir[d].rtt_max_ns, &r->dirs[d]);
+    memcpy(r->anomaly_counts, ff->anomalies, sizeof(r->anomaly_counts));
+    r->payload_duplicates = ff->payload_duplicates;
     r->handshake_ns = c->handshake_done ? c->ts_first_rtt : 0;
     r->anomalies = f->anomalies;
     r->tcp_state = c->state;
@@ -161,10 +178,12 @@ static int worker_state_init(struct worker *w)
         (rc = flow_table_init(&w->flows, &cfg->flow, on_flow_end, w)) ||
         (rc = tcp_seg_pool_init(&w->segs, cfg->tcp_seg_pool, cfg->tcp_seg_per_dir)) ||
         (rc = flow_recall_init(&w->recall, cfg->tcp_recall)) ||
+        (rc = recent_digests_init(&w->dup_frames, cfg->dedup.table, cfg->dedup.window_ns)) ||
         (rc = (w->trading = trading_new(&cfg->trading, &w->st.trading, w->st.counters, &emit))
                   ? 0
                   : -ENOMEM))
         return rc;
+    w->dup_frames.replaced_live = &w->st.counters[TT_C_DEDUP_TABLE_FULL];
     atomic_store(&w->watermark, 0);
     atomic_store(&w->done, 0);
     return 0;
@@ -178,6 +197,7 @@ static void worker_state_fini(struct worker *w)
     flow_table_fini(&w->flows);
     tcp_seg_pool_fini(&w->segs);
     flow_recall_fini(&w->recall);
+    recent_digests_fini(&w->dup_frames);
 }
 
 int worker_init(struct worker *w, int id, const struct tt_config *cfg)
@@ -206,6 +226,7 @@ int worker_reset(struct worker *w)
     flow_table_reset(&w->flows);
     tcp_seg_pool_reset(&w->segs);
     flow_recall_reset(&w->recall);
+    recent_digests_reset(&w->dup_frames);
     trading_reset(w->trading);
     stats_reset(&w->st);
     if (w->burst)
@@ -251,15 +272,48 @@ static void emit_tcp(struct worker *w, enum event_type type, const struct flow *
     spsc_ring_commit(&w->events);
 }
 
+static void emit_spike(struct worker *w, const struct flow *f, int dir, const struct packet *pkt,
+                       uint64_t rtt, uint64_t base, uint64_t dev, uint32_t samples)
+{
+    w->st.latency_spikes++;
+    struct event *e = event_new(w, EV_LATENCY_SPIKE, pkt->frame);
+    if (!e) return;
+    fill_flow(w, e, f, dir, pkt->ts_ns);
+    e->u.spike.rtt_ns = rtt;
+    e->u.spike.baseline_ns = base;
+    e->u.spike.dev_ns = dev;
+    e->u.spike.samples = samples;
+    e->u.spike.k = w->cfg->spike.k;
+    e->u.spike.factor = w->cfg->spike.factor;
+    spsc_ring_commit(&w->events);
+}
+
+/* The same payload again in this flow direction: at another sequence number over TCP (the
+ * same one is a retransmission), at all over UDP. */
+static void check_payload_dup(struct worker *w, struct flow *f, int dir, const struct packet *pkt)
+{
+    uint64_t window = w->cfg->dedup.payload_window_ns;
+    if (!window || pkt->payload_len < w->cfg->dedup.payload_min) return;
+    uint64_t d = dedup_payload_digest(pkt->payload, pkt->payload_len, f->id, dir);
+    struct flow_features *ff = flow_feat(&w->flows, f);
+    int tcp = pkt->key.proto == 6;
+    if (!flow_features_payload(ff, dir, d, tcp ? pkt->tcp.seq : 0, tcp, pkt->ts_ns, window))
+        return;
+    if (!ff->payload_duplicates++) ff->payload_dup_first_frame = pkt->frame;
+    w->st.dup_payloads++;
+}
+
 static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct packet *pkt,
                         uint32_t extra_flags)
 {
     struct tcp_result res;
     tcp_analyze(&f->tcp, &w->segs, dir, pkt, &res);
     res.flags |= extra_flags;
+    struct flow_features *ff = flow_feat(&w->flows, f);
     for (uint32_t bits = res.flags; bits; bits &= bits - 1) {
         int b = __builtin_ctz(bits);
         w->st.tcp_flags[b]++;
+        if (ff->anomalies[b] < UINT16_MAX) ff->anomalies[b]++;
         if (flag_event[b] != EV_MAX) emit_tcp(w, flag_event[b], f, dir, pkt, &res);
     }
     if (res.flags & WORST_FLAGS && f->anomalies < UINT16_MAX) f->anomalies++;
@@ -270,6 +324,9 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
     if (res.ack_rtt_ns) {
         hist_add(&w->st.rtt, res.ack_rtt_ns);
         timeline_latency(&w->st.timeline, TL_RTT, res.ack_rtt_ns);
+        uint64_t base, dev; /* the sample times the data sent the other way */
+        if (flow_features_rtt(ff, !dir, res.ack_rtt_ns, &w->cfg->spike, &base, &dev))
+            emit_spike(w, f, dir, pkt, res.ack_rtt_ns, base, dev, ff->rtt_samples);
     }
     if (res.handshake_ns) {
         hist_add(&w->st.handshake, res.handshake_ns);
@@ -320,6 +377,14 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
                                                                 const struct frame *fr, int steered)
 {
     struct packet pkt;
+    if (fr->ts_ns < w->cfg->from_ns || (w->cfg->to_ns && fr->ts_ns >= w->cfg->to_ns)) return;
+    if (w->dup_frames.sets && recent_digests_check(&w->dup_frames,
+                                                   dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
+                                                   fr->ts_ns, 0) != DIGEST_NEW) {
+        w->st.dup_frames++;
+        w->st.dup_bytes += fr->wirelen;
+        if (w->cfg->dedup.remove) return; /* as if the capture had it once */
+    }
     if (w->st.inputs) stats_input(&w->st, fr->input);
     w->cur_frame = fr->ordinal;
     w->cur_ts = fr->ts_ns;
@@ -390,12 +455,17 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     }
     f->pkts[dir]++;
     f->bytes[dir] += fr->wirelen;
-    if (pkt.key.proto == 6 && pkt.has_l4) {
+    struct flow_features *ff = flow_feat(&w->flows, f);
+    if (created) memset(ff, 0, sizeof(*ff));
+    int tcp = pkt.key.proto == 6 && pkt.has_l4;
+    flow_features_packet(ff, dir, pkt.ts_ns, fr->wirelen, tcp ? (uint8_t)pkt.tcp.flags : 0);
+    if (tcp) {
         analyse_tcp(w, f, dir, &pkt, extra);
         trading_tcp(w->trading, f, dir, &pkt);
     } else if (pkt.key.proto == 17 && pkt.has_l4) {
         trading_udp(w->trading, f, dir, &pkt);
     }
+    if (pkt.has_l4 && pkt.payload_len) check_payload_dup(w, f, dir, &pkt);
 }
 
 void worker_process_frame(struct worker *w, const struct frame *fr)

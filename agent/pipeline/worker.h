@@ -17,6 +17,7 @@
 #include "../capture/capture.h"
 #include "../decode/decode.h"
 #include "../detect/detect_burst.h"
+#include "../flow/dedup.h"
 #include "../flow/flow_recall.h"
 #include "../flow/flow_table.h"
 #include "../metrics/metrics.h"
@@ -47,6 +48,7 @@ struct worker {
     struct flow_table flows;
     struct tcp_seg_pool segs;
     struct flow_recall recall; /* TCP state of ended flows, for connections that resume */
+    struct recent_digests dup_frames;   /* frames captured twice */
     struct tt_stats st;
     struct trading *trading;                /* FIX, market data: after the TCP analysis */
     struct spsc_ring events;                /* to the sink */

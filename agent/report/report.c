@@ -97,6 +97,12 @@ json_t *report_summary_json(const struct run_result *res)
     json_object_set_new(root, "first_ts_ns", json_integer((json_int_t)st->first_ts_ns));
     json_object_set_new(root, "last_ts_ns", json_integer((json_int_t)st->last_ts_ns));
     json_object_set_new(root, "flows", json_integer((json_int_t)st->flows_created));
+    json_object_set_new(
+        root, "duplicates",
+        json_pack("{s:I, s:I, s:b, s:f, s:I, s:f}", "frames", (json_int_t)st->dup_frames, "bytes",
+                  (json_int_t)st->dup_bytes, "removed", (int)res->dedup.remove, "window_us",
+                  (double)res->dedup.window_ns / 1e3, "payloads", (json_int_t)st->dup_payloads,
+                  "payload_window_us", (double)res->dedup.payload_window_ns / 1e3));
 
     stats_counts_json(root, st->counters, st->protos);
 
@@ -116,6 +122,17 @@ json_t *report_summary_json(const struct run_result *res)
             json_object_set_new(ev, event_type_name((enum event_type)i),
                                 json_integer((json_int_t)res->events[i]));
     json_object_set_new(root, "events", ev);
+    if (res->events_filtered)
+        json_object_set_new(root, "events_filtered_out",
+                            json_integer((json_int_t)res->events_filtered_out));
+    if (res->from_ns || res->to_ns)
+        json_object_set_new(root, "time_window",
+                            json_pack("{s:o, s:o}", "from_ns",
+                                      res->from_ns ? json_integer((json_int_t)res->from_ns)
+                                                   : json_null(),
+                                      "to_ns",
+                                      res->to_ns ? json_integer((json_int_t)res->to_ns)
+                                                 : json_null()));
     json_object_set_new(root, "trading", report_trading_json(&st->trading));
 
     struct talker top[TT_TOP_MAX];
@@ -225,6 +242,12 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     if (st->flows_resumed) /* connections that went on after their record ended */
         fprintf(out, ", resumed %" PRIu64, st->flows_resumed);
     fprintf(out, ")   analysed in %.2f s\n", res->wall_seconds);
+    if (st->dup_frames) /* the TCP figures below count them unless they were left out */
+        fprintf(out, "  duplicate frames %" PRIu64 " (same bytes within %.0f us): %s\n",
+                st->dup_frames, (double)res->dedup.window_ns / 1e3,
+                res->dedup.remove ? "left out before analysis (--dedup)"
+                                  : "analysed twice, so TCP figures count them; --dedup leaves "
+                                    "them out");
     size_t rss, rss_peak;
     process_resident_bytes(&rss, &rss_peak);
     fprintf(out,

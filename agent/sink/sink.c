@@ -19,6 +19,7 @@ int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kaf
     s->live_source = live_source;
     s->publish_interval_ns = p->publish_interval_ns;
     s->kafka_stats_ns = p->kafka_stats_interval_ns;
+    s->filter = p->filter;
     s->last_stats_ns = metrics_now_ns();
     s->next_stats_ns = s->last_stats_ns + s->kafka_stats_ns;
     if (storm_init(&s->rst, p->rst_storm_threshold, p->storm_window_ns, p->storm_cooldown_ns) ||
@@ -70,7 +71,9 @@ void sink_emit(struct sink *s, struct event *e)
         uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
         if (now > e->ts_ns) prom_hist_observe(&s->event_delay, now - e->ts_ns);
     }
-    if (s->out || s->kafka) {
+    if (s->filter && !event_filter_match(s->filter, e)) {
+        s->filtered_out++;
+    } else if (s->out || s->kafka) {
         size_t n = event_to_json(e, s->line, sizeof(s->line));
         if (s->out) fwrite(s->line, 1, n, s->out);
         if (s->kafka) kafka_sink_send(s->kafka, e, s->line, n);

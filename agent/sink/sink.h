@@ -18,6 +18,7 @@
 #include "../detect/detect_alert.h"
 #include "../detect/detect_storm.h"
 #include "../event/event.h"
+#include "../event/event_filter.h"
 #include "../metrics/metrics.h"
 #include "../util/spsc_ring.h"
 #include "sink_kafka.h"
@@ -51,6 +52,8 @@ struct sink {
     uint64_t next_stats_ns, last_stats_ns, kafka_stats_ns;
     sink_counts_fn counts;
     void *counts_ctx;
+    const struct event_filter *filter; /* what is written and sent (NULL: everything) */
+    uint64_t filtered_out;             /* events counted but left out by the filter */
 };
 
 /* What the sink is told of the run's settings. */
@@ -61,6 +64,7 @@ struct sink_params {
     uint32_t alert_keys;
     uint64_t publish_interval_ns;     /* counters to the metrics registry */
     uint64_t kafka_stats_interval_ns; /* stats records to Kafka (0: none) */
+    const struct event_filter *filter;  /* NULL: every event goes out */
 };
 
 /* out, kafka, metrics: may be NULL; events: EV_MAX counters. Returns 0, or -ENOMEM with a

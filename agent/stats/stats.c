@@ -167,6 +167,10 @@ void stats_merge(struct tt_stats *into, const struct tt_stats *from)
     into->flows_ended += from->flows_ended;
     into->flows_evicted += from->flows_evicted;
     into->flows_resumed += from->flows_resumed;
+    into->dup_frames += from->dup_frames;
+    into->dup_bytes += from->dup_bytes;
+    into->dup_payloads += from->dup_payloads;
+    into->latency_spikes += from->latency_spikes;
     hist_merge(&into->rtt, &from->rtt);
     hist_merge(&into->handshake, &from->handshake);
     trading_stats_merge(&into->trading, &from->trading);

@@ -16,6 +16,7 @@ int tt_counter_is_decode_error(enum tt_counter id)
 {
     switch (id) {
     case TT_C_FLOW_TABLE_FULL:
+    case TT_C_DEDUP_TABLE_FULL:
     case TT_C_FLOW_EVICTED:
     case TT_C_TCP_UNACKED_POOL_FULL:
     case TT_C_TCP_RECALL_FORGOTTEN:

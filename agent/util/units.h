@@ -12,4 +12,9 @@ int parse_duration_ns(const char *s, uint64_t *out);
  * Returns 0 or -1. */
 int parse_size_u64(const char *s, uint64_t *out);
 
+/* A point in time as ns since the epoch: "1700000000.25" (epoch seconds) or RFC 3339
+ * "2023-11-14T22:13:20.5Z" (a space for the T, an offset such as +01:00, or none: UTC).
+ * Returns 0 or -1. */
+int parse_time_ns(const char *s, uint64_t *out);
+
 #endif

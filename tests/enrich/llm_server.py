@@ -48,7 +48,8 @@ class Handler(BaseHTTPRequestHandler):
             violations.append("an IPv4 address in the prompt")
         if re.search(r"\b(554|925)=", prompt):
             violations.append("a FIX credential tag in the prompt")
-        if re.search(r"\b(payload|raw_bytes|hex)\b", prompt, re.I):
+        # bytes as a field or a hex dump; "payload.duplicate" (a finding's name) is not bytes
+        if re.search(r"\b(raw_bytes|hex)\b|\"payload\"\s*:|\b[0-9a-fA-F]{40,}\b", prompt):
             violations.append("payload bytes in the prompt")
         if not body.get("model"):
             violations.append("no model")

@@ -7,6 +7,11 @@
  *                                  (tcp.handshake and the flow record) for the Kafka bench
  *   ttgen synflood OUT.pcap [N]    N unanswered SYNs, each from its own address: N new flows
  *   ttgen live_mix OUT.pcap [PER]  frames for the live tests' rules (+ OUT.pcap.rules.json)
+ *   ttgen desk OUT.pcap spikes|steady  the trading desk's questions (tests/integration/desk.sh):
+ *                                  a session of 200 orders and ACKs whose RTT is 100 us
+ *                                  +-20% (steady), or that with 3 single 5 ms ACKs at orders
+ *                                  60, 120 and 170 (spikes); one order sent twice at a new
+ *                                  sequence number (order 90) and one UDP datagram sent twice
  *
  * Each scenario builds its packets by hand, so what it contains is known by construction:
  * the .expect.json holds the counts ticktap (and, where it has an opinion, tshark) must
@@ -699,6 +704,43 @@ static void sc_synflood(struct gen *g, uint64_t n)
     }
 }
 
+/* See the usage above: known latency spikes and payload duplicates. */
+static void sc_desk(struct gen *g, int spikes)
+{
+    struct conn c;
+    conn_init(&c, "10.7.0.1", "10.7.0.2", 41000, 9878, 1000, 2000);
+    handshake(g, &c, 100 * US);
+    char msg[64], again[64] = "";
+    for (int i = 0; i < 200; i++) {
+        g->t += 1 * MS;
+        int n = snprintf(msg, sizeof(msg), "35=D|11=ORDER%06d|55=XYZ|54=1|38=100|44=10.%02d|", i,
+                         i % 100);
+        if (i == 89) memcpy(again, msg, sizeof(again));
+        const char *send = i == 90 ? again : msg; /* order 89's bytes again, at a new seq */
+        n = (int)strlen(send);
+        tcp_data(g, &c, 0, A | P, c.seq[0], c.seq[1], send, (uint32_t)n);
+        c.seq[0] += (uint32_t)n;
+        /* 100 us +- 20%: a deterministic walk over 80..120 us */
+        uint64_t rtt = (80 + (uint64_t)((i * 37) % 41)) * US;
+        if (spikes && (i == 60 || i == 120 || i == 170)) rtt = 5 * MS;
+        g->t += rtt;
+        seg(g, &c, 1, A, 0);
+    }
+    close_fin(g, &c);
+    struct conn u;
+    conn_init(&u, "10.7.0.3", "239.1.1.1", 0, 0, 0, 0);
+    for (int i = 0; i < 50; i++) {
+        g->t += 1 * MS;
+        int n = snprintf(msg, sizeof(msg), "quote %06d bid 10.%02d ask 10.%02d size 100", i,
+                         i % 100, (i + 1) % 100);
+        emit_udp(g, &u, 30000, 30001, (const uint8_t *)msg, (size_t)n);
+        if (i == 25) { /* the same datagram again, 200 us later */
+            g->t += 200 * US;
+            emit_udp(g, &u, 30000, 30001, (const uint8_t *)msg, (size_t)n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "list")) {
@@ -726,6 +768,10 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "live_mix")) {
         unsigned per = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 50;
         return live_mix(&g, argv[2], per) || pcapw_close(&g.w) ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "desk")) {
+        sc_desk(&g, argc > 3 && !strcmp(argv[3], "spikes"));
+        return pcapw_close(&g.w) ? 1 : 0;
     }
     int rc = gen_trading(argv[1], &g, argv[2]);
     if (rc >= 0) return rc;

@@ -631,6 +631,7 @@ check "all $n malformed captures end in a result or a clear error, with 1 and 2 
 [ -n "$mal_bad" ] && echo "       bad:$mal_bad"
 
 . "$ROOT/tests/integration/enrich.sh"
+. "$ROOT/tests/integration/desk.sh"
 . "$ROOT/tests/integration/report.sh"
 
 echo

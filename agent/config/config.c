@@ -47,6 +47,20 @@ static const struct opt options[] = {
     {"detect.spike_k", OPT_U32, O(spike.k),
      "latency.spike: a sample above baseline + k mean deviations ..."},
     {"detect.spike_factor", OPT_U32, O(spike.factor), "... and above factor x the baseline"},
+    {"baseline.interval", OPT_DURATION, O(baseline.interval_ns),
+     "anomaly.*: values summed per interval of packet time and judged against their own "
+     "history (0: off)"},
+    {"baseline.window", OPT_U32, O(baseline.window),
+     "intervals the moving average spans (EWMA); an excursion this long is the new normal"},
+    {"baseline.k", OPT_U32, O(baseline.k), "the band: baseline +- k standard deviations"},
+    {"baseline.warmup", OPT_U32, O(baseline.warmup),
+     "intervals a series learns before it judges"},
+    {"baseline.min_change_pct", OPT_U32, O(baseline.min_change_pct),
+     "the deviation is at least this % of the baseline (rates, latency): noise never fires"},
+    {"baseline.min_samples", OPT_U32, O(baseline.min_samples),
+     "latency: an interval with fewer samples is not judged"},
+    {"baseline.max_keys", OPT_U32, O(baseline.max_keys),
+     "sessions and feeds with a baseline (more: counted, not judged)"},
     {"flow.tcp_idle_timeout", OPT_DURATION, O(flow.tcp_idle_ns), "TCP flow idle timeout"},
     {"flow.udp_idle_timeout", OPT_DURATION, O(flow.udp_idle_ns), "UDP/other flow idle timeout"},
     {"flow.closed_linger", OPT_DURATION, O(flow.closed_linger_ns),
@@ -225,6 +239,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->spike.warmup = 16;
     cfg->spike.k = 8;
     cfg->spike.factor = 4;
+    baseline_config_default(&cfg->baseline);
     kafka_config_default(&cfg->kafka);
     metrics_config_default(&cfg->metrics);
     trading_config_defaults(&cfg->trading);

@@ -16,6 +16,7 @@
 #include "../flow/flow_table.h"
 #include "../flow/dedup.h"
 #include "../detect/detect_alert.h"
+#include "../detect/detect_baseline.h"
 #include "../sink/sink_kafka.h"
 #include "../metrics/metrics.h"
 #include "../capture/live_config.h"
@@ -49,6 +50,7 @@ struct tt_config {
     struct dedup_config dedup;   /* frames captured twice, payloads sent twice */
     uint64_t from_ns, to_ns;     /* analyze --from/--to: frames outside are skipped (0: open) */
     struct spike_config spike;   /* latency.spike: a sample against its flow's RTT baseline */
+    struct baseline_config baseline; /* anomaly.*: per-interval values against their history */
     struct kafka_config kafka;
     struct metrics_config metrics;
     struct alert_rules alerts;

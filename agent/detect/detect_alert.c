@@ -33,7 +33,7 @@ int alert_rules_set(struct alert_rules *rules, const char *key, const char *valu
     char type[64];
     snprintf(type, sizeof(type), "%.*s", (int)(dot - key), key);
     enum event_type t = event_type_from_name(type);
-    if (t == EV_MAX || t == EV_FLOW || t == EV_ALERT || t == EV_TCP_FIN) {
+    if (t == EV_MAX || t == EV_FLOW || t == EV_ALERT || event_type_internal(t)) {
         snprintf(err, errlen, "alert setting '%s': '%s' is not an anomaly event type", key, type);
         return -1;
     }

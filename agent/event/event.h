@@ -57,7 +57,12 @@ const char *severity_name(enum severity s);
     X(BURST_MICRO, "burst.micro", SEV_WARN)                                                        \
     X(PAYLOAD_DUPLICATE, "payload.duplicate", SEV_WARN)                                            \
     X(LATENCY_SPIKE, "latency.spike", SEV_WARN)                                                    \
-    X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */
+    X(ANOMALY_RATE, "anomaly.rate", SEV_WARN)                                                      \
+    X(ANOMALY_LATENCY, "anomaly.latency", SEV_WARN)                                                \
+    X(ANOMALY_ERRORS, "anomaly.errors", SEV_WARN)                                                  \
+    X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */    \
+    X(TICK, "tick", SEV_INFO) /* internal: a worker's interval sums, for the baselines */          \
+    X(TICK_SESSION, "tick.session", SEV_INFO) /* internal: ... of one trading session */
 
 enum event_type {
 #define TT_X(id, name, sev) EV_##id,
@@ -67,11 +72,47 @@ enum event_type {
 };
 
 const char *event_type_name(enum event_type t);
+/* Types that pass between threads but are never emitted (tcp.fin, the ticks). */
+static inline int event_type_internal(int t)
+{
+    return t == EV_TCP_FIN || t == EV_TICK || t == EV_TICK_SESSION;
+}
 enum severity event_type_severity(enum event_type t);
 /* Looks a type up by its dotted name; returns EV_MAX when unknown. */
 enum event_type event_type_from_name(const char *name);
 
 enum handshake_fail { HS_FAIL_SYN_UNANSWERED = 1, HS_FAIL_SYN_REJECTED = 2 };
+
+/* A worker's sums over one baseline interval (detect_baseline.h), internal. */
+struct tick_info {
+    uint64_t index;      /* the interval: [index, index + 1) * interval_ns */
+    uint64_t next_index; /* the first interval the worker may still report (UINT64_MAX: done) */
+    uint64_t packets, bytes, retransmissions, decode_errors;
+    uint64_t rtt_max_ns;
+    uint32_t rtt_n;
+    struct ff_hist rtt;
+};
+
+/* One trading session's order-to-response latency over one interval, internal. */
+struct tick_session {
+    uint64_t index;
+    char name[80];
+    uint32_t n;
+    uint64_t max_ns;
+    struct ff_hist lat;
+};
+
+/* A statistical baseline left (anomaly.*): what, where, and the band it left. */
+struct anomaly_info {
+    char scope[12];  /* "interface", "session", "feed" */
+    char key[84];    /* which one: "all", the session's name, the feed */
+    char metric[28]; /* "packets_per_s", "rtt_p99_us", "retransmissions"... */
+    double value, baseline, band_low, band_high;
+    uint32_t samples; /* intervals the baseline has learnt */
+    uint32_t k;       /* the band is baseline +/- k deviations (floored) */
+    uint64_t interval_ns;
+    uint64_t start_ns; /* the interval's start */
+};
 
 /* The record of an ended flow. */
 struct flow_record {
@@ -206,6 +247,9 @@ struct event {
             uint64_t dev_ns;      /* ... and its mean deviation */
             uint32_t samples, k, factor;
         } spike;
+        struct tick_info tick;
+        struct tick_session tick_session;
+        struct anomaly_info anomaly;
     } u;
     /* key.tunnel_kind: the tunnel of this direction (family 0: unknown). After the union, so
      * that the reservation's clearing stays short: set by whoever sets a tunnelled key. */

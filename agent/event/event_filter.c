@@ -30,7 +30,7 @@ static int parse_types(struct event_filter_term *t, const char *v)
     int any = 0;
     for (char *save, *g = strtok_r(buf, "|", &save); g; g = strtok_r(NULL, "|", &save))
         for (int i = 0; i < EV_MAX; i++)
-            if (i != EV_TCP_FIN && !fnmatch(g, event_type_name((enum event_type)i), 0))
+            if (!event_type_internal(i) && !fnmatch(g, event_type_name((enum event_type)i), 0))
                 t->types[i] = 1, any = 1;
     return any ? 0 : -1;
 }
@@ -140,6 +140,10 @@ static int session_is(const struct event *e, const char *name)
         return !strcmp(e->u.md.session, name);
     case EV_OUCH_REJECT:
         return !strcmp(e->u.ouch.session, name);
+    case EV_ANOMALY_RATE:
+    case EV_ANOMALY_LATENCY:
+    case EV_ANOMALY_ERRORS:
+        return !strcmp(e->u.anomaly.key, name);
     default:
         return 0;
     }

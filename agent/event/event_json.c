@@ -344,6 +344,20 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
             e->u.saturated.lost, e->u.saturated.total);
         return o.n;
     }
+    if (e->type == EV_ANOMALY_RATE || e->type == EV_ANOMALY_LATENCY || e->type == EV_ANOMALY_ERRORS) {
+        const struct anomaly_info *a = &e->u.anomaly;
+        char st[48];
+        ts_to_rfc3339(a->start_ns, st, sizeof(st));
+        put(&o, "\"anomaly\":{\"scope\":\"%s\",", a->scope);
+        put_jstr(&o, "key", a->key);
+        put(&o,
+            ",\"metric\":\"%s\",\"value\":%.3f,\"baseline\":%.3f,\"band_low\":%.3f,"
+            "\"band_high\":%.3f,\"k\":%u,\"samples\":%u,\"interval_us\":%.3f,"
+            "\"interval_start\":\"%s\",\"interval_start_ns\":%" PRIu64 "}}\n",
+            a->metric, a->value, a->baseline, a->band_low, a->band_high, a->k, a->samples,
+            us(a->interval_ns), st, a->start_ns);
+        return o.n;
+    }
     if (e->type == EV_CAPTURE_HANDOFF) {
         put(&o, "\"handoff\":{\"interface\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",",
             e->u.handoff.ifname, e->u.handoff.to_dpdk ? "tap" : "dpdk",

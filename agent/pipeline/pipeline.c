@@ -3,6 +3,8 @@
  * thread, join, collect; then one clean-up in reverse order (see pipeline.h). */
 #include "pipeline.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -285,6 +287,8 @@ static int build_sink(struct pipeline *p, char *err, size_t errlen)
         .publish_interval_ns = cfg->metrics.publish_interval_ns,
         .kafka_stats_interval_ns = cfg->kafka.stats_interval_ns,
         .filter = opt->events_filter,
+        .baseline = &cfg->baseline,
+        .producers = p->nw,
     };
     int rc = build_metrics(p, err, errlen);
     if (!rc)
@@ -429,6 +433,7 @@ static void sink_loop(struct pipeline *p)
         if (!taken) sink_sleep(p); /* nothing to merge: let the workers have the cores */
     }
     if (opt->tick) run_tick(p); /* what happened since the previous tick is reported */
+    sink_close_baselines(&p->sink);
     sink_close_alerts(&p->sink);
     if (progress_shown && opt->progress) fprintf(stderr, "\r%70s\r", "");
     if (opt->progress_path) show_progress(p, 0, 1); /* the last word: every frame, all read */
@@ -446,6 +451,9 @@ static void join(struct pipeline *p)
     res->dedup = p->cfg->dedup;
     res->events_filtered_out = p->sink.filtered_out;
     res->events_filtered = p->opt->events_filter != NULL;
+    res->baseline_anomalies = p->sink.baseline.anomalies;
+    res->baseline_keys_full = p->sink.baseline.keys_full;
+    res->baseline_json = baseline_sessions_json(&p->sink.baseline);
     res->from_ns = p->cfg->from_ns;
     res->to_ns = p->cfg->to_ns;
 }
@@ -535,4 +543,6 @@ out:
 void run_result_fini(struct run_result *res)
 {
     stats_fini(&res->st);
+    json_decref(res->baseline_json);
+    res->baseline_json = NULL;
 }

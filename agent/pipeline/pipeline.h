@@ -80,6 +80,8 @@ struct run_result {
     uint64_t events_filtered_out; /* counted in events[] but not written (--events-filter) */
     int events_filtered;          /* a filter was given */
     uint64_t from_ns, to_ns;      /* the time window analysed (0: open) */
+    uint64_t baseline_anomalies, baseline_keys_full;
+    void *baseline_json; /* json_t *: per-session order latency over time (NULL: none) */
 };
 
 int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,

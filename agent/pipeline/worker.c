@@ -184,6 +184,8 @@ static int worker_state_init(struct worker *w)
                   : -ENOMEM))
         return rc;
     w->dup_frames.replaced_live = &w->st.counters[TT_C_DEDUP_TABLE_FULL];
+    w->tick_index = UINT64_MAX;
+    w->tick_next_ns = 0;
     atomic_store(&w->watermark, 0);
     atomic_store(&w->done, 0);
     return 0;
@@ -233,6 +235,8 @@ int worker_reset(struct worker *w)
         burst_init(w->burst, cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
                    cfg->burst_fraction_pct / 100.0);
     w->cur_frame = w->cur_sub = w->cur_ts = w->next_housekeep_ns = 0;
+    w->tick_index = UINT64_MAX;
+    w->tick_next_ns = 0;
     w->src_err[0] = 0;
     w->src_failed = 0;
     w->src_errors = 0;
@@ -324,6 +328,10 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
     if (res.ack_rtt_ns) {
         hist_add(&w->st.rtt, res.ack_rtt_ns);
         timeline_latency(&w->st.timeline, TL_RTT, res.ack_rtt_ns);
+        struct tick_info *t = &w->tick;
+        t->rtt_n++;
+        if (res.ack_rtt_ns > t->rtt_max_ns) t->rtt_max_ns = res.ack_rtt_ns;
+        ff_hist_add(&t->rtt, res.ack_rtt_ns);
         uint64_t base, dev; /* the sample times the data sent the other way */
         if (flow_features_rtt(ff, !dir, res.ack_rtt_ns, &w->cfg->spike, &base, &dev))
             emit_spike(w, f, dir, pkt, res.ack_rtt_ns, base, dev, ff->rtt_samples);
@@ -350,6 +358,74 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
     if (res.closed) flow_mark_closed(&w->flows, f);
 }
 
+static uint64_t decode_errors_of(const struct tt_stats *st)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < TT_C_MAX; i++)
+        if (tt_counter_is_decode_error((enum tt_counter)i)) n += st->counters[i];
+    return n;
+}
+
+/* The baseline interval of ts begins (or the run ends: next UINT64_MAX): the sums of the one
+ * before go to the sink, with the sessions' order responses. Once per interval, not per
+ * packet. */
+static void send_tick(struct worker *w, uint64_t next, uint64_t order, uint64_t sub)
+{
+    uint64_t interval = w->cfg->baseline.interval_ns;
+    if (w->tick_index != UINT64_MAX && next > w->tick_index) {
+        const struct tt_stats *st = &w->st;
+        uint64_t errors = decode_errors_of(st);
+        struct trading_stats *ts = &w->st.trading;
+        for (uint32_t i = 0; i < ts->nsessions; i++) {
+            struct trading_session_stats *ss = &ts->sessions[i];
+            if (!ss->tick_n) continue;
+            struct event *e = event_new(w, EV_TICK_SESSION, order);
+            if (e) {
+                e->sub = sub;
+                e->u.tick_session.index = w->tick_index;
+                snprintf(e->u.tick_session.name, sizeof(e->u.tick_session.name), "%s", ss->name);
+                e->u.tick_session.n = ss->tick_n;
+                e->u.tick_session.max_ns = ss->tick_max_ns;
+                e->u.tick_session.lat = ss->tick_lat;
+                spsc_ring_commit(&w->events);
+            }
+            ss->tick_n = 0;
+            ss->tick_max_ns = 0;
+            memset(&ss->tick_lat, 0, sizeof(ss->tick_lat));
+        }
+        struct event *e = event_new(w, EV_TICK, order);
+        if (e) {
+            e->sub = sub;
+            struct tick_info *t = &e->u.tick;
+            *t = w->tick;
+            t->index = w->tick_index;
+            t->next_index = next;
+            t->packets = st->packets - w->tick_packets;
+            t->bytes = st->bytes - w->tick_bytes;
+            t->retransmissions = st->tcp_flags[TA_BIT_RETRANSMISSION] - w->tick_retrans;
+            t->decode_errors = errors - w->tick_errors;
+            spsc_ring_commit(&w->events);
+        }
+        w->tick_packets = st->packets;
+        w->tick_bytes = st->bytes;
+        w->tick_retrans = st->tcp_flags[TA_BIT_RETRANSMISSION];
+        w->tick_errors = errors;
+        memset(&w->tick, 0, sizeof(w->tick));
+    }
+    if (next == UINT64_MAX || !interval) return;
+    if (w->tick_index == UINT64_MAX || next > w->tick_index) {
+        w->tick_index = next;
+        w->tick_next_ns = (next + 1) * interval;
+    }
+}
+
+/* A frame (of this worker or, with shared reading, of another) at ts: a new interval? */
+static inline void tick_time(struct worker *w, uint64_t ts, uint64_t order, uint64_t sub)
+{
+    if (ts >= w->tick_next_ns && w->cfg->baseline.interval_ns)
+        send_tick(w, ts / w->cfg->baseline.interval_ns, order, sub);
+}
+
 static void housekeep(struct worker *w, uint64_t now)
 {
     w->cur_sub = 0;
@@ -366,6 +442,8 @@ static void housekeep(struct worker *w, uint64_t now)
 static void pass_time(struct worker *w, const struct frame *fr)
 {
     w->cur_ts = fr->ts_ns;
+    if (fr->ts_ns >= w->cfg->from_ns && (!w->cfg->to_ns || fr->ts_ns < w->cfg->to_ns))
+        tick_time(w, fr->ts_ns, fr->ordinal, 0);
     if (fr->ts_ns >= w->next_housekeep_ns) {
         w->cur_frame = fr->ordinal;
         housekeep(w, fr->ts_ns);
@@ -386,6 +464,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
         if (w->cfg->dedup.remove) return; /* as if the capture had it once */
     }
     if (w->st.inputs) stats_input(&w->st, fr->input);
+    tick_time(w, fr->ts_ns, fr->ordinal, 0);
     w->cur_frame = fr->ordinal;
     w->cur_ts = fr->ts_ns;
     if (fr->ts_ns >= w->next_housekeep_ns) housekeep(w, fr->ts_ns);
@@ -485,6 +564,7 @@ void worker_flush(struct worker *w)
     flow_table_flush(&w->flows);
     w->cur_sub = UINT64_MAX; /* after every flow record */
     trading_flush(w->trading, w->cur_ts);
+    send_tick(w, UINT64_MAX, EVENT_ORDER_END, UINT64_MAX); /* the last interval's sums */
     stats_mixes_settle(&w->st);
 }
 
@@ -496,6 +576,7 @@ static void idle_live(struct worker *w)
     clock_gettime(CLOCK_REALTIME, &t);
     uint64_t now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
     if (now >= w->next_housekeep_ns && now > w->cur_ts) housekeep(w, now);
+    if (now > w->cur_ts) tick_time(w, now, w->cur_frame, UINT64_MAX - 1); /* after its events */
 }
 
 /* Publishes this worker's counters for /metrics when the interval is up (per burst or

@@ -57,6 +57,12 @@ struct worker {
     sem_t *sink_wake; /* posted after done is set, and when the event ring is full and the
                        * worker waits: wakes the sink at once (may be NULL) */
     _Atomic int waiting_sink; /* waits on a full event ring: the sink keeps its short sleep */
+    /* the baseline interval being summed (detect_baseline.h): counts by difference from
+     * where it started, RTT samples as they come */
+    uint64_t tick_index; /* UINT64_MAX: none yet */
+    uint64_t tick_next_ns;
+    uint64_t tick_packets, tick_bytes, tick_retrans, tick_errors;
+    struct tick_info tick;
     alignas(64) uint64_t cur_frame;
     uint64_t cur_sub; /* secondary merge key of the events being emitted */
     uint64_t cur_ts;

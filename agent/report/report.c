@@ -125,6 +125,11 @@ json_t *report_summary_json(const struct run_result *res)
     if (res->events_filtered)
         json_object_set_new(root, "events_filtered_out",
                             json_integer((json_int_t)res->events_filtered_out));
+    json_t *bl = json_pack("{s:I, s:I}", "anomalies", (json_int_t)res->baseline_anomalies,
+                           "keys_full", (json_int_t)res->baseline_keys_full);
+    if (res->baseline_json)
+        json_object_set(bl, "order_latency_over_time", (json_t *)res->baseline_json);
+    json_object_set_new(root, "baselines", bl);
     if (res->from_ns || res->to_ns)
         json_object_set_new(root, "time_window",
                             json_pack("{s:o, s:o}", "from_ns",

@@ -8,6 +8,11 @@
 
 #include "../event/event_json.h"
 
+static void baseline_emit(void *ctx, struct event *e)
+{
+    sink_emit(ctx, e);
+}
+
 int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kafka_sink *kafka,
               struct metrics *metrics, int live_source, uint64_t *events, char *err, size_t errlen)
 {
@@ -28,6 +33,13 @@ int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kaf
         sink_fini(s);
         return -ENOMEM;
     }
+    struct baseline_config off = {0};
+    if (baseline_init(&s->baseline, p->baseline ? p->baseline : &off, p->producers ? p->producers : 1,
+                      baseline_emit, s)) {
+        snprintf(err, errlen, "out of memory for the baselines (lower baseline.max_keys)");
+        sink_fini(s);
+        return -ENOMEM;
+    }
     if (alert_init(&s->alerts, p->alerts, p->alert_keys)) {
         snprintf(err, errlen, "out of memory for alert rules (lower alert.keys)");
         sink_fini(s);
@@ -41,6 +53,12 @@ void sink_fini(struct sink *s)
     storm_fini(&s->rst);
     storm_fini(&s->fin);
     alert_fini(&s->alerts);
+    baseline_fini(&s->baseline);
+}
+
+void sink_close_baselines(struct sink *s)
+{
+    baseline_finish(&s->baseline);
 }
 
 /* Feeds one occurrence to a storm detector; when it fires, emits the storm event, carrying the
@@ -63,6 +81,11 @@ void sink_emit(struct sink *s, struct event *e)
         storm_check(s, &s->fin, e, EV_TCP_FIN_STORM);
         return;
     }
+    if (e->type == EV_TICK || e->type == EV_TICK_SESSION) { /* internal: the baselines' sums */
+        baseline_tick(&s->baseline, e);
+        return;
+    }
+    baseline_event(&s->baseline, e);
     s->events[e->type]++;
     s->events_sev[e->type][e->severity < 3 ? e->severity : 2]++;
     if (s->live_source && s->metrics) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "../detect/detect_alert.h"
+#include "../detect/detect_baseline.h"
 #include "../detect/detect_storm.h"
 #include "../event/event.h"
 #include "../event/event_filter.h"
@@ -52,6 +53,7 @@ struct sink {
     uint64_t next_stats_ns, last_stats_ns, kafka_stats_ns;
     sink_counts_fn counts;
     void *counts_ctx;
+    struct baseline_detector baseline; /* anomaly.*: from the workers' ticks and the events */
     const struct event_filter *filter; /* what is written and sent (NULL: everything) */
     uint64_t filtered_out;             /* events counted but left out by the filter */
 };
@@ -65,6 +67,8 @@ struct sink_params {
     uint64_t publish_interval_ns;     /* counters to the metrics registry */
     uint64_t kafka_stats_interval_ns; /* stats records to Kafka (0: none) */
     const struct event_filter *filter;  /* NULL: every event goes out */
+    const struct baseline_config *baseline;
+    uint32_t producers; /* workers: each sends the baseline's ticks */
 };
 
 /* out, kafka, metrics: may be NULL; events: EV_MAX counters. Returns 0, or -ENOMEM with a
@@ -72,6 +76,8 @@ struct sink_params {
 int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kafka_sink *kafka,
               struct metrics *metrics, int live_source, uint64_t *events, char *err, size_t errlen);
 void sink_fini(struct sink *s);
+/* The run is over: the baselines judge their last intervals (anomaly.* events go out). */
+void sink_close_baselines(struct sink *s);
 
 /* One event through the detectors, the counts and the outputs. */
 void sink_emit(struct sink *s, struct event *e);

@@ -121,7 +121,13 @@ void trading_order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
     hist_add(o->pair < OP_MAX ? &t->st->order_latency[o->pair]
                               : &t->st->ouch_latency[o->pair - OP_MAX],
              lat);
-    if (o->stats != TRADING_NONE) hist_add(&t->st->sessions[o->stats].latency, lat);
+    if (o->stats != TRADING_NONE) {
+        struct trading_session_stats *ss = &t->st->sessions[o->stats];
+        hist_add(&ss->latency, lat);
+        ss->tick_n++;
+        if (lat > ss->tick_max_ns) ss->tick_max_ns = lat;
+        ff_hist_add(&ss->tick_lat, lat);
+    }
     if (t->st->tl) timeline_latency(t->st->tl, TL_ORDER, lat);
     o->key = 0;
     (*pending)--;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../detect/detect_burst.h"
+#include "../flow/flow_features.h"
 #include "../util/hist.h"
 #include "stream.h"
 
@@ -55,6 +56,10 @@ struct trading_session_stats {
     struct md_feed_stats feed[MD_FEEDS_MAX];
     struct hist latency; /* FIX: order to first response; MD: capture time - exchange time */
     struct hist skew;    /* MD pairs: how far the later feed trailed the earlier one */
+    /* order responses since the worker's last baseline tick (detect_baseline.h); not merged */
+    uint32_t tick_n;
+    uint64_t tick_max_ns;
+    struct ff_hist tick_lat;
 };
 
 struct timeline;

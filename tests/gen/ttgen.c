@@ -12,6 +12,10 @@
  *                                  +-20% (steady), or that with 3 single 5 ms ACKs at orders
  *                                  60, 120 and 170 (spikes); one order sent twice at a new
  *                                  sequence number (order 90) and one UDP datagram sent twice
+ *   ttgen baseline OUT.pcap steady|anomalies  60 s of a quote stream (200 pps +-5%) and an
+ *                                  order session (50 orders/s, ACKed in 100 us +-10%); with
+ *                                  anomalies: 5x the quotes in second 40, 10 retransmissions
+ *                                  in second 45, every ACK 2 ms late in second 50
  *
  * Each scenario builds its packets by hand, so what it contains is known by construction:
  * the .expect.json holds the counts ticktap (and, where it has an opinion, tshark) must
@@ -741,6 +745,44 @@ static void sc_desk(struct gen *g, int spikes)
     }
 }
 
+/* See the usage above: baselines with known truth, one second at a time. */
+static void sc_baseline(struct gen *g, int anomalies)
+{
+    struct conn c, q;
+    conn_init(&c, "10.8.0.1", "10.8.0.2", 42000, 9878, 5000, 9000);
+    conn_init(&q, "10.8.0.3", "239.2.2.2", 0, 0, 0, 0);
+    handshake(g, &c, 100 * US);
+    uint64_t start = (g->t / 1000000000ull + 1) * 1000000000ull; /* on a second */
+    char msg[96];
+    for (int sec = 0; sec < 60; sec++) {
+        uint64_t t0 = start + (uint64_t)sec * 1000000000ull;
+        int quotes = 200 + (sec * 7) % 21 - 10;
+        if (anomalies && sec == 40) quotes *= 5;
+        /* 50 orders: one every 20 ms, the quotes in between */
+        for (int i = 0; i < 50; i++) {
+            g->t = t0 + (uint64_t)i * 20 * MS + 1 * MS;
+            int n = snprintf(msg, sizeof(msg), "order %02d.%02d", sec, i);
+            uint32_t seq = c.seq[0];
+            tcp_data(g, &c, 0, A | P, seq, c.seq[1], msg, (uint32_t)n);
+            c.seq[0] += (uint32_t)n;
+            uint64_t rtt = (90 + (uint64_t)((sec * 50 + i) * 13 % 21)) * US;
+            if (anomalies && sec == 45 && i < 10) { /* lost on the way: sent again 3 ms later */
+                g->t += 3 * MS;
+                tcp_data(g, &c, 0, A | P, seq, c.seq[1], msg, (uint32_t)n);
+            }
+            if (anomalies && sec == 50) rtt = 2 * MS;
+            g->t += rtt;
+            seg(g, &c, 1, A, 0);
+        }
+        for (int i = 0; i < quotes; i++) {
+            g->t = t0 + (uint64_t)i * (1000000000ull / (uint64_t)quotes) + 500 * US;
+            int n = snprintf(msg, sizeof(msg), "quote %02d.%04d bid 10.%02d ask 10.%02d", sec, i,
+                             i % 100, (i + 1) % 100);
+            emit_udp(g, &q, 30000, 30001, (const uint8_t *)msg, (size_t)n);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "list")) {
@@ -768,6 +810,10 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "live_mix")) {
         unsigned per = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 50;
         return live_mix(&g, argv[2], per) || pcapw_close(&g.w) ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "baseline")) {
+        sc_baseline(&g, argc > 3 && !strcmp(argv[3], "anomalies"));
+        return pcapw_close(&g.w) ? 1 : 0;
     }
     if (!strcmp(argv[1], "desk")) {
         sc_desk(&g, argc > 3 && !strcmp(argv[3], "spikes"));

@@ -27,6 +27,10 @@ struct frame {
     uint32_t key_hash;
 };
 
+/* linktype of a frame without bytes that only says the time has come (the dispatcher's time
+ * marks: every worker starts a baseline interval at the same frame, see worker.c). */
+#define FRAME_TIME_MARK (-2)
+
 struct capture;
 
 #define CAPTURE_INTO_MIN (512u << 10)

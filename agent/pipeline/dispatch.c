@@ -325,6 +325,7 @@ int dispatch_thread_init(struct dispatch_thread *x, const struct tt_config *cfg,
     dispatch_init(&x->d, nworkers, cfg->decode.vxlan_port, cfg->decode.geneve_port,
                   cfg->decode.gtpu_port);
     x->d.trading = &cfg->trading;
+    x->mark_interval_ns = cfg->baseline.interval_ns;
     if (bursts && bursts->n) {
         x->bursts = bursts;
         if (spsc_ring_init(&x->events, cfg->event_ring, sizeof(struct event))) return -ENOMEM;
@@ -408,6 +409,22 @@ static void push_frame(struct dispatch_thread *x, struct frame *f)
     x->last_pushed = f->ordinal;
 }
 
+/* Frame f begins a baseline interval: every worker hears of it before f (its ticks then come
+ * at the frame they would come at with one worker). */
+static void push_time_marks(struct dispatch_thread *x, const struct frame *f)
+{
+    static const uint8_t none;
+    struct frame mark = {.ts_ns = f->ts_ns, .ordinal = f->ordinal, .data = &none,
+                         .linktype = FRAME_TIME_MARK};
+    for (uint32_t w = 0; w < x->nworkers; w++)
+        while (frame_ring_push(&x->rings[w], &mark, x->by_ref) == -ENOSPC) {
+            if (x->live) break; /* that worker's interval ends at its next frame instead */
+            publish_rings(x);
+            sched_yield();
+        }
+    x->next_mark_ns = (f->ts_ns / x->mark_interval_ns + 1) * x->mark_interval_ns;
+}
+
 void *dispatch_thread_main(void *arg)
 {
     struct dispatch_thread *x = arg;
@@ -429,6 +446,8 @@ void *dispatch_thread_main(void *arg)
             if (x->bursts &&
                 burst_feed(&x->bursts->det[det], frames[i].ts_ns, frames[i].wirelen, &b))
                 emit_burst(x, det, &b, frames[i].ordinal);
+            if (x->mark_interval_ns && frames[i].ts_ns >= x->next_mark_ns)
+                push_time_marks(x, &frames[i]);
             push_frame(x, &frames[i]);
         }
         publish_rings(x);

@@ -113,6 +113,8 @@ struct dispatch_thread {
     uint64_t burst_order;       /* the frame whose burst event is being emitted */
     sem_t *sink_wake;           /* posted when the events ring is full (offline) */
     _Atomic int waiting_sink;   /* waits on its full events ring */
+    uint64_t mark_interval_ns;  /* baseline intervals: each begins with a time mark to every */
+    uint64_t next_mark_ns;      /* worker, so that all sum the same frames (0: none) */
 };
 
 /* rings: nworkers of them; bursts: NULL or a set to feed. Returns 0 or -ENOMEM. */

@@ -727,6 +727,12 @@ void *worker_main(void *arg)
         }
         for (int i = 0; i < n; i++) {
             struct burst b;
+            if (batch[i].linktype == FRAME_TIME_MARK) { /* the dispatcher's: a new interval */
+                const struct frame *m = &batch[i];
+                if (m->ts_ns >= w->cfg->from_ns && (!w->cfg->to_ns || m->ts_ns < w->cfg->to_ns))
+                    tick_time(w, m->ts_ns, m->ordinal, 0);
+                continue;
+            }
             if (i + PREFETCH_AHEAD < n) {
                 __builtin_prefetch(batch[i + PREFETCH_AHEAD].data);
                 __builtin_prefetch(batch[i + PREFETCH_AHEAD].data + 64);

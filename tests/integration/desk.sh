@@ -186,3 +186,55 @@ import json; a, b = (json.load(open(p)) for p in ('$D/win.json', '$D/win2.json')
 assert a['packets'] == b['packets'] and a['time_window'] == b['time_window'], (a['time_window'], b['time_window'])"
 expect_exit "--from after --to -> 1" 1 "must come before" -- "$TT" analyze --from +20s --to +10s "$WORK/clean.pcap"
 expect_exit "--from that is not a time -> 1" 1 "epoch seconds" -- "$TT" analyze --from yesterday "$WORK/clean.pcap"
+
+# Statistical baselines with known truth (ttgen baseline): quiet on a steady minute, and on
+# the same minute with three injected excursions exactly the anomalies they make.
+"$GEN" baseline "$D/bl.steady.pcap" steady
+"$GEN" baseline "$D/bl.anom.pcap" anomalies
+"$TT" analyze -q -s "$D/bl.steady.json" -e "$D/bl.steady.ev" "$D/bl.steady.pcap"
+"$TT" analyze -q -s "$D/bl.anom.json" -e "$D/bl.anom.ev" "$D/bl.anom.pcap"
+check "baselines: a steady minute (rates +-5%, RTT +-10%) raises no anomaly" $PY -c "
+import json; s = json.load(open('$D/bl.steady.json'))
+assert s['baselines']['anomalies'] == 0 and not any(k.startswith('anomaly.') for k in s['events']), s['events']"
+check "baselines: 5x quotes (s 40), 10 retransmissions (s 45), 2 ms ACKs (s 50) are exactly the anomalies" $PY - "$D/bl.anom.ev" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+an = [e for e in ev if e["type"].startswith("anomaly.")]
+start = min(e["anomaly"]["interval_start_ns"] for e in an) // 10**9 - 40  # second 0
+got = sorted((e["type"], e["anomaly"]["metric"], e["anomaly"]["interval_start_ns"] // 10**9 - start) for e in an)
+want = sorted([("anomaly.rate", "packets_per_s", 40), ("anomaly.rate", "bytes_per_s", 40),
+               ("anomaly.errors", "retransmissions", 45), ("anomaly.latency", "rtt_p99_us", 45),
+               ("anomaly.latency", "rtt_p99_us", 50)])
+assert got == want, got
+for e in an:  # explainable: the value is outside the band the baseline drew
+    a = e["anomaly"]
+    assert a["scope"] == "interface" and a["key"] == "all" and a["samples"] >= 10
+    assert a["value"] > a["band_high"] and a["band_low"] < a["baseline"] < a["band_high"], a
+q = next(e["anomaly"] for e in an if e["anomaly"]["metric"] == "packets_per_s")
+assert 180 < q["baseline"] < 320 and q["value"] > 900, q  # 200 quotes + 100 order packets / s
+PY
+check "baselines: the anomalies match the schema" "$ROOT/tests/integration/validate.py" "$ROOT/schemas/event.schema.json" "$D/bl.anom.ev" --lines
+"$TT" analyze -q -w 3 --set pipeline.dispatch_thread=true -s "$D/bl.d.json" -e "$D/bl.d.ev" "$D/bl.anom.pcap"
+check "baselines: a reader thread and 3 workers give the same events in the same order" cmp "$D/bl.anom.ev" "$D/bl.d.ev"
+"$TT" analyze -q -w 2 -s "$D/bl.w2.json" -e "$D/bl.w2.ev" "$D/bl.anom.pcap"
+check "baselines: 2 workers sharing the reading give the same events in the same order" cmp "$D/bl.anom.ev" "$D/bl.w2.ev"
+"$TT" analyze -q --set baseline.interval=0 -s "$D/bl.off.json" "$D/bl.anom.pcap"
+check "baselines: baseline.interval=0 turns them off" $PY -c "
+import json; s = json.load(open('$D/bl.off.json')); assert s['baselines']['anomalies'] == 0"
+"$TT" analyze -q --set baseline.k=50 -s "$D/bl.k.json" "$D/bl.anom.pcap"
+check "baselines: a wider band (baseline.k=50) keeps only the 20-30x latency, not 5x rates nor 10 errors" $PY -c "
+import json; s = json.load(open('$D/bl.k.json')); e = s['events']
+assert e.get('anomaly.latency') == 2 and 'anomaly.rate' not in e and 'anomaly.errors' not in e, e"
+check "per-session order-to-response latency over time: every response of every session, per interval" $PY - "$D/all.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+ot = s["baselines"]["order_latency_over_time"]
+assert ot["interval_us"] == 1e6 and ot["sessions"]
+by = {x["session"]: sum(p[1] for p in x["points"]) for x in ot["sessions"]}
+ses = {x["name"]: x for x in s["trading"]["fix"]["sessions"] + s["trading"]["soupbintcp"].get("sessions", [])}
+for name, n in by.items():
+    lat = ses[name]["order_latency_us"]
+    assert lat["n"] == n, (name, lat, n)
+    for p in next(x for x in ot["sessions"] if x["session"] == name)["points"]:
+        assert p[2] <= p[3] <= p[4] <= lat["max"] + 1e-6
+PY

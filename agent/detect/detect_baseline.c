@@ -210,16 +210,35 @@ static void judge(struct baseline_detector *d, struct baseline_series *s, double
     if (baseline_judge(s, &d->cfg, v, both, floor, &a)) emit_anomaly(d, type, scope, key, metric, idx, &a);
 }
 
-static void session_point(struct baseline_key *k, uint64_t start, const struct open_session *os)
+static void session_point(struct baseline_detector *d, struct baseline_key *k, uint64_t start,
+                          const struct open_session *os)
 {
     if (k->npoints >= POINTS_MAX) return;
-    if (!k->points && !(k->points = calloc(POINTS_MAX, sizeof(*k->points)))) return;
+    if (!k->points) {
+        if (d->nseries >= SERIES_SESSIONS) {
+            if (!k->npoints++) d->series_left_out++; /* npoints counts, points stay NULL */
+            return;
+        }
+        if (!(k->points = calloc(POINTS_MAX, sizeof(*k->points)))) return;
+        d->nseries++;
+    }
     struct latency_point *p = &k->points[k->npoints++];
     p->start_ns = start;
     p->n = os->n;
     p->p50_ns = ff_hist_quantile(&os->lat, 0.5, 0, os->max_ns);
     p->p99_ns = ff_hist_quantile(&os->lat, 0.99, 0, os->max_ns);
     p->max_ns = os->max_ns;
+}
+
+static int by_session_name(const void *a, const void *b)
+{
+    return strcmp(((const struct open_session *)a)->name, ((const struct open_session *)b)->name);
+}
+
+static int by_key_name(const void *a, const void *b)
+{
+    return strcmp((*(const struct baseline_key *const *)a)->name,
+                  (*(const struct baseline_key *const *)b)->name);
 }
 
 /* Judges interval o (partial: the first or the last of the run, whose rates are not judged). */
@@ -249,10 +268,12 @@ static void close_interval(struct baseline_detector *d, struct baseline_open *o,
           "retransmissions", idx);
     judge(d, &d->decode_errors, (double)t->decode_errors, 0, 1, EV_ANOMALY_ERRORS, "interface",
           "all", "decode_errors", idx);
+    /* in name order: which workers the sessions came from changes nothing */
+    if (o && o->nsess > 1) qsort(o->sess, o->nsess, sizeof(*o->sess), by_session_name);
     for (uint32_t i = 0; o && i < o->nsess; i++) {
         struct baseline_key *k = key_get(d, o->sess[i].name, KEY_SESSION);
         if (!k) continue;
-        if (d->nkeys <= SERIES_SESSIONS || k->points) session_point(k, idx * d->cfg.interval_ns, &o->sess[i]);
+        session_point(d, k, idx * d->cfg.interval_ns, &o->sess[i]);
         if (o->sess[i].n < d->cfg.min_samples) continue;
         double p99 = (double)ff_hist_quantile(&o->sess[i].lat, 0.99, 0, o->sess[i].max_ns) / 1e3;
         judge(d, &k->latency, p99, 0, rel * k->latency.mean, EV_ANOMALY_LATENCY, "session",
@@ -402,9 +423,14 @@ void baseline_finish(struct baseline_detector *d)
 void *baseline_sessions_json(const struct baseline_detector *d)
 {
     json_t *arr = json_array();
+    const struct baseline_key **sorted = calloc(d->nkeys ? d->nkeys : 1, sizeof(*sorted));
+    if (!sorted) return NULL;
+    for (uint32_t i = 0; i < d->nkeys; i++)
+        sorted[i] = &d->keys[i];
+    qsort(sorted, d->nkeys, sizeof(*sorted), by_key_name);
     for (uint32_t i = 0; i < d->nkeys; i++) {
-        const struct baseline_key *k = &d->keys[i];
-        if (!k->npoints) continue;
+        const struct baseline_key *k = sorted[i];
+        if (!k->points) continue;
         json_t *pts = json_array();
         for (uint32_t j = 0; j < k->npoints; j++) {
             const struct latency_point *p = &k->points[j];
@@ -415,9 +441,11 @@ void *baseline_sessions_json(const struct baseline_detector *d)
         json_array_append_new(arr, json_pack("{s:s, s:o, s:b}", "session", k->name, "points", pts,
                                              "capped", k->npoints == POINTS_MAX));
     }
+    free(sorted);
     if (!json_array_size(arr)) {
         json_decref(arr);
         return NULL;
     }
-    return json_pack("{s:f, s:o}", "interval_us", d->cfg.interval_ns / 1e3, "sessions", arr);
+    return json_pack("{s:f, s:o, s:I}", "interval_us", d->cfg.interval_ns / 1e3, "sessions", arr,
+                     "sessions_left_out", (json_int_t)d->series_left_out);
 }

@@ -62,6 +62,7 @@ struct baseline_detector {
     struct baseline_series packets, bytes, rtt_p99, retrans, decode_errors;
     struct baseline_key *keys;
     uint32_t nkeys;
+    uint32_t nseries, series_left_out; /* sessions with latency points, and those beyond */
     uint64_t keys_full, late, open_overflow;
     uint64_t anomalies;
     baseline_emit_fn emit;

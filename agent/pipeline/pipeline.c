@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../capture/capture.h"
+#include "../capture/capture_csv.h"
 #include "../capture/capture_union.h"
 #include "../sink/sink.h"
 #include "dispatch.h"
@@ -105,7 +106,10 @@ static int open_source(struct pipeline *p, char *err, size_t errlen)
 {
     const struct run_options *opt = p->opt;
     if (!p->live) {
-        p->ops = capture_find("pcap-file");
+        int csv = 0;
+        for (int i = 0; i < opt->npaths; i++)
+            csv += capture_csv_is_csv(opt->paths[i]);
+        p->ops = csv ? &capture_csv_ops : capture_find("pcap-file");
         int rc = p->ops->open(&p->cap, opt->paths, opt->npaths, opt->filter, err, errlen);
         p->own_cap = !rc;
         return rc;
@@ -157,6 +161,8 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
         }
         p->ws[i].stop = p->opt->stop;
         p->ws[i].live = p->live && p->opt->wall_clock_idle;
+        p->ws[i].no_tcp_analysis = p->ops == &capture_csv_ops &&
+                                   (capture_csv_limits(p->cap) & CAPTURE_NO_TCP_NUMBERS);
     }
     return 0;
 }
@@ -454,6 +460,7 @@ static void join(struct pipeline *p)
     res->baseline_anomalies = p->sink.baseline.anomalies;
     res->baseline_keys_full = p->sink.baseline.keys_full;
     res->baseline_json = baseline_sessions_json(&p->sink.baseline);
+    if (p->ops == &capture_csv_ops) res->input_json = capture_csv_describe(p->cap);
     res->from_ns = p->cfg->from_ns;
     res->to_ns = p->cfg->to_ns;
 }
@@ -544,5 +551,6 @@ void run_result_fini(struct run_result *res)
 {
     stats_fini(&res->st);
     json_decref(res->baseline_json);
-    res->baseline_json = NULL;
+    json_decref(res->input_json);
+    res->baseline_json = res->input_json = NULL;
 }

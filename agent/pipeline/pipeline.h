@@ -82,6 +82,7 @@ struct run_result {
     uint64_t from_ns, to_ns;      /* the time window analysed (0: open) */
     uint64_t baseline_anomalies, baseline_keys_full;
     void *baseline_json; /* json_t *: per-session order latency over time (NULL: none) */
+    void *input_json;    /* json_t *: what a CSV input gave and lacked (NULL: a capture) */
 };
 
 int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,

@@ -539,7 +539,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     int tcp = pkt.key.proto == 6 && pkt.has_l4;
     flow_features_packet(ff, dir, pkt.ts_ns, fr->wirelen, tcp ? (uint8_t)pkt.tcp.flags : 0);
     if (tcp) {
-        analyse_tcp(w, f, dir, &pkt, extra);
+        if (!w->no_tcp_analysis) analyse_tcp(w, f, dir, &pkt, extra);
         trading_tcp(w->trading, f, dir, &pkt);
     } else if (pkt.key.proto == 17 && pkt.has_l4) {
         trading_udp(w->trading, f, dir, &pkt);

@@ -81,6 +81,7 @@ struct worker {
     uint32_t src_errors; /* capture files that broke mid-way */
     _Atomic int *stop;   /* set by a signal: finish the burst, then flush */
     int live;            /* live capture: idle time still expires flows (by the wall clock) */
+    int no_tcp_analysis; /* the input has no TCP sequence numbers (CSV): nothing to judge */
     /* Microbursts, when this worker sees every frame of its interface (one worker, one live
      * source per worker), or says what the shared reader detected (worker 0); else NULL.
      * The pipeline's (burst_set): the worker feeds it, never frees it. */

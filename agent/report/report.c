@@ -130,6 +130,7 @@ json_t *report_summary_json(const struct run_result *res)
     if (res->baseline_json)
         json_object_set(bl, "order_latency_over_time", (json_t *)res->baseline_json);
     json_object_set_new(root, "baselines", bl);
+    if (res->input_json) json_object_set(root, "input", (json_t *)res->input_json);
     if (res->from_ns || res->to_ns)
         json_object_set_new(root, "time_window",
                             json_pack("{s:o, s:o}", "from_ns",
@@ -247,6 +248,15 @@ void report_print_human(const struct run_result *res, const char *inputs, FILE *
     if (st->flows_resumed) /* connections that went on after their record ended */
         fprintf(out, ", resumed %" PRIu64, st->flows_resumed);
     fprintf(out, ")   analysed in %.2f s\n", res->wall_seconds);
+    if (res->input_json) { /* a CSV export: say what it could not give */
+        json_t *in = res->input_json, *v;
+        size_t i;
+        fprintf(out, "  input: CSV (%s), %" JSON_INTEGER_FORMAT " rows; needs the packets:\n",
+                json_string_value(json_object_get(in, "dialect")),
+                json_integer_value(json_object_get(in, "rows")));
+        json_array_foreach(json_object_get(in, "needs_the_packets"), i, v)
+            fprintf(out, "    - %s\n", json_string_value(v));
+    }
     if (st->dup_frames) /* the TCP figures below count them unless they were left out */
         fprintf(out, "  duplicate frames %" PRIu64 " (same bytes within %.0f us): %s\n",
                 st->dup_frames, (double)res->dedup.window_ns / 1e3,

@@ -632,6 +632,7 @@ check "all $n malformed captures end in a result or a clear error, with 1 and 2 
 
 . "$ROOT/tests/integration/enrich.sh"
 . "$ROOT/tests/integration/desk.sh"
+. "$ROOT/tests/integration/csv.sh"
 . "$ROOT/tests/integration/report.sh"
 
 echo

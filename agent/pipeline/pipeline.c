@@ -210,6 +210,7 @@ static int build_feed(struct pipeline *p, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory for the shared reader's chunks");
             return -ENOMEM;
         }
+        p->sr->baseline_ns = cfg->baseline.interval_ns;
         for (uint32_t i = 0; i < p->nw; i++)
             p->ws[i].shared = p->sr;
         return 0;

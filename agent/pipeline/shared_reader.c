@@ -74,6 +74,10 @@ static void steer(struct shared_reader *r, struct chunk *c, uint32_t n)
         uint32_t w = dispatch_pick(&r->d, f);
         int tick = f->ts_ns >= r->next_tick_ns;
         if (tick) r->next_tick_ns = f->ts_ns + r->tick_ns;
+        if (r->baseline_ns && f->ts_ns >= r->next_baseline_ns) { /* a baseline interval begins */
+            r->next_baseline_ns = (f->ts_ns / r->baseline_ns + 1) * r->baseline_ns;
+            tick = 1;
+        }
         int burst = r->burst && burst_feed(r->burst, f->ts_ns, f->wirelen, &c->bursts[nbursts]);
         if (!(tick || burst || i == n - 1)) {
             c->walk[w * stride + count[w]++] = (uint16_t)i;

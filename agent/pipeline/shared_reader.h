@@ -13,8 +13,9 @@
  * in frame order. Marks are the frames every worker must see because its clock moves there:
  * the first frame at or after each tick (tick_ns of packet time after the previous mark: the
  * workers' housekeeping rule, so each worker expires flows at the very frame it would alone),
- * the chunk's last frame (each worker's clock ends where the capture does) and a frame where a
- * microburst ended. The microburst detector sees every frame as the chunk is filled; the
+ * the chunk's last frame (each worker's clock ends where the capture does), the first frame of
+ * each baseline interval (detect_baseline.h: every worker sums the same frames into it) and a
+ * frame where a microburst ended. The microburst detector sees every frame as the chunk is filled; the
  * worker that owns it emits the bursts from the marks.
  */
 #ifndef TT_SHARED_READER_H
@@ -74,6 +75,7 @@ struct shared_reader {
     alignas(64) struct dispatcher d;
     struct burst_detector *burst; /* fed every frame; NULL: none */
     uint64_t tick_ns, next_tick_ns;
+    uint64_t baseline_ns, next_baseline_ns; /* baseline intervals (0: none): set after init */
     uint32_t errors; /* capture files that broke mid-way (reported on stderr) */
     _Atomic int *stop;
 };

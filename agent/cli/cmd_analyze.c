@@ -92,8 +92,8 @@ static uint64_t first_frame_ns(const struct analyze_args *a)
     uint64_t first = 0;
     for (int i = 0; i < a->npaths; i++) {
         char perr[PCAP_ERRBUF_SIZE];
-        pcap_t *p = pcap_open_offline_with_tstamp_precision(a->paths[i], PCAP_TSTAMP_PRECISION_NANO,
-                                                            perr);
+        pcap_t *p =
+            pcap_open_offline_with_tstamp_precision(a->paths[i], PCAP_TSTAMP_PRECISION_NANO, perr);
         if (!p) continue;
         struct pcap_pkthdr *h;
         const u_char *data;

@@ -41,15 +41,15 @@ struct tt_config {
     uint32_t rst_storm_threshold;
     uint32_t fin_storm_threshold;
     uint64_t storm_cooldown_ns;
-    uint64_t burst_window_ns;    /* microbursts: the sliding window */
-    uint64_t burst_link_mbps;    /* ... the link rate (0: off) */
-    uint32_t burst_fraction_pct; /* ... and the share of it a window must exceed */
-    uint32_t top_n;              /* rows in "top talkers" and "worst flows" */
-    uint32_t talkers_max;        /* hosts tracked per worker for top talkers */
-    uint32_t report_events;      /* events kept in an HTML report (besides flow records) */
-    struct dedup_config dedup;   /* frames captured twice, payloads sent twice */
-    uint64_t from_ns, to_ns;     /* analyze --from/--to: frames outside are skipped (0: open) */
-    struct spike_config spike;   /* latency.spike: a sample against its flow's RTT baseline */
+    uint64_t burst_window_ns;        /* microbursts: the sliding window */
+    uint64_t burst_link_mbps;        /* ... the link rate (0: off) */
+    uint32_t burst_fraction_pct;     /* ... and the share of it a window must exceed */
+    uint32_t top_n;                  /* rows in "top talkers" and "worst flows" */
+    uint32_t talkers_max;            /* hosts tracked per worker for top talkers */
+    uint32_t report_events;          /* events kept in an HTML report (besides flow records) */
+    struct dedup_config dedup;       /* frames captured twice, payloads sent twice */
+    uint64_t from_ns, to_ns;         /* analyze --from/--to: frames outside are skipped (0: open) */
+    struct spike_config spike;       /* latency.spike: a sample against its flow's RTT baseline */
     struct baseline_config baseline; /* anomaly.*: per-interval values against their history */
     struct kafka_config kafka;
     struct metrics_config metrics;

@@ -39,8 +39,7 @@ int alert_rules_set(struct alert_rules *rules, const char *key, const char *valu
     }
     struct alert_rule *r = NULL;
     for (uint32_t i = 0; i < rules->n; i++)
-        if (rules->r[i].type == t)
-            r = &rules->r[i];
+        if (rules->r[i].type == t) r = &rules->r[i];
     if (!r) {
         if (rules->n >= ALERT_MAX_RULES) {
             snprintf(err, errlen, "more than %d alert rules", ALERT_MAX_RULES);
@@ -80,8 +79,8 @@ int alert_rules_set(struct alert_rules *rules, const char *key, const char *valu
             return -1;
         }
     } else {
-        snprintf(err, errlen, "alert setting '%s': fields are warn, critical, window, cooldown, per",
-                 key);
+        snprintf(err, errlen,
+                 "alert setting '%s': fields are warn, critical, window, cooldown, per", key);
         return -1;
     }
     return 0;
@@ -91,8 +90,7 @@ int alert_init(struct alert_detector *d, const struct alert_rules *rules, uint32
 {
     memset(d, 0, sizeof(*d));
     d->rules = *rules;
-    if (!rules->n)
-        return 0;
+    if (!rules->n) return 0;
     d->cap = keys ? keys : 1;
     d->table = table_zalloc(d->cap, sizeof(*d->table));
     return d->table ? 0 : -ENOMEM;
@@ -107,9 +105,12 @@ void alert_fini(struct alert_detector *d)
 static uint64_t scope_key(const struct alert_rule *r, uint16_t rule, const struct event *e)
 {
     switch (r->scope) {
-    case ALERT_PER_FLOW: return mix64(e->flow_id ^ rule);
-    case ALERT_PER_HOST: return mix64(endpoint_fold(e->key.dst, 0) ^ rule);
-    default: return mix64(0x51ed27u + rule);
+    case ALERT_PER_FLOW:
+        return mix64(e->flow_id ^ rule);
+    case ALERT_PER_HOST:
+        return mix64(endpoint_fold(e->key.dst, 0) ^ rule);
+    default:
+        return mix64(0x51ed27u + rule);
     }
 }
 
@@ -120,18 +121,15 @@ static struct alert_state *state_for(struct alert_detector *d, uint64_t key, uin
     uint32_t start = (uint32_t)(key % d->cap), victim = start;
     for (uint32_t i = 0; i < 16 && i < d->cap; i++) {
         struct alert_state *s = &d->table[(start + i) % d->cap];
-        if (s->used && s->key == key && s->rule == rule)
-            return s;
+        if (s->used && s->key == key && s->rule == rule) return s;
         if (!s->used) {
             victim = (start + i) % d->cap;
             break;
         }
-        if (s->last_use < d->table[victim].last_use)
-            victim = (start + i) % d->cap;
+        if (s->last_use < d->table[victim].last_use) victim = (start + i) % d->cap;
     }
     struct alert_state *s = &d->table[victim];
-    if (s->used)
-        d->evicted++;
+    if (s->used) d->evicted++;
     memset(s, 0, sizeof(*s));
     s->used = 1;
     s->key = key;
@@ -145,7 +143,9 @@ static void make_alert(struct event *out, const struct alert_state *s, const str
     *out = s->last;
     out->type = EV_ALERT;
     out->ts_ns = ts;
-    out->severity = level == ALERT_CRITICAL ? SEV_CRITICAL : level == ALERT_WARN ? SEV_WARN : SEV_INFO;
+    out->severity = level == ALERT_CRITICAL ? SEV_CRITICAL
+                    : level == ALERT_WARN   ? SEV_WARN
+                                            : SEV_INFO;
     memset(&out->u, 0, sizeof(out->u));
     out->u.alert.rule_type = r->type;
     out->u.alert.level = level;
@@ -160,8 +160,7 @@ int alert_feed(struct alert_detector *d, const struct event *e, struct event *ou
     int n = 0;
     for (uint16_t i = 0; i < d->rules.n && n < max; i++) {
         const struct alert_rule *r = &d->rules.r[i];
-        if (r->type != e->type)
-            continue;
+        if (r->type != e->type) continue;
         struct alert_state *s = state_for(d, scope_key(r, i, e), i);
         s->last_use = ++d->tick;
         s->last = *e;

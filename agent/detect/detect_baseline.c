@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPEN_MAX 4096    /* intervals summed at once (a worker that lags further: counted) */
-#define POINTS_MAX 1024  /* a session's latency points kept for the summary */
+#define OPEN_MAX 4096      /* intervals summed at once (a worker that lags further: counted) */
+#define POINTS_MAX 1024    /* a session's latency points kept for the summary */
 #define SERIES_SESSIONS 64 /* sessions whose latency over time the summary lists */
 
 enum key_kind { KEY_SESSION, KEY_FEED };
@@ -207,7 +207,8 @@ static void judge(struct baseline_detector *d, struct baseline_series *s, double
 {
     struct anomaly_info a;
     memset(&a, 0, sizeof(a));
-    if (baseline_judge(s, &d->cfg, v, both, floor, &a)) emit_anomaly(d, type, scope, key, metric, idx, &a);
+    if (baseline_judge(s, &d->cfg, v, both, floor, &a))
+        emit_anomaly(d, type, scope, key, metric, idx, &a);
 }
 
 static void session_point(struct baseline_detector *d, struct baseline_key *k, uint64_t start,
@@ -261,8 +262,8 @@ static void close_interval(struct baseline_detector *d, struct baseline_open *o,
     }
     if (t->rtt_n >= d->cfg.min_samples) {
         double p99 = (double)ff_hist_quantile(&t->rtt, 0.99, 0, t->rtt_max_ns) / 1e3;
-        judge(d, &d->rtt_p99, p99, 0, rel * d->rtt_p99.mean, EV_ANOMALY_LATENCY, "interface",
-              "all", "rtt_p99_us", idx);
+        judge(d, &d->rtt_p99, p99, 0, rel * d->rtt_p99.mean, EV_ANOMALY_LATENCY, "interface", "all",
+              "rtt_p99_us", idx);
     }
     judge(d, &d->retrans, (double)t->retransmissions, 0, 1, EV_ANOMALY_ERRORS, "interface", "all",
           "retransmissions", idx);
@@ -276,16 +277,17 @@ static void close_interval(struct baseline_detector *d, struct baseline_open *o,
         session_point(d, k, idx * d->cfg.interval_ns, &o->sess[i]);
         if (o->sess[i].n < d->cfg.min_samples) continue;
         double p99 = (double)ff_hist_quantile(&o->sess[i].lat, 0.99, 0, o->sess[i].max_ns) / 1e3;
-        judge(d, &k->latency, p99, 0, rel * k->latency.mean, EV_ANOMALY_LATENCY, "session",
-              k->name, "order_ack_p99_us", idx);
+        judge(d, &k->latency, p99, 0, rel * k->latency.mean, EV_ANOMALY_LATENCY, "session", k->name,
+              "order_ack_p99_us", idx);
     }
     /* errors of every key every interval: an interval without any is a zero */
     for (uint32_t i = 0; i < d->nkeys; i++) {
         struct baseline_key *k = &d->keys[i];
         uint32_t n = o && i < o->nerrors ? o->errors[i] : 0;
         if (!n && !k->errors.n && k->kind == KEY_SESSION) continue; /* no reject yet */
-        judge(d, &k->errors, n, 0, 1, EV_ANOMALY_ERRORS, k->kind == KEY_SESSION ? "session" : "feed",
-              k->name, k->kind == KEY_SESSION ? "rejects" : "gaps", idx);
+        judge(d, &k->errors, n, 0, 1, EV_ANOMALY_ERRORS,
+              k->kind == KEY_SESSION ? "session" : "feed", k->name,
+              k->kind == KEY_SESSION ? "rejects" : "gaps", idx);
     }
     if (o) o->index = UINT64_MAX;
 }
@@ -435,8 +437,8 @@ void *baseline_sessions_json(const struct baseline_detector *d)
         for (uint32_t j = 0; j < k->npoints; j++) {
             const struct latency_point *p = &k->points[j];
             json_array_append_new(pts, json_pack("[I, I, f, f, f]", (json_int_t)p->start_ns,
-                                                 (json_int_t)p->n, p->p50_ns / 1e3,
-                                                 p->p99_ns / 1e3, p->max_ns / 1e3));
+                                                 (json_int_t)p->n, p->p50_ns / 1e3, p->p99_ns / 1e3,
+                                                 p->max_ns / 1e3));
         }
         json_array_append_new(arr, json_pack("{s:s, s:o, s:b}", "session", k->name, "points", pts,
                                              "capped", k->npoints == POINTS_MAX));

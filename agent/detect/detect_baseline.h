@@ -47,13 +47,13 @@ struct baseline_series {
 /* Called for every anomaly found (the sink emits it). */
 typedef void (*baseline_emit_fn)(void *ctx, struct event *e);
 
-struct baseline_key; /* a session's or feed's series (detect_baseline.c) */
+struct baseline_key;  /* a session's or feed's series (detect_baseline.c) */
 struct baseline_open; /* an interval not yet closed */
 
 struct baseline_detector {
     struct baseline_config cfg;
     uint32_t producers;
-    uint64_t *progress; /* per producer: the first interval it may still report */
+    uint64_t *progress;         /* per producer: the first interval it may still report */
     struct baseline_open *open; /* a ring of intervals being summed */
     uint32_t open_cap;
     uint64_t first_index; /* of the first interval seen; UINT64_MAX: none yet */

@@ -61,7 +61,7 @@ const char *severity_name(enum severity s);
     X(ANOMALY_LATENCY, "anomaly.latency", SEV_WARN)                                                \
     X(ANOMALY_ERRORS, "anomaly.errors", SEV_WARN)                                                  \
     X(TCP_FIN, "tcp.fin", SEV_INFO) /* internal: feeds the FIN-storm detector, never emitted */    \
-    X(TICK, "tick", SEV_INFO) /* internal: a worker's interval sums, for the baselines */          \
+    X(TICK, "tick", SEV_INFO)       /* internal: a worker's interval sums, for the baselines */    \
     X(TICK_SESSION, "tick.session", SEV_INFO) /* internal: ... of one trading session */
 
 enum event_type {
@@ -72,6 +72,16 @@ enum event_type {
 };
 
 const char *event_type_name(enum event_type t);
+/* The FIX findings (their detail is struct fix_event_info) and the market-data ones. */
+static inline int event_type_is_fix(int t)
+{
+    return t >= EV_FIX_SEQ_GAP && t <= EV_FIX_HEARTBEAT_MISSED;
+}
+static inline int event_type_is_md(int t)
+{
+    return t >= EV_MD_GAP && t <= EV_MD_ARBITRATION_LOSS;
+}
+
 /* Types that pass between threads but are never emitted (tcp.fin, the ticks). */
 static inline int event_type_internal(int t)
 {
@@ -128,12 +138,11 @@ struct flow_record {
     uint8_t tcp_state;
     uint8_t end_reason;
     uint8_t pad[2];
-    struct tunnel_side tun[2]; /* a tunnelled flow: each direction's id and outer endpoints */
-    struct flow_dir_summary dirs[2];     /* features per direction (flow_features.h) */
+    struct tunnel_side tun[2];       /* a tunnelled flow: each direction's id and outer endpoints */
+    struct flow_dir_summary dirs[2]; /* features per direction (flow_features.h) */
     uint16_t anomaly_counts[TA_BIT_MAX]; /* TCP analysis findings by flag */
     uint32_t payload_duplicates;
 };
-
 
 /* Where a live capture lost frames (capture.saturated). */
 enum saturation_reason {

@@ -58,8 +58,7 @@ static int parse_term(struct event_filter_term *t, const char *term, char *err, 
     switch (kind) {
     case T_TYPE:
         if (parse_types(t, v)) {
-            snprintf(err, errlen, "--events-filter: no event type matches '%s' (see schemas/)",
-                     v);
+            snprintf(err, errlen, "--events-filter: no event type matches '%s' (see schemas/)", v);
             return -1;
         }
         return 0;
@@ -125,19 +124,10 @@ int event_filter_parse(struct event_filter *f, const char *expr, char *err, size
 /* The session names an event carries (FIX both CompIDs, OUCH, market data). */
 static int session_is(const struct event *e, const char *name)
 {
-    switch ((enum event_type)e->type) {
-    case EV_FIX_SEQ_GAP:
-    case EV_FIX_RESEND_REQUEST:
-    case EV_FIX_REJECT:
-    case EV_FIX_BUSINESS_REJECT:
-    case EV_FIX_ORDER_REJECT:
-    case EV_FIX_LOGOUT:
-    case EV_FIX_HEARTBEAT_MISSED:
+    if (event_type_is_fix(e->type))
         return !strcmp(e->u.fix.sender, name) || !strcmp(e->u.fix.target, name);
-    case EV_MD_GAP:
-    case EV_MD_DUPLICATE:
-    case EV_MD_ARBITRATION_LOSS:
-        return !strcmp(e->u.md.session, name);
+    if (event_type_is_md(e->type)) return !strcmp(e->u.md.session, name);
+    switch ((enum event_type)e->type) {
     case EV_OUCH_REJECT:
         return !strcmp(e->u.ouch.session, name);
     case EV_ANOMALY_RATE:

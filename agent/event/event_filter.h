@@ -28,7 +28,7 @@ struct event_filter_term {
     uint8_t addr[16];
     uint8_t family;
     uint16_t port;
-    uint64_t value; /* flow id, time */
+    uint64_t value;        /* flow id, time */
     uint8_t types[EV_MAX]; /* type: the types the globs match */
     char name[48];         /* session */
 };

@@ -344,7 +344,8 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
             e->u.saturated.lost, e->u.saturated.total);
         return o.n;
     }
-    if (e->type == EV_ANOMALY_RATE || e->type == EV_ANOMALY_LATENCY || e->type == EV_ANOMALY_ERRORS) {
+    if (e->type == EV_ANOMALY_RATE || e->type == EV_ANOMALY_LATENCY ||
+        e->type == EV_ANOMALY_ERRORS) {
         const struct anomaly_info *a = &e->u.anomaly;
         char st[48];
         ts_to_rfc3339(a->start_ns, st, sizeof(st));
@@ -421,7 +422,8 @@ size_t event_to_json(const struct event *e, char *buf, size_t len)
         put_ouch(&o, e);
         break;
     case EV_PAYLOAD_DUPLICATE:
-        put(&o, ",\"payload_duplicate\":{\"count\":%u,\"first_frame\":%" PRIu64 ",\"window_us\":%.3f}",
+        put(&o,
+            ",\"payload_duplicate\":{\"count\":%u,\"first_frame\":%" PRIu64 ",\"window_us\":%.3f}",
             e->u.payload_dup.count, e->u.payload_dup.first_frame, us(e->u.payload_dup.window_ns));
         break;
     case EV_LATENCY_SPIKE:

@@ -9,7 +9,7 @@
 void dedup_config_default(struct dedup_config *c)
 {
     memset(c, 0, sizeof(*c));
-    c->window_ns = 1000000;           /* copies of a SPAN or TAP arrive within microseconds */
+    c->window_ns = 1000000; /* copies of a SPAN or TAP arrive within microseconds */
     c->table = 1u << 14;
     c->payload_window_ns = 100000000; /* 100 ms: a double-sent order, not a repeated heartbeat */
     c->payload_min = 32;

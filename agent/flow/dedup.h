@@ -21,11 +21,11 @@
 #define DEDUP_WAYS 4
 
 struct dedup_config {
-    uint32_t remove;           /* leave duplicate frames out before analysis (--dedup) */
-    uint64_t window_ns;        /* a frame's copy within this is a duplicate (0: off) */
-    uint32_t table;            /* frame digests remembered per worker */
+    uint32_t remove;            /* leave duplicate frames out before analysis (--dedup) */
+    uint64_t window_ns;         /* a frame's copy within this is a duplicate (0: off) */
+    uint32_t table;             /* frame digests remembered per worker */
     uint64_t payload_window_ns; /* a payload repeated within this (0: off) */
-    uint32_t payload_min;      /* shorter payloads (heartbeats) are never duplicates */
+    uint32_t payload_min;       /* shorter payloads (heartbeats) are never duplicates */
 };
 
 void dedup_config_default(struct dedup_config *c);

@@ -54,8 +54,8 @@ int flow_features_rtt(struct flow_features *ff, int d, uint64_t rtt_ns,
     return spike;
 }
 
-int flow_features_payload(struct flow_features *ff, int dir, uint64_t digest, uint32_t seq,
-                          int tcp, uint64_t ts_ns, uint64_t window_ns)
+int flow_features_payload(struct flow_features *ff, int dir, uint64_t digest, uint32_t seq, int tcp,
+                          uint64_t ts_ns, uint64_t window_ns)
 {
     struct recent_payload *r = ff->payloads[dir];
     int dup = 0;

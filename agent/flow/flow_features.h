@@ -36,7 +36,7 @@ struct flow_dir_features {
     uint64_t last_ts_ns; /* 0: no packet yet */
     uint64_t prev_iat_ns;
     uint64_t iat_n, iat_sum_ns, iat_min_ns, iat_max_ns;
-    double iat_sq; /* sum of squared inter-arrival times (ns^2), for the deviation */
+    double iat_sq;        /* sum of squared inter-arrival times (ns^2), for the deviation */
     uint64_t jitter16_ns; /* RFC 3550 jitter, times 16 */
     uint32_t size_min, size_max;
     double size_sq;
@@ -139,8 +139,8 @@ int flow_features_rtt(struct flow_features *ff, int d, uint64_t rtt_ns,
 /* A payload of digest d (dedup_payload_digest) in direction dir: 1 when the direction's last
  * FF_RECENT_PAYLOADS payloads within window_ns hold the same bytes at another TCP sequence
  * number (tcp) or at all (UDP). Remembers it either way. */
-int flow_features_payload(struct flow_features *ff, int dir, uint64_t digest, uint32_t seq,
-                          int tcp, uint64_t ts_ns, uint64_t window_ns);
+int flow_features_payload(struct flow_features *ff, int dir, uint64_t digest, uint32_t seq, int tcp,
+                          uint64_t ts_ns, uint64_t window_ns);
 
 /* Direction d's summary; pkts is its packet count (the flow's). */
 void flow_features_summary(const struct flow_features *ff, int d, uint64_t pkts, uint64_t bytes,

@@ -414,8 +414,8 @@ static void push_frame(struct dispatch_thread *x, struct frame *f)
 static void push_time_marks(struct dispatch_thread *x, const struct frame *f)
 {
     static const uint8_t none;
-    struct frame mark = {.ts_ns = f->ts_ns, .ordinal = f->ordinal, .data = &none,
-                         .linktype = FRAME_TIME_MARK};
+    struct frame mark = {
+        .ts_ns = f->ts_ns, .ordinal = f->ordinal, .data = &none, .linktype = FRAME_TIME_MARK};
     for (uint32_t w = 0; w < x->nworkers; w++)
         while (frame_ring_push(&x->rings[w], &mark, x->by_ref) == -ENOSPC) {
             if (x->live) break; /* that worker's interval ends at its next frame instead */

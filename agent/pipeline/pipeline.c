@@ -161,8 +161,8 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
         }
         p->ws[i].stop = p->opt->stop;
         p->ws[i].live = p->live && p->opt->wall_clock_idle;
-        p->ws[i].no_tcp_analysis = p->ops == &capture_csv_ops &&
-                                   (capture_csv_limits(p->cap) & CAPTURE_NO_TCP_NUMBERS);
+        p->ws[i].no_tcp_analysis =
+            p->ops == &capture_csv_ops && (capture_csv_limits(p->cap) & CAPTURE_NO_TCP_NUMBERS);
     }
     return 0;
 }

@@ -54,29 +54,29 @@ struct run_options {
     void *tick_arg;
     uint64_t tick_interval_ns;
     const char *filter;
-    FILE *events_out; /* NULL: events are counted, not written */
+    FILE *events_out;                         /* NULL: events are counted, not written */
     const struct event_filter *events_filter; /* NULL: every event is written and sent */
     struct kafka_sink *kafka; /* NULL: no Kafka; owned by the caller, flushed by the run */
     /* NULL: nothing exported while running. The run attaches its workers to it (labelled by
      * the live sources) and publishes the sink's counters; stats records for Kafka's stats
      * topic are built from it (the run makes a private one when Kafka needs it). */
     struct metrics *metrics;
-    int progress;     /* print progress on stderr */
+    int progress;              /* print progress on stderr */
     const char *progress_path; /* and/or write it as JSON here every half second (NULL: no) */
     _Atomic int *stop;
 };
 
 struct run_result {
     struct tt_stats st;
-    uint64_t events[EV_MAX]; /* counted by the sink, storms included */
-    uint32_t capture_errors; /* files that broke mid-way */
-    struct kafka_stats kafka; /* when opt->kafka was given */
+    uint64_t events[EV_MAX];               /* counted by the sink, storms included */
+    uint32_t capture_errors;               /* files that broke mid-way */
+    struct kafka_stats kafka;              /* when opt->kafka was given */
     struct hist kafka_delivery, kafka_e2e; /* produce (live: packet time) to delivery report */
     int kafka_used;
     double wall_seconds;
     int interrupted;
-    void *capture_json; /* json_t *, the summary's "capture" object (ticktap run) */
-    struct dedup_config dedup; /* how duplicates were judged (the summary says it) */
+    void *capture_json;           /* json_t *, the summary's "capture" object (ticktap run) */
+    struct dedup_config dedup;    /* how duplicates were judged (the summary says it) */
     uint64_t events_filtered_out; /* counted in events[] but not written (--events-filter) */
     int events_filtered;          /* a filter was given */
     uint64_t from_ns, to_ns;      /* the time window analysed (0: open) */
@@ -85,8 +85,8 @@ struct run_result {
     void *input_json;    /* json_t *: what a CSV input gave and lacked (NULL: a capture) */
 };
 
-int pipeline_run(const struct tt_config *cfg, const struct run_options *opt,
-                 struct run_result *res, char *err, size_t errlen);
+int pipeline_run(const struct tt_config *cfg, const struct run_options *opt, struct run_result *res,
+                 char *err, size_t errlen);
 void run_result_fini(struct run_result *res);
 
 #endif

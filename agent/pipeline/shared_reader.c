@@ -37,7 +37,8 @@ int shared_reader_init(struct shared_reader *r, const struct capture_ops *ops, s
         atomic_init(&c->readers_left, 0);
         c->frames = table_malloc(CHUNK_FRAMES, sizeof(*c->frames));
         c->bytes = table_malloc(1, CAPTURE_INTO_MIN);
-        c->walk = table_malloc((size_t)nworkers * (CHUNK_FRAMES + CHUNK_WALK_PAD), sizeof(*c->walk));
+        c->walk =
+            table_malloc((size_t)nworkers * (CHUNK_FRAMES + CHUNK_WALK_PAD), sizeof(*c->walk));
         c->nwalk = table_malloc(nworkers, sizeof(*c->nwalk));
         c->marks = table_malloc(CHUNK_FRAMES, sizeof(*c->marks));
         c->bursts = table_malloc(CHUNK_FRAMES, sizeof(*c->bursts)); /* touched only when used */

@@ -15,8 +15,8 @@
  * workers' housekeeping rule, so each worker expires flows at the very frame it would alone),
  * the chunk's last frame (each worker's clock ends where the capture does), the first frame of
  * each baseline interval (detect_baseline.h: every worker sums the same frames into it) and a
- * frame where a microburst ended. The microburst detector sees every frame as the chunk is filled; the
- * worker that owns it emits the bursts from the marks.
+ * frame where a microburst ended. The microburst detector sees every frame as the chunk is filled;
+ * the worker that owns it emits the bursts from the marks.
  */
 #ifndef TT_SHARED_READER_H
 #define TT_SHARED_READER_H

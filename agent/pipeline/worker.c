@@ -301,8 +301,7 @@ static void check_payload_dup(struct worker *w, struct flow *f, int dir, const s
     uint64_t d = dedup_payload_digest(pkt->payload, pkt->payload_len, f->id, dir);
     struct flow_features *ff = flow_feat(&w->flows, f);
     int tcp = pkt->key.proto == 6;
-    if (!flow_features_payload(ff, dir, d, tcp ? pkt->tcp.seq : 0, tcp, pkt->ts_ns, window))
-        return;
+    if (!flow_features_payload(ff, dir, d, tcp ? pkt->tcp.seq : 0, tcp, pkt->ts_ns, window)) return;
     if (!ff->payload_duplicates++) ff->payload_dup_first_frame = pkt->frame;
     w->st.dup_payloads++;
 }
@@ -456,9 +455,9 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
 {
     struct packet pkt;
     if (fr->ts_ns < w->cfg->from_ns || (w->cfg->to_ns && fr->ts_ns >= w->cfg->to_ns)) return;
-    if (w->dup_frames.sets && recent_digests_check(&w->dup_frames,
-                                                   dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
-                                                   fr->ts_ns, 0) != DIGEST_NEW) {
+    if (w->dup_frames.sets &&
+        recent_digests_check(&w->dup_frames, dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
+                             fr->ts_ns, 0) != DIGEST_NEW) {
         w->st.dup_frames++;
         w->st.dup_bytes += fr->wirelen;
         if (w->cfg->dedup.remove) return; /* as if the capture had it once */

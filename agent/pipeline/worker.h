@@ -47,15 +47,15 @@ struct worker {
     struct decoder dec;
     struct flow_table flows;
     struct tcp_seg_pool segs;
-    struct flow_recall recall; /* TCP state of ended flows, for connections that resume */
-    struct recent_digests dup_frames;   /* frames captured twice */
+    struct flow_recall recall;        /* TCP state of ended flows, for connections that resume */
+    struct recent_digests dup_frames; /* frames captured twice */
     struct tt_stats st;
     struct trading *trading;                /* FIX, market data: after the TCP analysis */
     struct spsc_ring events;                /* to the sink */
     alignas(64) _Atomic uint64_t watermark; /* every frame <= this has been processed */
     _Atomic int done;
-    sem_t *sink_wake; /* posted after done is set, and when the event ring is full and the
-                       * worker waits: wakes the sink at once (may be NULL) */
+    sem_t *sink_wake;         /* posted after done is set, and when the event ring is full and the
+                               * worker waits: wakes the sink at once (may be NULL) */
     _Atomic int waiting_sink; /* waits on a full event ring: the sink keeps its short sleep */
     /* the baseline interval being summed (detect_baseline.h): counts by difference from
      * where it started, RTT samples as they come */
@@ -107,6 +107,5 @@ void worker_flush(struct worker *w);
 
 /* Thread entry: runs until the input ends, then flushes and sets done. */
 void *worker_main(void *arg);
-
 
 #endif

@@ -132,13 +132,11 @@ json_t *report_summary_json(const struct run_result *res)
     json_object_set_new(root, "baselines", bl);
     if (res->input_json) json_object_set(root, "input", (json_t *)res->input_json);
     if (res->from_ns || res->to_ns)
-        json_object_set_new(root, "time_window",
-                            json_pack("{s:o, s:o}", "from_ns",
-                                      res->from_ns ? json_integer((json_int_t)res->from_ns)
-                                                   : json_null(),
-                                      "to_ns",
-                                      res->to_ns ? json_integer((json_int_t)res->to_ns)
-                                                 : json_null()));
+        json_object_set_new(
+            root, "time_window",
+            json_pack("{s:o, s:o}", "from_ns",
+                      res->from_ns ? json_integer((json_int_t)res->from_ns) : json_null(), "to_ns",
+                      res->to_ns ? json_integer((json_int_t)res->to_ns) : json_null()));
     json_object_set_new(root, "trading", report_trading_json(&st->trading));
 
     struct talker top[TT_TOP_MAX];

@@ -34,8 +34,8 @@ int sink_init(struct sink *s, const struct sink_params *p, FILE *out, struct kaf
         return -ENOMEM;
     }
     struct baseline_config off = {0};
-    if (baseline_init(&s->baseline, p->baseline ? p->baseline : &off, p->producers ? p->producers : 1,
-                      baseline_emit, s)) {
+    if (baseline_init(&s->baseline, p->baseline ? p->baseline : &off,
+                      p->producers ? p->producers : 1, baseline_emit, s)) {
         snprintf(err, errlen, "out of memory for the baselines (lower baseline.max_keys)");
         sink_fini(s);
         return -ENOMEM;

@@ -64,9 +64,9 @@ struct sink_params {
     uint64_t storm_window_ns, storm_cooldown_ns;
     const struct alert_rules *alerts;
     uint32_t alert_keys;
-    uint64_t publish_interval_ns;     /* counters to the metrics registry */
-    uint64_t kafka_stats_interval_ns; /* stats records to Kafka (0: none) */
-    const struct event_filter *filter;  /* NULL: every event goes out */
+    uint64_t publish_interval_ns;      /* counters to the metrics registry */
+    uint64_t kafka_stats_interval_ns;  /* stats records to Kafka (0: none) */
+    const struct event_filter *filter; /* NULL: every event goes out */
     const struct baseline_config *baseline;
     uint32_t producers; /* workers: each sends the baseline's ticks */
 };

@@ -71,10 +71,10 @@ struct tt_stats {
     uint64_t flows_resumed; /* new flow records continuing an ended flow's TCP analysis */
     uint64_t dup_frames;    /* frames captured twice (dedup.h): left out when dedup.remove */
     uint64_t dup_bytes;
-    uint64_t dup_payloads;  /* payloads a flow carried twice */
+    uint64_t dup_payloads; /* payloads a flow carried twice */
     uint64_t latency_spikes;
-    struct hist rtt;        /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
-    struct hist handshake;  /* SYN to handshake-completing ACK */
+    struct hist rtt;       /* data-to-ACK RTT, as tcp.analysis.ack_rtt */
+    struct hist handshake; /* SYN to handshake-completing ACK */
     struct talker_table talkers;
     struct timeline timeline; /* packets, bytes and latencies over capture time */
     uint32_t top_n;

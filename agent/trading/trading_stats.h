@@ -65,7 +65,7 @@ struct trading_session_stats {
 struct timeline;
 
 struct trading_stats {
-    struct timeline *tl; /* the worker's timeline (stats/timeline.h), or NULL */
+    struct timeline *tl;                    /* the worker's timeline (stats/timeline.h), or NULL */
     struct trading_session_stats *sessions; /* TRADING_SESSIONS_MAX; [0, nsessions) in use */
     uint32_t nsessions;                     /* sessions are taken in order, never freed */
     uint64_t sessions_untracked;

@@ -69,8 +69,8 @@
                                                             packets count under the 4th */         \
     X(TRADING_FEED_LOSSES_DROPPED, "trading.feed_losses_dropped") /* a lone feed's loss not        \
                                                         kept for a second feed: table full */      \
-    X(BURST_RING_FULL, "burst.ring_full") /* frame left the burst window early: full */          \
-    X(DEDUP_TABLE_FULL, "dedup.table_full") /* digest replaced inside its window: a later copy \
+    X(BURST_RING_FULL, "burst.ring_full")   /* frame left the burst window early: full */          \
+    X(DEDUP_TABLE_FULL, "dedup.table_full") /* digest replaced inside its window: a later copy     \
                                                of it is not recognised */
 
 enum tt_counter {

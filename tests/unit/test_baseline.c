@@ -32,9 +32,9 @@ static void series_fires_once_per_excursion(void **state)
     assert_int_equal(baseline_judge(&s, &c, 500, 1, 10, &a), 1);
     assert_true(a.value == 500 && a.baseline == mean && a.band_high < 500 && a.band_high > mean);
     assert_int_equal(baseline_judge(&s, &c, 520, 1, 10, &a), 0); /* the same excursion */
-    assert_true(s.mean == mean);                                   /* not learnt */
-    assert_int_equal(baseline_judge(&s, &c, 100, 1, 10, &a), 0);   /* back */
-    assert_int_equal(baseline_judge(&s, &c, 10, 1, 10, &a), 1);    /* a drop, judged both ways */
+    assert_true(s.mean == mean);                                 /* not learnt */
+    assert_int_equal(baseline_judge(&s, &c, 100, 1, 10, &a), 0); /* back */
+    assert_int_equal(baseline_judge(&s, &c, 10, 1, 10, &a), 1);  /* a drop, judged both ways */
     assert_int_equal(baseline_judge(&s, &c, 100, 1, 10, &a), 0);
     assert_int_equal(baseline_judge(&s, &c, 10, 0, 10, &a), 0); /* upwards only */
 }

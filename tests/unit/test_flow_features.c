@@ -74,7 +74,8 @@ static void spike_against_own_baseline(void **state)
     uint64_t base, dev;
     int spikes = 0;
     for (int i = 0; i < 200; i++) /* 100 us +- 20%: never a spike */
-        spikes += flow_features_rtt(&ff, 0, (80 + (uint64_t)((i * 37) % 41)) * 1000, &sc, &base, &dev);
+        spikes +=
+            flow_features_rtt(&ff, 0, (80 + (uint64_t)((i * 37) % 41)) * 1000, &sc, &base, &dev);
     assert_int_equal(spikes, 0);
     uint64_t before = ff.rtt_ewma_ns;
     /* a 5 ms excursion of three samples is one spike; the baseline does not follow it */
@@ -88,7 +89,8 @@ static void spike_against_own_baseline(void **state)
     /* before the warm-up nothing fires */
     memset(&ff, 0, sizeof(ff));
     for (int i = 0; i < 15; i++)
-        assert_int_equal(flow_features_rtt(&ff, 0, i == 10 ? 9000000 : 100000, &sc, &base, &dev), 0);
+        assert_int_equal(flow_features_rtt(&ff, 0, i == 10 ? 9000000 : 100000, &sc, &base, &dev),
+                         0);
 }
 
 int main(void)

@@ -139,6 +139,8 @@ void metrics_worker_publish(struct metrics_worker *mw, const struct tt_stats *st
     s->flows_evicted = st->flows_evicted;
     s->flows_resumed = st->flows_resumed;
     s->flows_active = flows_active;
+    s->dup_frames = st->dup_frames;
+    s->dup_payloads = st->dup_payloads;
     s->ninputs = st->inputs ? st->ninputs : 0;
     if (s->ninputs) memcpy(s->inputs, st->inputs, s->ninputs * sizeof(*s->inputs));
     hist_refresh(&s->rtt, &st->rtt);
@@ -210,6 +212,8 @@ static void merge_snap(struct metrics_worker_snap *into, const struct metrics_wo
     into->flows_evicted += s->flows_evicted;
     into->flows_resumed += s->flows_resumed;
     into->flows_active += s->flows_active;
+    into->dup_frames += s->dup_frames;
+    into->dup_payloads += s->dup_payloads;
     into->fix_messages += s->fix_messages;
     into->soup_packets += s->soup_packets;
     into->mold_messages += s->mold_messages;
@@ -488,6 +492,12 @@ static void render_traffic(struct prom_buf *b, const struct metrics_worker_snap 
     prom_family(b, "ticktap_flows_resumed_total", "counter",
                 "Flows whose connection resumed after its record ended: TCP analysis continued");
     prom_sample(b, "ticktap_flows_resumed_total", NULL, t->flows_resumed);
+    prom_family(b, "ticktap_duplicate_frames_total", "counter",
+                "Frames captured twice (same length and first 256 bytes within dedup.window)");
+    prom_sample(b, "ticktap_duplicate_frames_total", NULL, t->dup_frames);
+    prom_family(b, "ticktap_payload_duplicates_total", "counter",
+                "Payloads a flow carried twice (not retransmissions)");
+    prom_sample(b, "ticktap_payload_duplicates_total", NULL, t->dup_payloads);
     prom_family(b, "ticktap_tcp_analysis_total", "counter",
                 "Segments with each Wireshark tcp.analysis flag (reset: RST segments)");
     for (int i = 0; i < TA_BIT_MAX; i++) {

@@ -49,6 +49,7 @@ struct metrics_worker_snap {
     uint64_t protos[32];
     uint64_t tcp_flags[TA_BIT_MAX];
     uint64_t resets, flows_created, flows_ended, flows_evicted, flows_resumed, flows_active;
+    uint64_t dup_frames, dup_payloads; /* frames captured twice, payloads sent twice */
     uint64_t fix_messages, soup_packets, mold_messages, mdp3_messages, microbursts;
     struct prom_hist rtt, handshake;
     struct prom_hist burst_time;                           /* time to analyse one burst of frames */

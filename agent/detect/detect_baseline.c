@@ -20,7 +20,7 @@ struct open_session {
     char name[80];
     uint32_t n;
     uint64_t max_ns;
-    struct ff_hist lat;
+    struct ff_wide_hist lat;
 };
 
 struct baseline_open {
@@ -226,8 +226,8 @@ static void session_point(struct baseline_detector *d, struct baseline_key *k, u
     struct latency_point *p = &k->points[k->npoints++];
     p->start_ns = start;
     p->n = os->n;
-    p->p50_ns = ff_hist_quantile(&os->lat, 0.5, 0, os->max_ns);
-    p->p99_ns = ff_hist_quantile(&os->lat, 0.99, 0, os->max_ns);
+    p->p50_ns = ff_wide_quantile(&os->lat, 0.5, 0, os->max_ns);
+    p->p99_ns = ff_wide_quantile(&os->lat, 0.99, 0, os->max_ns);
     p->max_ns = os->max_ns;
 }
 
@@ -261,7 +261,7 @@ static void close_interval(struct baseline_detector *d, struct baseline_open *o,
               "bytes_per_s", idx);
     }
     if (t->rtt_n >= d->cfg.min_samples) {
-        double p99 = (double)ff_hist_quantile(&t->rtt, 0.99, 0, t->rtt_max_ns) / 1e3;
+        double p99 = (double)ff_wide_quantile(&t->rtt, 0.99, 0, t->rtt_max_ns) / 1e3;
         judge(d, &d->rtt_p99, p99, 0, rel * d->rtt_p99.mean, EV_ANOMALY_LATENCY, "interface", "all",
               "rtt_p99_us", idx);
     }
@@ -276,7 +276,7 @@ static void close_interval(struct baseline_detector *d, struct baseline_open *o,
         if (!k) continue;
         session_point(d, k, idx * d->cfg.interval_ns, &o->sess[i]);
         if (o->sess[i].n < d->cfg.min_samples) continue;
-        double p99 = (double)ff_hist_quantile(&o->sess[i].lat, 0.99, 0, o->sess[i].max_ns) / 1e3;
+        double p99 = (double)ff_wide_quantile(&o->sess[i].lat, 0.99, 0, o->sess[i].max_ns) / 1e3;
         judge(d, &k->latency, p99, 0, rel * k->latency.mean, EV_ANOMALY_LATENCY, "session", k->name,
               "order_ack_p99_us", idx);
     }
@@ -351,8 +351,7 @@ void baseline_tick(struct baseline_detector *d, const struct event *e)
         os->n += ts->n;
         if (ts->max_ns > os->max_ns) os->max_ns = ts->max_ns;
         for (int b = 0; b < FF_BUCKETS; b++) {
-            uint32_t v = (uint32_t)os->lat.n[b] + ts->lat.n[b];
-            os->lat.n[b] = (uint16_t)(v > UINT16_MAX ? UINT16_MAX : v);
+            os->lat.n[b] += ts->lat.n[b];
         }
         return;
     }
@@ -371,8 +370,7 @@ void baseline_tick(struct baseline_detector *d, const struct event *e)
             s->rtt_n += t->rtt_n;
             if (t->rtt_max_ns > s->rtt_max_ns) s->rtt_max_ns = t->rtt_max_ns;
             for (int b = 0; b < FF_BUCKETS; b++) {
-                uint32_t v = (uint32_t)s->rtt.n[b] + t->rtt.n[b];
-                s->rtt.n[b] = (uint16_t)(v > UINT16_MAX ? UINT16_MAX : v);
+                s->rtt.n[b] += t->rtt.n[b];
             }
         }
     }

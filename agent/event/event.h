@@ -100,7 +100,7 @@ struct tick_info {
     uint64_t packets, bytes, retransmissions, decode_errors;
     uint64_t rtt_max_ns;
     uint32_t rtt_n;
-    struct ff_hist rtt;
+    struct ff_wide_hist rtt;
 };
 
 /* One trading session's order-to-response latency over one interval, internal. */
@@ -109,7 +109,7 @@ struct tick_session {
     char name[80];
     uint32_t n;
     uint64_t max_ns;
-    struct ff_hist lat;
+    struct ff_wide_hist lat;
 };
 
 /* A statistical baseline left (anomaly.*): what, where, and the band it left. */

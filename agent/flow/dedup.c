@@ -4,13 +4,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL /* a call per frame into the shared library costs more than the hash */
 #include <xxhash.h>
 
 void dedup_config_default(struct dedup_config *c)
 {
     memset(c, 0, sizeof(*c));
-    c->window_ns = 1000000; /* copies of a SPAN or TAP arrive within microseconds */
-    c->table = 1u << 14;
+    c->window_ns = 1000000;           /* copies of a SPAN or TAP arrive within microseconds */
+    c->table = 4096;                  /* 64 KiB: 4096 distinct frames per window (4 Mpps at 1 ms) */
     c->payload_window_ns = 100000000; /* 100 ms: a double-sent order, not a repeated heartbeat */
     c->payload_min = 32;
 }
@@ -23,7 +24,8 @@ int recent_digests_init(struct recent_digests *r, uint32_t entries, uint64_t win
     uint32_t sets = 1;
     while (sets * DEDUP_WAYS < entries && sets < (1u << 24))
         sets <<= 1;
-    r->sets = calloc((size_t)sets * DEDUP_WAYS, sizeof(*r->sets));
+    r->sets = aligned_alloc(64, (size_t)sets * sizeof(*r->sets));
+    if (r->sets) memset(r->sets, 0, (size_t)sets * sizeof(*r->sets));
     if (!r->sets) return -ENOMEM;
     r->set_mask = sets - 1;
     return 0;
@@ -37,7 +39,7 @@ void recent_digests_fini(struct recent_digests *r)
 
 void recent_digests_reset(struct recent_digests *r)
 {
-    if (r->sets) memset(r->sets, 0, ((size_t)r->set_mask + 1) * DEDUP_WAYS * sizeof(*r->sets));
+    if (r->sets) memset(r->sets, 0, ((size_t)r->set_mask + 1) * sizeof(*r->sets));
 }
 
 /* Within the window either way: merged captures are not always in time order. */
@@ -46,25 +48,25 @@ static int within(uint64_t a, uint64_t b, uint64_t window)
     return (a > b ? a - b : b - a) <= window;
 }
 
-int recent_digests_check(struct recent_digests *r, uint64_t digest, uint64_t ts_ns, uint32_t tag)
+int recent_digests_seen(struct recent_digests *r, uint64_t digest, uint64_t ts_ns)
 {
-    struct dedup_entry *set = &r->sets[(digest & r->set_mask) * DEDUP_WAYS];
-    struct dedup_entry *victim = &set[0];
-    for (int i = 0; i < DEDUP_WAYS; i++) {
-        struct dedup_entry *e = &set[i];
-        if (e->digest == digest && within(e->ts_ns, ts_ns, r->window_ns)) {
-            int same = e->tag == tag;
-            e->tag = tag; /* the latest copy: a third send is compared with the second */
-            return same ? DIGEST_SAME_TAG : DIGEST_OTHER_TAG;
-        }
-        if (!e->digest || e->ts_ns < victim->ts_ns || (victim->digest && !e->digest)) victim = e;
+    struct dedup_set *set = &r->sets[digest & r->set_mask];
+    int hit = -1, victim = 0;
+    for (int i = 0; i < DEDUP_WAYS; i++) /* no early exit: the compiler compares all at once */
+        if (set->digest[i] == digest) hit = i;
+    if (hit >= 0 && within(set->ts_ns[hit], ts_ns, r->window_ns)) return 1;
+    if (hit >= 0) {
+        victim = hit; /* the same frame, long ago: this is its new time */
+    } else {
+        for (int i = 1; i < DEDUP_WAYS; i++) /* empty ways have time 0: the oldest */
+            if (set->ts_ns[i] < set->ts_ns[victim]) victim = i;
+        if (set->digest[victim] && r->replaced_live &&
+            within(set->ts_ns[victim], ts_ns, r->window_ns))
+            (*r->replaced_live)++;
     }
-    if (victim->digest && r->replaced_live && within(victim->ts_ns, ts_ns, r->window_ns))
-        (*r->replaced_live)++;
-    victim->digest = digest;
-    victim->ts_ns = ts_ns;
-    victim->tag = tag;
-    return DIGEST_NEW;
+    set->digest[victim] = digest;
+    set->ts_ns[victim] = ts_ns;
+    return 0;
 }
 
 uint64_t dedup_frame_digest(const uint8_t *data, uint32_t caplen, uint32_t wirelen)
@@ -74,8 +76,16 @@ uint64_t dedup_frame_digest(const uint8_t *data, uint32_t caplen, uint32_t wirel
     return d ? d : 1;
 }
 
-uint64_t dedup_payload_digest(const uint8_t *payload, uint32_t len, uint64_t flow_id, int dir)
+uint32_t dedup_payload_digest(const uint8_t *payload, uint32_t len, uint64_t flow_id, int dir)
 {
-    uint64_t d = XXH3_64bits_withSeed(payload, len, flow_id * 2 + (uint64_t)dir);
-    return d ? d : 1;
+    uint64_t seed = (flow_id * 2 + (uint64_t)dir) ^ ((uint64_t)len << 40);
+    uint64_t d;
+    if (len <= DEDUP_PAYLOAD_HEAD + DEDUP_PAYLOAD_TAIL) {
+        d = XXH3_64bits_withSeed(payload, len, seed);
+    } else { /* a bulk segment: its head and tail (and length) stand for it, cheaply */
+        d = XXH3_64bits_withSeed(payload, DEDUP_PAYLOAD_HEAD, seed) ^
+            XXH3_64bits_withSeed(payload + len - DEDUP_PAYLOAD_TAIL, DEDUP_PAYLOAD_TAIL, ~seed);
+    }
+    uint32_t h = (uint32_t)(d ^ (d >> 32));
+    return h ? h : 1;
 }

@@ -3,9 +3,10 @@
  * SPAN ports and TAP aggregators often deliver one frame twice. A frame is a duplicate when
  * a frame of the same length and the same first DEDUP_FRAME_BYTES bytes was seen within
  * the window (editcap -w): those bytes hold the IP ID and the TCP/UDP checksum, which cover
- * the rest. A payload is a duplicate when the same flow direction carried the same payload
- * bytes within its window at another TCP sequence number (a retransmission has the same
- * one) or, over UDP, at all: an application that sent a message twice.
+ * the rest. A payload is a duplicate when the same flow direction carried a payload of the
+ * same length, first DEDUP_PAYLOAD_HEAD and last DEDUP_PAYLOAD_TAIL bytes within its window
+ * at another TCP sequence number (a retransmission has the same one) or, over UDP, at all:
+ * an application that sent a message twice.
  *
  * Frames: each worker owns a recent-digest table, 4-way sets fixed at init, the oldest way
  * replaced. Same bytes steer to the same worker, so no state is shared. A digest still inside
@@ -17,7 +18,9 @@
 
 #include <stdint.h>
 
-#define DEDUP_FRAME_BYTES 256
+#define DEDUP_FRAME_BYTES 128 /* Ethernet, a VLAN tag, IPv6 and the TCP checksum: 76 */
+#define DEDUP_PAYLOAD_HEAD 128
+#define DEDUP_PAYLOAD_TAIL 32
 #define DEDUP_WAYS 4
 
 struct dedup_config {
@@ -30,15 +33,14 @@ struct dedup_config {
 
 void dedup_config_default(struct dedup_config *c);
 
-struct dedup_entry {
-    uint64_t digest; /* 0: empty */
-    uint64_t ts_ns;
-    uint32_t tag; /* payloads: the TCP sequence number */
-    uint32_t pad;
+/* One cache line: the ways' digests (0: empty), then their times. */
+struct dedup_set {
+    uint64_t digest[DEDUP_WAYS];
+    uint64_t ts_ns[DEDUP_WAYS];
 };
 
 struct recent_digests {
-    struct dedup_entry *sets; /* nsets * DEDUP_WAYS */
+    struct dedup_set *sets;
     uint32_t set_mask;
     uint64_t window_ns;
     uint64_t *replaced_live; /* counts digests replaced inside their window (may be NULL) */
@@ -48,15 +50,13 @@ int recent_digests_init(struct recent_digests *r, uint32_t entries, uint64_t win
 void recent_digests_fini(struct recent_digests *r);
 void recent_digests_reset(struct recent_digests *r);
 
-enum { DIGEST_NEW = 0, DIGEST_SAME_TAG, DIGEST_OTHER_TAG };
-
-/* Looks digest up among those seen within the window before ts_ns and remembers it.
- * Returns DIGEST_NEW, or whether the earlier one had the same tag. */
-int recent_digests_check(struct recent_digests *r, uint64_t digest, uint64_t ts_ns, uint32_t tag);
+/* Whether digest was seen within the window of ts_ns (either side: merged captures are not
+ * always in time order); remembers it when not. */
+int recent_digests_seen(struct recent_digests *r, uint64_t digest, uint64_t ts_ns);
 
 /* The digest of a frame (its length and first bytes). Never 0. */
 uint64_t dedup_frame_digest(const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 /* The digest of a payload in flow direction (flow_id, dir). Never 0. */
-uint64_t dedup_payload_digest(const uint8_t *payload, uint32_t len, uint64_t flow_id, int dir);
+uint32_t dedup_payload_digest(const uint8_t *payload, uint32_t len, uint64_t flow_id, int dir);
 
 #endif

@@ -3,17 +3,17 @@
 
 #include <math.h>
 
-uint64_t ff_hist_quantile(const struct ff_hist *h, double q, uint64_t min, uint64_t max)
+static uint64_t quantile_of(const uint32_t *counts, double q, uint64_t min, uint64_t max)
 {
     uint64_t n = 0;
     for (int i = 0; i < FF_BUCKETS; i++)
-        n += h->n[i];
+        n += counts[i];
     if (!n) return 0;
     uint64_t rank = (uint64_t)ceil(q * (double)n), seen = 0;
     if (rank < 1) rank = 1;
     int b = 0;
     for (; b < FF_BUCKETS; b++) {
-        seen += h->n[b];
+        seen += counts[b];
         if (seen >= rank) break;
     }
     /* the bucket's geometric midpoint: 2^(b + 6.5) */
@@ -21,6 +21,43 @@ uint64_t ff_hist_quantile(const struct ff_hist *h, double q, uint64_t min, uint6
     if (v < min) v = min;
     if (v > max) v = max;
     return v;
+}
+
+uint64_t ff_hist_quantile(const struct ff_hist *h, double q, uint64_t min, uint64_t max)
+{
+    uint32_t counts[FF_BUCKETS];
+    for (int i = 0; i < FF_BUCKETS; i++)
+        counts[i] = h->n[i];
+    return quantile_of(counts, q, min, max);
+}
+
+/* p50 and p99 of h in one walk (a flow record needs both, for every flow). */
+static void p50_p99(const struct ff_hist *h, uint64_t min, uint64_t max, uint64_t *p50,
+                    uint64_t *p99)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < FF_BUCKETS; i++)
+        n += h->n[i];
+    *p50 = *p99 = 0;
+    if (!n) return;
+    uint32_t r50 = (n + 1) / 2, r99 = n - n / 100, seen = 0; /* ceil(0.5n), ceil(0.99n) */
+    int b50 = -1;
+    for (int b = 0; b < FF_BUCKETS; b++) {
+        seen += h->n[b];
+        if (b50 < 0 && seen >= r50) b50 = b;
+        if (seen >= r99) {
+            uint64_t v50 = b50 == 0 ? 64 : (uint64_t)ldexp(M_SQRT2, b50 + FF_MIN_SHIFT);
+            uint64_t v99 = b == 0 ? 64 : (uint64_t)ldexp(M_SQRT2, b + FF_MIN_SHIFT);
+            *p50 = v50 < min ? min : v50 > max ? max : v50;
+            *p99 = v99 < min ? min : v99 > max ? max : v99;
+            return;
+        }
+    }
+}
+
+uint64_t ff_wide_quantile(const struct ff_wide_hist *h, double q, uint64_t min, uint64_t max)
+{
+    return quantile_of(h->n, q, min, max);
 }
 
 int flow_features_rtt(struct flow_features *ff, int d, uint64_t rtt_ns,
@@ -54,7 +91,7 @@ int flow_features_rtt(struct flow_features *ff, int d, uint64_t rtt_ns,
     return spike;
 }
 
-int flow_features_payload(struct flow_features *ff, int dir, uint64_t digest, uint32_t seq, int tcp,
+int flow_features_payload(struct flow_features *ff, int dir, uint32_t digest, uint32_t seq, int tcp,
                           uint64_t ts_ns, uint64_t window_ns)
 {
     struct recent_payload *r = ff->payloads[dir];
@@ -92,14 +129,13 @@ void flow_features_summary(const struct flow_features *ff, int d, uint64_t pkts,
         out->iat_max_ns = fd->iat_max_ns;
         out->iat_mean_ns = fd->iat_sum_ns / fd->iat_n;
         out->iat_std_ns = std_of((double)fd->iat_sum_ns, fd->iat_sq, (double)fd->iat_n);
-        out->iat_p50_ns = ff_hist_quantile(&fd->iat, 0.50, fd->iat_min_ns, fd->iat_max_ns);
-        out->iat_p99_ns = ff_hist_quantile(&fd->iat, 0.99, fd->iat_min_ns, fd->iat_max_ns);
+        p50_p99(&fd->iat, fd->iat_min_ns, fd->iat_max_ns, &out->iat_p50_ns, &out->iat_p99_ns);
         out->jitter_ns = fd->jitter16_ns / 16;
     }
     if (rtt_n) {
         out->rtt_mean_ns = fd->rtt_sum_ns / rtt_n;
-        out->rtt_p50_ns = ff_hist_quantile(&fd->rtt, 0.50, rtt_min, rtt_max);
-        out->rtt_p99_ns = ff_hist_quantile(&fd->rtt, 0.99, rtt_min, rtt_max);
+        p50_p99(&fd->rtt, rtt_min, rtt_max, &out->rtt_p50_ns, &out->rtt_p99_ns);
     }
-    memcpy(out->tcp_flags, fd->tcp_flags, sizeof(out->tcp_flags));
+    for (int i = 0; i < FF_TCP_FLAGS; i++)
+        out->tcp_flags[i] = fd->tcp_flags[i];
 }

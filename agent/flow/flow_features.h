@@ -25,8 +25,15 @@
 #define FF_BUCKETS 32
 #define FF_MIN_SHIFT 6 /* bucket 0: below 128 ns; bucket b: [2^(b+6), 2^(b+7)) */
 
+/* A flow's distribution: 8-bit counts, all halved when one would overflow (the shape, which
+ * the quantiles read, stays). */
 struct ff_hist {
-    uint16_t n[FF_BUCKETS];
+    uint8_t n[FF_BUCKETS];
+};
+
+/* The same buckets with wide counts: interval sums of a worker and of all (detect_baseline.h). */
+struct ff_wide_hist {
+    uint32_t n[FF_BUCKETS];
 };
 
 /* TCP flag counts, in this order: FIN SYN RST PSH ACK URG ECE CWR (the header's bits). */
@@ -35,22 +42,23 @@ struct ff_hist {
 struct flow_dir_features {
     uint64_t last_ts_ns; /* 0: no packet yet */
     uint64_t prev_iat_ns;
-    uint64_t iat_n, iat_sum_ns, iat_min_ns, iat_max_ns;
+    uint64_t iat_sum_ns, iat_min_ns, iat_max_ns;
     double iat_sq;        /* sum of squared inter-arrival times (ns^2), for the deviation */
     uint64_t jitter16_ns; /* RFC 3550 jitter, times 16 */
-    uint32_t size_min, size_max;
     double size_sq;
     uint64_t rtt_sum_ns;
-    uint32_t tcp_flags[FF_TCP_FLAGS];
+    uint32_t iat_n;
+    uint32_t size_min, size_max;
+    uint16_t tcp_flags[FF_TCP_FLAGS]; /* saturating */
     struct ff_hist iat, rtt;
 };
 
 /* A direction's last payloads (their digests), for payload duplicates (dedup.h). */
 #define FF_RECENT_PAYLOADS 4
 struct recent_payload {
-    uint64_t digest; /* 0: none */
     uint64_t ts_ns;
-    uint32_t seq; /* TCP: where it was sent */
+    uint32_t digest; /* 0: none */
+    uint32_t seq;    /* TCP: where it was sent */
 };
 
 struct flow_features {
@@ -94,10 +102,15 @@ static inline uint32_t ff_bucket(uint64_t ns)
 static inline void ff_hist_add(struct ff_hist *h, uint64_t ns)
 {
     uint32_t b = ff_bucket(ns);
-    if (h->n[b] == UINT16_MAX) /* keep the shape: halve every count */
+    if (h->n[b] == UINT8_MAX) /* keep the shape: halve every count */
         for (int i = 0; i < FF_BUCKETS; i++)
-            h->n[i] = (uint16_t)((h->n[i] + 1) / 2);
+            h->n[i] = (uint8_t)((h->n[i] + 1) / 2);
     h->n[b]++;
+}
+
+static inline void ff_wide_add(struct ff_wide_hist *h, uint64_t ns)
+{
+    h->n[ff_bucket(ns)]++;
 }
 
 /* A packet of wirelen bytes (and TCP flags, 0 when not TCP) in direction d at ts_ns. */
@@ -126,8 +139,10 @@ static inline void flow_features_packet(struct flow_features *ff, int d, uint64_
     if (wirelen > fd->size_max) fd->size_max = wirelen;
     fd->size_sq += (double)wirelen * (double)wirelen;
     fd->last_ts_ns = ts_ns ? ts_ns : 1;
-    for (uint32_t bits = tcp_flags; bits; bits &= bits - 1)
-        fd->tcp_flags[__builtin_ctz(bits)]++;
+    for (uint32_t bits = tcp_flags; bits; bits &= bits - 1) {
+        uint16_t *n = &fd->tcp_flags[__builtin_ctz(bits)];
+        if (*n < UINT16_MAX) (*n)++;
+    }
 }
 
 /* An RTT sample of the data sent in direction d. Returns 1 when it is a spike against the
@@ -139,7 +154,7 @@ int flow_features_rtt(struct flow_features *ff, int d, uint64_t rtt_ns,
 /* A payload of digest d (dedup_payload_digest) in direction dir: 1 when the direction's last
  * FF_RECENT_PAYLOADS payloads within window_ns hold the same bytes at another TCP sequence
  * number (tcp) or at all (UDP). Remembers it either way. */
-int flow_features_payload(struct flow_features *ff, int dir, uint64_t digest, uint32_t seq, int tcp,
+int flow_features_payload(struct flow_features *ff, int dir, uint32_t digest, uint32_t seq, int tcp,
                           uint64_t ts_ns, uint64_t window_ns);
 
 /* Direction d's summary; pkts is its packet count (the flow's). */
@@ -149,5 +164,6 @@ void flow_features_summary(const struct flow_features *ff, int d, uint64_t pkts,
 
 /* Value at quantile q of h, given the exact min and max. */
 uint64_t ff_hist_quantile(const struct ff_hist *h, double q, uint64_t min, uint64_t max);
+uint64_t ff_wide_quantile(const struct ff_wide_hist *h, double q, uint64_t min, uint64_t max);
 
 #endif

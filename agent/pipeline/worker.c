@@ -298,7 +298,7 @@ static void check_payload_dup(struct worker *w, struct flow *f, int dir, const s
 {
     uint64_t window = w->cfg->dedup.payload_window_ns;
     if (!window || pkt->payload_len < w->cfg->dedup.payload_min) return;
-    uint64_t d = dedup_payload_digest(pkt->payload, pkt->payload_len, f->id, dir);
+    uint32_t d = dedup_payload_digest(pkt->payload, pkt->payload_len, f->id, dir);
     struct flow_features *ff = flow_feat(&w->flows, f);
     int tcp = pkt->key.proto == 6;
     if (!flow_features_payload(ff, dir, d, tcp ? pkt->tcp.seq : 0, tcp, pkt->ts_ns, window)) return;
@@ -330,7 +330,7 @@ static void analyse_tcp(struct worker *w, struct flow *f, int dir, const struct 
         struct tick_info *t = &w->tick;
         t->rtt_n++;
         if (res.ack_rtt_ns > t->rtt_max_ns) t->rtt_max_ns = res.ack_rtt_ns;
-        ff_hist_add(&t->rtt, res.ack_rtt_ns);
+        ff_wide_add(&t->rtt, res.ack_rtt_ns);
         uint64_t base, dev; /* the sample times the data sent the other way */
         if (flow_features_rtt(ff, !dir, res.ack_rtt_ns, &w->cfg->spike, &base, &dev))
             emit_spike(w, f, dir, pkt, res.ack_rtt_ns, base, dev, ff->rtt_samples);
@@ -456,8 +456,8 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
     struct packet pkt;
     if (fr->ts_ns < w->cfg->from_ns || (w->cfg->to_ns && fr->ts_ns >= w->cfg->to_ns)) return;
     if (w->dup_frames.sets &&
-        recent_digests_check(&w->dup_frames, dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
-                             fr->ts_ns, 0) != DIGEST_NEW) {
+        recent_digests_seen(&w->dup_frames, dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
+                            fr->ts_ns)) {
         w->st.dup_frames++;
         w->st.dup_bytes += fr->wirelen;
         if (w->cfg->dedup.remove) return; /* as if the capture had it once */

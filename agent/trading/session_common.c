@@ -126,7 +126,7 @@ void trading_order_answered(struct trading *t, uint64_t key, uint64_t ts_ns)
         hist_add(&ss->latency, lat);
         ss->tick_n++;
         if (lat > ss->tick_max_ns) ss->tick_max_ns = lat;
-        ff_hist_add(&ss->tick_lat, lat);
+        ff_wide_add(&ss->tick_lat, lat);
     }
     if (t->st->tl) timeline_latency(t->st->tl, TL_ORDER, lat);
     o->key = 0;

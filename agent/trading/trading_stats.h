@@ -59,7 +59,7 @@ struct trading_session_stats {
     /* order responses since the worker's last baseline tick (detect_baseline.h); not merged */
     uint32_t tick_n;
     uint64_t tick_max_ns;
-    struct ff_hist tick_lat;
+    struct ff_wide_hist tick_lat;
 };
 
 struct timeline;

@@ -11,7 +11,7 @@ void dedup_config_default(struct dedup_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->window_ns = 1000000;           /* copies of a SPAN or TAP arrive within microseconds */
-    c->table = 4096;                  /* 64 KiB: 4096 distinct frames per window (4 Mpps at 1 ms) */
+    c->table = 1u << 14; /* 256 KiB: a microburst of thousands of frames in one window fits */
     c->payload_window_ns = 100000000; /* 100 ms: a double-sent order, not a repeated heartbeat */
     c->payload_min = 32;
 }

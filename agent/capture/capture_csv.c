@@ -191,8 +191,9 @@ static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* A time as Wireshark and tshark print it: epoch or relative seconds, "2023-11-14 22:13:20.5"
- * (absolute, UTC), or frame.time's "Nov 14, 2023 22:13:20.123456789 UTC". Returns 0, 1 when
- * relative (seconds since the first packet), -1 when not a time. */
+ * (absolute, UTC), frame.time's "Nov 14, 2023 22:13:20.123456789 UTC", or the time of day
+ * "22:13:20.5". Returns 0, 1 when without a date (relative to the first packet or to
+ * midnight), -1 when not a time. */
 static int parse_row_time(const char *s, uint64_t *ns)
 {
     char mon[4];
@@ -208,6 +209,12 @@ static int parse_row_time(const char *s, uint64_t *ns)
         snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02d%.*sZ", y, m + 1, d, h, mi, sec,
                  (int)fl, frac);
         return parse_time_ns(iso, ns) ? -1 : 0;
+    }
+    if (sscanf(s, "%d:%d:%d%n", &h, &mi, &sec, &n) == 3 && h < 24 && mi < 60 && sec < 61 &&
+        strspn(s + n, ".0123456789") == strlen(s + n)) { /* Wireshark's "time of day" */
+        char secs[48];
+        snprintf(secs, sizeof(secs), "%d%s", h * 3600 + mi * 60 + sec, s + n);
+        return parse_time_ns(secs, ns) ? -1 : 1;
     }
     if (!parse_time_ns(s, ns)) {
         /* bare seconds: below ~3 years from 1970 they are relative to the first packet */

@@ -67,3 +67,9 @@ PY
 printf 'a,b,c\n1,2,3\n' > "$V/junk.csv"
 expect_exit "a CSV without a time and a source column -> 2, saying which columns" 2 "needs a time column" -- "$TT" analyze "$V/junk.csv"
 expect_exit "--filter on a CSV -> 1 (no bytes to match)" 1 "no bytes to match" -- "$TT" analyze -f tcp "$V/bare.csv"
+printf '"No.","Time","Source","Destination","Protocol","Length","Info"\n"1","22:13:20.000100","10.0.0.1","10.0.0.2","UDP","60","1000 \xe2\x86\x92 2000 Len=18"\n"2","22:13:20.000300","10.0.0.2","10.0.0.1","UDP","60","2000 \xe2\x86\x92 1000 Len=18"\n' > "$V/tod.csv"
+"$TT" analyze -q -s "$V/tod.json" "$V/tod.csv"
+check "Wireshark's time-of-day column: every row read, one flow, times 200 us apart" $PY -c "
+import json; s = json.load(open('$V/tod.json'))
+assert s['packets'] == 2 and s['flows'] == 1 and s['last_ts_ns'] - s['first_ts_ns'] == 200000, s
+assert s['input']['rows_unparsed'] == 0 and s['input']['relative_times']"

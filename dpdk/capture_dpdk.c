@@ -102,6 +102,10 @@ int dpdk_eal_start(const char *const *args, int nargs, char *err, size_t errlen)
                      "DPDK EAL did not start: dpdk.eal has an argument it does not "
                      "take, or cores this machine lacks (-l: 0-%ld here)",
                      sysconf(_SC_NPROCESSORS_ONLN) - 1);
+        else if (rte_errno == 0) /* its config lock: the EAL sets no error for it */
+            snprintf(err, errlen,
+                     "DPDK EAL did not start: another DPDK process holds its runtime directory "
+                     "(/var/run/dpdk/rte): stop it, or give dpdk.eal a --file-prefix of its own");
         else
             host_hint(err, errlen, "DPDK EAL did not start with dpdk.eal");
         for (int i = 0; i < eal_argc; i++)

@@ -278,7 +278,14 @@ static int to_dpdk(struct live_capture *lc, struct live_capture_iface *ri, struc
     ri->lost_before += lost;
     memset(ri->lost_prev, 0, sizeof(ri->lost_prev));
     close_tap(lc, ri);
-    int n = open_dpdk(lc, ri, dev, err, sizeof(err));
+    /* the kernel frees the closed sockets' buffer pools from a work queue: until then the
+     * queues are busy, and net_af_xdp's queue set-up fails (the port is removed again) */
+    int n = -1;
+    for (int ms = 0; ms <= QUEUE_FREE_WAIT_MS && n < 0; ms += 20) {
+        n = open_dpdk(lc, ri, dev, err, sizeof(err));
+        if (n < 0 && !strstr(err, "rx queue")) break;
+        if (n < 0) pause_ms(20);
+    }
     if (n != (int)ri->nsrc) {
         if (n > 0) {
             snprintf(err, sizeof(err), "%s gave %d queues, %u wanted", dev, n, ri->nsrc);

@@ -249,6 +249,10 @@ static void put_features(struct out *o, const struct flow_record *r, uint8_t pro
     put(o, ",\"features\":{");
     for (int d = 0; d < 2; d++) {
         const struct flow_dir_summary *s = &r->dirs[d];
+        if (!r->pkts[d]) { /* a direction that sent nothing (a SYN unanswered) */
+            put(o, "%s\"%s\":null", d ? "," : "", d ? "dst_to_src" : "src_to_dst");
+            continue;
+        }
         put(o,
             "%s\"%s\":{\"size\":{\"min\":%u,\"max\":%u,\"mean\":%.1f,\"std\":%u},"
             "\"iat_us\":{\"min\":%.3f,\"mean\":%.3f,\"std\":%.3f,\"p50\":%.3f,\"p99\":%.3f,"

@@ -132,7 +132,7 @@ curl -s --data-binary @"$WORK/trading_demo.pcap" "$U/api/analyses?name=second" -
 check "serve: a second analysis while one runs gets 409 and a clear message" bash -c \
     "grep -q 409 '$R/second.code' && grep -q 'an analysis is running' '$R/second.json'"
 MID=$($PY -c "import json; print(json.load(open('$R/mid.json')).get('id', ''))")
-for _ in $(seq 300); do
+for _ in $(seq 1200); do # 200k flow records to write and read back: slow under ASan
     curl -s "$U/api/analyses/$MID" > "$R/mst.json"
     grep -q '"state":"running"' "$R/mst.json" || break; sleep 0.1
 done

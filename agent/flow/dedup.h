@@ -8,10 +8,14 @@
  * at another TCP sequence number (a retransmission has the same one) or, over UDP, at all:
  * an application that sent a message twice.
  *
- * Frames: each worker owns a recent-digest table, 4-way sets fixed at init, the oldest way
- * replaced. Same bytes steer to the same worker, so no state is shared. A digest still inside
- * its window that is replaced is counted (the table was too small for the rate). Payloads:
- * each flow direction keeps its last few digests (flow_features.h).
+ * Frames: each worker keeps the digests of its recent frames in arrival order (a ring of
+ * dedup.table entries, dropped once older than the window), with a small hash index in front
+ * whose size follows the number of frames inside the window: a few KiB (in L1) at a trading
+ * link's usual rate, growing, rebuilt from the ring, as a burst fills it, so no digest inside
+ * the window is ever forgotten while the ring holds it. Same bytes steer to the same worker,
+ * so no state is shared and the result does not depend on the number of workers. A digest
+ * still inside its window that a full ring overwrites is counted (the table is too small for
+ * the rate). Payloads: each flow direction keeps its last few digests (flow_features.h).
  */
 #ifndef TT_DEDUP_H
 #define TT_DEDUP_H
@@ -21,7 +25,7 @@
 #define DEDUP_FRAME_BYTES 128 /* Ethernet, a VLAN tag, IPv6 and the TCP checksum: 76 */
 #define DEDUP_PAYLOAD_HEAD 128
 #define DEDUP_PAYLOAD_TAIL 32
-#define DEDUP_WAYS 4
+#define DEDUP_INDEX_WAYS 8 /* one cache line of slots */
 
 struct dedup_config {
     uint32_t remove;            /* leave duplicate frames out before analysis (--dedup) */
@@ -33,15 +37,27 @@ struct dedup_config {
 
 void dedup_config_default(struct dedup_config *c);
 
-/* One cache line: the ways' digests (0: empty), then their times. */
-struct dedup_set {
-    uint64_t digest[DEDUP_WAYS];
-    uint64_t ts_ns[DEDUP_WAYS];
+/* One cache line: per slot, a tag from the digest (0: empty) and a ring position, compared
+ * eight at once. */
+struct dedup_index_set {
+    uint32_t tag[DEDUP_INDEX_WAYS];
+    uint32_t pos[DEDUP_INDEX_WAYS];
+};
+
+struct recent_digest {
+    uint64_t digest;
+    uint64_t ts_ns;
 };
 
 struct recent_digests {
-    struct dedup_set *sets;
-    uint32_t set_mask;
+    struct recent_digest *ring; /* in arrival order, from head to tail */
+    uint32_t ring_mask;
+    uint32_t head, tail; /* free-running positions */
+    struct dedup_index_set *index;
+    uint32_t index_sets; /* in use (a power of two) ... */
+    uint32_t index_max;  /* ... of these, allocated */
+    uint32_t epoch_left; /* insertions until the index's size is reconsidered */
+    uint32_t epoch_most; /* the most digests held at once in this epoch */
     uint64_t window_ns;
     uint64_t *replaced_live; /* counts digests replaced inside their window (may be NULL) */
 };

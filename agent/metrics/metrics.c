@@ -493,7 +493,7 @@ static void render_traffic(struct prom_buf *b, const struct metrics_worker_snap 
                 "Flows whose connection resumed after its record ended: TCP analysis continued");
     prom_sample(b, "ticktap_flows_resumed_total", NULL, t->flows_resumed);
     prom_family(b, "ticktap_duplicate_frames_total", "counter",
-                "Frames captured twice (same length and first 256 bytes within dedup.window)");
+                "Frames captured twice (same length and first 128 bytes within dedup.window)");
     prom_sample(b, "ticktap_duplicate_frames_total", NULL, t->dup_frames);
     prom_family(b, "ticktap_payload_duplicates_total", "counter",
                 "Payloads a flow carried twice (not retransmissions)");

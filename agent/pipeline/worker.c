@@ -455,7 +455,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
 {
     struct packet pkt;
     if (fr->ts_ns < w->cfg->from_ns || (w->cfg->to_ns && fr->ts_ns >= w->cfg->to_ns)) return;
-    if (w->dup_frames.sets &&
+    if (w->dup_frames.ring &&
         recent_digests_seen(&w->dup_frames, dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
                             fr->ts_ns)) {
         w->st.dup_frames++;

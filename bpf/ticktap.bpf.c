@@ -106,8 +106,20 @@ struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
     __type(key, __u32);
     __type(value, __u32);
-    __uint(max_entries, 64);
+    __uint(max_entries, TT_MAX_QUEUES);
 } xsks SEC(".maps");
+
+/* Tap mode's doorbell. Under light traffic the agent sleeps between reads so that each
+ * wakeup takes a batch; a burst must not overflow a queue's ring meanwhile. Each queue counts
+ * the frames redirected since the agent last emptied it (tt_fill, in .bss: the agent resets a
+ * count with a plain store), and at tt_bell_at (0: never) a record here wakes the agent. One
+ * count per cache line (struct tt_queue_fill): the queues' cores do not share a line. */
+struct tt_queue_fill tt_fill[TT_MAX_QUEUES];
+__u32 tt_bell_at;
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} bell SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -388,6 +400,11 @@ static __always_inline int xdp_main(struct xdp_md *ctx, int hw_ts)
     long act = bpf_redirect_map(&xsks, ctx->rx_queue_index, 0);
     if (act == XDP_REDIRECT) {
         cnt->redirected++;
+        if (tt_bell_at) {
+            __u32 q = ctx->rx_queue_index & (TT_MAX_QUEUES - 1);
+            if (++tt_fill[q].n == tt_bell_at)
+                bpf_ringbuf_output(&bell, &q, sizeof(q), BPF_RB_FORCE_WAKEUP);
+        }
         return XDP_REDIRECT;
     }
     cnt->redirect_fail++;

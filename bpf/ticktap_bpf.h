@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #define TT_MAX_RULES 64
+#define TT_MAX_QUEUES 64 /* tap mode: AF_XDP sockets (xsks) and queue fill counts */
 #define TT_MAX_RULE_ID 255 /* rule ids are 1..255: counters are indexed by id */
 #define TT_SNAP_MAX 9216   /* largest host-mode copy (snaplen): a 9000-byte MTU's frame */
 #define TT_VLAN_UNTAGGED 0
@@ -92,5 +93,12 @@ _Static_assert(sizeof(struct tt_ctl) == 8, "tt_ctl layout");
 _Static_assert(sizeof(struct tt_counters) == 80, "tt_counters layout");
 _Static_assert(sizeof(struct tt_rec) == 32, "tt_rec layout");
 _Static_assert(sizeof(struct tt_xdp_meta) == 24, "tt_xdp_meta layout");
+
+/* Tap mode: frames a queue received since the agent last emptied it (the doorbell). */
+struct tt_queue_fill {
+    __u32 n;
+    __u32 pad[15];
+};
+_Static_assert(sizeof(struct tt_queue_fill) == 64, "tt_queue_fill layout");
 
 #endif

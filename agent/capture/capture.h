@@ -67,6 +67,11 @@ struct capture_ops {
      * several sources through them (capture_union.h), waiting on all at once. */
     int (*rx_nowait)(struct capture *c, struct frame *frames, int max, char *err, size_t errlen);
     int (*wait_fd)(struct capture *c);
+    /* Optional (tap mode): a descriptor that polls readable when a burst is filling the
+     * source's ring (its doorbell, -1: none), and the reset that makes it quiet again. A
+     * reader that sleeps to take bigger batches sleeps on it. */
+    int (*bell_fd)(struct capture *c);
+    void (*bell_drain)(struct capture *c);
     void (*close)(struct capture *c);
 };
 

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define UNION_BURST_MAX 256 /* frames per call at most */
 
@@ -22,7 +23,38 @@ struct union_source {
     int failed;                          /* an error to report at the next call */
     char failed_err[256];
     struct coalesce coalesce;
+    struct pollfd bells[CAPTURE_UNION_MAX]; /* the sources' doorbells (coalesce.h) */
+    int bell_src[CAPTURE_UNION_MAX];        /* a source that drains each */
+    int nbells;
 };
+
+/* Sleeps ns, or less when a source's doorbell rings. */
+static void union_nap(void *ctx, uint64_t ns)
+{
+    struct union_source *u = ctx;
+    struct timespec d = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    if (ppoll(u->bells, (nfds_t)u->nbells, &d, NULL) <= 0) return;
+    for (int b = 0; b < u->nbells; b++)
+        if (u->bells[b].revents) u->ops[u->bell_src[b]]->bell_drain(u->caps[u->bell_src[b]]);
+}
+
+/* The sources' doorbells, each once (the queues of one interface share theirs). */
+static void find_bells(struct union_source *u)
+{
+    for (int i = 0; i < u->n; i++) {
+        int fd = u->ops[i]->bell_fd && u->ops[i]->bell_drain ? u->ops[i]->bell_fd(u->caps[i]) : -1;
+        int known = fd < 0;
+        for (int b = 0; b < u->nbells && !known; b++)
+            known = u->bells[b].fd == fd;
+        if (known) continue;
+        u->bells[u->nbells] = (struct pollfd){.fd = fd, .events = POLLIN};
+        u->bell_src[u->nbells++] = i;
+    }
+    if (u->nbells) {
+        u->coalesce.nap = union_nap;
+        u->coalesce.nap_ctx = u;
+    }
+}
 
 struct capture *capture_union_new(const struct capture_ops *const *ops, struct capture *const *caps,
                                   int n, uint64_t coalesce_ns)
@@ -38,6 +70,7 @@ struct capture *capture_union_new(const struct capture_ops *const *ops, struct c
         u->ops[i] = ops[i];
         u->caps[i] = caps[i];
     }
+    if (coalesce_ns) find_bells(u);
     return (struct capture *)u;
 }
 

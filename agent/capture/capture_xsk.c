@@ -57,6 +57,9 @@ struct xsk_source {
     int multi_buffer;         /* bound with XDP_USE_SG */
     uint8_t *arena;           /* multi-buffer frames of the last burst, made contiguous */
     struct coalesce coalesce; /* when read on its own (rx_burst waits) */
+    struct xdp_iface *iface;
+    uint32_t queue;
+    int bell_fd; /* the interface's doorbell (-1: none) */
 };
 
 /* Gives buffers back to the kernel; they are only ever ours or the kernel's. */
@@ -70,6 +73,15 @@ static void refill(struct xsk_source *s, const uint64_t *addrs, uint32_t n)
     if (n) xsk_ring_prod__submit(&s->fill, n);
 }
 
+/* Sleeps ns, or less when the doorbell rings. */
+static void xsk_nap(void *ctx, uint64_t ns)
+{
+    struct xsk_source *s = ctx;
+    struct pollfd p = {.fd = s->bell_fd, .events = POLLIN};
+    struct timespec d = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    if (ppoll(&p, 1, &d, NULL) > 0) xdp_iface_bell_drain(s->iface);
+}
+
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,
                                  uint32_t ring, uint64_t coalesce_ns, char *err, size_t errlen)
 {
@@ -79,6 +91,9 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
         return NULL;
     }
     s->coalesce.sleep_ns = coalesce_ns;
+    s->iface = x;
+    s->queue = queue;
+    s->bell_fd = -1;
     s->area_size = (size_t)frames * XSK_FRAME_SIZE;
     s->area = mmap(NULL, s->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (s->area == MAP_FAILED) {
@@ -156,6 +171,12 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
     refill(s, all, frames);
     free(all);
     s->tai_offset = live_tai_to_realtime();
+    /* The doorbell rings when a quarter of the ring waits: room for what comes before the
+     * reader is up. Without one, coalescing keeps its short sleeps. */
+    if (coalesce_ns && (s->bell_fd = xdp_iface_bell_arm(x, ring / 4)) >= 0) {
+        s->coalesce.nap = xsk_nap;
+        s->coalesce.nap_ctx = s;
+    }
     return (struct capture *)s;
 fail:
     capture_xsk_ops.close((struct capture *)s);
@@ -185,6 +206,7 @@ static int xsk_rx(struct xsk_source *s, struct frame *frames, int max, int wait)
     refill(s, s->held, s->nheld);
     s->nheld = 0;
     uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, XSK_BURST, &idx);
+    if (n < XSK_BURST && s->bell_fd >= 0) xdp_iface_queue_emptied(s->iface, s->queue);
     if (!n) {
         int fd = xsk_socket__fd(s->xsk);
         if (xsk_ring_prod__needs_wakeup(&s->fill)) recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -296,6 +318,16 @@ int capture_xsk_multi_buffer(struct capture *c)
     return ((struct xsk_source *)c)->multi_buffer;
 }
 
+static int xsk_bell_fd(struct capture *c)
+{
+    return ((struct xsk_source *)c)->bell_fd;
+}
+
+static void xsk_bell_drain(struct capture *c)
+{
+    xdp_iface_bell_drain(((struct xsk_source *)c)->iface);
+}
+
 static void xsk_stats(struct capture *c, struct capture_stats *st)
 {
     struct xsk_source *s = (struct xsk_source *)c;
@@ -321,6 +353,8 @@ const struct capture_ops capture_xsk_ops = {
     .rx_burst = xsk_rx_burst,
     .rx_nowait = xsk_rx_nowait,
     .wait_fd = xsk_wait_fd,
+    .bell_fd = xsk_bell_fd,
+    .bell_drain = xsk_bell_drain,
     .stats = xsk_stats,
     .close = xsk_close,
 };

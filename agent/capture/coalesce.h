@@ -7,6 +7,10 @@
  * COALESCE_BATCH frames at the rate seen since the last wakeup, within capture.coalesce (50
  * us by default) and four times that: short enough for a ring to hold what a line-rate burst
  * brings in meanwhile (2048 descriptors: 10 M frames/s per queue for 200 us).
+ *
+ * With a doorbell (tap mode: the XDP program rings when a queue's ring is a quarter full) a
+ * burst cuts the sleep short, so the sleep may be longer: COALESCE_BELL_BATCH frames, up to
+ * COALESCE_BELL_MAX. Sleeping is then waiting on the bell (the source's nap function).
  */
 #ifndef TT_COALESCE_H
 #define TT_COALESCE_H
@@ -18,11 +22,16 @@
 
 #define COALESCE_BATCH 64  /* frames a wakeup should find */
 #define COALESCE_STRETCH 4 /* the longest sleep, in capture.coalesce */
+#define COALESCE_BELL_BATCH 2048
+#define COALESCE_BELL_MAX 4000000 /* ns */
 
 struct coalesce {
     uint64_t sleep_ns;     /* 0: read as soon as frames are there */
     uint64_t last_wake_ns; /* monotonic time of the last wakeup */
     uint64_t frames;       /* frames read since then */
+    /* Optional: sleeps up to ns or until the doorbell rings (NULL: nanosleep). */
+    void (*nap)(void *ctx, uint64_t ns);
+    void *nap_ctx;
 };
 
 static inline void coalesce_count(struct coalesce *c, int frames)
@@ -36,10 +45,23 @@ static inline uint64_t coalesce_sleep(const struct coalesce *c, uint64_t now)
 {
     uint64_t elapsed = now - c->last_wake_ns;
     if (c->frames * 1000 >= elapsed) return 0;
-    uint64_t ns = c->frames ? elapsed / c->frames * COALESCE_BATCH : c->sleep_ns;
+    uint64_t batch = c->nap ? COALESCE_BELL_BATCH : COALESCE_BATCH;
+    uint64_t most = c->sleep_ns * COALESCE_STRETCH;
+    if (c->nap && most < COALESCE_BELL_MAX) most = COALESCE_BELL_MAX;
+    uint64_t ns = c->frames ? elapsed / c->frames * batch : c->sleep_ns;
     if (ns < c->sleep_ns) ns = c->sleep_ns;
-    if (ns > c->sleep_ns * COALESCE_STRETCH) ns = c->sleep_ns * COALESCE_STRETCH;
+    if (ns > most) ns = most;
     return ns;
+}
+
+static inline void coalesce_sleep_for(const struct coalesce *c, uint64_t ns)
+{
+    if (c->nap) {
+        c->nap(c->nap_ctx, ns);
+        return;
+    }
+    struct timespec d = {0, (long)ns};
+    nanosleep(&d, NULL);
 }
 
 /* Called when a wait has found frames, before they are read. */
@@ -48,9 +70,8 @@ static inline void coalesce_woken(struct coalesce *c)
     if (!c->sleep_ns) return;
     uint64_t now = mono_ns(), ns = coalesce_sleep(c, now);
     if (ns) {
-        struct timespec d = {0, (long)ns};
-        nanosleep(&d, NULL);
-        now += ns;
+        coalesce_sleep_for(c, ns);
+        now = c->nap ? mono_ns() : now + ns; /* a bell may have cut it short */
     }
     c->last_wake_ns = now;
     c->frames = 0;
@@ -65,9 +86,8 @@ static inline int coalesce_nap(struct coalesce *c)
     if (!c->sleep_ns || !c->frames) return 0;
     uint64_t now = mono_ns(), ns = coalesce_sleep(c, now);
     if (!ns) return 0;
-    struct timespec d = {0, (long)ns};
-    nanosleep(&d, NULL);
-    c->last_wake_ns = now + ns;
+    coalesce_sleep_for(c, ns);
+    c->last_wake_ns = c->nap ? mono_ns() : now + ns;
     c->frames = 0;
     return 1;
 }

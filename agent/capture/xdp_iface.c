@@ -35,6 +35,7 @@ struct xdp_iface {
     uint32_t gen; /* generation the programs read */
     int hw_ts;    /* the device-bound program that reads NIC timestamps is the one attached */
     const char *attach_mode;
+    struct ring_buffer *bell; /* tap mode's doorbell, once armed */
 };
 
 /* libbpf's own messages only with TICKTAP_DEBUG=1: errors are reported by the caller. */
@@ -382,10 +383,41 @@ void xdp_iface_detach(struct xdp_iface *x)
     x->xdp_link_fd = x->tcx_link_fd = -1;
 }
 
+static int bell_rang(void *ctx, void *data, size_t size)
+{
+    (void)ctx;
+    (void)data;
+    (void)size;
+    return 0; /* the record only woke the reader */
+}
+
+int xdp_iface_bell_arm(struct xdp_iface *x, uint32_t frames)
+{
+    if (!x->bell) {
+        x->bell = ring_buffer__new(bpf_map__fd(x->skel->maps.bell), bell_rang, NULL, NULL);
+        if (!x->bell) return -errno;
+    }
+    x->skel->bss->tt_bell_at = frames;
+    return ring_buffer__epoll_fd(x->bell);
+}
+
+void xdp_iface_bell_drain(struct xdp_iface *x)
+{
+    if (x->bell) ring_buffer__consume(x->bell);
+}
+
+void xdp_iface_queue_emptied(struct xdp_iface *x, uint32_t queue)
+{
+    /* A plain store racing the program's increments: a few frames counted late only ring
+     * the bell a few frames later. */
+    ((volatile struct tt_queue_fill *)x->skel->bss->tt_fill)[queue & (TT_MAX_QUEUES - 1)].n = 0;
+}
+
 void xdp_iface_close(struct xdp_iface *x)
 {
     if (!x) return;
     xdp_iface_detach(x);
+    ring_buffer__free(x->bell);
     if (x->tc_filter) {
         LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = x->ifindex, .attach_point = BPF_TC_EGRESS);
         LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TT_TC_HANDLE, .priority = TT_TC_PRIORITY);

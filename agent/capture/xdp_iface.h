@@ -52,6 +52,14 @@ int xdp_iface_hw_timestamps(const struct xdp_iface *x);
 /* "tcx link" or "clsact filter" (host mode egress), NULL in tap mode. */
 const char *xdp_iface_egress_hook(const struct xdp_iface *x);
 
+/* Tap mode's doorbell (bpf/ticktap.bpf.c): a queue that received this many frames since
+ * xdp_iface_queue_emptied() rings it (0: never). Returns a descriptor that polls readable
+ * when it rang (drain it with xdp_iface_bell_drain before polling again), or a negative
+ * errno. */
+int xdp_iface_bell_arm(struct xdp_iface *x, uint32_t frames);
+void xdp_iface_bell_drain(struct xdp_iface *x);
+void xdp_iface_queue_emptied(struct xdp_iface *x, uint32_t queue);
+
 /* Detaches whatever XDP program another owner left on the interface (a DPDK PMD's, after its
  * port is closed). Returns 0 or a negative errno. */
 int xdp_iface_clear(const char *ifname);

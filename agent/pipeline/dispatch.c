@@ -458,5 +458,6 @@ void *dispatch_thread_main(void *arg)
         if (burst_finish(&x->bursts->det[det], &b)) emit_burst(x, det, &b, EVENT_ORDER_END);
     atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
     atomic_store_explicit(&x->done, 1, memory_order_release);
+    publish_rings(x); /* wakes the workers that sleep on their rings: there is no more */
     return NULL;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct rec_hdr {
     uint64_t ts_ns;
@@ -25,14 +26,15 @@ int frame_ring_init(struct frame_ring *r, uint64_t bytes)
         size <<= 1;
     memset(r, 0, sizeof(*r));
     r->buf = table_malloc(1, size);
-    if (!r->buf)
-        return -ENOMEM;
+    if (!r->buf) return -ENOMEM;
     r->size = size;
+    sem_init(&r->wake, 0, 0);
     return 0;
 }
 
 void frame_ring_fini(struct frame_ring *r)
 {
+    if (r->buf) sem_destroy(&r->wake);
     table_release(r->buf);
     r->buf = NULL;
 }
@@ -51,14 +53,11 @@ int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
     uint64_t to_end = r->size - off;
     /* A record never straddles the end: the rest becomes a wrap marker. */
     uint64_t total = need <= to_end ? need : to_end + need;
-    if (need > r->size / 2)
-        return -EMSGSIZE;
-    if (head + total - tail > r->size)
-        return -ENOSPC;
+    if (need > r->size / 2) return -EMSGSIZE;
+    if (head + total - tail > r->size) return -ENOSPC;
     if (total != need) {
         struct rec_hdr *w = (struct rec_hdr *)(r->buf + off);
-        if (to_end >= sizeof(*w))
-            w->linktype = -1;
+        if (to_end >= sizeof(*w)) w->linktype = -1;
         off = 0;
     }
     struct rec_hdr *h = (struct rec_hdr *)(r->buf + off);
@@ -71,15 +70,41 @@ int frame_ring_push(struct frame_ring *r, const struct frame *f, int by_ref)
     h->key_hashed = f->key_hashed;
     h->key_hash = f->key_hash;
     h->ref = by_ref ? f->data : NULL;
-    if (!by_ref)
-        memcpy(h + 1, f->data, f->caplen);
+    if (!by_ref) memcpy(h + 1, f->data, f->caplen);
     r->prod_head = head + total;
     return 0;
 }
 
 void frame_ring_publish(struct frame_ring *r)
 {
+    if (atomic_load_explicit(&r->head, memory_order_relaxed) == r->prod_head)
+        return; /* nothing new: a sleeping consumer sleeps on */
     atomic_store_explicit(&r->head, r->prod_head, memory_order_release);
+    /* Against frame_ring_wait's: store asleep, then load head. With a full fence on both
+     * sides, either the consumer sees these frames or this sees it asleep. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&r->asleep, memory_order_relaxed) &&
+        atomic_exchange_explicit(&r->asleep, 0, memory_order_relaxed))
+        sem_post(&r->wake);
+}
+
+void frame_ring_wait(struct frame_ring *r, uint64_t timeout_ns)
+{
+    atomic_store_explicit(&r->asleep, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&r->head, memory_order_relaxed) ==
+        atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (time_t)(timeout_ns / 1000000000u);
+        until.tv_nsec += (long)(timeout_ns % 1000000000u);
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        sem_clockwait(&r->wake, CLOCK_MONOTONIC, &until);
+    }
+    atomic_store_explicit(&r->asleep, 0, memory_order_relaxed);
 }
 
 int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max)

@@ -4,12 +4,17 @@
  * burst at once. Records are 8-byte aligned: header then bytes; a record that does not fit
  * before the end of the buffer leaves a wrap marker and starts again at offset 0.
  * Exactly one producer thread and one consumer thread.
+ *
+ * A live consumer that finds the ring empty sleeps in frame_ring_wait() until the producer's
+ * next publish wakes it (or a timeout): one wakeup per burst that brings it frames, instead of
+ * waking on a timer to look.
  */
 #ifndef TT_FRAME_RING_H
 #define TT_FRAME_RING_H
 
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "../capture/capture.h"
@@ -18,9 +23,11 @@ struct frame_ring {
     alignas(64) _Atomic uint64_t head; /* bytes written (producer) */
     alignas(64) _Atomic uint64_t tail; /* bytes released (consumer) */
     alignas(64) uint8_t *buf;
-    uint64_t size; /* power of two */
-    uint64_t read_pos;  /* consumer's private cursor, ahead of tail until release */
+    uint64_t size;                  /* power of two */
+    uint64_t read_pos;              /* consumer's private cursor, ahead of tail until release */
     alignas(64) uint64_t prod_head; /* producer's private cursor, ahead of head until publish */
+    alignas(64) _Atomic int asleep; /* the consumer waits in frame_ring_wait() */
+    sem_t wake;
 };
 
 int frame_ring_init(struct frame_ring *r, uint64_t bytes);
@@ -36,5 +43,8 @@ void frame_ring_publish(struct frame_ring *r);
 /* Consumer: up to max frames pointing into the ring, valid until frame_ring_release(). */
 int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max);
 void frame_ring_release(struct frame_ring *r);
+/* Consumer: sleeps until frames are published or timeout_ns passes; returns at once when
+ * frames are there already. */
+void frame_ring_wait(struct frame_ring *r, uint64_t timeout_ns);
 
 #endif

@@ -25,6 +25,7 @@
 /* The sink's longest sleep between merges (see the sink loop) */
 #define SINK_SLEEP_LIVE_NS 1000000L     /* 1 ms */
 #define SINK_SLEEP_OFFLINE_NS 20000000L /* 20 ms */
+#define SINK_SLEEP_LIVE_MAX_NS 8000000L /* 8 ms */
 
 _Static_assert(TT_INPUTS_MAX == CAPTURE_UNION_MAX, "an input index is a union source");
 _Static_assert(SINK_SOURCES_MAX >= MAX_WORKERS + 1, "every worker and the dispatcher");
@@ -57,6 +58,7 @@ struct pipeline {
     int sink_ready;
     struct metrics own_metrics, *m;
     sem_t sink_wake;
+    long sink_idle_ns; /* the sink's next sleep when it finds nothing (live) */
     int sem_ready;
     pthread_t tids[MAX_WORKERS], dtid;
     struct event_source srcs[SINK_SOURCES_MAX];
@@ -316,6 +318,7 @@ static int build_sink(struct pipeline *p, char *err, size_t errlen)
     /* The sink sleeps on this between merges; a worker posts it when done (a short run's
      * wall time is not rounded up to a sleep) or when its event ring is full. */
     sem_init(&p->sink_wake, 0, 0);
+    p->sink_idle_ns = SINK_SLEEP_LIVE_NS;
     p->sem_ready = 1;
     for (uint32_t i = 0; i < p->nw; i++)
         p->ws[i].sink_wake = &p->sink_wake;
@@ -390,7 +393,10 @@ static void run_tick(struct pipeline *p)
  * ring whose events the merge cannot take yet (another worker is behind). */
 static void sink_sleep(struct pipeline *p)
 {
-    long ns = p->live || p->opt->kafka ? SINK_SLEEP_LIVE_NS : SINK_SLEEP_OFFLINE_NS;
+    /* Live: 1 ms after events came, doubling while none come (a quiet link wakes the sink
+     * ~100 times a second, not 1000); a full ring cuts any sleep short. */
+    long ns = p->live || p->opt->kafka ? p->sink_idle_ns : SINK_SLEEP_OFFLINE_NS;
+    if (p->sink_idle_ns < SINK_SLEEP_LIVE_MAX_NS) p->sink_idle_ns *= 2;
     for (uint32_t i = 0; i < p->nw; i++)
         if (atomic_load_explicit(&p->ws[i].waiting_sink, memory_order_relaxed))
             ns = SINK_SLEEP_LIVE_NS;
@@ -437,7 +443,10 @@ static void sink_loop(struct pipeline *p)
             progress_shown = 1;
             next_progress = now_s() + 0.5;
         }
-        if (!taken) sink_sleep(p); /* nothing to merge: let the workers have the cores */
+        if (!taken)
+            sink_sleep(p); /* nothing to merge: let the workers have the cores */
+        else
+            p->sink_idle_ns = SINK_SLEEP_LIVE_NS;
     }
     if (opt->tick) run_tick(p); /* what happened since the previous tick is reported */
     sink_close_baselines(&p->sink);

@@ -610,6 +610,9 @@ static int input_burst(struct worker *w, struct frame *frames)
 /* Frames ahead whose first bytes are fetched while the current one is analysed: with shared
  * reading half of them were read by another core, whose cache is far. */
 #define PREFETCH_AHEAD 8
+/* A live worker with nothing to do sleeps until the dispatcher publishes, or this long (its
+ * metrics and housekeeping go on). */
+#define WORKER_IDLE_WAIT_NS 10000000ull
 _Static_assert(2 * PREFETCH_AHEAD <= CHUNK_WALK_PAD, "the shared walk fetches past its padding");
 
 /* Ends a batch of frames (a burst, in DPDK terms): what a sink merging the workers' events
@@ -697,9 +700,8 @@ void *worker_main(void *arg)
                 if (ddone) break;
                 if (published > atomic_load_explicit(&w->watermark, memory_order_relaxed))
                     atomic_store_explicit(&w->watermark, published, memory_order_release);
-                if (w->dispatch_live) { /* frames arrive at line pace: sleep rather than spin */
-                    struct timespec ts = {0, 200000};
-                    nanosleep(&ts, NULL);
+                if (w->dispatch_live) { /* frames arrive at line pace: sleep until some do */
+                    frame_ring_wait(w->in_ring, WORKER_IDLE_WAIT_NS);
                     if (w->live) idle_live(w);
                     publish(w, 0);
                 } else {

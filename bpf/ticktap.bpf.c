@@ -402,8 +402,9 @@ static __always_inline int xdp_main(struct xdp_md *ctx, int hw_ts)
         cnt->redirected++;
         if (tt_bell_at) {
             __u32 q = ctx->rx_queue_index & (TT_MAX_QUEUES - 1);
-            if (++tt_fill[q].n == tt_bell_at)
-                bpf_ringbuf_output(&bell, &q, sizeof(q), BPF_RB_FORCE_WAKEUP);
+            if (++tt_fill[q].n == tt_bell_at &&
+                !bpf_ringbuf_output(&bell, &q, sizeof(q), BPF_RB_FORCE_WAKEUP))
+                cnt->bells++;
         }
         return XDP_REDIRECT;
     }

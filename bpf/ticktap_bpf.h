@@ -61,6 +61,7 @@ struct tt_counters {
     __u64 passed;        /* let through to the kernel stack */
     __u64 dropped;       /* tap: unmatched frames dropped by config */
     __u64 parse_errors;  /* headers cut short: passed, not classified */
+    __u64 bells;         /* tap: doorbells rung (a queue filled a quarter of its ring) */
 };
 
 /* Host mode: a ring-buffer record is this header and then caplen bytes of the frame. */
@@ -90,7 +91,7 @@ _Static_assert(sizeof(struct tt_lpm4) == 12, "tt_lpm4 layout");
 _Static_assert(sizeof(struct tt_lpm6) == 24, "tt_lpm6 layout");
 _Static_assert(sizeof(struct tt_rule_set) == 48 + TT_MAX_RULES, "tt_rule_set layout");
 _Static_assert(sizeof(struct tt_ctl) == 8, "tt_ctl layout");
-_Static_assert(sizeof(struct tt_counters) == 80, "tt_counters layout");
+_Static_assert(sizeof(struct tt_counters) == 88, "tt_counters layout");
 _Static_assert(sizeof(struct tt_rec) == 32, "tt_rec layout");
 _Static_assert(sizeof(struct tt_xdp_meta) == 24, "tt_xdp_meta layout");
 

@@ -12,7 +12,6 @@ static const struct capture_ops *const sources[] = {
 const struct capture_ops *capture_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
-        if (!strcmp(sources[i]->name, name))
-            return sources[i];
+        if (!strcmp(sources[i]->name, name)) return sources[i];
     return NULL;
 }

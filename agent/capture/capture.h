@@ -69,9 +69,11 @@ struct capture_ops {
     int (*wait_fd)(struct capture *c);
     /* Optional (tap mode): a descriptor that polls readable when a burst is filling the
      * source's ring (its doorbell, -1: none), and the reset that makes it quiet again. A
-     * reader that sleeps to take bigger batches sleeps on it. */
+     * reader that sleeps to take bigger batches sleeps on it. ring_fill: how full the
+     * source's ring is, in percent (a bell that woke the reader late finds it fuller). */
     int (*bell_fd)(struct capture *c);
     void (*bell_drain)(struct capture *c);
+    int (*ring_fill)(struct capture *c);
     void (*close)(struct capture *c);
 };
 

@@ -39,8 +39,7 @@ struct follow {
 
 static int follow_reopen(struct follow *f, char *err, size_t errlen)
 {
-    if (f->fd >= 0)
-        close(f->fd);
+    if (f->fd >= 0) close(f->fd);
     f->fd = open(f->path, O_RDONLY);
     if (f->fd < 0) {
         snprintf(err, errlen, "%s: cannot read capture: %s", f->path, strerror(errno));
@@ -63,8 +62,7 @@ static ssize_t fill(struct follow *f)
         f->start = 0;
     }
     ssize_t n = read(f->fd, f->buf + f->end, FOLLOW_BUF - f->end);
-    if (n > 0)
-        f->end += (size_t)n;
+    if (n > 0) f->end += (size_t)n;
     return n;
 }
 
@@ -72,12 +70,13 @@ static int parse_header(struct follow *f, char *err, size_t errlen)
 {
     const uint8_t *h = f->buf + f->start;
     int rc = pcap_file_header(h, f->end - f->start, &f->fmt);
-    if (rc < 0)
-        return 0; /* not all written yet */
+    if (rc < 0) return 0; /* not all written yet */
     if (rc == 0) {
         if (!memcmp(h, "\x0a\x0d\x0d\x0a", 4))
-            snprintf(err, errlen, "%s: --follow reads classic pcap files; this is pcapng "
-                     "(write it with tcpdump -w or dumpcap -P)", f->path);
+            snprintf(err, errlen,
+                     "%s: --follow reads classic pcap files; this is pcapng "
+                     "(write it with tcpdump -w or dumpcap -P)",
+                     f->path);
         else
             snprintf(err, errlen, "%s: cannot read capture: not a pcap file", f->path);
         return -EINVAL;
@@ -94,8 +93,7 @@ static int follow_rx_burst(struct capture *c, struct frame *frames, int max, cha
     fill(f);
     if (!f->have_header) {
         int rc = parse_header(f, err, errlen);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         if (rc == 0) {
             struct timespec ts = {0, FOLLOW_WAIT_MS * 1000000L};
             nanosleep(&ts, NULL);
@@ -113,8 +111,7 @@ static int follow_rx_burst(struct capture *c, struct frame *frames, int max, cha
                      (unsigned long long)f->ordinal, rec.incl);
             return n ? n : -EINVAL;
         }
-        if (!cur_has(&h, rec.incl))
-            break; /* ... or through its bytes */
+        if (!cur_has(&h, rec.incl)) break; /* ... or through its bytes */
         struct frame *fr = &frames[n];
         fr->ts_ns = rec.ts_ns;
         fr->ordinal = ++f->ordinal;
@@ -125,21 +122,18 @@ static int follow_rx_burst(struct capture *c, struct frame *frames, int max, cha
         f->start += PCAP_RECORD_HEADER + (size_t)rec.incl;
         if (f->filtered) {
             struct pcap_pkthdr ph = {.caplen = fr->caplen, .len = fr->wirelen};
-            if (!pcap_offline_filter(&f->prog, &ph, fr->data))
-                continue;
+            if (!pcap_offline_filter(&f->prog, &ph, fr->data)) continue;
         }
         f->frames++;
         f->bytes += fr->wirelen;
         n++;
     }
-    if (n)
-        return n;
+    if (n) return n;
     /* At the end of what is written: replaced by a new file? Else wait for more. */
     struct stat st;
     if (stat(f->path, &st) == 0 && st.st_ino != f->ino && f->end == f->start) {
         int rc = follow_reopen(f, err, errlen);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         return -EAGAIN;
     }
     struct timespec ts = {0, FOLLOW_WAIT_MS * 1000000L};
@@ -147,8 +141,7 @@ static int follow_rx_burst(struct capture *c, struct frame *frames, int max, cha
     return -EAGAIN;
 }
 
-struct capture *capture_follow_open(const char *path, const char *filter, char *err,
-                                    size_t errlen)
+struct capture *capture_follow_open(const char *path, const char *filter, char *err, size_t errlen)
 {
     struct follow *f = calloc(1, sizeof(*f));
     if (!f || !(f->buf = malloc(FOLLOW_BUF))) {
@@ -158,11 +151,9 @@ struct capture *capture_follow_open(const char *path, const char *filter, char *
     }
     f->fd = -1;
     snprintf(f->path, sizeof(f->path), "%s", path);
-    if (follow_reopen(f, err, errlen))
-        goto fail;
+    if (follow_reopen(f, err, errlen)) goto fail;
     fill(f);
-    if (parse_header(f, err, errlen) < 0)
-        goto fail;
+    if (parse_header(f, err, errlen) < 0) goto fail;
     if (filter && *filter) {
         /* Link type of a file not written yet: Ethernet, the tcpdump default. */
         f->dead = pcap_open_dead(f->have_header ? f->fmt.linktype : DLT_EN10MB, 65535);
@@ -190,14 +181,10 @@ static void follow_stats(struct capture *c, struct capture_stats *st)
 static void follow_close(struct capture *c)
 {
     struct follow *f = (struct follow *)c;
-    if (!f)
-        return;
-    if (f->filtered)
-        pcap_freecode(&f->prog);
-    if (f->dead)
-        pcap_close(f->dead);
-    if (f->fd >= 0)
-        close(f->fd);
+    if (!f) return;
+    if (f->filtered) pcap_freecode(&f->prog);
+    if (f->dead) pcap_close(f->dead);
+    if (f->fd >= 0) close(f->fd);
     free(f->buf);
     free(f);
 }

@@ -28,7 +28,7 @@ struct pcap_live {
     int n;
     uint64_t ordinal, frames, bytes;
     uint32_t bursts;
-    _Atomic uint64_t dropped;                    /* kernel drops, read every 256 bursts */
+    _Atomic uint64_t dropped;                   /* kernel drops, read every 256 bursts */
     struct bpf_program *_Atomic pending_filter; /* installed by the reading thread */
 };
 
@@ -39,8 +39,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     uint8_t *slot = s->slots + (size_t)s->n * s->slot_size;
     memcpy(slot, bytes, caplen);
     struct frame *f = &s->out[s->n++];
-    f->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
-               (uint64_t)h->ts.tv_usec * (s->nano ? 1u : 1000u);
+    f->ts_ns =
+        (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * (s->nano ? 1u : 1000u);
     f->ordinal = ++s->ordinal;
     f->data = slot;
     f->caplen = caplen;
@@ -50,16 +50,14 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     s->bytes += h->len;
 }
 
-int capture_pcap_live_set_filter(struct capture *c, const char *filter, char *err,
-                                 size_t errlen)
+int capture_pcap_live_set_filter(struct capture *c, const char *filter, char *err, size_t errlen)
 {
     struct pcap_live *s = (struct pcap_live *)c;
     pcap_t *dead = pcap_open_dead(s->linktype, (int)s->slot_size);
     struct bpf_program *prog = calloc(1, sizeof(*prog));
     if (!dead || !prog) {
         snprintf(err, errlen, "out of memory");
-        if (dead)
-            pcap_close(dead);
+        if (dead) pcap_close(dead);
         free(prog);
         return -1;
     }
@@ -81,8 +79,7 @@ int capture_pcap_live_set_filter(struct capture *c, const char *filter, char *er
 static void install_pending_filter(struct pcap_live *s)
 {
     struct bpf_program *prog = atomic_exchange(&s->pending_filter, NULL);
-    if (!prog)
-        return;
+    if (!prog) return;
     if (pcap_setfilter(s->p, prog))
         fprintf(stderr, "ticktap: cannot set the capture filter: %s\n", pcap_geterr(s->p));
     pcap_freecode(prog);
@@ -113,8 +110,7 @@ struct capture *capture_pcap_live_open(const char *ifname, uint32_t snaplen, uin
     if (rc < 0) {
         if (rc == PCAP_ERROR_PERM_DENIED)
             snprintf(err, errlen,
-                     "%s: capturing needs root or CAP_NET_RAW: run ticktap run with sudo",
-                     ifname);
+                     "%s: capturing needs root or CAP_NET_RAW: run ticktap run with sudo", ifname);
         else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
             snprintf(err, errlen, "no such interface '%s' (see 'ip link')", ifname);
         else
@@ -127,8 +123,7 @@ struct capture *capture_pcap_live_open(const char *ifname, uint32_t snaplen, uin
         goto fail;
     }
     if (filter && *filter) {
-        if (capture_pcap_live_set_filter((struct capture *)s, filter, err, errlen))
-            goto fail;
+        if (capture_pcap_live_set_filter((struct capture *)s, filter, err, errlen)) goto fail;
         install_pending_filter(s);
     }
     return (struct capture *)s;
@@ -144,8 +139,7 @@ static int pcap_live_rx(struct capture *c, struct frame *frames, int max, int wa
     struct pcap_live *s = (struct pcap_live *)c;
     s->out = frames;
     s->n = 0;
-    if (max > PCAP_BURST)
-        max = PCAP_BURST;
+    if (max > PCAP_BURST) max = PCAP_BURST;
     install_pending_filter(s);
     if ((s->bursts++ & 255) == 0) {
         struct pcap_stat ps;
@@ -155,8 +149,7 @@ static int pcap_live_rx(struct capture *c, struct frame *frames, int max, int wa
     int rc = pcap_dispatch(s->p, max, on_packet, (u_char *)s);
     if (rc == 0 && wait) {
         struct pollfd p = {.fd = pcap_get_selectable_fd(s->p), .events = POLLIN};
-        if (p.fd >= 0)
-            poll(&p, 1, 10);
+        if (p.fd >= 0) poll(&p, 1, 10);
         rc = pcap_dispatch(s->p, max, on_packet, (u_char *)s);
     }
     if (rc < 0 && rc != PCAP_ERROR_BREAK) {
@@ -199,10 +192,8 @@ static void pcap_live_stats(struct capture *c, struct capture_stats *st)
 static void pcap_live_close(struct capture *c)
 {
     struct pcap_live *s = (struct pcap_live *)c;
-    if (!s)
-        return;
-    if (s->p)
-        pcap_close(s->p);
+    if (!s) return;
+    if (s->p) pcap_close(s->p);
     struct bpf_program *prog = atomic_exchange(&s->pending_filter, NULL);
     if (prog) {
         pcap_freecode(prog);

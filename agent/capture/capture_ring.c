@@ -47,8 +47,7 @@ static int on_record(void *ctx, void *data, size_t size)
     uint8_t *slot = rs->slots + (size_t)rs->n * rs->slot_size;
     uint32_t caplen = h->caplen, wirelen = h->wirelen;
     const uint8_t *bytes = (const uint8_t *)(h + 1);
-    if (caplen + 4 > rs->slot_size)
-        caplen = rs->slot_size - 4;
+    if (caplen + 4 > rs->slot_size) caplen = rs->slot_size - 4;
     if (h->vlan_present && caplen >= 12) {
         memcpy(slot, bytes, 12);
         slot[12] = 0x81;
@@ -79,8 +78,7 @@ static int on_record(void *ctx, void *data, size_t size)
     return rs->n >= rs->max ? -ENOSPC : 0;
 }
 
-struct capture *capture_ring_open(struct xdp_iface *x, uint32_t snaplen, char *err,
-                                  size_t errlen)
+struct capture *capture_ring_open(struct xdp_iface *x, uint32_t snaplen, char *err, size_t errlen)
 {
     struct ring_source *rs = calloc(1, sizeof(*rs));
     if (!rs) {
@@ -119,8 +117,7 @@ static int ring_rx(struct capture *c, struct frame *frames, int max, int wait, c
     return rs->n ? rs->n : -EAGAIN;
 }
 
-static int ring_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                         size_t errlen)
+static int ring_rx_burst(struct capture *c, struct frame *frames, int max, char *err, size_t errlen)
 {
     return ring_rx(c, frames, max, 1, err, errlen);
 }
@@ -148,8 +145,7 @@ static void ring_stats(struct capture *c, struct capture_stats *st)
 static void ring_close(struct capture *c)
 {
     struct ring_source *rs = (struct ring_source *)c;
-    if (!rs)
-        return;
+    if (!rs) return;
     ring_buffer__free(rs->rb);
     free(rs->slots);
     free(rs);

@@ -36,6 +36,12 @@ static void union_nap(void *ctx, uint64_t ns)
     if (ppoll(u->bells, (nfds_t)u->nbells, &d, NULL) <= 0) return;
     for (int b = 0; b < u->nbells; b++)
         if (u->bells[b].revents) u->ops[u->bell_src[b]]->bell_drain(u->caps[u->bell_src[b]]);
+    int fullest = 0;
+    for (int i = 0; i < u->n; i++) {
+        int f = u->ops[i]->ring_fill ? u->ops[i]->ring_fill(u->caps[i]) : 0;
+        if (f > fullest) fullest = f;
+    }
+    coalesce_bell_rang(&u->coalesce, fullest);
 }
 
 /* The sources' doorbells, each once (the queues of one interface share theirs). */

@@ -60,6 +60,7 @@ struct xsk_source {
     struct xdp_iface *iface;
     uint32_t queue;
     int bell_fd; /* the interface's doorbell (-1: none) */
+    uint32_t ring_size;
 };
 
 /* Gives buffers back to the kernel; they are only ever ours or the kernel's. */
@@ -73,13 +74,20 @@ static void refill(struct xsk_source *s, const uint64_t *addrs, uint32_t n)
     if (n) xsk_ring_prod__submit(&s->fill, n);
 }
 
+static int xsk_ring_fill(struct xsk_source *s)
+{
+    return (int)(xsk_cons_nb_avail(&s->rx, s->ring_size) * 100 / s->ring_size);
+}
+
 /* Sleeps ns, or less when the doorbell rings. */
 static void xsk_nap(void *ctx, uint64_t ns)
 {
     struct xsk_source *s = ctx;
     struct pollfd p = {.fd = s->bell_fd, .events = POLLIN};
     struct timespec d = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    if (ppoll(&p, 1, &d, NULL) > 0) xdp_iface_bell_drain(s->iface);
+    if (ppoll(&p, 1, &d, NULL) <= 0) return;
+    xdp_iface_bell_drain(s->iface);
+    coalesce_bell_rang(&s->coalesce, xsk_ring_fill(s));
 }
 
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,
@@ -94,6 +102,7 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
     s->iface = x;
     s->queue = queue;
     s->bell_fd = -1;
+    s->ring_size = ring;
     s->area_size = (size_t)frames * XSK_FRAME_SIZE;
     s->area = mmap(NULL, s->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (s->area == MAP_FAILED) {
@@ -328,6 +337,11 @@ static void xsk_bell_drain(struct capture *c)
     xdp_iface_bell_drain(((struct xsk_source *)c)->iface);
 }
 
+static int xsk_fill(struct capture *c)
+{
+    return xsk_ring_fill((struct xsk_source *)c);
+}
+
 static void xsk_stats(struct capture *c, struct capture_stats *st)
 {
     struct xsk_source *s = (struct xsk_source *)c;
@@ -355,6 +369,7 @@ const struct capture_ops capture_xsk_ops = {
     .wait_fd = xsk_wait_fd,
     .bell_fd = xsk_bell_fd,
     .bell_drain = xsk_bell_drain,
+    .ring_fill = xsk_fill,
     .stats = xsk_stats,
     .close = xsk_close,
 };

@@ -10,7 +10,11 @@
  *
  * With a doorbell (tap mode: the XDP program rings when a queue's ring is a quarter full) a
  * burst cuts the sleep short, so the sleep may be longer: COALESCE_BELL_BATCH frames, up to
- * COALESCE_BELL_MAX. Sleeping is then waiting on the bell (the source's nap function).
+ * COALESCE_BELL_MAX. Sleeping is then waiting on the bell (the source's nap function). The
+ * kernel runs the bell's wakeup from irq_work, which some machines (virtual ones without
+ * self-IPIs) delay to the next timer tick: a bell that finds its ring over half full came
+ * late, and halves the longest sleep (down to the sleeps without a bell); each one on time
+ * lets it grow back by an eighth.
  */
 #ifndef TT_COALESCE_H
 #define TT_COALESCE_H
@@ -32,6 +36,7 @@ struct coalesce {
     /* Optional: sleeps up to ns or until the doorbell rings (NULL: nanosleep). */
     void (*nap)(void *ctx, uint64_t ns);
     void *nap_ctx;
+    uint64_t nap_max_ns; /* the longest sleep with the bell now (0: COALESCE_BELL_MAX) */
 };
 
 static inline void coalesce_count(struct coalesce *c, int frames)
@@ -47,11 +52,25 @@ static inline uint64_t coalesce_sleep(const struct coalesce *c, uint64_t now)
     if (c->frames * 1000 >= elapsed) return 0;
     uint64_t batch = c->nap ? COALESCE_BELL_BATCH : COALESCE_BATCH;
     uint64_t most = c->sleep_ns * COALESCE_STRETCH;
-    if (c->nap && most < COALESCE_BELL_MAX) most = COALESCE_BELL_MAX;
+    uint64_t bell_most = c->nap_max_ns ? c->nap_max_ns : COALESCE_BELL_MAX;
+    if (c->nap && most < bell_most) most = bell_most;
     uint64_t ns = c->frames ? elapsed / c->frames * batch : c->sleep_ns;
     if (ns < c->sleep_ns) ns = c->sleep_ns;
     if (ns > most) ns = most;
     return ns;
+}
+
+/* After the bell woke the reader: the fullest ring, in percent. */
+static inline void coalesce_bell_rang(struct coalesce *c, int fill_pct)
+{
+    uint64_t most = c->nap_max_ns ? c->nap_max_ns : COALESCE_BELL_MAX;
+    if (fill_pct > 50)
+        most /= 2;
+    else
+        most += most / 8;
+    if (most > COALESCE_BELL_MAX) most = COALESCE_BELL_MAX;
+    if (most < c->sleep_ns * COALESCE_STRETCH) most = c->sleep_ns * COALESCE_STRETCH;
+    c->nap_max_ns = most;
 }
 
 static inline void coalesce_sleep_for(const struct coalesce *c, uint64_t ns)

@@ -33,14 +33,22 @@ static inline int pcap_file_header(const uint8_t *p, size_t len, struct pcap_fil
 {
     struct cursor c = cur_make(p, len);
     switch (cur_le32(&c)) {
-    case 0xa1b2c3d4: fi->swapped = 0, fi->nsec = 0; break;
-    case 0xa1b23c4d: fi->swapped = 0, fi->nsec = 1; break;
-    case 0xd4c3b2a1: fi->swapped = 1, fi->nsec = 0; break;
-    case 0x4d3cb2a1: fi->swapped = 1, fi->nsec = 1; break;
-    default: return cur_failed(&c) ? -1 : 0;
+    case 0xa1b2c3d4:
+        fi->swapped = 0, fi->nsec = 0;
+        break;
+    case 0xa1b23c4d:
+        fi->swapped = 0, fi->nsec = 1;
+        break;
+    case 0xd4c3b2a1:
+        fi->swapped = 1, fi->nsec = 0;
+        break;
+    case 0x4d3cb2a1:
+        fi->swapped = 1, fi->nsec = 1;
+        break;
+    default:
+        return cur_failed(&c) ? -1 : 0;
     }
-    if (len < PCAP_FILE_HEADER)
-        return -1;
+    if (len < PCAP_FILE_HEADER) return -1;
     cur_skip(&c, 4 + 4 + 4);
     fi->snaplen = fi->swapped ? cur_be32(&c) : cur_le32(&c);
     uint32_t lt = fi->swapped ? cur_be32(&c) : cur_le32(&c);

@@ -404,9 +404,9 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
 {
     struct prom_buf b = {0};
     struct prom_labels l;
-    static const char *xdp_names[] = {"seen",          "egress_seen", "matched",   "redirected",
-                                      "redirect_fail", "copied",      "copy_fail", "passed",
-                                      "dropped",       "parse_errors"};
+    static const char *xdp_names[] = {"seen",          "egress_seen",  "matched",   "redirected",
+                                      "redirect_fail", "copied",       "copy_fail", "passed",
+                                      "dropped",       "parse_errors", "bells"};
     struct tt_counters c[LIVE_MAX_IFACES];
     uint64_t hits[LIVE_MAX_IFACES][TT_MAX_RULE_ID + 1]; /* 16 KiB, on the sink thread */
     int have[LIVE_MAX_IFACES] = {0};
@@ -414,12 +414,12 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
         have[i] = lc->ifs[i].xdp && !xdp_iface_counters(lc->ifs[i].xdp, &c[i], hits[i]);
     prom_family(&b, "ticktap_xdp_packets_total", "counter",
                 "XDP/TC program counters per interface (seen, matched, redirected, copied, "
-                "passed, failures)");
+                "passed, failures; bells: tap mode's doorbells rung)");
     for (uint32_t i = 0; i < lc->nifs; i++) {
         if (!have[i]) continue;
-        uint64_t v[] = {c[i].seen,          c[i].egress_seen, c[i].matched,   c[i].redirected,
-                        c[i].redirect_fail, c[i].copied,      c[i].copy_fail, c[i].passed,
-                        c[i].dropped,       c[i].parse_errors};
+        uint64_t v[] = {c[i].seen,          c[i].egress_seen,  c[i].matched,   c[i].redirected,
+                        c[i].redirect_fail, c[i].copied,       c[i].copy_fail, c[i].passed,
+                        c[i].dropped,       c[i].parse_errors, c[i].bells};
         for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
             prom_labels_init(&l);
             prom_label(&l, "interface", lc->ifs[i].cfg.name);
@@ -587,6 +587,7 @@ json_t *live_capture_json(struct live_capture *lc)
             C(passed);
             C(dropped);
             C(parse_errors);
+            C(bells);
 #undef C
             json_object_set_new(o, "xdp", k);
             json_t *rules = json_array();

@@ -18,11 +18,11 @@
 #include "../../agent/capture/coalesce.h"
 
 struct fake {
-    int waiting;     /* frames queued */
-    int fd[2];       /* readable while frames wait */
-    uint64_t taken;  /* frames handed out */
-    int nowait_only; /* rx_burst (which may wait) must not be called */
-    uint8_t byte;    /* every frame's one byte: tells the source */
+    int waiting;        /* frames queued */
+    int fd[2];          /* readable while frames wait */
+    uint64_t taken;     /* frames handed out */
+    int nowait_only;    /* rx_burst (which may wait) must not be called */
+    uint8_t byte;       /* every frame's one byte: tells the source */
     uint64_t ts0, step; /* frame k's time: ts0 + k * step */
     int fail;           /* the next call fails */
 };
@@ -113,9 +113,9 @@ static void merged_by_time_renumbered_with_sources(void **state)
         assert_true(n > 0 && n <= 8);
         calls++;
         for (int i = 0; i < n; i++) {
-            assert_int_equal(fr[i].ordinal, next++); /* renumbered in the order handed out */
+            assert_int_equal(fr[i].ordinal, next++);      /* renumbered in the order handed out */
             assert_int_equal(fr[i].data[0], fr[i].input); /* each frame says its source */
-            assert_true(fr[i].ts_ns > last_ts);      /* one time line across the sources */
+            assert_true(fr[i].ts_ns > last_ts);           /* one time line across the sources */
             last_ts = fr[i].ts_ns;
             from[fr[i].input]++;
         }
@@ -189,6 +189,40 @@ static void coalescing_sleeps_only_for_light_traffic(void **state)
     assert_true(mono_ns() - t0 < 25000000);
 }
 
+static uint64_t napped_ns;
+static void record_nap(void *ctx, uint64_t ns)
+{
+    (void)ctx;
+    napped_ns = ns;
+}
+
+/* With a doorbell the sleep may reach COALESCE_BELL_MAX; a bell that finds its ring over half
+ * full came late and halves that (never below the sleeps without a bell); bells on time let it
+ * grow back. */
+static void a_bell_lengthens_the_sleep_and_a_late_one_shortens_it(void **state)
+{
+    (void)state;
+    struct coalesce c = {.sleep_ns = 50000, .nap = record_nap};
+    uint64_t now = mono_ns();
+    c.last_wake_ns = now - 10000000;
+    c.frames = 100; /* a frame per 100 us: 2048 frames would take 200 ms */
+    assert_int_equal(coalesce_sleep(&c, now), COALESCE_BELL_MAX);
+    struct coalesce plain = c;
+    plain.nap = NULL;
+    assert_int_equal(coalesce_sleep(&plain, now), 50000 * COALESCE_STRETCH);
+    coalesce_woken(&c);
+    assert_true(napped_ns > 0 && napped_ns <= COALESCE_BELL_MAX);
+    for (int i = 0; i < 20; i++)
+        coalesce_bell_rang(&c, 90);
+    assert_int_equal(c.nap_max_ns, 50000 * COALESCE_STRETCH);
+    c.last_wake_ns = now - 10000000;
+    c.frames = 100;
+    assert_int_equal(coalesce_sleep(&c, now), 50000 * COALESCE_STRETCH);
+    for (int i = 0; i < 100; i++)
+        coalesce_bell_rang(&c, 30);
+    assert_int_equal(c.nap_max_ns, COALESCE_BELL_MAX);
+}
+
 static void refuses_sources_that_must_wait(void **state)
 {
     (void)state;
@@ -206,6 +240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merged_by_time_renumbered_with_sources),
         cmocka_unit_test(coalescing_sleeps_only_for_light_traffic),
+        cmocka_unit_test(a_bell_lengthens_the_sleep_and_a_late_one_shortens_it),
         cmocka_unit_test(refuses_sources_that_must_wait),
     };
     return cmocka_run_group_tests_name("capture_union", tests, NULL, NULL);

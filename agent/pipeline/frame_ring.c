@@ -1,5 +1,6 @@
 /* frame_ring.c - variable-size SPSC frame ring (see frame_ring.h). */
 #include "frame_ring.h"
+#include "../util/clock.h"
 #include "../util/table_mem.h"
 
 #include <errno.h>
@@ -94,14 +95,7 @@ void frame_ring_wait(struct frame_ring *r, uint64_t timeout_ns)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->head, memory_order_relaxed) ==
         atomic_load_explicit(&r->tail, memory_order_relaxed)) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(timeout_ns / 1000000000u);
-        until.tv_nsec += (long)(timeout_ns % 1000000000u);
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = mono_after(timeout_ns);
         sem_clockwait(&r->wake, CLOCK_MONOTONIC, &until);
     }
     atomic_store_explicit(&r->asleep, 0, memory_order_relaxed);

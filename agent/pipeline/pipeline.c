@@ -17,6 +17,7 @@
 #include "../capture/capture_csv.h"
 #include "../capture/capture_union.h"
 #include "../sink/sink.h"
+#include "../util/clock.h"
 #include "dispatch.h"
 #include "shared_reader.h"
 #include "worker.h"
@@ -402,13 +403,7 @@ static void sink_sleep(struct pipeline *p)
             ns = SINK_SLEEP_LIVE_NS;
     if (p->dx && atomic_load_explicit(&p->dx->waiting_sink, memory_order_relaxed))
         ns = SINK_SLEEP_LIVE_NS;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += ns;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    struct timespec until = mono_after((uint64_t)ns);
     sem_clockwait(&p->sink_wake, CLOCK_MONOTONIC, &until);
 }
 

@@ -13,4 +13,11 @@ static inline uint64_t mono_ns(void)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* The monotonic clock's time ns from now, for waits with a deadline (sem_clockwait). */
+static inline struct timespec mono_after(uint64_t ns)
+{
+    uint64_t t = mono_ns() + ns;
+    return (struct timespec){(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
+}
+
 #endif

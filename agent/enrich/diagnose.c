@@ -191,6 +191,38 @@ void diagnose(const struct incident *inc, struct diagnosis *d)
         conclude(d, "resets", "counterparty",
                  "A peer tears connections down with resets: an application closing abruptly, "
                  "or a middlebox timing connections out");
+    } else if (incident_type_count(inc, "payload.duplicate")) {
+        evidence(d, "%u payload(s) sent again at another sequence number or datagram",
+                 incident_type_count(inc, "payload.duplicate"));
+        conclude(d, "payload_duplicate", "counterparty",
+                 "The sender sent the same message twice (not a TCP retransmission): its resend "
+                 "or retry logic repeats messages, a risk of duplicate orders");
+    } else if (incident_type_count(inc, "latency.spike")) {
+        evidence(d,
+                 "%u RTT spike(s); the largest %" PRIu64 " us against a baseline of %" PRIu64 " us",
+                 incident_type_count(inc, "latency.spike"), inc->spike_us, inc->spike_baseline_us);
+        conclude(d, "latency_spike", "counterparty",
+                 "Acknowledgements came far later than this flow's own baseline, with no loss: "
+                 "the receiving host stalled (CPU, a pause, interrupts) or a queue built for a "
+                 "moment on the path; spikes on many flows to one host point at that host");
+    } else if (prefix_count(inc, "anomaly.")) {
+        const char *kind = incident_type_count(inc, "anomaly.latency")  ? "latency"
+                           : incident_type_count(inc, "anomaly.errors") ? "errors"
+                                                                        : "rate";
+        evidence(d, "%s %.1f against a baseline of %.1f (band up to %.1f)", inc->anomaly_metric,
+                 inc->anomaly_value, inc->anomaly_baseline, inc->anomaly_band_high);
+        if (!strcmp(kind, "latency"))
+            conclude(d, "anomaly_latency", "network",
+                     "Latency left the range learnt from this link's own history with nothing "
+                     "else wrong: the path or the counterparty slowed down");
+        else if (!strcmp(kind, "errors"))
+            conclude(d, "anomaly_errors", "network",
+                     "Errors (retransmissions, decode errors, rejects or gaps) rose above their "
+                     "learnt baseline: something changed on the path or at the counterparty");
+        else
+            conclude(d, "anomaly_rate", "traffic",
+                     "Traffic left the range learnt from its own history: a change of load (a "
+                     "market event, a new client, a replay) rather than a fault by itself");
     } else {
         conclude(d, "unclassified", "unknown",
                  "No rule matched this evidence; the events are listed for a person to read");

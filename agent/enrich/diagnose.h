@@ -26,6 +26,13 @@
  *   fix_heartbeat         heartbeats missed -> the counterparty or its path went silent
  *   microbursts           microbursts -> traffic peaks above the link's share: switch queueing
  *   resets                resets or reset storms -> a peer tearing connections down
+ *   payload_duplicate     a payload sent twice (payload.duplicate) -> the sender's resend or
+ *                         retry logic: a duplicate order risk
+ *   latency_spike         RTT spikes against the flow's baseline, no loss -> the receiving
+ *                         host stalled or a queue built for a moment
+ *   anomaly_latency       anomaly.latency -> the path or the counterparty slowed down
+ *   anomaly_errors        anomaly.errors -> errors above their learnt baseline
+ *   anomaly_rate          anomaly.rate -> a change of load, not a fault by itself
  *   unclassified          none of the above: the evidence is listed, no cause named
  */
 #ifndef TT_DIAGNOSE_H
@@ -38,7 +45,7 @@
 struct diagnosis {
     const char *rule;     /* one of the names above */
     const char *location; /* ours, local, network, upstream, counterparty, service, business,
-                           * unknown */
+                           * traffic, unknown */
     char cause[256];      /* one sentence */
     char evidence[DIAG_EVIDENCE][200];
     uint32_t nevidence;

@@ -157,6 +157,17 @@ static int event_key(json_t *ev, const char *type, char *key, size_t klen, char 
                                                                            : "burst");
         snprintf(key, klen, "interface:%s", str(o, "interface"));
         snprintf(scope, slen, "interface");
+    } else if (!strncmp(type, "anomaly.", 8)) {
+        json_t *a = json_object_get(ev, "anomaly"); /* a baseline's series, not a flow */
+        const char *sc = str(a, "scope");
+        if (!strcmp(sc, "interface"))
+            snprintf(key, klen, "interface:%s", str(a, "key"));
+        else
+            snprintf(key, klen, "%s:%s", sc, str(a, "key"));
+        snprintf(scope, slen, "%s",
+                 !strcmp(sc, "session") ? "fix_session"
+                 : !strcmp(sc, "feed")  ? "md_session"
+                                        : "interface");
     } else if (!strcmp(type, "alert")) {
         return -1; /* a count of other events: those make the incident */
     } else if (flow) {
@@ -243,6 +254,21 @@ static void take_facts(struct incident *inc, json_t *ev, const char *type)
             /* the minimum only: a maximum holds delayed ACKs and retransmission waits */
             note_rtt(inc, json_number_value(json_object_get(s, "min")));
         }
+    }
+    if (!strcmp(type, "latency.spike")) {
+        json_t *sp = json_object_get(ev, "spike");
+        double v = json_number_value(json_object_get(sp, "value"));
+        if (v > (double)inc->spike_us) {
+            inc->spike_us = (uint64_t)(v + 0.5);
+            inc->spike_baseline_us =
+                (uint64_t)(json_number_value(json_object_get(sp, "baseline")) + 0.5);
+        }
+    } else if (!strncmp(type, "anomaly.", 8) && !inc->anomaly_metric[0]) {
+        json_t *a = json_object_get(ev, "anomaly");
+        snprintf(inc->anomaly_metric, sizeof(inc->anomaly_metric), "%s", str(a, "metric"));
+        inc->anomaly_value = json_number_value(json_object_get(a, "value"));
+        inc->anomaly_baseline = json_number_value(json_object_get(a, "baseline"));
+        inc->anomaly_band_high = json_number_value(json_object_get(a, "band_high"));
     }
     json_t *o = json_object_get(ev, "saturated");
     if (!o) o = json_object_get(ev, "burst");

@@ -76,6 +76,9 @@ struct incident {
     uint32_t md_one_lost;  /* md.arbitration_loss: on one feed only */
     uint64_t rtt_min_us, rtt_max_us, rtt_first_us, rtt_last_us; /* handshakes, flow ACK RTT */
     uint32_t rtt_n;
+    uint64_t spike_us, spike_baseline_us; /* latency.spike: the largest, and its baseline */
+    char anomaly_metric[32];              /* anomaly.*: the first one's metric, value, band */
+    double anomaly_value, anomaly_baseline, anomaly_band_high;
     char flow[160];  /* the first event's flow, "src:sport > dst:dport proto" */
     char iface[32];  /* capture.*, burst.micro */
     json_t *samples; /* array of the first INCIDENT_SAMPLES events (owned) */

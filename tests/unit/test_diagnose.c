@@ -244,6 +244,46 @@ static void fix_sequence_heartbeat_bursts_resets(void **state)
     }
 }
 
+/* The desk's findings: a payload sent twice, RTT spikes on a flow (the largest in the
+ * evidence), and the baselines' anomalies, which have no flow and are grouped by their series. */
+static void duplicates_spikes_and_anomalies(void **state)
+{
+    (void)state;
+    struct seen s;
+    json_t *e = tcp_event("payload.duplicate", "warn", T0);
+    run(&e, 1, &s);
+    assert_string_equal(s.rule, "payload_duplicate");
+
+    json_t *sp[2];
+    for (int i = 0; i < 2; i++) {
+        sp[i] = tcp_event("latency.spike", "warn", T0 + (uint64_t)i * MS);
+        json_object_set_new(
+            sp[i], "spike",
+            json_pack("{s:f, s:f}", "value", i ? 9000.0 : 5000.0, "baseline", 250.0));
+    }
+    run(sp, 2, &s);
+    assert_string_equal(s.rule, "latency_spike");
+    assert_int_equal(s.last.spike_us, 9000);
+    assert_int_equal(s.last.spike_baseline_us, 250);
+
+    struct {
+        const char *type, *scope, *rule, *key;
+    } cases[] = {{"anomaly.rate", "interface", "anomaly_rate", "interface:all"},
+                 {"anomaly.latency", "session", "anomaly_latency", "session:GW1>EX1"},
+                 {"anomaly.errors", "feed", "anomaly_errors", "feed:NASDAQTV03"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        e = event(cases[i].type, "warn", T0, NULL);
+        json_object_set_new(e, "anomaly",
+                            json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}", "scope", cases[i].scope,
+                                      "key", strchr(cases[i].key, ':') + 1, "metric", "m", "value",
+                                      1085.0, "baseline", 296.3, "band_high", 414.9));
+        run(&e, 1, &s);
+        assert_string_equal(s.rule, cases[i].rule);
+        assert_string_equal(s.last.key, cases[i].key);
+        assert_true(s.last.anomaly_value == 1085.0);
+    }
+}
+
 /* The timers: open after group_wait, an update when it gets worse, close when quiet. */
 static void timers_follow_event_time(void **state)
 {
@@ -324,6 +364,7 @@ int main(void)
         cmocka_unit_test(one_reject_reason_dominating_is_business),
         cmocka_unit_test(mixed_and_few_rejects),
         cmocka_unit_test(fix_sequence_heartbeat_bursts_resets),
+        cmocka_unit_test(duplicates_spikes_and_anomalies),
         cmocka_unit_test(timers_follow_event_time),
         cmocka_unit_test(ids_are_deterministic),
         cmocka_unit_test(table_full_is_counted),

@@ -33,15 +33,15 @@ static void union_nap(void *ctx, uint64_t ns)
 {
     struct union_source *u = ctx;
     struct timespec d = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    if (ppoll(u->bells, (nfds_t)u->nbells, &d, NULL) <= 0) return;
-    for (int b = 0; b < u->nbells; b++)
+    int rang = ppoll(u->bells, (nfds_t)u->nbells, &d, NULL) > 0;
+    for (int b = 0; rang && b < u->nbells; b++)
         if (u->bells[b].revents) u->ops[u->bell_src[b]]->bell_drain(u->caps[u->bell_src[b]]);
     int fullest = 0;
     for (int i = 0; i < u->n; i++) {
         int f = u->ops[i]->ring_fill ? u->ops[i]->ring_fill(u->caps[i]) : 0;
         if (f > fullest) fullest = f;
     }
-    coalesce_bell_rang(&u->coalesce, fullest);
+    coalesce_slept(&u->coalesce, rang, fullest);
 }
 
 /* The sources' doorbells, each once (the queues of one interface share theirs). */
@@ -56,10 +56,7 @@ static void find_bells(struct union_source *u)
         u->bells[u->nbells] = (struct pollfd){.fd = fd, .events = POLLIN};
         u->bell_src[u->nbells++] = i;
     }
-    if (u->nbells) {
-        u->coalesce.nap = union_nap;
-        u->coalesce.nap_ctx = u;
-    }
+    if (u->nbells) coalesce_use_bell(&u->coalesce, union_nap, u);
 }
 
 struct capture *capture_union_new(const struct capture_ops *const *ops, struct capture *const *caps,

@@ -12,9 +12,9 @@
  * burst cuts the sleep short, so the sleep may be longer: COALESCE_BELL_BATCH frames, up to
  * COALESCE_BELL_MAX. Sleeping is then waiting on the bell (the source's nap function). The
  * kernel runs the bell's wakeup from irq_work, which some machines (virtual ones without
- * self-IPIs) delay to the next timer tick: a bell that finds its ring over half full came
- * late, and halves the longest sleep (down to the sleeps without a bell); each one on time
- * lets it grow back by an eighth.
+ * self-IPIs) delay to the next timer tick. So the longest sleep starts where it is without a
+ * bell and grows by an eighth after each sleep that ends with its ring under half full; a bell
+ * that finds its ring fuller came late and halves it.
  */
 #ifndef TT_COALESCE_H
 #define TT_COALESCE_H
@@ -36,7 +36,7 @@ struct coalesce {
     /* Optional: sleeps up to ns or until the doorbell rings (NULL: nanosleep). */
     void (*nap)(void *ctx, uint64_t ns);
     void *nap_ctx;
-    uint64_t nap_max_ns; /* the longest sleep with the bell now (0: COALESCE_BELL_MAX) */
+    uint64_t nap_max_ns; /* the longest sleep with the bell now (coalesce_use_bell sets it) */
 };
 
 static inline void coalesce_count(struct coalesce *c, int frames)
@@ -52,19 +52,26 @@ static inline uint64_t coalesce_sleep(const struct coalesce *c, uint64_t now)
     if (c->frames * 1000 >= elapsed) return 0;
     uint64_t batch = c->nap ? COALESCE_BELL_BATCH : COALESCE_BATCH;
     uint64_t most = c->sleep_ns * COALESCE_STRETCH;
-    uint64_t bell_most = c->nap_max_ns ? c->nap_max_ns : COALESCE_BELL_MAX;
-    if (c->nap && most < bell_most) most = bell_most;
+    if (c->nap && most < c->nap_max_ns) most = c->nap_max_ns;
     uint64_t ns = c->frames ? elapsed / c->frames * batch : c->sleep_ns;
     if (ns < c->sleep_ns) ns = c->sleep_ns;
     if (ns > most) ns = most;
     return ns;
 }
 
-/* After the bell woke the reader: the fullest ring, in percent. */
-static inline void coalesce_bell_rang(struct coalesce *c, int fill_pct)
+/* Sleeps through nap(ctx, ns) from now on, which a doorbell cuts short. */
+static inline void coalesce_use_bell(struct coalesce *c, void (*nap)(void *, uint64_t), void *ctx)
 {
-    uint64_t most = c->nap_max_ns ? c->nap_max_ns : COALESCE_BELL_MAX;
-    if (fill_pct > 50)
+    c->nap = nap;
+    c->nap_ctx = ctx;
+    c->nap_max_ns = c->sleep_ns * COALESCE_STRETCH;
+}
+
+/* After a sleep with the bell: whether it rang, and the fullest ring then, in percent. */
+static inline void coalesce_slept(struct coalesce *c, int rang, int fill_pct)
+{
+    uint64_t most = c->nap_max_ns;
+    if (rang && fill_pct > 50)
         most /= 2;
     else
         most += most / 8;

@@ -288,23 +288,25 @@ assert m['ticktap_events_total{type=\"capture.saturated\",severity=\"critical\"}
 
 section "tap mode's doorbell: a burst cuts the coalescing sleep short"
 # Paced at 150k frames/s (light traffic, under one frame a microsecond; about 35k matched
-# frames/s per queue) the reader sleeps up to 4 ms between reads: some 140 frames a queue,
-# more than a 128-descriptor ring holds. Nothing may be lost: the program rings the doorbell
-# when a quarter of the ring waits.
+# frames/s per queue) the reader sleeps up to 4 ms between reads once it has learnt that the
+# bell comes on time: some 140 frames a queue, more than a 128-descriptor ring holds. The bell
+# rings when a quarter of the ring waits. With the bell silenced this loses about 13% of the
+# frames (checked by hand); with it, nothing, or on a machine whose wakeups come late (a VM
+# that runs them at the next timer tick) a few frames before the reader shortens its sleeps.
 { printf 'capture:\n  interfaces:\n    - name: vb\n      mode: tap\n      queues: 2\n      unmatched: drop\n  xsk_ring: 128\n'
   cat "$ROOT/tests/live/rules.yaml"; } > "$WORK/bell.yaml"
 start_agent bell -c "$WORK/bell.yaml" -s "$WORK/bell.s.json" -q
 inA "$SEND" va "$WORK/mix.pcap" 150000 30 > /dev/null
 sleep 0.5
 stop_agent
-check "doorbell: every matched frame read through a 128-descriptor ring, the bell rung" $PY -c "
+check "doorbell: a 128-descriptor ring under long sleeps, the bell rung, under 1% lost (13% without)" $PY -c "
 import json
 s = json.load(open('$WORK/bell.s.json'))
 cap = s['capture']['interfaces'][0]
 x = cap['xdp']
-assert cap['lost'] == 0 and x['redirect_fail'] == 0, (cap['lost'], x)
-assert cap['frames'] == x['redirected'] == x['matched'] == s['packets'] > 0, (cap['frames'], x)
 assert x['bells'] > 0, x
+assert x['redirect_fail'] == 0 and cap['frames'] == x['redirected'] - cap['lost'] == s['packets'], (cap, x)
+assert cap['lost'] * 100 < x['matched'], (cap['lost'], x)
 "
 
 section "jumbo frames (MTU 9000): multi-buffer XDP, AF_XDP and host-mode copies"

@@ -196,31 +196,30 @@ static void record_nap(void *ctx, uint64_t ns)
     napped_ns = ns;
 }
 
-/* With a doorbell the sleep may reach COALESCE_BELL_MAX; a bell that finds its ring over half
- * full came late and halves that (never below the sleeps without a bell); bells on time let it
- * grow back. */
+/* With a doorbell the longest sleep starts where it is without one, grows with each sleep
+ * that ends with its ring under half full up to COALESCE_BELL_MAX, and a bell that finds its
+ * ring fuller (it came late) halves it, never below the sleeps without a bell. */
 static void a_bell_lengthens_the_sleep_and_a_late_one_shortens_it(void **state)
 {
     (void)state;
-    struct coalesce c = {.sleep_ns = 50000, .nap = record_nap};
+    struct coalesce c = {.sleep_ns = 50000};
+    coalesce_use_bell(&c, record_nap, NULL);
     uint64_t now = mono_ns();
     c.last_wake_ns = now - 10000000;
     c.frames = 100; /* a frame per 100 us: 2048 frames would take 200 ms */
-    assert_int_equal(coalesce_sleep(&c, now), COALESCE_BELL_MAX);
-    struct coalesce plain = c;
-    plain.nap = NULL;
-    assert_int_equal(coalesce_sleep(&plain, now), 50000 * COALESCE_STRETCH);
-    coalesce_woken(&c);
-    assert_true(napped_ns > 0 && napped_ns <= COALESCE_BELL_MAX);
-    for (int i = 0; i < 20; i++)
-        coalesce_bell_rang(&c, 90);
-    assert_int_equal(c.nap_max_ns, 50000 * COALESCE_STRETCH);
-    c.last_wake_ns = now - 10000000;
-    c.frames = 100;
     assert_int_equal(coalesce_sleep(&c, now), 50000 * COALESCE_STRETCH);
     for (int i = 0; i < 100; i++)
-        coalesce_bell_rang(&c, 30);
-    assert_int_equal(c.nap_max_ns, COALESCE_BELL_MAX);
+        coalesce_slept(&c, i % 2, 30); /* quiet sleeps and bells on time */
+    assert_int_equal(coalesce_sleep(&c, now), COALESCE_BELL_MAX);
+    coalesce_woken(&c);
+    assert_true(napped_ns > 0 && napped_ns <= COALESCE_BELL_MAX);
+    coalesce_slept(&c, 1, 90);
+    assert_int_equal(c.nap_max_ns, COALESCE_BELL_MAX / 2);
+    for (int i = 0; i < 20; i++)
+        coalesce_slept(&c, 1, 90);
+    assert_int_equal(c.nap_max_ns, 50000 * COALESCE_STRETCH);
+    struct coalesce plain = {.sleep_ns = 50000, .last_wake_ns = now - 10000000, .frames = 100};
+    assert_int_equal(coalesce_sleep(&plain, now), 50000 * COALESCE_STRETCH);
 }
 
 static void refuses_sources_that_must_wait(void **state)

@@ -85,9 +85,9 @@ static void xsk_nap(void *ctx, uint64_t ns)
     struct xsk_source *s = ctx;
     struct pollfd p = {.fd = s->bell_fd, .events = POLLIN};
     struct timespec d = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    if (ppoll(&p, 1, &d, NULL) <= 0) return;
-    xdp_iface_bell_drain(s->iface);
-    coalesce_bell_rang(&s->coalesce, xsk_ring_fill(s));
+    int rang = ppoll(&p, 1, &d, NULL) > 0;
+    if (rang) xdp_iface_bell_drain(s->iface);
+    coalesce_slept(&s->coalesce, rang, xsk_ring_fill(s));
 }
 
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,
@@ -183,8 +183,7 @@ struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t f
     /* The doorbell rings when a quarter of the ring waits: room for what comes before the
      * reader is up. Without one, coalescing keeps its short sleeps. */
     if (coalesce_ns && (s->bell_fd = xdp_iface_bell_arm(x, ring / 4)) >= 0) {
-        s->coalesce.nap = xsk_nap;
-        s->coalesce.nap_ctx = s;
+        coalesce_use_bell(&s->coalesce, xsk_nap, s);
     }
     return (struct capture *)s;
 fail:

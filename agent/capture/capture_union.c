@@ -41,7 +41,7 @@ static void union_nap(void *ctx, uint64_t ns)
         int f = u->ops[i]->ring_fill ? u->ops[i]->ring_fill(u->caps[i]) : 0;
         if (f > fullest) fullest = f;
     }
-    coalesce_slept(&u->coalesce, rang, fullest);
+    coalesce_slept(&u->coalesce, fullest);
 }
 
 /* The sources' doorbells, each once (the queues of one interface share theirs). */

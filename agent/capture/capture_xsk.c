@@ -87,7 +87,7 @@ static void xsk_nap(void *ctx, uint64_t ns)
     struct timespec d = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     int rang = ppoll(&p, 1, &d, NULL) > 0;
     if (rang) xdp_iface_bell_drain(s->iface);
-    coalesce_slept(&s->coalesce, rang, xsk_ring_fill(s));
+    coalesce_slept(&s->coalesce, xsk_ring_fill(s));
 }
 
 struct capture *capture_xsk_open(struct xdp_iface *x, uint32_t queue, uint32_t frames,

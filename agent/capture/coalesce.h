@@ -13,8 +13,8 @@
  * COALESCE_BELL_MAX. Sleeping is then waiting on the bell (the source's nap function). The
  * kernel runs the bell's wakeup from irq_work, which some machines (virtual ones without
  * self-IPIs) delay to the next timer tick. So the longest sleep starts where it is without a
- * bell and grows by an eighth after each sleep that ends with its ring under half full; a bell
- * that finds its ring fuller came late and halves it.
+ * bell and grows by an eighth after each sleep that ends with its ring under half full; a
+ * wakeup that finds its ring fuller came late and halves it.
  */
 #ifndef TT_COALESCE_H
 #define TT_COALESCE_H
@@ -67,11 +67,15 @@ static inline void coalesce_use_bell(struct coalesce *c, void (*nap)(void *, uin
     c->nap_max_ns = c->sleep_ns * COALESCE_STRETCH;
 }
 
-/* After a sleep with the bell: whether it rang, and the fullest ring then, in percent. */
-static inline void coalesce_slept(struct coalesce *c, int rang, int fill_pct)
+/* After a sleep with the bell: the fullest ring then, in percent. The bell rings at a quarter,
+ * so a ring found over half full means the bell came late (or the sleep ended first): halve
+ * the longest sleep; a full one may have lost frames: start again from the shortest. */
+static inline void coalesce_slept(struct coalesce *c, int fill_pct)
 {
     uint64_t most = c->nap_max_ns;
-    if (rang && fill_pct > 50)
+    if (fill_pct >= 100)
+        most = 0;
+    else if (fill_pct > 50)
         most /= 2;
     else
         most += most / 8;

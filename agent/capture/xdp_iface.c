@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct xdp_iface {
     int hw_ts;    /* the device-bound program that reads NIC timestamps is the one attached */
     const char *attach_mode;
     struct ring_buffer *bell; /* tap mode's doorbell, once armed */
+    _Atomic uint64_t bell_wakeups;
 };
 
 /* libbpf's own messages only with TICKTAP_DEBUG=1: errors are reported by the caller. */
@@ -403,7 +405,13 @@ int xdp_iface_bell_arm(struct xdp_iface *x, uint32_t frames)
 
 void xdp_iface_bell_drain(struct xdp_iface *x)
 {
-    if (x->bell) ring_buffer__consume(x->bell);
+    if (x->bell && ring_buffer__consume(x->bell) > 0)
+        atomic_fetch_add_explicit(&x->bell_wakeups, 1, memory_order_relaxed);
+}
+
+uint64_t xdp_iface_bell_wakeups(const struct xdp_iface *x)
+{
+    return atomic_load_explicit(&x->bell_wakeups, memory_order_relaxed);
 }
 
 void xdp_iface_queue_emptied(struct xdp_iface *x, uint32_t queue)

@@ -58,6 +58,8 @@ const char *xdp_iface_egress_hook(const struct xdp_iface *x);
  * errno. */
 int xdp_iface_bell_arm(struct xdp_iface *x, uint32_t frames);
 void xdp_iface_bell_drain(struct xdp_iface *x);
+/* Drains that found the bell rung: the reader's sleeps it cut short (any thread may ask). */
+uint64_t xdp_iface_bell_wakeups(const struct xdp_iface *x);
 void xdp_iface_queue_emptied(struct xdp_iface *x, uint32_t queue);
 
 /* Detaches whatever XDP program another owner left on the interface (a DPDK PMD's, after its

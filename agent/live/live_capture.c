@@ -427,6 +427,15 @@ void live_capture_metrics(struct live_capture *lc, struct metrics *m)
             prom_sample(&b, "ticktap_xdp_packets_total", &l, v[k]);
         }
     }
+    prom_family(&b, "ticktap_xdp_bell_wakeups_total", "counter",
+                "Tap mode: the reader's sleeps a doorbell cut short");
+    for (uint32_t i = 0; i < lc->nifs; i++) {
+        if (!have[i]) continue;
+        prom_labels_init(&l);
+        prom_label(&l, "interface", lc->ifs[i].cfg.name);
+        prom_sample(&b, "ticktap_xdp_bell_wakeups_total", &l,
+                    xdp_iface_bell_wakeups(lc->ifs[i].xdp));
+    }
     prom_family(&b, "ticktap_rule_matches_total", "counter", "Frames each capture rule matched");
     for (uint32_t i = 0; i < lc->nifs; i++)
         for (uint32_t r = 0; have[i] && r < lc->cfg->live.nrules; r++) {
@@ -589,6 +598,8 @@ json_t *live_capture_json(struct live_capture *lc)
             C(parse_errors);
             C(bells);
 #undef C
+            json_object_set_new(k, "bell_wakeups",
+                                json_integer((json_int_t)xdp_iface_bell_wakeups(ri->xdp)));
             json_object_set_new(o, "xdp", k);
             json_t *rules = json_array();
             for (uint32_t r = 0; r < lc->cfg->live.nrules; r++) {

@@ -209,14 +209,18 @@ static void a_bell_lengthens_the_sleep_and_a_late_one_shortens_it(void **state)
     c.frames = 100; /* a frame per 100 us: 2048 frames would take 200 ms */
     assert_int_equal(coalesce_sleep(&c, now), 50000 * COALESCE_STRETCH);
     for (int i = 0; i < 100; i++)
-        coalesce_slept(&c, i % 2, 30); /* quiet sleeps and bells on time */
+        coalesce_slept(&c, 30); /* quiet sleeps and bells on time */
     assert_int_equal(coalesce_sleep(&c, now), COALESCE_BELL_MAX);
     coalesce_woken(&c);
     assert_true(napped_ns > 0 && napped_ns <= COALESCE_BELL_MAX);
-    coalesce_slept(&c, 1, 90);
+    coalesce_slept(&c, 90);
     assert_int_equal(c.nap_max_ns, COALESCE_BELL_MAX / 2);
     for (int i = 0; i < 20; i++)
-        coalesce_slept(&c, 1, 90);
+        coalesce_slept(&c, 90);
+    assert_int_equal(c.nap_max_ns, 50000 * COALESCE_STRETCH);
+    for (int i = 0; i < 100; i++)
+        coalesce_slept(&c, 30);
+    coalesce_slept(&c, 100); /* full: frames may be lost */
     assert_int_equal(c.nap_max_ns, 50000 * COALESCE_STRETCH);
     struct coalesce plain = {.sleep_ns = 50000, .last_wake_ns = now - 10000000, .frames = 100};
     assert_int_equal(coalesce_sleep(&plain, now), 50000 * COALESCE_STRETCH);

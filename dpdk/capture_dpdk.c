@@ -474,8 +474,7 @@ static int dpdk_rx_nowait(struct capture *c, struct frame *frames, int max, char
 {
     (void)err;
     (void)errlen;
-    for (uint16_t i = 0; i < c->nheld; i++) /* the previous burst's frames are done with */
-        rte_pktmbuf_free(c->held[i]);
+    if (c->nheld) rte_pktmbuf_free_bulk(c->held, c->nheld); /* the last burst's are done with */
     c->nheld = 0;
     if (max > RX_BURST) max = RX_BURST;
     pin_reader(c->queue);

@@ -94,15 +94,15 @@ static inline void coalesce_sleep_for(const struct coalesce *c, uint64_t ns)
     nanosleep(&d, NULL);
 }
 
-/* Called when a wait has found frames, before they are read. */
+/* Called when a wait has found frames, before they are read. The rate is measured from the
+ * moment before the sleep: the frames the next read finds arrived during it. (Measured from
+ * its end, a read of a thousand frames taken in 200 us looks like a busy link, and the next
+ * empty read would poll, to be woken by the very next frame.) */
 static inline void coalesce_woken(struct coalesce *c)
 {
     if (!c->sleep_ns) return;
     uint64_t now = mono_ns(), ns = coalesce_sleep(c, now);
-    if (ns) {
-        coalesce_sleep_for(c, ns);
-        now = c->nap ? mono_ns() : now + ns; /* a bell may have cut it short */
-    }
+    if (ns) coalesce_sleep_for(c, ns);
     c->last_wake_ns = now;
     c->frames = 0;
 }
@@ -117,7 +117,7 @@ static inline int coalesce_nap(struct coalesce *c)
     uint64_t now = mono_ns(), ns = coalesce_sleep(c, now);
     if (!ns) return 0;
     coalesce_sleep_for(c, ns);
-    c->last_wake_ns = c->nap ? mono_ns() : now + ns;
+    c->last_wake_ns = now;
     c->frames = 0;
     return 1;
 }

@@ -392,14 +392,16 @@ static void count_ring_full(struct dispatch_thread *x, const struct frame *f)
 static void push_frame(struct dispatch_thread *x, struct frame *f)
 {
     uint32_t w = dispatch_pick(&x->d, f);
-    int rc;
+    int rc, tries = 0;
     while ((rc = frame_ring_push(&x->rings[w], f, x->by_ref)) == -ENOSPC) {
-        if (x->live) { /* live frames cannot wait: the kernel would drop them instead */
+        /* live frames cannot wait (the kernel would drop them instead): what is queued is
+         * published, in case the worker has room by then, and the frame is dropped */
+        if (x->live && tries++) {
             count_ring_full(x, f);
             break;
         }
         publish_rings(x); /* the worker needs what is queued to make room */
-        sched_yield();
+        if (!x->live) sched_yield();
     }
     if (rc == -EMSGSIZE) { /* larger than half a ring: keep its head */
         struct frame cut = *f;
@@ -425,15 +427,31 @@ static void push_time_marks(struct dispatch_thread *x, const struct frame *f)
     x->next_mark_ns = (f->ts_ns / x->mark_interval_ns + 1) * x->mark_interval_ns;
 }
 
+/* Frames handed out between two publishes at most. A source read dry (a short burst, or
+ * none) publishes at once, so under light traffic a worker wakes once per wakeup of the
+ * source, not once per burst it brings. */
+#define DISPATCH_PUBLISH_FRAMES 1024
+
+static void publish_burst(struct dispatch_thread *x, uint64_t last_ordinal)
+{
+    publish_rings(x);
+    atomic_store_explicit(&x->events_wm, last_ordinal, memory_order_release);
+    x->unpublished = 0;
+}
+
 void *dispatch_thread_main(void *arg)
 {
     struct dispatch_thread *x = arg;
-    struct frame frames[64];
+    struct frame frames[DISPATCH_BURST];
     char err[512];
+    uint64_t last = 0;
     for (;;) {
         if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed)) break;
-        int n = x->ops->rx_burst(x->cap, frames, 64, err, sizeof(err));
-        if (n == -EAGAIN) continue;
+        int n = x->ops->rx_burst(x->cap, frames, DISPATCH_BURST, err, sizeof(err));
+        if (n == -EAGAIN) {
+            if (x->unpublished) publish_burst(x, last);
+            continue;
+        }
         if (n < 0) {
             fprintf(stderr, "ticktap: %s\n", err);
             x->errors++;
@@ -450,8 +468,9 @@ void *dispatch_thread_main(void *arg)
                 push_time_marks(x, &frames[i]);
             push_frame(x, &frames[i]);
         }
-        publish_rings(x);
-        atomic_store_explicit(&x->events_wm, frames[n - 1].ordinal, memory_order_release);
+        last = frames[n - 1].ordinal;
+        x->unpublished += (uint32_t)n;
+        if (n < DISPATCH_BURST || x->unpublished >= DISPATCH_PUBLISH_FRAMES) publish_burst(x, last);
     }
     struct burst b;
     for (uint32_t det = 0; x->bursts && det < x->bursts->n; det++)

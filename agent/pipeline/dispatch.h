@@ -42,6 +42,7 @@
 #define DISPATCH_BUCKETS 4096
 #define DISPATCH_MAX_WORKERS 64
 #define DISPATCH_MD_RECENT 512 /* market-data flows remembered (a power of two) */
+#define DISPATCH_BURST 64      /* frames asked of the source at once */
 
 struct frag_steer {
     uint8_t addrs[32];
@@ -110,6 +111,7 @@ struct dispatch_thread {
     _Atomic uint64_t events_wm; /* its events are all out up to this frame */
     uint64_t events_full;       /* live: burst events dropped, the ring was full */
     uint64_t last_pushed;       /* ordinal of the last frame handed to a worker's ring */
+    uint32_t unpublished;       /* frames handed out since the last publish */
     uint64_t burst_order;       /* the frame whose burst event is being emitted */
     sem_t *sink_wake;           /* posted when the events ring is full (offline) */
     _Atomic int waiting_sink;   /* waits on its full events ring */

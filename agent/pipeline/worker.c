@@ -726,6 +726,8 @@ void *worker_main(void *arg)
                     prom_hist_observe(&w->mw->capture_delay, now - batch[0].ts_ns);
             }
         }
+        for (int i = 0; i < n && i < PREFETCH_AHEAD; i++) /* the loop fetches the rest */
+            __builtin_prefetch(batch[i].data);
         for (int i = 0; i < n; i++) {
             struct burst b;
             if (batch[i].linktype == FRAME_TIME_MARK) { /* the dispatcher's: a new interval */

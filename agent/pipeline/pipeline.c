@@ -27,6 +27,10 @@
 #define SINK_SLEEP_LIVE_NS 1000000L     /* 1 ms */
 #define SINK_SLEEP_OFFLINE_NS 20000000L /* 20 ms */
 #define SINK_SLEEP_LIVE_MAX_NS 8000000L /* 8 ms */
+/* Live: a wakeup that merged fewer events than this lets the next sleep grow (a ring holds
+ * thousands: at the longest sleep a worker would have to emit a million events a second to
+ * fill its ring); more bring it back to the shortest. */
+#define SINK_BATCH_BUSY 256
 
 _Static_assert(TT_INPUTS_MAX == CAPTURE_UNION_MAX, "an input index is a union source");
 _Static_assert(SINK_SOURCES_MAX >= MAX_WORKERS + 1, "every worker and the dispatcher");
@@ -394,8 +398,9 @@ static void run_tick(struct pipeline *p)
  * ring whose events the merge cannot take yet (another worker is behind). */
 static void sink_sleep(struct pipeline *p)
 {
-    /* Live: 1 ms after events came, doubling while none come (a quiet link wakes the sink
-     * ~100 times a second, not 1000); a full ring cuts any sleep short. */
+    /* Live: 1 ms after many events came, doubling while few or none come (a quiet link, or
+     * a steady trickle of events, wakes the sink ~125 times a second, not 1000); a full ring
+     * cuts any sleep short. */
     long ns = p->live || p->opt->kafka ? p->sink_idle_ns : SINK_SLEEP_OFFLINE_NS;
     if (p->sink_idle_ns < SINK_SLEEP_LIVE_MAX_NS) p->sink_idle_ns *= 2;
     for (uint32_t i = 0; i < p->nw; i++)
@@ -440,8 +445,12 @@ static void sink_loop(struct pipeline *p)
         }
         if (!taken)
             sink_sleep(p); /* nothing to merge: let the workers have the cores */
-        else
+        else if (taken >= SINK_BATCH_BUSY)
             p->sink_idle_ns = SINK_SLEEP_LIVE_NS;
+        else if (!p->live && !opt->kafka)
+            continue;
+        else
+            sink_sleep(p); /* a trickle of events: each wakeup takes more of them */
     }
     if (opt->tick) run_tick(p); /* what happened since the previous tick is reported */
     sink_close_baselines(&p->sink);

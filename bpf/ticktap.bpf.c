@@ -341,14 +341,17 @@ static __always_inline void copy_to_ring(void *ctx, int is_xdp, __u32 wirelen,
     s->hdr.vlan_tci = (__u16)vlan_hw;
     s->hdr.vlan_present = vlan_hw >> 16;
     s->hdr.pad = 0;
-    /* Waking the reader costs more than the copy: only once a batch is waiting, or the ring
-     * is a quarter full if it is small (the agent also polls every millisecond, so a quiet
-     * link is not held back for long). */
+    /* Waking the reader costs more than the copy: only as the waiting bytes cross a batch,
+     * or a quarter of a small ring (the agent also polls every 4 ms, so a quiet link is not
+     * held back for long). Not on every record above it: those come while the reader drains
+     * the batch, and each wakeup would cost here and bring the reader back for a record. */
     __u64 wake = bpf_ringbuf_query(&ring, BPF_RB_RING_SIZE) / 4;
     if (wake > TT_RING_WAKE_BYTES)
         wake = TT_RING_WAKE_BYTES;
-    __u64 flags = bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wake ? BPF_RB_FORCE_WAKEUP
-                                                                      : BPF_RB_NO_WAKEUP;
+    __u64 waiting = bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA);
+    __u64 flags = waiting < wake && waiting + sizeof(s->hdr) + caplen >= wake
+                      ? BPF_RB_FORCE_WAKEUP
+                      : BPF_RB_NO_WAKEUP;
     if (bpf_ringbuf_output(&ring, s, sizeof(s->hdr) + caplen, flags))
         cnt->copy_fail++;
     else

@@ -10,16 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "capture_live.h"
 
 #define RING_BURST 64
+/* An empty ring is waited on this long (ms): the programs wake the reader once a batch waits
+ * (64 KiB, or a quarter of a small ring), so this bounds only how long a trickle waits.
+ * The wait is edge-triggered: only the programs' wakeup ends it early, not a record that came
+ * in between (level-triggered, a reader that had just read a batch came back for each record
+ * that arrived as it looked, and woke a worker for it). */
+#define RING_WAIT_MS 4
 
 struct ring_source {
     struct ring_buffer *rb;
+    int batch_ep;   /* epoll on the ring, edge-triggered: the programs' wakeups */
     uint8_t *slots; /* RING_BURST slots of slot_size bytes */
     uint32_t slot_size;
     struct frame *out; /* the burst being filled */
@@ -85,10 +94,14 @@ struct capture *capture_ring_open(struct xdp_iface *x, uint32_t snaplen, char *e
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    rs->batch_ep = -1;
     rs->slot_size = snaplen + 4;
     rs->slots = malloc((size_t)RING_BURST * rs->slot_size);
     rs->rb = ring_buffer__new(xdp_iface_ring_fd(x), on_record, rs, NULL);
-    if (!rs->slots || !rs->rb) {
+    rs->batch_ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+    if (!rs->slots || !rs->rb || rs->batch_ep < 0 ||
+        epoll_ctl(rs->batch_ep, EPOLL_CTL_ADD, xdp_iface_ring_fd(x), &ev)) {
         snprintf(err, errlen, "%s: cannot map the capture ring: %s", xdp_iface_name(x),
                  strerror(errno));
         capture_ring_ops.close((struct capture *)rs);
@@ -98,7 +111,7 @@ struct capture *capture_ring_open(struct xdp_iface *x, uint32_t snaplen, char *e
     return (struct capture *)rs;
 }
 
-/* The records waiting; when none is, waits for some (1 ms) only if asked to. */
+/* The records waiting; when none is, waits for some (RING_WAIT_MS) only if asked to. */
 static int ring_rx(struct capture *c, struct frame *frames, int max, int wait, char *err,
                    size_t errlen)
 {
@@ -108,8 +121,13 @@ static int ring_rx(struct capture *c, struct frame *frames, int max, int wait, c
     rs->max = max < RING_BURST ? max : RING_BURST;
     rs->tai_offset = live_tai_to_realtime(); /* follows clock steps (NTP) */
     int rc = ring_buffer__consume(rs->rb);
-    if (rc >= 0 && rs->n == 0 && wait)
-        rc = ring_buffer__poll(rs->rb, 1); /* the programs wake us only for a batch */
+    if (rc >= 0 && rs->n == 0 && wait) {
+        struct epoll_event ev;
+        if (epoll_wait(rs->batch_ep, &ev, 1, RING_WAIT_MS) >= 0 || errno == EINTR)
+            rc = ring_buffer__consume(rs->rb);
+        else
+            rc = -errno;
+    }
     if (rc < 0 && rc != -ENOSPC && rc != -EINTR) {
         snprintf(err, errlen, "capture ring: %s", strerror(-rc));
         return rs->n ? rs->n : rc;
@@ -147,6 +165,7 @@ static void ring_close(struct capture *c)
     struct ring_source *rs = (struct ring_source *)c;
     if (!rs) return;
     ring_buffer__free(rs->rb);
+    if (rs->batch_ep >= 0) close(rs->batch_ep);
     free(rs->slots);
     free(rs);
 }

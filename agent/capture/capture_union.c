@@ -150,6 +150,22 @@ static int union_rx_burst(struct capture *c, struct frame *frames, int max, char
     return got;
 }
 
+/* What the sources hold now, without waiting or napping. */
+static int union_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
+                           size_t errlen)
+{
+    struct union_source *u = (struct union_source *)c;
+    if (u->failed) {
+        int rc = u->failed;
+        u->failed = 0;
+        snprintf(err, errlen, "%s", u->failed_err);
+        return rc;
+    }
+    int got = take(u, frames, max, err, errlen);
+    coalesce_count(&u->coalesce, got);
+    return got;
+}
+
 static void union_stats(struct capture *c, struct capture_stats *st)
 {
     struct union_source *u = (struct union_source *)c;
@@ -171,6 +187,7 @@ static void union_close(struct capture *c)
 const struct capture_ops capture_union_ops = {
     .name = "union",
     .rx_burst = union_rx_burst,
+    .rx_nowait = union_rx_nowait,
     .stats = union_stats,
     .close = union_close,
 };

@@ -427,10 +427,11 @@ static void push_time_marks(struct dispatch_thread *x, const struct frame *f)
     x->next_mark_ns = (f->ts_ns / x->mark_interval_ns + 1) * x->mark_interval_ns;
 }
 
-/* Frames handed out between two publishes at most. A source read dry (a short burst, or
- * none) publishes at once, so under light traffic a worker wakes once per wakeup of the
- * source, not once per burst it brings. */
+/* Frames handed out between two publishes at most. What is handed out is published when the
+ * source is read dry, before it may wait (a short burst, for a source that cannot say), so
+ * under light traffic a worker wakes once per wakeup of the source, not once per burst. */
 #define DISPATCH_PUBLISH_FRAMES 1024
+#define DISPATCH_PUBLISH_MIN 32
 
 static void publish_burst(struct dispatch_thread *x, uint64_t last_ordinal)
 {
@@ -445,12 +446,20 @@ void *dispatch_thread_main(void *arg)
     struct frame frames[DISPATCH_BURST];
     char err[512];
     uint64_t last = 0;
+    int (*nowait)(struct capture *, struct frame *, int, char *, size_t) = x->ops->rx_nowait;
     for (;;) {
         if (x->stop && atomic_load_explicit(x->stop, memory_order_relaxed)) break;
-        int n = x->ops->rx_burst(x->cap, frames, DISPATCH_BURST, err, sizeof(err));
+        int n = nowait ? nowait(x->cap, frames, DISPATCH_BURST, err, sizeof(err)) : -EAGAIN;
         if (n == -EAGAIN) {
-            if (x->unpublished) publish_burst(x, last);
-            continue;
+            /* A few frames that trickled in as the last batch was read wait for the next
+             * batch (or the source's wait to end): a worker that just ran dry is not woken
+             * for them. */
+            if (x->unpublished >= DISPATCH_PUBLISH_MIN) publish_burst(x, last);
+            n = x->ops->rx_burst(x->cap, frames, DISPATCH_BURST, err, sizeof(err));
+            if (n == -EAGAIN) {
+                if (x->unpublished) publish_burst(x, last);
+                continue;
+            }
         }
         if (n < 0) {
             fprintf(stderr, "ticktap: %s\n", err);
@@ -470,7 +479,8 @@ void *dispatch_thread_main(void *arg)
         }
         last = frames[n - 1].ordinal;
         x->unpublished += (uint32_t)n;
-        if (n < DISPATCH_BURST || x->unpublished >= DISPATCH_PUBLISH_FRAMES) publish_burst(x, last);
+        if ((!nowait && n < DISPATCH_BURST) || x->unpublished >= DISPATCH_PUBLISH_FRAMES)
+            publish_burst(x, last);
     }
     struct burst b;
     for (uint32_t det = 0; x->bursts && det < x->bursts->n; det++)

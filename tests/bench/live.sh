@@ -25,8 +25,10 @@ old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-echo "live capture on a 2-queue veth, $N frames of trading traffic per run:"
-for mode in host tap; do
+ROUNDS=${BENCH_LIVE_ROUNDS:-3}
+echo "live capture on a 2-queue veth, $N frames of trading traffic per run (median of $ROUNDS runs):"
+: > "$DIR/live.runs"
+for round in $(seq "$ROUNDS"); do for mode in host tap; do
     ip netns exec $B "$BUILD/ticktap" run -c "$ROOT/examples/ticktap.yaml" -q -s "$DIR/live.$mode.json" \
         --set capture.interfaces.0.name=vb --set capture.interfaces.0.mode=$mode \
         --set capture.ring_size=64M 2> "$DIR/live.$mode.err" &
@@ -53,12 +55,27 @@ run_ns = sum(p.get('run_time_ns', 0) for p in progs)
 run_cnt = sum(p.get('run_cnt', 0) for p in progs)
 secs = (int(t1) - int(t0)) / 1e9
 cpu = (int(c1) - int(c0)) / int(hz)
-print(f"  {mode:4s} mode: {s['packets']:>8d} of {int(n)} frames analysed, {cap['lost']} lost, "
-      f"{int(n) / secs / 1e3:7.0f} k frames/s offered (sender-bound), "
-      + (f"XDP {run_ns / run_cnt:5.0f} ns/frame, " if run_cnt else "XDP run time n/a, ") +
-      f"agent CPU {cpu / (s['packets'] / 1e6) if s['packets'] else 0:5.2f} s per M frames")
+print(json.dumps({'mode': mode, 'packets': s['packets'], 'n': int(n), 'lost': cap['lost'],
+                  'kfps': int(n) / secs / 1e3, 'xdp_ns': run_ns / run_cnt if run_cnt else None,
+                  'cpu': cpu / (s['packets'] / 1e6) if s['packets'] else 0}))
 EOF
-done
+done; done >> "$DIR/live.runs"
+# Each mode's median run by agent CPU (runs on a shared machine differ), and the range.
+/usr/bin/python3 - "$DIR/live.runs" <<'EOF'
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for mode in ('host', 'tap'):
+    rs = sorted((r for r in runs if r['mode'] == mode), key=lambda r: r['cpu'])
+    if not rs:
+        continue
+    r = rs[len(rs) // 2]
+    xdp = sorted(x['xdp_ns'] for x in rs if x['xdp_ns'])
+    print(f"  {mode:4s} mode: {r['packets']:>8d} of {r['n']} frames analysed, {r['lost']} lost, "
+          f"{r['kfps']:7.0f} k frames/s offered (sender-bound), "
+          + (f"XDP {xdp[len(xdp) // 2]:5.0f} ns/frame, " if xdp else "XDP run time n/a, ") +
+          f"agent CPU {r['cpu']:5.2f} s per M frames (runs {rs[0]['cpu']:.2f}-{rs[-1]['cpu']:.2f}; "
+          f"goal 0.5 in tap mode)")
+EOF
 sysctl -qw kernel.bpf_stats_enabled="$old_stats"
 
 # The XDP program alone, by BPF_PROG_TEST_RUN (the kernel runs it on one frame two million

@@ -248,7 +248,7 @@ static int md_feed_of(struct trading *t, struct md_session *s, const struct pack
     int fi = -1;
     for (int i = 0; i < MD_FEEDS_MAX; i++)
         if (s->feed[i].used && s->feed[i].port == pkt->key.dport &&
-            !memcmp(s->feed[i].addr, pkt->key.dst, 16))
+            flow_addr_eq(s->feed[i].addr, pkt->key.dst))
             return i;
     if (side >= 0 && !s->feed[side].used) {
         fi = side;

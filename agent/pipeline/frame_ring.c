@@ -33,6 +33,11 @@ int frame_ring_init(struct frame_ring *r, uint64_t bytes)
     return 0;
 }
 
+void frame_ring_prefault(struct frame_ring *r)
+{
+    memset(r->buf, 0, r->size);
+}
+
 void frame_ring_fini(struct frame_ring *r)
 {
     if (r->buf) sem_destroy(&r->wake);

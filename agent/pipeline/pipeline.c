@@ -156,8 +156,10 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
     for (uint32_t i = 0; i < p->nw; i++) {
         int rc = worker_init(&p->ws[i], (int)i, cfg);
         if (!rc) p->nws++;
-        if (!rc && p->dispatched && !(rc = frame_ring_init(&p->rings[i], cfg->frame_ring_bytes)))
+        if (!rc && p->dispatched && !(rc = frame_ring_init(&p->rings[i], cfg->frame_ring_bytes))) {
             p->nrings++;
+            if (p->live) frame_ring_prefault(&p->rings[i]);
+        }
         if (!rc && p->opt->nlive > 1)
             rc = stats_track_inputs(&p->ws[i].st, (uint32_t)p->opt->nlive);
         if (rc) {
@@ -168,6 +170,7 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
         }
         p->ws[i].stop = p->opt->stop;
         p->ws[i].live = p->live && p->opt->wall_clock_idle;
+        if (p->live) spsc_ring_prefault(&p->ws[i].events);
         p->ws[i].no_tcp_analysis =
             p->ops == &capture_csv_ops && (capture_csv_limits(p->cap) & CAPTURE_NO_TCP_NUMBERS);
     }

@@ -23,14 +23,15 @@ struct spsc_ring {
 /* capacity is rounded up to a power of two. Returns 0 or -ENOMEM. */
 int spsc_ring_init(struct spsc_ring *r, uint64_t capacity, size_t elem_size);
 void spsc_ring_fini(struct spsc_ring *r);
+/* Touches every page now (a live producer's first lap would take a page fault every 4 KiB). */
+void spsc_ring_prefault(struct spsc_ring *r);
 
 /* Producer: a pointer to the next free slot, or NULL when full. Fill it, then commit. */
 static inline void *spsc_ring_reserve(struct spsc_ring *r)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (h - t > r->mask)
-        return NULL;
+    if (h - t > r->mask) return NULL;
     return r->buf + (h & r->mask) * r->elem_size;
 }
 
@@ -45,8 +46,7 @@ static inline void *spsc_ring_peek(struct spsc_ring *r)
 {
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-    if (t == h)
-        return NULL;
+    if (t == h) return NULL;
     return r->buf + (t & r->mask) * r->elem_size;
 }
 

@@ -123,34 +123,8 @@ static int take(struct union_source *u, struct frame *frames, int max, char *err
     return total;
 }
 
-static int union_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
-                          size_t errlen)
-{
-    struct union_source *u = (struct union_source *)c;
-    if (u->failed) {
-        int rc = u->failed;
-        u->failed = 0;
-        snprintf(err, errlen, "%s", u->failed_err);
-        return rc;
-    }
-    int got = take(u, frames, max, err, errlen);
-    coalesce_count(&u->coalesce, got);
-    if (got == -EAGAIN && coalesce_nap(&u->coalesce)) {
-        got = take(u, frames, max, err, errlen);
-        coalesce_count(&u->coalesce, got);
-    }
-    if (got != -EAGAIN) return got;
-    struct pollfd p[CAPTURE_UNION_MAX];
-    for (int i = 0; i < u->n; i++)
-        p[i] = (struct pollfd){.fd = u->ops[i]->wait_fd(u->caps[i]), .events = POLLIN};
-    if (poll(p, (nfds_t)u->n, 10) <= 0) return -EAGAIN;
-    coalesce_woken(&u->coalesce);
-    got = take(u, frames, max, err, errlen);
-    coalesce_count(&u->coalesce, got);
-    return got;
-}
-
-/* What the sources hold now, without waiting or napping. */
+/* What the sources hold now, without waiting or napping (an error kept from the last call
+ * comes first). */
 static int union_rx_nowait(struct capture *c, struct frame *frames, int max, char *err,
                            size_t errlen)
 {
@@ -164,6 +138,22 @@ static int union_rx_nowait(struct capture *c, struct frame *frames, int max, cha
     int got = take(u, frames, max, err, errlen);
     coalesce_count(&u->coalesce, got);
     return got;
+}
+
+static int union_rx_burst(struct capture *c, struct frame *frames, int max, char *err,
+                          size_t errlen)
+{
+    struct union_source *u = (struct union_source *)c;
+    int got = union_rx_nowait(c, frames, max, err, errlen);
+    if (got == -EAGAIN && coalesce_nap(&u->coalesce))
+        got = union_rx_nowait(c, frames, max, err, errlen);
+    if (got != -EAGAIN) return got;
+    struct pollfd p[CAPTURE_UNION_MAX];
+    for (int i = 0; i < u->n; i++)
+        p[i] = (struct pollfd){.fd = u->ops[i]->wait_fd(u->caps[i]), .events = POLLIN};
+    if (poll(p, (nfds_t)u->n, 10) <= 0) return -EAGAIN;
+    coalesce_woken(&u->coalesce);
+    return union_rx_nowait(c, frames, max, err, errlen);
 }
 
 static void union_stats(struct capture *c, struct capture_stats *st)

@@ -336,7 +336,7 @@ int cmd_analyze(int argc, char **argv)
     char err[1024];
     struct kafka_sink *kafka = NULL;
     FILE *events_out = NULL;
-    struct live_source followed = {&capture_follow_ops, NULL, "capture", -1};
+    struct live_source followed = {&capture_follow_ops, NULL, "capture", -1, 0};
     struct cli_metrics cm = {0};
     struct run_result res;
     int ran = 0;

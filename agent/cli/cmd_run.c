@@ -302,6 +302,7 @@ int cmd_run(int argc, char **argv)
         .live = rs.capture.pipe,
         .nlive = (int)rs.capture.nsrc,
         .wall_clock_idle = !finite,
+        .replay = finite,
         .tick = run_tick,
         .tick_arg = &rs,
         .tick_interval_ns = 50000000, /* SIGHUP is acted on within 50 ms */

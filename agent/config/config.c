@@ -29,6 +29,9 @@ static const struct opt options[] = {
     {"pipeline.dispatch_thread", OPT_BOOL, O(dispatch_thread),
      "several workers on a pcap file: one reader thread hands out frames (true) or every "
      "worker reads the mapped file and keeps its share (false)"},
+    {"pipeline.queue_readers", OPT_BOOL, O(queue_readers),
+     "several workers on a live DPDK port of several queues: a reader thread per queue steers "
+     "its frames (true), or one dispatcher thread reads them all (false)"},
     {"pipeline.expire_budget", OPT_U32, O(expire_budget),
      "flows ended per housekeeping pass (at most 4096)"},
     {"flow.max_flows", OPT_U32, O(flow.max_flows), "flows tracked per worker (then eviction)"},
@@ -223,6 +226,7 @@ void config_defaults(struct tt_config *cfg)
     cfg->tcp_recall = 1u << 13;
     cfg->event_ring = 1u << 14;
     cfg->frame_ring_bytes = 8u << 20;
+    cfg->queue_readers = 1;
     cfg->overflow_block = 1;
     cfg->expire_budget = 1024;
     cfg->storm_window_ns = 1000000000ull;

@@ -36,6 +36,7 @@ struct tt_config {
     uint64_t frame_ring_bytes; /* bytes buffered per worker behind the dispatcher */
     uint32_t overflow_block;   /* 1: a full event ring waits (offline); 0: drops, counted */
     uint32_t dispatch_thread;  /* N workers on a mapped file: 1 reader thread hands frames out */
+    uint32_t queue_readers;    /* live DPDK queues: a reader thread each (reader_order.h) */
     uint32_t expire_budget;    /* flows ended per housekeeping pass at most */
     uint64_t storm_window_ns;
     uint32_t rst_storm_threshold;

@@ -71,7 +71,7 @@ int live_open_dpdk(struct live_capture *lc, struct live_capture_iface *ri, const
     uint32_t n = dpdk_port_queues(ri->dpdk);
     for (uint32_t q = 0; q < n; q++)
         lc->src[at + q] = (struct live_source){&capture_dpdk_ops, dpdk_port_queue(ri->dpdk, q),
-                                               ri->cfg.name, (int)q};
+                                               ri->cfg.name, (int)q, 1};
     return (int)n;
 }
 
@@ -126,7 +126,7 @@ static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
         struct capture *c = capture_pcap_live_open(ri->cfg.name, cfg->snaplen, cfg->ring_bytes,
                                                    filter, err, errlen);
         if (!c) return -1;
-        lc->src[lc->nsrc++] = (struct live_source){&capture_pcap_live_ops, c, ri->cfg.name, -1};
+        lc->src[lc->nsrc++] = (struct live_source){&capture_pcap_live_ops, c, ri->cfg.name, -1, 0};
         ri->nsrc = 1;
         return 0;
     }
@@ -134,7 +134,7 @@ static int open_iface(struct live_capture *lc, struct live_capture_iface *ri,
     if (ri->cfg.mode == LIVE_HOST) {
         struct capture *c = capture_ring_open(ri->xdp, cfg->snaplen, err, errlen);
         if (!c) return -1;
-        lc->src[lc->nsrc++] = (struct live_source){&capture_ring_ops, c, ri->cfg.name, -1};
+        lc->src[lc->nsrc++] = (struct live_source){&capture_ring_ops, c, ri->cfg.name, -1, 0};
         ri->nsrc = 1;
         return 0;
     }
@@ -162,7 +162,7 @@ int live_open_tap_queues(struct live_capture *lc, struct live_capture_iface *ri,
                 capture_xsk_ops.close(lc->src[at + q].cap);
             return -1;
         }
-        lc->src[at + q] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name, (int)q};
+        lc->src[at + q] = (struct live_source){&capture_xsk_ops, c, ri->cfg.name, (int)q, 0};
     }
     return (int)queues;
 }

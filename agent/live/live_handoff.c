@@ -200,7 +200,7 @@ static const struct capture_ops dark_ops = {.name = "none",
 static void go_dark(struct live_capture *lc, struct live_capture_iface *ri)
 {
     for (uint32_t k = 0; k < ri->nsrc; k++)
-        lc->src[ri->first + k] = (struct live_source){&dark_ops, NULL, ri->cfg.name, (int)k};
+        lc->src[ri->first + k] = (struct live_source){&dark_ops, NULL, ri->cfg.name, (int)k, 0};
     ri->mode = LIVE_TAP; /* no program, no port: live_lost_now counts nothing */
     fprintf(stderr, "ticktap: %s: no reader left on this interface; restart the agent\n",
             ri->cfg.name);

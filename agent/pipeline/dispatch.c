@@ -45,17 +45,30 @@ static uint64_t flow_hash(const uint8_t *a, const uint8_t *b, size_t alen, uint1
 
 enum { KIND_FLOW, KIND_MD_SESSION };
 
+void dispatch_share(struct dispatcher *d, struct dispatch_shared *shared)
+{
+    d->shared = shared;
+}
+
 /* A bucket seen first goes to the worker owning the fewest of its kind, then to the one handed
- * the fewest frames. */
+ * the fewest frames. Shared: the first reader to claim it decides. */
 static uint32_t owner_claim(struct dispatcher *d, uint8_t *o, int kind)
 {
-    const uint32_t *owned = d->owned[kind];
+    uint32_t *owned = d->shared ? d->shared->owned[kind] : d->owned[kind];
     uint32_t best = 0;
-    for (uint32_t i = 1; i < d->nworkers; i++)
-        if (owned[i] < owned[best] || (owned[i] == owned[best] && d->handed[i] < d->handed[best]))
-            best = i;
-    d->owned[kind][best]++;
-    *o = (uint8_t)(best + 1);
+    for (uint32_t i = 1; i < d->nworkers; i++) {
+        uint32_t oi = __atomic_load_n(&owned[i], __ATOMIC_RELAXED);
+        uint32_t ob = __atomic_load_n(&owned[best], __ATOMIC_RELAXED);
+        if (oi < ob || (oi == ob && d->handed[i] < d->handed[best])) best = i;
+    }
+    uint8_t none = 0, mine = (uint8_t)(best + 1);
+    if (!d->shared) {
+        *o = mine;
+    } else if (!__atomic_compare_exchange_n(o, &none, mine, 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED)) {
+        return none - 1u; /* another reader claimed it first: none holds its owner */
+    }
+    __atomic_fetch_add(&owned[best], 1, __ATOMIC_RELAXED);
     return best;
 }
 
@@ -63,8 +76,10 @@ static uint32_t owner_claim(struct dispatcher *d, uint8_t *o, int kind)
  * half: the flow table takes its slots from the low one. */
 static inline uint32_t owner_of(struct dispatcher *d, uint64_t h, int kind)
 {
-    uint8_t *o = &d->bucket_owner[(h >> 32) % DISPATCH_BUCKETS];
-    return *o ? *o - 1u : owner_claim(d, o, kind);
+    uint8_t *tab = d->shared ? d->shared->bucket_owner : d->bucket_owner;
+    uint8_t *o = &tab[(h >> 32) % DISPATCH_BUCKETS];
+    uint8_t v = __atomic_load_n(o, __ATOMIC_RELAXED);
+    return v ? v - 1u : owner_claim(d, o, kind);
 }
 
 /* Steering of fragments: the first fragment of a datagram to arrive decides its worker (the
@@ -364,6 +379,7 @@ static void publish_before_burst(void *ctx)
     struct dispatch_thread *x = ctx;
     publish_rings(x);
     uint64_t order = x->burst_order; /* its events are all out before the burst's frame */
+    if (x->order) reader_order_blocked(x->order, x->reader, order);
     atomic_store_explicit(&x->events_wm, order ? order - 1 : 0, memory_order_release);
 }
 
@@ -392,7 +408,7 @@ static void count_ring_full(struct dispatch_thread *x, const struct frame *f)
     atomic_store_explicit(&x->ring_full,
                           atomic_load_explicit(&x->ring_full, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    if (x->from_union) {
+    if (x->from_union || x->order) {
         _Atomic uint64_t *by = &x->ring_full_by_input[f->input];
         atomic_store_explicit(by, atomic_load_explicit(by, memory_order_relaxed) + 1,
                               memory_order_relaxed);
@@ -412,6 +428,7 @@ static void push_frame(struct dispatch_thread *x, struct frame *f)
             break;
         }
         publish_rings(x); /* the worker needs what is queued to make room */
+        if (x->order) reader_order_blocked(x->order, x->reader, f->ordinal);
         if (!x->live) sched_yield();
     }
     if (rc == -EMSGSIZE) { /* larger than half a ring: keep its head */
@@ -433,6 +450,7 @@ static void push_time_marks(struct dispatch_thread *x, const struct frame *f)
         while (frame_ring_push(&x->rings[w], &mark, x->by_ref) == -ENOSPC) {
             if (x->live) break; /* that worker's interval ends at its next frame instead */
             publish_rings(x);
+            if (x->order) reader_order_blocked(x->order, x->reader, f->ordinal);
             sched_yield();
         }
     x->next_mark_ns = (f->ts_ns / x->mark_interval_ns + 1) * x->mark_interval_ns;
@@ -444,11 +462,33 @@ static void push_time_marks(struct dispatch_thread *x, const struct frame *f)
 #define DISPATCH_PUBLISH_FRAMES 1024
 #define DISPATCH_PUBLISH_MIN 32
 
+/* A reader of several with all it read published: no low mark, and its events are out up to
+ * the counter (what it reads next is numbered from there on). */
+static void idle_mark(struct dispatch_thread *x)
+{
+    reader_order_published(x->order, x->reader);
+    uint64_t next = atomic_load(&x->order->next);
+    atomic_store_explicit(&x->events_wm, next - 1, memory_order_release);
+}
+
+/* A reader of several numbers its burst from the shared counter (reader_order.h). */
+static void number_burst(struct dispatch_thread *x, struct frame *frames, int n)
+{
+    uint64_t base = reader_order_reserve(x->order, x->reader, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        frames[i].ordinal = base + (uint64_t)i;
+        frames[i].input = x->input;
+    }
+}
+
 static void publish_burst(struct dispatch_thread *x, uint64_t last_ordinal)
 {
     publish_rings(x);
-    atomic_store_explicit(&x->events_wm, last_ordinal, memory_order_release);
     x->unpublished = 0;
+    if (x->order)
+        idle_mark(x);
+    else
+        atomic_store_explicit(&x->events_wm, last_ordinal, memory_order_release);
 }
 
 void *dispatch_thread_main(void *arg)
@@ -465,10 +505,14 @@ void *dispatch_thread_main(void *arg)
             /* A few frames that trickled in as the last batch was read wait for the next
              * batch (or the source's wait to end): a worker that just ran dry is not woken
              * for them. */
-            if (x->unpublished >= DISPATCH_PUBLISH_MIN) publish_burst(x, last);
+            if (x->unpublished >= DISPATCH_PUBLISH_MIN || (x->order && x->unpublished))
+                publish_burst(x, last); /* a reader's low mark holds every worker back */
             n = x->ops->rx_burst(x->cap, frames, DISPATCH_BURST, err, sizeof(err));
             if (n == -EAGAIN) {
-                if (x->unpublished) publish_burst(x, last);
+                if (x->unpublished)
+                    publish_burst(x, last);
+                else if (x->order)
+                    idle_mark(x); /* the sink's merge must not wait for it */
                 continue;
             }
         }
@@ -478,6 +522,7 @@ void *dispatch_thread_main(void *arg)
             continue;
         }
         if (n == 0) break;
+        if (x->order) number_burst(x, frames, n);
         for (int i = 0; i < n; i++) {
             struct burst b;
             uint32_t det = x->from_union ? x->burst_of[frames[i].input] : 0;
@@ -497,6 +542,12 @@ void *dispatch_thread_main(void *arg)
     for (uint32_t det = 0; x->bursts && det < x->bursts->n; det++)
         if (burst_finish(&x->bursts->det[det], &b)) emit_burst(x, det, &b, EVENT_ORDER_END);
     atomic_store_explicit(&x->events_wm, EVENT_ORDER_END, memory_order_release);
+    publish_rings(x);
+    if (x->order) { /* the workers sleeping on their rings must hear of the end */
+        reader_order_done(x->order, x->reader);
+        for (uint32_t w = 0; w < x->nworkers; w++)
+            sem_post(x->rings[w].bell);
+    }
     atomic_store_explicit(&x->done, 1, memory_order_release);
     publish_rings(x); /* wakes the workers that sleep on their rings: there is no more */
     return NULL;

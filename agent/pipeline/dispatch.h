@@ -37,6 +37,7 @@
 #include "../config/config.h"
 #include "../util/spsc_ring.h"
 #include "frame_ring.h"
+#include "reader_order.h"
 
 #define DISPATCH_FRAG_SLOTS 256
 #define DISPATCH_BUCKETS 4096
@@ -57,9 +58,18 @@ struct md_steer {
     uint8_t owner; /* worker + 1; 0: unused */
 };
 
+/* Readers of several queues steer with one table (each frame reads it; a bucket seen first is
+ * claimed by compare-and-swap), so whichever queue brings a flow or a session, it goes to one
+ * worker. */
+struct dispatch_shared {
+    uint8_t bucket_owner[DISPATCH_BUCKETS]; /* as dispatcher's, written by atomic ops only */
+    uint32_t owned[2][DISPATCH_MAX_WORKERS];
+};
+
 struct dispatcher {
     uint32_t nworkers;
-    struct decoder dec; /* for frames the fast parse does not know (see pick_decoded) */
+    struct dispatch_shared *shared; /* NULL: the buckets below are this dispatcher's own */
+    struct decoder dec;             /* for frames the fast parse does not know (see pick_decoded) */
     struct frag_steer frags[DISPATCH_FRAG_SLOTS];
     uint64_t unsteered;
     uint8_t bucket_owner[DISPATCH_BUCKETS];  /* worker + 1; 0 while the bucket is unseen */
@@ -117,14 +127,21 @@ struct dispatch_thread {
     _Atomic int waiting_sink;   /* waits on its full events ring */
     uint64_t mark_interval_ns;  /* baseline intervals: each begins with a time mark to every */
     uint64_t next_mark_ns;      /* worker, so that all sum the same frames (0: none) */
+    /* One of several readers, each reading its own queue (reader_order.h); NULL: the only
+     * one, whose source numbers the frames. Its frames say input. */
+    struct reader_order *order;
+    uint32_t reader;
+    uint8_t input;
 };
 
-/* rings: nworkers of them; bursts: NULL or a set to feed. Returns 0 or -ENOMEM. */
+/* rings: nworkers of them; bursts: NULL or a set to feed. Returns 0 or -ENOMEM. A reader of
+ * several (order set after) steers with the shared table given to dispatch_share(). */
 int dispatch_thread_init(struct dispatch_thread *x, const struct tt_config *cfg,
                          const struct capture_ops *ops, struct capture *cap,
                          struct frame_ring *rings, uint32_t nworkers, int live,
                          struct burst_set *bursts);
 void dispatch_thread_fini(struct dispatch_thread *x);
+void dispatch_share(struct dispatcher *d, struct dispatch_shared *shared);
 /* The thread's body (pthread_create): returns at the source's end or when *stop is set. */
 void *dispatch_thread_main(void *arg);
 

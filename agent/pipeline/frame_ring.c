@@ -30,6 +30,7 @@ int frame_ring_init(struct frame_ring *r, uint64_t bytes)
     if (!r->buf) return -ENOMEM;
     r->size = size;
     sem_init(&r->wake, 0, 0);
+    r->bell = &r->wake;
     return 0;
 }
 
@@ -91,19 +92,34 @@ void frame_ring_publish(struct frame_ring *r)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->asleep, memory_order_relaxed) &&
         atomic_exchange_explicit(&r->asleep, 0, memory_order_relaxed))
-        sem_post(&r->wake);
+        sem_post(r->bell);
+}
+
+void frame_ring_share_bell(struct frame_ring *r, struct frame_ring *to)
+{
+    r->bell = &to->wake;
+}
+
+int frame_ring_doze(struct frame_ring *r)
+{
+    atomic_store_explicit(&r->asleep, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    return atomic_load_explicit(&r->head, memory_order_relaxed) ==
+           atomic_load_explicit(&r->tail, memory_order_relaxed);
+}
+
+void frame_ring_awake(struct frame_ring *r)
+{
+    atomic_store_explicit(&r->asleep, 0, memory_order_relaxed);
 }
 
 void frame_ring_wait(struct frame_ring *r, uint64_t timeout_ns)
 {
-    atomic_store_explicit(&r->asleep, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->head, memory_order_relaxed) ==
-        atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+    if (frame_ring_doze(r)) {
         struct timespec until = mono_after(timeout_ns);
-        sem_clockwait(&r->wake, CLOCK_MONOTONIC, &until);
+        sem_clockwait(r->bell, CLOCK_MONOTONIC, &until);
     }
-    atomic_store_explicit(&r->asleep, 0, memory_order_relaxed);
+    frame_ring_awake(r);
 }
 
 int frame_ring_burst(struct frame_ring *r, struct frame *frames, int max)

@@ -28,6 +28,7 @@ struct frame_ring {
     alignas(64) uint64_t prod_head; /* producer's private cursor, ahead of head until publish */
     alignas(64) _Atomic int asleep; /* the consumer waits in frame_ring_wait() */
     sem_t wake;
+    sem_t *bell; /* posted to wake the consumer: wake, or another ring's it also reads */
 };
 
 int frame_ring_init(struct frame_ring *r, uint64_t bytes);
@@ -49,5 +50,11 @@ void frame_ring_release(struct frame_ring *r);
 /* Consumer: sleeps until frames are published or timeout_ns passes; returns at once when
  * frames are there already. */
 void frame_ring_wait(struct frame_ring *r, uint64_t timeout_ns);
+/* A consumer of several rings sleeps on one semaphore: r's publishes post to's. */
+void frame_ring_share_bell(struct frame_ring *r, struct frame_ring *to);
+/* Consumer: marks r asleep and says whether it is still empty (frame_ring_wait's first half,
+ * for a consumer of several rings); frame_ring_awake() undoes the mark. */
+int frame_ring_doze(struct frame_ring *r);
+void frame_ring_awake(struct frame_ring *r);
 
 #endif

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -33,7 +34,8 @@
 #define SINK_BATCH_BUSY 256
 
 _Static_assert(TT_INPUTS_MAX == CAPTURE_UNION_MAX, "an input index is a union source");
-_Static_assert(SINK_SOURCES_MAX >= MAX_WORKERS + 1, "every worker and the dispatcher");
+_Static_assert(SINK_SOURCES_MAX >= MAX_WORKERS + READERS_MAX, "every worker and reader");
+_Static_assert(READERS_MAX == CAPTURE_UNION_MAX, "a reader per live source");
 
 struct pipeline {
     const struct tt_config *cfg;
@@ -42,8 +44,9 @@ struct pipeline {
     /* the plan */
     uint32_t nw;
     int live;
-    int shared;     /* files read by the workers in turns (shared_reader.h) */
-    int dispatched; /* a dispatcher thread hands frames out */
+    int shared;       /* files read by the workers in turns (shared_reader.h) */
+    int dispatched;   /* a dispatcher thread hands frames out, or (readers) one per queue */
+    uint32_t readers; /* live queues read by a thread each (reader_order.h); 0: one reads all */
     const char *ifnames[CAPTURE_UNION_MAX]; /* the live interfaces, in order of appearance */
     uint8_t iface_of[CAPTURE_UNION_MAX];    /* live source -> its interface */
     uint32_t nifaces;
@@ -57,15 +60,20 @@ struct pipeline {
     uint32_t nrings;
     struct burst_set bursts;
     struct shared_reader *sr;
-    struct dispatch_thread *dx;
-    int dx_ready;
+    struct dispatch_thread *dx; /* the dispatcher, or the readers */
+    uint32_t ndx, dx_ready;
+    struct reader_order *order;
+    struct dispatch_shared *steer;
+    struct burst_set *reader_bursts;
+    struct ring_merge *merges;
+    uint32_t nmerges;
     struct sink sink;
     int sink_ready;
     struct metrics own_metrics, *m;
     sem_t sink_wake;
     long sink_idle_ns; /* the sink's next sleep when it finds nothing (live) */
     int sem_ready;
-    pthread_t tids[MAX_WORKERS], dtid;
+    pthread_t tids[MAX_WORKERS], dtids[READERS_MAX];
     struct event_source srcs[SINK_SOURCES_MAX];
     uint32_t nsrc;
     double t0;
@@ -103,6 +111,12 @@ static int plan(struct pipeline *p, char *err, size_t errlen)
         if (k == p->nifaces) p->ifnames[p->nifaces++] = name;
         p->iface_of[i] = (uint8_t)k;
     }
+    /* Polled queues (DPDK) at rates one thread cannot read for several workers: a reader
+     * each. Replays, which must equal the file offline, keep one reader merging by time. */
+    int own = p->live && opt->nlive > 1 && p->nw > 1 && p->cfg->queue_readers && !opt->replay;
+    for (int i = 0; own && i < opt->nlive; i++)
+        own = opt->live[i].own_reader;
+    p->readers = own ? (uint32_t)opt->nlive : 0;
     return 0;
 }
 
@@ -123,7 +137,7 @@ static int open_source(struct pipeline *p, char *err, size_t errlen)
     }
     p->ops = opt->live[0].ops;
     p->cap = opt->live[0].cap;
-    if (opt->nlive == 1) return 0;
+    if (opt->nlive == 1 || p->readers) return 0;
     const struct capture_ops *sops[CAPTURE_UNION_MAX];
     struct capture *scaps[CAPTURE_UNION_MAX];
     for (int i = 0; i < opt->nlive; i++) {
@@ -148,7 +162,8 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
     p->shared = !p->live && p->nw > 1 && p->ops->rx_into && !cfg->dispatch_thread;
     p->dispatched = (p->nw > 1 || p->nifaces > 1) && !p->shared;
     p->ws = aligned_alloc(64, sizeof(struct worker) * p->nw);
-    p->rings = p->dispatched ? calloc(p->nw, sizeof(*p->rings)) : NULL;
+    uint32_t rows = p->readers ? p->readers : 1; /* rings[r * nw + w]: reader r to worker w */
+    p->rings = p->dispatched ? calloc((size_t)p->nw * rows, sizeof(*p->rings)) : NULL;
     if (!p->ws || (p->dispatched && !p->rings)) {
         snprintf(err, errlen, "out of memory for %u workers", p->nw);
         return -ENOMEM;
@@ -156,10 +171,6 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
     for (uint32_t i = 0; i < p->nw; i++) {
         int rc = worker_init(&p->ws[i], (int)i, cfg);
         if (!rc) p->nws++;
-        if (!rc && p->dispatched && !(rc = frame_ring_init(&p->rings[i], cfg->frame_ring_bytes))) {
-            p->nrings++;
-            if (p->live) frame_ring_prefault(&p->rings[i]);
-        }
         if (!rc && p->opt->nlive > 1)
             rc = stats_track_inputs(&p->ws[i].st, (uint32_t)p->opt->nlive);
         if (rc) {
@@ -174,6 +185,40 @@ static int build_workers(struct pipeline *p, char *err, size_t errlen)
         p->ws[i].no_tcp_analysis =
             p->ops == &capture_csv_ops && (capture_csv_limits(p->cap) & CAPTURE_NO_TCP_NUMBERS);
     }
+    /* a worker's ring bytes are split among its readers */
+    for (uint32_t k = 0; p->dispatched && k < p->nw * rows; k++) {
+        if (frame_ring_init(&p->rings[k], cfg->frame_ring_bytes / rows)) {
+            snprintf(err, errlen,
+                     "out of memory for the frame rings (lower pipeline.frame_ring_bytes)");
+            return -ENOMEM;
+        }
+        p->nrings++;
+        if (p->live) frame_ring_prefault(&p->rings[k]);
+    }
+    return 0;
+}
+
+/* Readers of a port's queues each see a share of its frames: each detects the bursts of its
+ * queue, against the queue's share of the link's rate (RSS spreads flows evenly). */
+static int build_reader_bursts(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct tt_config *cfg = p->cfg;
+    p->reader_bursts = calloc(p->readers, sizeof(*p->reader_bursts));
+    if (!p->reader_bursts) {
+        snprintf(err, errlen, "out of memory for the microburst detectors");
+        return -ENOMEM;
+    }
+    for (uint32_t r = 0; r < p->readers; r++) {
+        uint32_t queues = 0;
+        for (uint32_t k = 0; k < p->readers; k++)
+            queues += p->iface_of[k] == p->iface_of[r];
+        if (burst_set_init(&p->reader_bursts[r], 1, &p->ifnames[p->iface_of[r]],
+                           cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull / queues,
+                           cfg->burst_fraction_pct / 100.0)) {
+            snprintf(err, errlen, "out of memory for the microburst detectors");
+            return -ENOMEM;
+        }
+    }
     return 0;
 }
 
@@ -184,6 +229,7 @@ static int build_bursts(struct pipeline *p, char *err, size_t errlen)
 {
     const struct tt_config *cfg = p->cfg;
     static const char *const offline[1] = {"capture"};
+    if (p->readers) return build_reader_bursts(p, err, errlen);
     int rc = burst_set_init(&p->bursts, p->live ? p->nifaces : 1, p->live ? p->ifnames : offline,
                             cfg->burst_window_ns, cfg->burst_link_mbps * 1000000ull,
                             cfg->burst_fraction_pct / 100.0);
@@ -195,6 +241,57 @@ static int build_bursts(struct pipeline *p, char *err, size_t errlen)
         p->ws[0].burst = &p->bursts.det[0];
         p->ws[0].burst_ifname = p->bursts.ifname[0];
     }
+    return 0;
+}
+
+/* A reader thread per queue, each steering into its own row of rings with the one steering
+ * table; each worker merges its column by ordinal (reader_order.h). */
+static int build_readers(struct pipeline *p, char *err, size_t errlen)
+{
+    const struct tt_config *cfg = p->cfg;
+    const struct run_options *opt = p->opt;
+    uint32_t nr = p->readers;
+    p->dx = calloc(nr, sizeof(*p->dx));
+    p->order = aligned_alloc(64, sizeof(*p->order));
+    p->steer = calloc(1, sizeof(*p->steer));
+    p->merges = calloc(p->nw, sizeof(*p->merges));
+    if (!p->dx || !p->order || !p->steer || !p->merges) {
+        snprintf(err, errlen, "out of memory for the queue readers");
+        return -ENOMEM;
+    }
+    reader_order_init(p->order, nr);
+    for (uint32_t r = 0; r < nr; r++) {
+        struct dispatch_thread *x = &p->dx[r];
+        if (dispatch_thread_init(x, cfg, opt->live[r].ops, opt->live[r].cap,
+                                 &p->rings[(size_t)r * p->nw], p->nw, p->live,
+                                 &p->reader_bursts[r])) {
+            snprintf(err, errlen, "out of memory for the queue readers");
+            return -ENOMEM;
+        }
+        p->ndx = p->dx_ready = r + 1;
+        dispatch_share(&x->d, p->steer);
+        x->stop = opt->stop;
+        x->order = p->order;
+        x->reader = r;
+        x->input = (uint8_t)r;
+    }
+    for (uint32_t w = 0; w < p->nw; w++) {
+        struct frame_ring **col = calloc(nr, sizeof(*col));
+        if (!col || ring_merge_init(&p->merges[w], p->order, col, nr)) {
+            free(col);
+            snprintf(err, errlen, "out of memory for the queue readers");
+            return -ENOMEM;
+        }
+        p->nmerges++;
+        for (uint32_t r = 0; r < nr; r++) {
+            col[r] = &p->rings[(size_t)r * p->nw + w];
+            frame_ring_share_bell(col[r], col[0]); /* the worker sleeps on one */
+        }
+        p->ws[w].merge = &p->merges[w];
+        p->ws[w].dispatch_live = p->live;
+    }
+    fprintf(stderr, "ticktap: %u queue readers, a thread each, steering to %u workers\n", nr,
+            p->nw);
     return 0;
 }
 
@@ -225,13 +322,14 @@ static int build_feed(struct pipeline *p, char *err, size_t errlen)
             p->ws[i].shared = p->sr;
         return 0;
     }
+    if (p->readers) return build_readers(p, err, errlen);
     struct dispatch_thread *dx = p->dx = calloc(1, sizeof(*dx));
     if (!dx ||
         dispatch_thread_init(dx, cfg, p->ops, p->cap, p->rings, p->nw, p->live, &p->bursts)) {
         snprintf(err, errlen, "out of memory for the dispatcher");
         return -ENOMEM;
     }
-    p->dx_ready = 1;
+    p->ndx = p->dx_ready = 1;
     dx->stop = p->opt->stop;
     for (int i = 0; dx->from_union && i < p->opt->nlive; i++)
         dx->burst_of[i] = p->iface_of[i];
@@ -244,15 +342,21 @@ static int build_feed(struct pipeline *p, char *err, size_t errlen)
     return 0;
 }
 
-/* The dispatcher's counters, which only it writes, into the sink's /metrics snapshot. */
+/* The dispatcher's (or readers') counters, which only they write, into the sink's /metrics
+ * snapshot. */
 static void dispatch_counts(void *ctx, struct metrics_sink_snap *snap)
 {
-    struct dispatch_thread *dx = ctx;
-    snap->dispatch_ring_full = atomic_load_explicit(&dx->ring_full, memory_order_relaxed);
-    for (int i = 0; i < TT_INPUTS_MAX; i++)
-        snap->dispatch_ring_full_by_input[i] =
-            atomic_load_explicit(&dx->ring_full_by_input[i], memory_order_relaxed);
-    snap->dispatch_bursts = atomic_load_explicit(&dx->bursts_seen, memory_order_relaxed);
+    const struct pipeline *p = ctx;
+    snap->dispatch_ring_full = snap->dispatch_bursts = 0;
+    memset(snap->dispatch_ring_full_by_input, 0, sizeof(snap->dispatch_ring_full_by_input));
+    for (uint32_t k = 0; k < p->ndx; k++) {
+        struct dispatch_thread *dx = &p->dx[k];
+        snap->dispatch_ring_full += atomic_load_explicit(&dx->ring_full, memory_order_relaxed);
+        for (int i = 0; i < TT_INPUTS_MAX; i++)
+            snap->dispatch_ring_full_by_input[i] +=
+                atomic_load_explicit(&dx->ring_full_by_input[i], memory_order_relaxed);
+        snap->dispatch_bursts += atomic_load_explicit(&dx->bursts_seen, memory_order_relaxed);
+    }
 }
 
 /* The metrics registry the run exports to while running: the caller's, or a private one for
@@ -313,16 +417,17 @@ static int build_sink(struct pipeline *p, char *err, size_t errlen)
                        err, errlen);
     if (rc) return rc;
     p->sink_ready = 1;
-    if (p->dx) {
+    if (p->ndx) {
         p->sink.counts = dispatch_counts;
-        p->sink.counts_ctx = p->dx;
+        p->sink.counts_ctx = p;
     }
     if (opt->kafka) kafka_sink_set_mode(opt->kafka, p->live, !p->live && p->cfg->overflow_block);
     /* where events come from: the workers, and the dispatcher's microbursts */
     for (uint32_t i = 0; i < p->nw; i++)
         p->srcs[p->nsrc++] = (struct event_source){&p->ws[i].events, &p->ws[i].watermark};
-    if (p->dx && p->dx->bursts)
-        p->srcs[p->nsrc++] = (struct event_source){&p->dx->events, &p->dx->events_wm};
+    for (uint32_t k = 0; k < p->ndx; k++)
+        if (p->dx[k].bursts)
+            p->srcs[p->nsrc++] = (struct event_source){&p->dx[k].events, &p->dx[k].events_wm};
     /* The sink sleeps on this between merges; a worker posts it when done (a short run's
      * wall time is not rounded up to a sleep) or when its event ring is full. */
     sem_init(&p->sink_wake, 0, 0);
@@ -330,7 +435,8 @@ static int build_sink(struct pipeline *p, char *err, size_t errlen)
     p->sem_ready = 1;
     for (uint32_t i = 0; i < p->nw; i++)
         p->ws[i].sink_wake = &p->sink_wake;
-    if (p->dx) p->dx->sink_wake = &p->sink_wake;
+    for (uint32_t k = 0; k < p->ndx; k++)
+        p->dx[k].sink_wake = &p->sink_wake;
     return 0;
 }
 
@@ -343,9 +449,11 @@ static void start(struct pipeline *p)
         snprintf(name, sizeof(name), "tt-worker%u", i);
         pthread_setname_np(p->tids[i], name);
     }
-    if (p->dx) {
-        pthread_create(&p->dtid, NULL, dispatch_thread_main, p->dx);
-        pthread_setname_np(p->dtid, "tt-dispatch");
+    for (uint32_t k = 0; k < p->ndx; k++) {
+        char name[16] = "tt-dispatch";
+        pthread_create(&p->dtids[k], NULL, dispatch_thread_main, &p->dx[k]);
+        if (p->readers) snprintf(name, sizeof(name), "tt-reader%u", k);
+        pthread_setname_np(p->dtids[k], name);
     }
 }
 
@@ -409,8 +517,9 @@ static void sink_sleep(struct pipeline *p)
     for (uint32_t i = 0; i < p->nw; i++)
         if (atomic_load_explicit(&p->ws[i].waiting_sink, memory_order_relaxed))
             ns = SINK_SLEEP_LIVE_NS;
-    if (p->dx && atomic_load_explicit(&p->dx->waiting_sink, memory_order_relaxed))
-        ns = SINK_SLEEP_LIVE_NS;
+    for (uint32_t k = 0; k < p->ndx; k++)
+        if (atomic_load_explicit(&p->dx[k].waiting_sink, memory_order_relaxed))
+            ns = SINK_SLEEP_LIVE_NS;
     struct timespec until = mono_after((uint64_t)ns);
     sem_clockwait(&p->sink_wake, CLOCK_MONOTONIC, &until);
 }
@@ -464,7 +573,8 @@ static void sink_loop(struct pipeline *p)
 
 static void join(struct pipeline *p)
 {
-    if (p->dx) pthread_join(p->dtid, NULL);
+    for (uint32_t k = 0; k < p->ndx; k++)
+        pthread_join(p->dtids[k], NULL);
     for (uint32_t i = 0; i < p->nw; i++)
         pthread_join(p->tids[i], NULL);
     struct run_result *res = p->res;
@@ -497,8 +607,8 @@ static void collect(struct pipeline *p)
         res->capture_errors += p->sr->errors;
         res->st.counters[TT_C_DISPATCH_UNSTEERED] += p->sr->d.unsteered;
     }
-    struct dispatch_thread *dx = p->dx;
-    if (dx) {
+    for (uint32_t k = 0; k < p->ndx; k++) {
+        struct dispatch_thread *dx = &p->dx[k];
         res->capture_errors += dx->errors;
         res->st.counters[TT_C_DISPATCH_RING_FULL] += atomic_load(&dx->ring_full);
         res->st.counters[TT_C_DISPATCH_UNSTEERED] += dx->d.unsteered;
@@ -523,8 +633,19 @@ static void teardown(struct pipeline *p)
     if (p->sem_ready) sem_destroy(&p->sink_wake);
     if (p->sink_ready) sink_fini(&p->sink);
     if (p->m == &p->own_metrics) metrics_fini(p->m);
-    if (p->dx_ready) dispatch_thread_fini(p->dx);
+    for (uint32_t k = 0; k < p->dx_ready; k++)
+        dispatch_thread_fini(&p->dx[k]);
     free(p->dx);
+    for (uint32_t w = 0; w < p->nmerges; w++) {
+        free(p->merges[w].rings);
+        ring_merge_fini(&p->merges[w]);
+    }
+    free(p->merges);
+    free(p->order);
+    free(p->steer);
+    for (uint32_t r = 0; p->reader_bursts && r < p->readers; r++)
+        burst_set_fini(&p->reader_bursts[r]);
+    free(p->reader_bursts);
     if (p->sr) shared_reader_fini(p->sr);
     free(p->sr);
     burst_set_fini(&p->bursts);

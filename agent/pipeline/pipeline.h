@@ -34,6 +34,8 @@ struct live_source {
     struct capture *cap;
     const char *ifname; /* names the interface in burst.micro events */
     int queue;          /* its rx queue, -1 for a whole interface (labels the metrics) */
+    int own_reader;     /* polled, not waited on (a DPDK queue): worth a reader thread of its
+                         * own when several feed several workers (reader_order.h) */
 };
 
 /* Called by the sink thread every tick_interval_ns of wall-clock time: may hand back events
@@ -50,6 +52,7 @@ struct run_options {
     const struct live_source *live;
     int nlive;
     int wall_clock_idle; /* live capture: flows also time out by the wall clock when idle */
+    int replay;          /* the live sources replay files (DPDK rx_pcap): read in time order */
     run_tick_fn tick;
     void *tick_arg;
     uint64_t tick_interval_ns;

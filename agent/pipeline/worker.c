@@ -677,12 +677,30 @@ static void shared_main(struct worker *w)
     }
 }
 
+/* Nothing to merge from the readers' rings: returns 1 when they have all ended. Frames held
+ * back for a reader that has not published yet come within microseconds; else the worker
+ * sleeps until one publishes. */
+static int merge_idle(struct worker *w, int readers_done)
+{
+    if (readers_done) return 1;
+    if (w->merge->passed > atomic_load_explicit(&w->watermark, memory_order_relaxed))
+        atomic_store_explicit(&w->watermark, w->merge->passed, memory_order_release);
+    if (w->merge->held || !w->dispatch_live) {
+        sched_yield();
+        return 0;
+    }
+    ring_merge_wait(w->merge, WORKER_IDLE_WAIT_NS);
+    if (w->live) idle_live(w);
+    publish(w, 0);
+    return 0;
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct frame frames[WORKER_BURST];
     /* frames from the dispatcher's ring went through the steering; a source's own did not */
-    const int steered = w->in_ring != NULL;
+    const int steered = w->in_ring || w->merge;
     if (w->shared) shared_main(w);
     while (!w->shared) {
         if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
@@ -693,7 +711,14 @@ void *worker_main(void *arg)
         int ddone =
             w->dispatch_done ? atomic_load_explicit(w->dispatch_done, memory_order_acquire) : 0;
         const struct frame *batch = frames;
-        int n = input_burst(w, frames);
+        int n, readers_done = 0;
+        if (w->merge) {
+            n = ring_merge_burst(w->merge, frames, WORKER_BURST, &readers_done);
+            if (!n && merge_idle(w, readers_done)) break;
+            if (!n) continue;
+        } else {
+            n = input_burst(w, frames);
+        }
         if (n == -EAGAIN) continue;
         if (n == 0) {
             if (w->in_ring) {
@@ -749,6 +774,10 @@ void *worker_main(void *arg)
         }
         uint64_t last = batch[n - 1].ordinal;
         if (w->in_ring) frame_ring_release(w->in_ring);
+        if (w->merge) {
+            ring_merge_release(w->merge);
+            last = w->merge->passed; /* and every frame of this worker's before it */
+        }
         batch_done(w, last, t0);
     }
     worker_flush(w);

@@ -27,6 +27,7 @@
 #include "../util/spsc_ring.h"
 #include "dispatch.h"
 #include "frame_ring.h"
+#include "reader_order.h"
 #include "shared_reader.h"
 #include "../stats/stats.h"
 
@@ -69,6 +70,7 @@ struct worker {
     uint64_t next_housekeep_ns;
     /* input: a frame ring fed by the dispatcher, or a capture source of its own */
     struct frame_ring *in_ring;
+    struct ring_merge *merge;     /* or the rings of several readers, merged (reader_order.h) */
     _Atomic uint64_t *dispatched; /* the dispatcher's last published ordinal */
     _Atomic int *dispatch_done;
     const struct capture_ops *src_ops;

@@ -24,7 +24,7 @@
 #include "../util/spsc_ring.h"
 #include "sink_kafka.h"
 
-#define SINK_SOURCES_MAX 65 /* workers, and the dispatcher's microbursts */
+#define SINK_SOURCES_MAX 128 /* workers, and the dispatcher's or readers' microbursts */
 
 /* A producer's ring and its watermark. */
 struct event_source {

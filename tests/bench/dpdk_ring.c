@@ -3,11 +3,17 @@
  * DPDK port (net_ring, rte_eth_from_ring) opened as ticktap opens a port, and read by one
  * reader through the whole pipeline (one worker: it reads the queue itself). Prints Mpps over
  * the run and the reader's CPU seconds, so the figure is per reader lcore.
- *   dpdk_ring CAPTURE FRAMES
+ *   dpdk_ring CAPTURE FRAMES [QUEUES]
+ * With QUEUES (2 or more) the port has that many rx rings, fed as symmetric RSS would (by the
+ * IPv4 address pair), read by a reader thread each for as many workers (reader_order.h); it
+ * prints what each kind of thread spent per frame: the readers' steering and the workers'
+ * analysis, each as Mpps per lcore.
  * Frames carry the host clock (the TSC per burst), as on a NIC that does not stamp. */
 #define ALLOW_EXPERIMENTAL_API
 #include <pcap/pcap.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +31,14 @@
 #include "../../dpdk/capture_dpdk.h"
 
 #define FEED_BURST 32
+#define QUEUES_MAX 8
 
 static struct rte_mbuf **frames;
-static uint32_t nframes;
-static struct rte_ring *ring;
+static uint8_t *queue_of; /* each frame's rx ring: symmetric in the address pair */
+static uint32_t nframes, nqueues = 1;
+static struct rte_ring *rings[QUEUES_MAX];
+static _Atomic uint64_t fed[QUEUES_MAX];
+static _Atomic int fed_all;
 static uint64_t total;
 static _Atomic int stop_feed;
 static double feeder_cpu; /* the feeder's CPU seconds, read as it ends */
@@ -44,6 +54,7 @@ static int load(const char *path)
     }
     uint32_t cap = 1 << 16;
     frames = calloc(cap, sizeof(*frames));
+    queue_of = calloc(cap, 1);
     struct rte_mempool *pool =
         rte_pktmbuf_pool_create("feed", cap, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     struct pcap_pkthdr *h;
@@ -57,6 +68,11 @@ static int load(const char *path)
         /* references enough for every trip (the reader's free drops one each time): the
          * feeder never writes an mbuf, so no cache line goes back and forth for it */
         rte_mbuf_refcnt_set(m, UINT16_MAX);
+        uint32_t pair = 0; /* IPv4 src ^ dst: both directions hash alike */
+        if (len >= 34 && d[12] == 0x08 && d[13] == 0x00)
+            for (int k = 0; k < 4; k++)
+                pair = pair * 31 + (uint32_t)(d[26 + k] ^ d[30 + k]);
+        queue_of[nframes] = (uint8_t)(pair % nqueues);
         frames[nframes++] = m;
     }
     pcap_close(p);
@@ -92,39 +108,50 @@ static void retrip(struct rte_mbuf *m, uint32_t trip)
 static void *feed(void *arg)
 {
     (void)arg;
-    struct rte_mbuf *burst[FEED_BURST];
+    struct rte_mbuf *burst[QUEUES_MAX][FEED_BURST];
+    uint32_t nb[QUEUES_MAX] = {0};
     uint64_t sent = 0;
     uint32_t at = 0, trip = 0;
     while (sent < total && !stop_feed) {
         uint32_t n = total - sent < FEED_BURST ? (uint32_t)(total - sent) : FEED_BURST;
         for (uint32_t i = 0; i < n; i++) {
-            burst[i] = frames[at];
-            if (trip) retrip(burst[i], trip);
+            uint8_t q = queue_of[at];
+            burst[q][nb[q]++] = frames[at];
+            if (trip) retrip(frames[at], trip);
             if (++at == nframes) {
                 at = 0;
                 trip++;
             }
         }
-        uint32_t done = 0;
-        while (done < n && !stop_feed)
-            done += rte_ring_enqueue_burst(ring, (void **)burst + done, n - done, NULL);
+        for (uint32_t q = 0; q < nqueues; q++) {
+            uint32_t done = 0;
+            while (done < nb[q] && !stop_feed)
+                done +=
+                    rte_ring_enqueue_burst(rings[q], (void **)burst[q] + done, nb[q] - done, NULL);
+            atomic_fetch_add(&fed[q], nb[q]);
+            nb[q] = 0;
+        }
         sent += n;
     }
+    atomic_store(&fed_all, 1);
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     feeder_cpu = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
     return NULL;
 }
 
-/* The port's queue, ended after total frames (the ring never ends by itself). */
-static struct capture *queue;
-static uint64_t got;
+/* The port's queues, each ended after what the feeder put into its ring (a ring never ends by
+ * itself). The source handed to the pipeline is the queue's index in qs. */
+static struct ring_queue {
+    struct capture *dpdk;
+    uint64_t got;
+} qs[QUEUES_MAX];
 static int ring_rx(struct capture *c, struct frame *f, int max, char *err, size_t errlen)
 {
-    (void)c;
-    if (got >= total) return 0;
-    int n = capture_dpdk_ops.rx_burst(queue, f, max, err, errlen);
-    if (n > 0) got += (uint64_t)n;
+    struct ring_queue *q = (struct ring_queue *)c;
+    if (atomic_load(&fed_all) && q->got >= atomic_load(&fed[q - qs])) return 0;
+    int n = capture_dpdk_ops.rx_burst(q->dpdk, f, max, err, errlen);
+    if (n > 0) q->got += (uint64_t)n;
     return n;
 }
 static int ring_nowait(struct capture *c, struct frame *f, int max, char *err, size_t errlen)
@@ -133,8 +160,7 @@ static int ring_nowait(struct capture *c, struct frame *f, int max, char *err, s
 }
 static void ring_stats(struct capture *c, struct capture_stats *st)
 {
-    (void)c;
-    capture_dpdk_ops.stats(queue, st);
+    capture_dpdk_ops.stats(((struct ring_queue *)c)->dpdk, st);
 }
 static void ring_close(struct capture *c)
 {
@@ -148,13 +174,58 @@ static double cpu_s(clockid_t id)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* CPU seconds of this process's threads whose name starts with prefix (from /proc, whose
+ * threads are still there: read before the pipeline joins them, by the sink's tick). */
+static double threads_cpu(const char *prefix)
+{
+    double sum = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], comm[32] = "", stat[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        int named = fgets(comm, sizeof(comm), f) && !strncmp(comm, prefix, strlen(prefix));
+        fclose(f);
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        if (!named || !(f = fopen(path, "r"))) continue;
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        const char *p = strrchr(stat, ')'); /* fields after the name: utime is the 14th */
+        unsigned long long ut = 0, st = 0;
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+            sum += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    }
+    if (d) closedir(d);
+    return sum;
+}
+
+/* The readers' and workers' CPU, sampled by the run's tick until they end. */
+static double readers_cpu, workers_cpu;
+static int sample_threads(void *arg, struct event *out, int max)
+{
+    (void)arg, (void)out, (void)max;
+    double r = threads_cpu("tt-reader"), w = threads_cpu("tt-worker");
+    if (r > readers_cpu) readers_cpu = r;
+    if (w > workers_cpu) workers_cpu = w;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: dpdk_ring CAPTURE FRAMES\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: dpdk_ring CAPTURE FRAMES [QUEUES]\n");
         return 2;
     }
     total = strtoull(argv[2], NULL, 10);
+    if (argc == 4) nqueues = (uint32_t)strtoul(argv[3], NULL, 10);
+    if (nqueues < 1 || nqueues > QUEUES_MAX) {
+        fprintf(stderr, "dpdk_ring: 1 to %d queues\n", QUEUES_MAX);
+        return 2;
+    }
     /* checked once the frames are loaded: each goes round at most UINT16_MAX times */
     const char *eal[] = {"--no-huge",     "-m", "1024", "--no-pci", "--log-level=lib.eal:error",
                          "--no-telemetry"};
@@ -168,20 +239,29 @@ int main(int argc, char **argv)
                 (unsigned long long)total, nframes);
         return 2;
     }
-    ring = rte_ring_create("tt_bench", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    int port_id = ring ? rte_eth_from_ring(ring) : -1;
+    int made = 1;
+    for (uint32_t q = 0; q < nqueues; q++) {
+        char rn[32];
+        snprintf(rn, sizeof(rn), "tt_bench%u", q);
+        rings[q] = rte_ring_create(rn, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        made &= rings[q] != NULL;
+    }
+    int port_id = !made          ? -1
+                  : nqueues == 1 ? rte_eth_from_ring(rings[0])
+                                 : rte_eth_from_rings("tt_bench", rings, nqueues, rings, nqueues,
+                                                      SOCKET_ID_ANY);
     char name[RTE_ETH_NAME_MAX_LEN];
     if (port_id < 0 || rte_eth_dev_get_name_by_port((uint16_t)port_id, name)) {
         fprintf(stderr, "dpdk_ring: no ring port\n");
         return 1;
     }
     struct dpdk_port *port;
-    struct dpdk_port_opts o = {.dev = name, .queues = 1, .snaplen = 65535};
+    struct dpdk_port_opts o = {.dev = name, .queues = nqueues, .snaplen = 65535};
     if (dpdk_port_open(&port, &o, err, sizeof(err))) {
         fprintf(stderr, "dpdk_ring: %s\n", err);
         return 1;
     }
-    queue = dpdk_port_queue(port, 0);
+    struct live_source src[QUEUES_MAX];
     const struct capture_ops ops = {.name = "dpdk",
                                     .rx_burst = ring_rx,
                                     .rx_nowait = ring_nowait,
@@ -189,11 +269,18 @@ int main(int argc, char **argv)
                                     .close = ring_close};
     struct tt_config cfg;
     config_defaults(&cfg);
-    cfg.workers = 1;
+    cfg.workers = nqueues;
     cfg.trading.md_sessions = 1024; /* a site with many feeds: each trip brings 8 sessions */
     _Atomic int stop = 0;
-    struct live_source src = {&ops, (struct capture *)&ops, "tt_bench", 0};
-    struct run_options opt = {.live = &src, .nlive = 1, .stop = &stop};
+    for (uint32_t q = 0; q < nqueues; q++) {
+        qs[q].dpdk = dpdk_port_queue(port, q);
+        src[q] = (struct live_source){&ops, (struct capture *)&qs[q], "tt_bench", (int)q, 1};
+    }
+    struct run_options opt = {.live = src,
+                              .nlive = (int)nqueues,
+                              .stop = &stop,
+                              .tick = sample_threads,
+                              .tick_interval_ns = 20000000};
     struct run_result res;
     pthread_t feeder;
     /* the reader's CPU: the process's, less the feeder's and the sink's (this thread) */
@@ -212,15 +299,27 @@ int main(int argc, char **argv)
     uint64_t events = 0;
     for (int i = 0; i < EV_MAX; i++) {
         events += res.events[i];
-        if (res.events[i] > total / 100) /* a trip should look like traffic, not a storm */
+        if (res.events[i] >
+            (getenv("TT_EVENTS") ? 0 : total / 100)) /* a trip: traffic, not a storm */
             fprintf(stderr, "dpdk_ring: %llu %s events\n", (unsigned long long)res.events[i],
                     event_type_name((enum event_type)i));
     }
-    printf("%llu frames analysed in %.3f s (%.2f Mpps); reader CPU %.3f s: %.2f Mpps per reader "
-           "lcore; %llu flows, %llu events\n",
-           (unsigned long long)res.st.packets, t1 - t0, (double)res.st.packets / (t1 - t0) / 1e6,
-           c1 - c0, (double)res.st.packets / (c1 - c0) / 1e6,
-           (unsigned long long)res.st.flows_created, (unsigned long long)events);
+    if (nqueues == 1)
+        printf("%llu frames analysed in %.3f s (%.2f Mpps); reader CPU %.3f s: %.2f Mpps per "
+               "reader lcore; %llu flows, %llu events\n",
+               (unsigned long long)res.st.packets, t1 - t0,
+               (double)res.st.packets / (t1 - t0) / 1e6, c1 - c0,
+               (double)res.st.packets / (c1 - c0) / 1e6, (unsigned long long)res.st.flows_created,
+               (unsigned long long)events);
+    else /* the CPU a frame took in each kind of thread, as the rate one core would reach */
+        printf("%llu frames analysed in %.3f s (%.2f Mpps) by %u queue readers and %u workers; "
+               "readers' CPU %.2f s: %.2f Mpps per reader lcore (steering); workers' CPU %.2f s: "
+               "%.2f Mpps per worker lcore; %llu flows, %llu events\n",
+               (unsigned long long)res.st.packets, t1 - t0,
+               (double)res.st.packets / (t1 - t0) / 1e6, nqueues, nqueues, readers_cpu,
+               (double)res.st.packets / readers_cpu / 1e6, workers_cpu,
+               (double)res.st.packets / workers_cpu / 1e6, (unsigned long long)res.st.flows_created,
+               (unsigned long long)events);
     run_result_fini(&res);
     dpdk_port_close(port);
     dpdk_eal_stop();

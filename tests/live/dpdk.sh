@@ -125,4 +125,47 @@ for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k n
 for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
     assert live[k] == off[k], (k, live[k], off[k])
 assert live['capture']['interfaces'][0]['mode'] == 'dpdk', live['capture']"
+
+    # Two queues (net_af_packet's fanout hash is symmetric, as the port's RSS) and two
+    # workers: a reader thread per queue, each steering into its own ring per worker, and the
+    # workers merging them by ordinal. Market-data A and B copies go to different queues and
+    # must still meet on one worker (the arbitration's counts equal the offline ones).
+    section "DPDK: two queues, a reader thread each: the same findings as offline"
+    inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=1
+    dpdk_yaml "$WORK/dp_afp2.yaml" "net_af_packet0,iface=vb,qpairs=2,framecnt=8192" 2
+    start_agent dp-afp2 -c "$WORK/dp_afp2.yaml" -s "$WORK/dp_afp2.json" \
+        -e "$WORK/dp_afp2.ev" -q --set pipeline.workers=2
+    inA "$SEND" va "$WORK/trading.pcap" > /dev/null
+    sleep 0.5
+    stop_agent; rc=$?
+    inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=0
+    check "dpdk 2 queues: one reader thread per queue (not one dispatcher)" \
+        grep -q "2 queue readers" "$WORK/dp-afp2.err"
+    check "dpdk 2 queues: status 0, the same packets, flows, findings and feed arbitration" $PY -c "
+import json
+live, off = json.load(open('$WORK/dp_afp2.json')), json.load(open('$WORK/dp_afp.off.json'))
+q = live['capture']['interfaces'][0]['dpdk']['xstats']
+assert $rc == 0 and live['packets'] == off['packets'] == 3000, ($rc, live['packets'])
+assert q['rx_q0_packets'] > 0 and q['rx_q1_packets'] > 0, q  # both queues carried traffic
+for s in (live, off): s['events'] = {k: v for k, v in s['events'].items() if k not in ('burst.micro', 'latency.spike', 'payload.duplicate', 'anomaly.rate', 'anomaly.latency', 'anomaly.errors')}
+for k in ('bytes', 'flows', 'protocols', 'tcp_analysis', 'decode_errors', 'events'):
+    assert live[k] == off[k], (k, live[k], off[k])
+# each market-data session whole, A and B together: arbitrated in one worker (which copy is
+# named A is the first seen: the queues are read side by side, not merged by time)
+def feeds(s):
+    return sorted((x['name'], x['gaps'], x['lost'], x['duplicates'],
+                   sorted((f['name'][2:], f['packets'], f['gaps'], f['lost'], f['duplicates']) for f in x['feeds']))
+                  for x in s['trading']['md']['sessions'])
+assert feeds(live) == feeds(off) and len(feeds(off)) > 0, (feeds(live), feeds(off))
+assert live['trading']['fix']['messages_by_type'] == off['trading']['fix']['messages_by_type']"
+    check "dpdk 2 queues: the events come out in frame order" $PY -c "
+import json
+last = 0
+for line in open('$WORK/dp_afp2.ev'):
+    e = json.loads(line)
+    f = e.get('frame')
+    if isinstance(f, int) and f:
+        assert f >= last, (f, last)
+        last = f
+assert last > 0"
 fi

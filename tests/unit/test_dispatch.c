@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,6 +151,69 @@ static void ab_feeds_meet_and_sessions_spread(void **state)
     assert_int_equal(per_worker[0], 4);
     assert_int_equal(per_worker[1], 4);
     assert_int_equal(d.handed[0], d.handed[1]);
+}
+
+/* Readers of two queues (reader_order.h) steer with one shared table: the A feed of each
+ * channel comes to one, its B feed to the other in the opposite order, and both directions of
+ * each of 2000 connections are split the same way, the two readers claiming buckets at once
+ * from two threads. Every channel and connection still meets on one worker. */
+struct queue_reader {
+    struct dispatcher d;
+    int queue;
+    uint32_t chan[8], conn[2000];
+};
+
+static void *read_queue(void *arg)
+{
+    struct queue_reader *q = arg;
+    struct buf b;
+    for (int k = 0; k < 8; k++) {
+        int ch = q->queue ? 7 - k : k;
+        char session[11], group[32];
+        snprintf(session, sizeof(session), "SESSION%03d", ch);
+        snprintf(group, sizeof(group), "233.54.%d.%d", 12 + q->queue, 1 + ch);
+        mold_frame(&b, q->queue ? "10.3.0.2" : "10.3.0.1", group, session, 1);
+        struct frame f = as_frame(&b, 1);
+        q->chan[ch] = dispatch_pick(&q->d, &f);
+    }
+    for (int i = 0; i < 2000; i++) {
+        char cli[32];
+        snprintf(cli, sizeof(cli), "10.5.%d.%d", i / 200, 1 + i % 200);
+        if (q->queue)
+            tcp_frame(&b, "10.6.0.1", cli, 9878, (uint16_t)(20000 + i));
+        else
+            tcp_frame(&b, cli, "10.6.0.1", (uint16_t)(20000 + i), 9878);
+        struct frame f = as_frame(&b, 1);
+        q->conn[i] = dispatch_pick(&q->d, &f);
+    }
+    return NULL;
+}
+
+static void queue_readers_share_steering(void **state)
+{
+    (void)state;
+    static struct dispatch_shared shared;
+    static struct queue_reader q[2];
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++) {
+        trading_dispatcher(&q[k].d, 2);
+        dispatch_share(&q[k].d, &shared);
+        q[k].queue = k;
+        pthread_create(&t[k], NULL, read_queue, &q[k]);
+    }
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    uint32_t per_worker[2] = {0, 0};
+    for (int ch = 0; ch < 8; ch++) {
+        assert_int_equal(q[0].chan[ch], q[1].chan[ch]);
+        per_worker[q[0].chan[ch]]++;
+    }
+    assert_in_range(per_worker[0], 3, 5); /* claimed by whichever reader came first */
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(q[0].conn[i], q[1].conn[i]);
+    uint32_t f0 = shared.owned[0][0], f1 = shared.owned[0][1]; /* flows' buckets: even */
+    assert_true(f0 + f1 > 1000);
+    assert_in_range(f0, f1 - f1 / 20, f1 + f1 / 20);
 }
 
 /* Dispatchers fed the same frames make the same choices (each worker's copy, or whichever
@@ -392,6 +456,7 @@ int main(void)
         cmocka_unit_test(light_and_general_parse_agree),
         cmocka_unit_test(ab_feeds_meet_and_sessions_spread),
         cmocka_unit_test(same_frames_same_choices),
+        cmocka_unit_test(queue_readers_share_steering),
         cmocka_unit_test(fragments_follow_the_first),
         cmocka_unit_test(inner_flows_as_the_decoder_sees_them),
     };

@@ -452,9 +452,25 @@ static void clocks_sync(struct capture *c, uint64_t tsc)
     c->next_sync = tsc + rte_get_tsc_hz();
 }
 
+static pthread_key_t reader_key;
+static pthread_once_t reader_key_once = PTHREAD_ONCE_INIT;
+
+static void reader_gone(void *unused)
+{
+    (void)unused;
+    rte_thread_unregister();
+}
+
+static void reader_key_make(void)
+{
+    pthread_key_create(&reader_key, reader_gone);
+}
+
 /* The thread reading queue q runs on the cores of the EAL's lcore q (modulo their number, in
  * the order of dpdk.eal's -l): where the user isolated cores for the readers. Once per thread
- * (one reading several queues stays on the first's). */
+ * (one reading several queues stays on the first's). It is registered with the EAL too (an
+ * lcore id of its own until it ends): the PMD's refills and the frees of its mbufs then go
+ * through the pool's per-lcore cache, not its shared ring with an atomic operation each. */
 static void pin_reader(uint16_t queue)
 {
     static _Thread_local int pinned;
@@ -466,6 +482,10 @@ static void pin_reader(uint16_t queue)
     if (!n) return;
     rte_cpuset_t set = rte_lcore_cpuset(lcores[queue % n]);
     pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    /* after pinning: the lcore takes the thread's cpuset */
+    pthread_once(&reader_key_once, reader_key_make);
+    if (rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() == 0)
+        pthread_setspecific(reader_key, &reader_key); /* unregistered as the thread ends */
 }
 
 /* One burst without waiting: -EAGAIN when nothing came, 0 when a replay has ended. */

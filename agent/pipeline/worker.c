@@ -450,14 +450,15 @@ static void pass_time(struct worker *w, const struct frame *fr)
 }
 
 /* Inlined into both loops (one worker's, shared reading's): a call per frame costs. */
-static inline __attribute__((always_inline)) void process_frame(struct worker *w,
-                                                                const struct frame *fr, int steered)
+/* digest: the frame's dedup_frame_digest() when the caller made it already, else 0. */
+static inline __attribute__((always_inline)) void
+process_frame(struct worker *w, const struct frame *fr, int steered, uint64_t digest)
 {
     struct packet pkt;
     if (fr->ts_ns < w->cfg->from_ns || (w->cfg->to_ns && fr->ts_ns >= w->cfg->to_ns)) return;
-    if (w->dup_frames.ring &&
-        recent_digests_seen(&w->dup_frames, dedup_frame_digest(fr->data, fr->caplen, fr->wirelen),
-                            fr->ts_ns)) {
+    if (w->dup_frames.ring && !digest)
+        digest = dedup_frame_digest(fr->data, fr->caplen, fr->wirelen);
+    if (w->dup_frames.ring && recent_digests_seen(&w->dup_frames, digest, fr->ts_ns)) {
         w->st.dup_frames++;
         w->st.dup_bytes += fr->wirelen;
         if (w->cfg->dedup.remove) return; /* as if the capture had it once */
@@ -548,7 +549,7 @@ static inline __attribute__((always_inline)) void process_frame(struct worker *w
 
 void worker_process_frame(struct worker *w, const struct frame *fr)
 {
-    process_frame(w, fr, 0);
+    process_frame(w, fr, 0, 0);
 }
 
 void worker_flush(struct worker *w)
@@ -645,7 +646,7 @@ static void shared_walk(struct worker *w, const struct chunk *c)
         uint16_t e = walk[i];
         const struct frame *fr = &c->frames[e & CHUNK_INDEX];
         if (!(e & CHUNK_MARK)) {
-            process_frame(w, fr, 1);
+            process_frame(w, fr, 1, 0);
         } else {
             if (mark->burst && w->burst) { /* the detector's worker says it */
                 w->cur_frame = fr->ordinal;
@@ -654,7 +655,7 @@ static void shared_walk(struct worker *w, const struct chunk *c)
             }
             mark++;
             if (e & CHUNK_MARK_OWN)
-                process_frame(w, fr, 1);
+                process_frame(w, fr, 1, 0);
             else
                 pass_time(w, fr);
         }
@@ -693,6 +694,18 @@ static int merge_idle(struct worker *w, int readers_done)
     if (w->live) idle_live(w);
     publish(w, 0);
     return 0;
+}
+
+#define DIGEST_AHEAD 4
+#define DIGEST_AHEAD_SETS 256 /* 16 KiB of index: half of L1 */
+
+/* A frame's digest, made ahead, its index line fetched (0 for a time mark: none). */
+static inline uint64_t digest_ahead(struct worker *w, const struct frame *f)
+{
+    if (f->linktype == FRAME_TIME_MARK) return 0;
+    uint64_t d = dedup_frame_digest(f->data, f->caplen, f->wirelen);
+    recent_digests_prefetch(&w->dup_frames, d);
+    return d;
 }
 
 void *worker_main(void *arg)
@@ -753,8 +766,17 @@ void *worker_main(void *arg)
         }
         for (int i = 0; i < n && i < PREFETCH_AHEAD; i++) /* the loop fetches the rest */
             __builtin_prefetch(batch[i].data);
+        /* At millions of frames a second the dedup index outgrows L1: frame digests are
+         * then made a few frames ahead of their lookups, their index lines fetched meanwhile
+         * (at a slower rate it stays in L1 and that only costs). */
+        uint64_t digests[WORKER_BURST + DIGEST_AHEAD];
+        const int dedup = w->dup_frames.ring && w->dup_frames.index_sets > DIGEST_AHEAD_SETS;
+        for (int i = 0; dedup && i < n && i < DIGEST_AHEAD; i++)
+            digests[i] = digest_ahead(w, &batch[i]);
         for (int i = 0; i < n; i++) {
             struct burst b;
+            if (dedup && i + DIGEST_AHEAD < n)
+                digests[i + DIGEST_AHEAD] = digest_ahead(w, &batch[i + DIGEST_AHEAD]);
             if (batch[i].linktype == FRAME_TIME_MARK) { /* the dispatcher's: a new interval */
                 const struct frame *m = &batch[i];
                 if (m->ts_ns >= w->cfg->from_ns && (!w->cfg->to_ns || m->ts_ns < w->cfg->to_ns))
@@ -770,7 +792,7 @@ void *worker_main(void *arg)
                 w->cur_sub = 0;
                 emit_burst(w, &b, batch[i].ordinal);
             }
-            process_frame(w, &batch[i], steered);
+            process_frame(w, &batch[i], steered, dedup ? digests[i] : 0);
         }
         uint64_t last = batch[n - 1].ordinal;
         if (w->in_ring) frame_ring_release(w->in_ring);

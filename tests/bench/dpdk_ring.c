@@ -1,5 +1,6 @@
-/* dpdk_ring.c - DPDK at full speed, without a NIC: a capture's frames, loaded once into mbufs,
- * are put into an rte_ring over and over by a feeder thread on the second core; the ring is a
+/* dpdk_ring.c - DPDK at full speed, without a NIC: a capture's frames, loaded once, are copied
+ * into mbufs of a pool as a NIC would (a few thousand mbufs going round, one reference each)
+ * and put into an rte_ring over and over by a feeder thread on the second core; the ring is a
  * DPDK port (net_ring, rte_eth_from_ring) opened as ticktap opens a port, and read by one
  * reader through the whole pipeline (one worker: it reads the queue itself). Prints Mpps over
  * the run and the reader's CPU seconds, so the figure is per reader lcore.
@@ -33,9 +34,15 @@
 #define FEED_BURST 32
 #define QUEUES_MAX 8
 
-static struct rte_mbuf **frames;
-static uint8_t *queue_of; /* each frame's rx ring: symmetric in the address pair */
+/* The capture's frames, each copied into a fresh mbuf as it is fed: the frames' bytes, their
+ * length and rx ring. */
+static uint8_t *blob;
+static struct tmpl {
+    uint32_t off, len;
+    uint8_t queue; /* symmetric in the address pair, as RSS */
+} * tmpls;
 static uint32_t nframes, nqueues = 1;
+static struct rte_mempool *nic_pool;
 static struct rte_ring *rings[QUEUES_MAX];
 static _Atomic uint64_t fed[QUEUES_MAX];
 static _Atomic int fed_all;
@@ -43,7 +50,7 @@ static uint64_t total;
 static _Atomic int stop_feed;
 static double feeder_cpu; /* the feeder's CPU seconds, read as it ends */
 
-/* Loads the capture's frames into mbufs of their own pool. */
+/* Loads the capture's frames (up to 64 K of them) and makes the pool the "NIC" fills. */
 static int load(const char *path)
 {
     char ebuf[PCAP_ERRBUF_SIZE];
@@ -53,45 +60,39 @@ static int load(const char *path)
         return -1;
     }
     uint32_t cap = 1 << 16;
-    frames = calloc(cap, sizeof(*frames));
-    queue_of = calloc(cap, 1);
-    struct rte_mempool *pool =
-        rte_pktmbuf_pool_create("feed", cap, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    tmpls = calloc(cap, sizeof(*tmpls));
+    blob = malloc((size_t)cap * 2048);
     struct pcap_pkthdr *h;
     const u_char *d;
-    while (pool && nframes < cap && pcap_next_ex(p, &h, &d) == 1) {
-        struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+    uint32_t at = 0;
+    while (tmpls && blob && nframes < cap && pcap_next_ex(p, &h, &d) == 1) {
         uint32_t len = h->caplen < 2048 ? h->caplen : 2048;
-        char *to = m ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
-        if (!to) break;
-        memcpy(to, d, len);
-        /* references enough for every trip (the reader's free drops one each time): the
-         * feeder never writes an mbuf, so no cache line goes back and forth for it */
-        rte_mbuf_refcnt_set(m, UINT16_MAX);
+        memcpy(blob + at, d, len);
         uint32_t pair = 0; /* IPv4 src ^ dst: both directions hash alike */
         if (len >= 34 && d[12] == 0x08 && d[13] == 0x00)
             for (int k = 0; k < 4; k++)
                 pair = pair * 31 + (uint32_t)(d[26 + k] ^ d[30 + k]);
-        queue_of[nframes] = (uint8_t)(pair % nqueues);
-        frames[nframes++] = m;
+        tmpls[nframes++] = (struct tmpl){at, len, (uint8_t)(pair % nqueues)};
+        at += (len + 63) & ~63u;
     }
     pcap_close(p);
-    return nframes ? 0 : -1;
+    /* as a NIC's: a few thousand mbufs going round through the rings and the per-lcore caches */
+    nic_pool =
+        rte_pktmbuf_pool_create("nic", 16384, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    return nframes && nic_pool ? 0 : -1;
 }
 
 /* Trip t of the capture is new traffic, not a replay of the first (which would be one long
  * storm of retransmissions, duplicates and sequence gaps): the second octet of both IPv4
  * addresses is xored with t and the MoldUDP64 session renamed, so the flows, FIX sessions and
- * feeds are new ones. The frame is written in
- * place: the reader is done with it, the ring holding far fewer frames than a trip. */
+ * feeds are new ones. Written into the frame's fresh copy. */
 static void retrip(struct rte_mbuf *m, uint32_t trip)
 {
     uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);
     if (rte_pktmbuf_data_len(m) < 34 || eth[12] != 0x08 || eth[13] != 0x00) return;
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 14);
-    uint8_t flip = (uint8_t)(trip ^ (trip - 1)); /* from the previous trip's to this one's */
-    ((uint8_t *)&ip->src_addr)[1] ^= flip;
-    ((uint8_t *)&ip->dst_addr)[1] ^= flip;
+    ((uint8_t *)&ip->src_addr)[1] ^= (uint8_t)trip;
+    ((uint8_t *)&ip->dst_addr)[1] ^= (uint8_t)trip;
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     /* market data is keyed by its MoldUDP64 session name (10 characters): a new one per trip,
@@ -103,21 +104,26 @@ static void retrip(struct rte_mbuf *m, uint32_t trip)
     }
 }
 
-/* Puts total frames into the ring, the capture's over and over (at most UINT16_MAX trips each:
- * the references they were given). */
+/* Puts total frames into the rings, the capture's over and over, as a NIC would: each into an
+ * mbuf taken from the pool (the reader's frees bring them back), its bytes copied in. */
 static void *feed(void *arg)
 {
     (void)arg;
-    struct rte_mbuf *burst[QUEUES_MAX][FEED_BURST];
+    rte_thread_register(); /* a per-lcore cache of the pool, as the reader has */
+    struct rte_mbuf *burst[QUEUES_MAX][FEED_BURST], *fresh[FEED_BURST];
     uint32_t nb[QUEUES_MAX] = {0};
     uint64_t sent = 0;
     uint32_t at = 0, trip = 0;
     while (sent < total && !stop_feed) {
         uint32_t n = total - sent < FEED_BURST ? (uint32_t)(total - sent) : FEED_BURST;
+        while (rte_pktmbuf_alloc_bulk(nic_pool, fresh, n) && !stop_feed)
+            ; /* every mbuf is in a ring or a cache: the readers free them soon */
         for (uint32_t i = 0; i < n; i++) {
-            uint8_t q = queue_of[at];
-            burst[q][nb[q]++] = frames[at];
-            if (trip) retrip(frames[at], trip);
+            const struct tmpl *t = &tmpls[at];
+            struct rte_mbuf *m = fresh[i];
+            memcpy(rte_pktmbuf_append(m, (uint16_t)t->len), blob + t->off, t->len);
+            if (trip) retrip(m, trip);
+            burst[t->queue][nb[t->queue]++] = m;
             if (++at == nframes) {
                 at = 0;
                 trip++;
@@ -137,6 +143,7 @@ static void *feed(void *arg)
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     feeder_cpu = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    rte_thread_unregister();
     return NULL;
 }
 
@@ -226,18 +233,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "dpdk_ring: 1 to %d queues\n", QUEUES_MAX);
         return 2;
     }
-    /* checked once the frames are loaded: each goes round at most UINT16_MAX times */
     const char *eal[] = {"--no-huge",     "-m", "1024", "--no-pci", "--log-level=lib.eal:error",
                          "--no-telemetry"};
     char err[512];
     if (dpdk_eal_start(eal, 6, err, sizeof(err)) || load(argv[1])) {
         fprintf(stderr, "dpdk_ring: %s\n", err);
         return 1;
-    }
-    if (total / nframes >= UINT16_MAX) {
-        fprintf(stderr, "dpdk_ring: %llu frames are too many trips for %u frames\n",
-                (unsigned long long)total, nframes);
-        return 2;
     }
     int made = 1;
     for (uint32_t q = 0; q < nqueues; q++) {

@@ -46,6 +46,17 @@ a, b = events(sys.argv[1]), events(sys.argv[2])
 assert len(a) == len(b) > 0 and a == b
 PY
 done
+# A window holding the whole demo: thousands of digests at once (a link at millions of frames
+# a second), whose index outgrows L1 and is looked up ahead (worker.c's DIGEST_AHEAD).
+"$TT" analyze -q --set dedup.window=1h -s "$D/wide.once.json" "$WORK/trading_demo.pcap"
+"$TT" analyze -q --set dedup.window=1h -s "$D/wide.twice.json" "$D/trading_demo.twice.pcap"
+check "a window as long as the capture: every second copy, and the original's own repeats" $PY - "$D"/wide.{once,twice}.json <<'PY'
+import json, sys
+once, twice = (json.load(open(p)) for p in sys.argv[1:])
+d, own = twice["duplicates"], once["duplicates"]["frames"]
+assert d["frames"] == once["packets"] + own and twice["packets"] == 2 * once["packets"], (d, own)
+assert d["bytes"] == once["bytes"] + once["duplicates"]["bytes"] and d["frames"] > 5000, d
+PY
 check "the demo has no frame twice (its analysis above is the plain one)" $PY -c "
 import json; assert json.load(open('$D/trading_demo.once.json'))['duplicates']['frames'] == 0"
 "$TT" analyze "$D/trading_demo.twice.pcap" > "$D/twice.txt" 2>&1

@@ -318,6 +318,9 @@ int cmd_run(int argc, char **argv)
     }
     have_result = 1;
     res.capture_json = live_capture_json(&rs.capture);
+    if (res.capture_json) /* how the queues were read: a thread each, or one for all */
+        json_object_set_new(res.capture_json, "queue_readers",
+                            json_integer((json_int_t)res.queue_readers));
     res.interrupted = 0; /* a live run ends by a signal: that is its normal end */
     live_capture_close(&rs.capture);
     attached = 0;

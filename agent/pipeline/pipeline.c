@@ -625,6 +625,7 @@ static void collect(struct pipeline *p)
     p->ops->stats(p->cap, &cs);
     if (!p->live) res->st.counters[TT_C_CAPTURE_TRUNCATED_FILE] += cs.truncated_files;
     res->interrupted = p->opt->stop && atomic_load(p->opt->stop);
+    res->queue_readers = p->readers;
 }
 
 /* Undoes whatever was built, in reverse order. */

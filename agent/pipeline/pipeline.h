@@ -73,6 +73,7 @@ struct run_result {
     struct tt_stats st;
     uint64_t events[EV_MAX];               /* counted by the sink, storms included */
     uint32_t capture_errors;               /* files that broke mid-way */
+    uint32_t queue_readers;                /* live queues read by a thread each (0: by one) */
     struct kafka_stats kafka;              /* when opt->kafka was given */
     struct hist kafka_delivery, kafka_e2e; /* produce (live: packet time) to delivery report */
     int kafka_used;

@@ -139,8 +139,12 @@ assert live['capture']['interfaces'][0]['mode'] == 'dpdk', live['capture']"
     sleep 0.5
     stop_agent; rc=$?
     inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=0
-    check "dpdk 2 queues: one reader thread per queue (not one dispatcher)" \
-        grep -q "2 queue readers" "$WORK/dp-afp2.err"
+    check "dpdk 2 queues: one reader thread per queue (not one dispatcher), as the summary says" \
+        $PY -c "import json, sys; assert json.load(open(sys.argv[1]))['capture']['queue_readers'] == 2" \
+        "$WORK/dp_afp2.json"
+    check "dpdk 2 queues: ... and the start-up line" grep -q "2 queue readers" "$WORK/dp-afp2.err"
+    check "dpdk 2 queues: the summary matches its schema" \
+        $PY "$ROOT/tests/integration/validate.py" "$ROOT/schemas/summary.schema.json" "$WORK/dp_afp2.json"
     check "dpdk 2 queues: status 0, the same packets, flows, findings and feed arbitration" $PY -c "
 import json
 live, off = json.load(open('$WORK/dp_afp2.json')), json.load(open('$WORK/dp_afp.off.json'))

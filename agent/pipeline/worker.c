@@ -716,7 +716,9 @@ void *worker_main(void *arg)
     const int steered = w->in_ring || w->merge;
     if (w->shared) shared_main(w);
     while (!w->shared) {
-        if (w->stop && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
+        /* Stopped: a worker reading its own source ends now; one fed by rings analyses what
+         * they hold (what was captured is not lost), and ends when their producers have. */
+        if (w->stop && !steered && atomic_load_explicit(w->stop, memory_order_relaxed)) break;
         /* Read what the dispatcher has published before looking at the ring: if the ring
          * then turns out empty, every frame up to that point has been processed. */
         uint64_t published =

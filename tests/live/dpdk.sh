@@ -162,6 +162,22 @@ def feeds(s):
                   for x in s['trading']['md']['sessions'])
 assert feeds(live) == feeds(off) and len(feeds(off)) > 0, (feeds(live), feeds(off))
 assert live['trading']['fix']['messages_by_type'] == off['trading']['fix']['messages_by_type']"
+    # Stopped while frames flow: the readers stop reading, and the workers still analyse what
+    # the rings hold (what was read is not lost).
+    inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=1
+    start_agent dp-stop -c "$WORK/dp_afp2.yaml" -s "$WORK/dp_stop.json" -q --set pipeline.workers=2
+    inA "$SEND" va "$WORK/trading.pcap" 0 40 > /dev/null &
+    sender=$!
+    sleep 0.2
+    stop_agent; rc=$?
+    wait $sender
+    inB sysctl -qw net.ipv6.conf.vb.disable_ipv6=0
+    check "dpdk 2 queues, stopped while frames flow: every frame the port delivered is analysed or counted" $PY -c "
+import json
+s = json.load(open('$WORK/dp_stop.json')); p = s['capture']['interfaces'][0]['dpdk']
+full = s['drops'].get('dispatch.ring_full', 0)  # live: a worker's full ring drops (counted)
+assert $rc == 0 and 0 < s['packets'] and s['packets'] + full == p['ipackets'], (s['packets'], full, p)
+print('       stopped after', s['packets'], 'of 120000 frames')"
     check "dpdk 2 queues: the events come out in frame order" $PY -c "
 import json
 last = 0
